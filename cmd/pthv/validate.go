@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+
+	orcsv "github.com/pthv/reach/connectors/oneroster/csv"
+)
+
+func init() {
+	register("validate", "check a OneRoster export (zip or folder) and report what would import", cmdValidate)
+}
+
+func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("validate PATH", stderr)
+	format := fs.String("format", "text", "output format: text or json")
+	perRule := fs.Int("show", 10, "text format: findings listed per rule and file")
+	maxTotal := fs.Int64("max-uncompressed", orcsv.DefaultMaxTotalBytes, "largest total uncompressed size of a zip, in bytes")
+	maxRatio := fs.Int64("max-ratio", orcsv.DefaultMaxRatio, "largest compression ratio of a zip entry over 1 MiB")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("give exactly one PATH: a zip file or a folder of OneRoster CSV files")
+	}
+	if *format != "text" && *format != "json" {
+		return usageErr("--format must be text or json")
+	}
+	rep, err := orcsv.ReadPath(ctx, pos[0], nil, orcsv.Options{
+		Limits: orcsv.Limits{MaxTotalBytes: *maxTotal, MaxRatio: *maxRatio},
+	})
+	if err != nil {
+		return pathErr(err)
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(rep)
+	} else {
+		err = rep.WriteText(stdout, *perRule)
+	}
+	if err != nil {
+		return err
+	}
+	if rep.Errors > 0 {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+// pathErr turns a failure to open a path into a usage error (exit 2) with a plain message.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return usageErr("cannot read %s: %v", pe.Path, pe.Err)
+	}
+	return usageErr("%v", err)
+}

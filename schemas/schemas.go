@@ -1,0 +1,67 @@
+// Package schemas holds the JSON Schemas of everything PTHV Reach hands to people or other
+// programs (validation and import reports, CSV columns, API responses), and checks
+// documents against them. Tests use it to check real outputs, not hand-written samples.
+package schemas
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+//go:embed *.schema.json
+var files embed.FS
+
+var (
+	mu       sync.Mutex
+	compiled = map[string]*jsonschema.Schema{}
+)
+
+// Raw returns the bytes of a schema file, e.g. "validation-report.schema.json".
+func Raw(name string) ([]byte, error) { return files.ReadFile(name) }
+
+// Validate checks a JSON document against the named schema. It returns an error that lists
+// every violation, or an error when the schema itself is missing or invalid.
+func Validate(name string, doc []byte) error {
+	s, err := schema(name)
+	if err != nil {
+		return err
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return fmt.Errorf("document is not JSON: %w", err)
+	}
+	if err := s.Validate(v); err != nil {
+		return fmt.Errorf("document does not conform to %s: %v", name, err)
+	}
+	return nil
+}
+
+func schema(name string) (*jsonschema.Schema, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if s, ok := compiled[name]; ok {
+		return s, nil
+	}
+	raw, err := files.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("no schema %s: %w", name, err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("schema %s is not JSON: %w", name, err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(name, doc); err != nil {
+		return nil, err
+	}
+	s, err := c.Compile(name)
+	if err != nil {
+		return nil, fmt.Errorf("schema %s does not compile: %w", name, err)
+	}
+	compiled[name] = s
+	return s, nil
+}
