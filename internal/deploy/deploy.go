@@ -1,0 +1,125 @@
+// Package deploy describes the AWS resources the code expects: table, buckets, queues and the
+// S3→SQS notification, with their names and the environment variables that carry them. It is
+// the one source of truth for the local stack (internal/devstack provisions it on moto) and for
+// the contract tests that compare it with the Terraform in infra/.
+package deploy
+
+import "fmt"
+
+// Environment variables the functions and the CLI read. Terraform sets the same ones.
+const (
+	EnvTable          = "TABLE_NAME"
+	EnvDropsBucket    = "DROPS_BUCKET"
+	EnvReportsBucket  = "REPORTS_BUCKET"
+	EnvIngestQueueURL = "INGEST_QUEUE_URL"
+	EnvLogLevel       = "LOG_LEVEL"
+)
+
+// Names are the physical names of one deployment's resources.
+type Names struct {
+	Table         string
+	DropsBucket   string
+	ReportsBucket string
+	IngestQueue   string
+	IngestDLQ     string
+}
+
+// DefaultPrefix names the resources of a deployment when no other prefix is given.
+const DefaultPrefix = "pthv-reach"
+
+// NamesFor derives every resource name from a prefix such as "pthv-reach" or "pthv-reach-test-3f2a".
+// The prefix must be lower case letters, digits and hyphens (valid for S3, SQS and DynamoDB).
+func NamesFor(prefix string) Names {
+	return Names{
+		Table:         prefix,
+		DropsBucket:   prefix + "-drops",
+		ReportsBucket: prefix + "-reports",
+		IngestQueue:   prefix + "-ingest",
+		IngestDLQ:     prefix + "-ingest-dlq",
+	}
+}
+
+// Table is a DynamoDB table with string keys, billed on demand.
+type Table struct {
+	Name     string
+	HashKey  string
+	RangeKey string
+	GSIs     []GSI
+}
+
+// GSI is a global secondary index with string keys projecting all attributes.
+type GSI struct {
+	Name     string
+	HashKey  string
+	RangeKey string
+}
+
+// Bucket is an S3 bucket.
+type Bucket struct {
+	Name      string
+	Versioned bool
+}
+
+// Queue is an SQS queue; DLQ names its dead-letter queue ("" for none).
+type Queue struct {
+	Name              string
+	DLQ               string
+	MaxReceiveCount   int
+	VisibilityTimeout int // seconds
+}
+
+// Notification sends S3 object-created events under Prefix in Bucket to Queue.
+type Notification struct {
+	Bucket string
+	Prefix string
+	Queue  string
+	Events []string
+}
+
+// Spec is everything one deployment holds.
+type Spec struct {
+	Names         Names
+	Tables        []Table
+	Buckets       []Bucket
+	Queues        []Queue
+	Notifications []Notification
+}
+
+// IngestVisibilityTimeout is the ingest queue's visibility timeout: longer than the ingest
+// function's 15-minute limit, as AWS requires for an event source mapping.
+const IngestVisibilityTimeout = 960
+
+// Resources returns the resources of a deployment with the given names.
+func Resources(n Names) Spec {
+	return Spec{
+		Names: n,
+		Tables: []Table{{
+			Name: n.Table, HashKey: "pk", RangeKey: "sk",
+		}},
+		Buckets: []Bucket{
+			{Name: n.DropsBucket, Versioned: true},
+			{Name: n.ReportsBucket},
+		},
+		Queues: []Queue{
+			{Name: n.IngestDLQ},
+			{Name: n.IngestQueue, DLQ: n.IngestDLQ, MaxReceiveCount: 5, VisibilityTimeout: IngestVisibilityTimeout},
+		},
+		Notifications: []Notification{{
+			Bucket: n.DropsBucket, Prefix: "drops/", Queue: n.IngestQueue, Events: []string{"s3:ObjectCreated:*"},
+		}},
+	}
+}
+
+// Env returns the environment variables a function needs to find the resources.
+func (n Names) Env(queueURL string) map[string]string {
+	return map[string]string{
+		EnvTable:          n.Table,
+		EnvDropsBucket:    n.DropsBucket,
+		EnvReportsBucket:  n.ReportsBucket,
+		EnvIngestQueueURL: queueURL,
+	}
+}
+
+func (n Names) String() string {
+	return fmt.Sprintf("table %s, buckets %s and %s, queue %s", n.Table, n.DropsBucket, n.ReportsBucket, n.IngestQueue)
+}

@@ -1,0 +1,132 @@
+// Package devstack runs PTHV Reach on a developer's machine with no AWS account: moto_server
+// for DynamoDB, S3 and SQS, a host for the Lambda Runtime API that runs the functions' real
+// bootstrap binaries, and a poller that plays the SQS event source mapping.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// Region is the region of the local stack.
+const Region = "us-east-1"
+
+// Moto is a running moto_server.
+type Moto struct {
+	URL string
+	cmd *exec.Cmd
+}
+
+// ErrMotoMissing is returned when moto_server is not installed.
+var ErrMotoMissing = errors.New(`moto_server is not installed: run 'make deps-local' or 'pip install "moto[server]"'`)
+
+// StartMoto starts moto_server on a free loopback port and waits until it answers. Its
+// output goes to logw (nil discards it). The server stops with Stop, or when ctx ends.
+func StartMoto(ctx context.Context, logw io.Writer) (*Moto, error) {
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		return nil, ErrMotoMissing
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	if logw == nil {
+		logw = io.Discard
+	}
+	cmd.Stdout, cmd.Stderr = logw, logw
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start moto_server: %w", err)
+	}
+	m := &Moto{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
+	if err := WaitHTTP(ctx, m.URL+"/moto-api/", 30*time.Second); err != nil {
+		m.Stop()
+		return nil, fmt.Errorf("moto_server did not start: %w", err)
+	}
+	return m, nil
+}
+
+// Stop ends the server and its children.
+func (m *Moto) Stop() error {
+	if m == nil || m.cmd == nil || m.cmd.Process == nil {
+		return nil
+	}
+	_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- m.cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+	return nil
+}
+
+// AWSConfig returns an SDK configuration that reaches the endpoint with static test
+// credentials, exactly as AWS_ENDPOINT_URL and friends would set it.
+func AWSConfig(endpoint string) aws.Config {
+	return aws.Config{
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(endpoint),
+	}
+}
+
+// Env returns the standard SDK environment variables that point a process at endpoint.
+func Env(endpoint string) map[string]string {
+	return map[string]string{
+		"AWS_ENDPOINT_URL":      endpoint,
+		"AWS_REGION":            Region,
+		"AWS_DEFAULT_REGION":    Region,
+		"AWS_ACCESS_KEY_ID":     "test",
+		"AWS_SECRET_ACCESS_KEY": "test",
+	}
+}
+
+// WaitHTTP polls url until it answers any HTTP status, or the timeout passes.
+func WaitHTTP(ctx context.Context, url string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// osEnviron is os.Environ, replaceable in tests.
+var osEnviron = os.Environ
