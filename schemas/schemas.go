@@ -7,10 +7,14 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"io/fs"
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
+
+// BaseURL is the base of every schema's $id.
+const BaseURL = "https://pthv.example/schemas/"
 
 //go:embed *.schema.json
 var files embed.FS
@@ -46,19 +50,23 @@ func schema(name string) (*jsonschema.Schema, error) {
 	if s, ok := compiled[name]; ok {
 		return s, nil
 	}
-	raw, err := files.ReadFile(name)
-	if err != nil {
+	if _, err := files.ReadFile(name); err != nil {
 		return nil, fmt.Errorf("no schema %s: %w", name, err)
 	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("schema %s is not JSON: %w", name, err)
-	}
+	// Every schema is a resource, so that one may refer to another by file name.
 	c := jsonschema.NewCompiler()
-	if err := c.AddResource(name, doc); err != nil {
-		return nil, err
+	names, _ := fs.Glob(files, "*.schema.json")
+	for _, n := range names {
+		raw, _ := files.ReadFile(n)
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			return nil, fmt.Errorf("schema %s is not JSON: %w", n, err)
+		}
+		if err := c.AddResource(BaseURL+n, doc); err != nil {
+			return nil, err
+		}
 	}
-	s, err := c.Compile(name)
+	s, err := c.Compile(BaseURL + name)
 	if err != nil {
 		return nil, fmt.Errorf("schema %s does not compile: %w", name, err)
 	}

@@ -29,3 +29,13 @@ func TestValidateRejectsANonConformingDocument(t *testing.T) {
 		t.Fatal("want an error for a missing schema")
 	}
 }
+
+func TestEverySchemaIDMatchesItsFileName(t *testing.T) {
+	names, _ := fs.Glob(files, "*.schema.json")
+	for _, n := range names {
+		raw, _ := files.ReadFile(n)
+		if !strings.Contains(string(raw), `"$id": "`+BaseURL+n+`"`) {
+			t.Errorf("%s: $id must be %s%s", n, BaseURL, n)
+		}
+	}
+}

@@ -101,7 +101,7 @@ func Resources(n Names) Spec {
 			{Name: n.ReportsBucket},
 		},
 		Queues: []Queue{
-			{Name: n.IngestDLQ},
+			{Name: n.IngestDLQ, VisibilityTimeout: 30},
 			{Name: n.IngestQueue, DLQ: n.IngestDLQ, MaxReceiveCount: 5, VisibilityTimeout: IngestVisibilityTimeout},
 		},
 		Notifications: []Notification{{

@@ -200,7 +200,7 @@ func (r *recorder) Record(rec roster.Record) error {
 	r.records = append(r.records, rec)
 	return nil
 }
-func (r *recorder) Retract(k roster.Kind, id string) error {
+func (r *recorder) Reject(k roster.Kind, id string) error {
 	r.retracted = append(r.retracted, string(k)+"/"+id)
 	return nil
 }

@@ -26,9 +26,13 @@ import (
 
 // Sink consumes the records of a package as they are read. Records arrive in read order
 // (orgs, academic sessions, courses, classes, users, roles, enrollments). A record that
-// passes its own checks is passed to Record at once; if a check that needs later rows of
-// the same file then fails (a guardian named in a student's agentSourcedIds turns out to
-// be missing), Retract names it before any record of a later file arrives.
+// passes its own checks is passed to Record at once; a row that fails is passed to Reject
+// with its sourcedId (when it has a valid one), and so is a record passed earlier whose
+// check needed later rows of the same file (a guardian named in a student's agentSourcedIds
+// turns out to be missing). Every Reject of a kind comes before any record of a later file.
+//
+// A rejected row means "this export says nothing usable about the record": a consumer must
+// leave the existing record as it is, and must not treat it as missing from a bulk file.
 //
 // A consumer must apply nothing until Read returns, and must discard everything when the
 // Report is Fatal. An error from any method stops the read; Read returns it.
@@ -37,9 +41,10 @@ type Sink interface {
 	File(kind roster.Kind, mode roster.Mode) error
 	// Record receives one accepted record. The record is the consumer's to keep.
 	Record(rec roster.Record) error
-	// Retract withdraws a record passed to Record earlier. Retracting a user of a
-	// OneRoster 1.1 package also withdraws the roles synthesised from its row.
-	Retract(kind roster.Kind, id string) error
+	// Reject names a row that is not imported, withdrawing it if it was passed to Record.
+	// Rejecting a user of a OneRoster 1.1 package also withdraws the roles synthesised
+	// from its row.
+	Reject(kind roster.Kind, id string) error
 }
 
 // Resolver answers whether a record exists in the district's current roster, so that
@@ -609,7 +614,7 @@ func (rd *reader) resolvePending() error {
 			rd.sum.Rejected++
 			changed = true
 			if rd.sink != nil {
-				if err := rd.sink.Retract(rd.spec.kind, p.fromID); err != nil {
+				if err := rd.sink.Reject(rd.spec.kind, p.fromID); err != nil {
 					return err
 				}
 			}

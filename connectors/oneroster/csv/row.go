@@ -310,6 +310,9 @@ func (r *rowCtx) finish() error {
 	}
 	if r.errs > 0 {
 		rd.sum.Rejected++
+		if rd.sink != nil && r.idOK {
+			return rd.sink.Reject(rd.spec.kind, r.rawID())
+		}
 		return nil
 	}
 	rd.sum.Accepted++

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"archive/zip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	orcsv "github.com/pthv/reach/connectors/oneroster/csv"
+	"github.com/pthv/reach/internal/app"
+	"github.com/pthv/reach/internal/blob"
+	"github.com/pthv/reach/internal/importer"
+)
+
+func init() {
+	register("upload", "validate an export and upload it to the district's drop folder", cmdUpload)
+}
+
+func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("upload PATH", stderr)
+	district := fs.String("district", "", "district id (required)")
+	force := fs.Bool("force", false, "upload even when validation finds errors")
+	wait := fs.Bool("wait", false, "wait for the import and print its summary")
+	timeout := fs.Duration("timeout", 15*time.Minute, "with --wait: how long to wait")
+	name := fs.String("name", "", "object name under drops/{district}/rosters/ (default: the file name)")
+	quiet := fs.Bool("quiet", false, "no progress output")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("give exactly one PATH: a zip file or a folder of OneRoster CSV files")
+	}
+	if !districtIDRE.MatchString(*district) {
+		return usageErr("--district is required (letters, digits, '.', '_' or '-')")
+	}
+	path := pos[0]
+	rep, err := orcsv.ReadPath(ctx, path, nil, orcsv.Options{})
+	if err != nil {
+		return pathErr(err)
+	}
+	if rep.Errors > 0 {
+		if err := rep.WriteText(stderr, 5); err != nil {
+			return err
+		}
+		if !*force {
+			return &exitError{code: 1, msg: "the export has errors: fix them, or upload anyway with --force"}
+		}
+		fmt.Fprintln(stderr, "uploading despite errors (--force)")
+	}
+	zipPath, cleanup, err := asZip(path)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	objName := *name
+	if objName == "" {
+		objName = filepath.Base(path)
+		if !strings.HasSuffix(strings.ToLower(objName), ".zip") {
+			objName += ".zip"
+		}
+	}
+	env, err := app.LoadEnv(ctx)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	key := "drops/" + *district + "/rosters/" + objName
+	f, err := os.Open(zipPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	var progress io.Writer = stderr
+	if *quiet {
+		progress = io.Discard
+	}
+	body := &progressReader{f: f, total: st.Size(), w: progress, label: "uploading " + objName}
+	client := s3.NewFromConfig(env.AWS, blob.Options(env.AWS))
+	out, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: &env.Names.DropsBucket, Key: &key, Body: body,
+		ContentLength: aws.Int64(st.Size()), ContentType: aws.String("application/zip")})
+	body.done()
+	if err != nil {
+		return fmt.Errorf("upload: %w", err)
+	}
+	obj := importer.Object{Bucket: env.Names.DropsBucket, Key: key, VersionID: aws.ToString(out.VersionId),
+		ETag: strings.Trim(aws.ToString(out.ETag), `"`)}
+	fmt.Fprintf(stdout, "uploaded s3://%s/%s (version %s)\n", obj.Bucket, key, obj.VersionID)
+	if !*wait {
+		return nil
+	}
+	imp, err := waitForImport(ctx, env, *district, obj, *timeout, progress)
+	if err != nil {
+		return err
+	}
+	if err := printImport(stdout, imp, env.Names.ReportsBucket); err != nil {
+		return err
+	}
+	if imp.Status == importer.StatusRejected || imp.Status == importer.StatusFailed {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+// waitForImport polls until an import has claimed the object and reached a final status.
+func waitForImport(ctx context.Context, env *app.Env, district string, obj importer.Object, timeout time.Duration, progress io.Writer) (*importer.Import, error) {
+	st := env.Store()
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for {
+		if id, err := st.ObjectClaim(ctx, obj); err == nil {
+			imp, err := st.GetImport(ctx, district, id)
+			if err != nil && !errors.Is(err, importer.ErrNotFound) {
+				return nil, err
+			}
+			if imp != nil {
+				switch imp.Status {
+				case importer.StatusApplied, importer.StatusHeld, importer.StatusRejected, importer.StatusSuperseded, importer.StatusFailed:
+					fmt.Fprintln(progress)
+					return imp, nil
+				}
+				if s := fmt.Sprintf("\rimport %s: %s, %d of %d writes", imp.ID, imp.Status, imp.Cursor, imp.Ops); s != last {
+					fmt.Fprint(progress, s)
+					last = s
+				}
+			}
+		} else if !errors.Is(err, importer.ErrNotFound) {
+			return nil, err
+		}
+		if time.Now().After(deadline) {
+			return nil, &exitError{code: 1, msg: fmt.Sprintf("no finished import after %s; see 'pthv imports list --district %s'", timeout, district)}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// asZip returns path itself when it is a file, or a temporary zip of the folder's files.
+func asZip(path string) (string, func(), error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", nil, pathErr(err)
+	}
+	if !st.IsDir() {
+		return path, func() {}, nil
+	}
+	tmp, err := os.CreateTemp("", "pthv-upload-*.zip")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { os.Remove(tmp.Name()) }
+	zw := zip.NewWriter(tmp)
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	for _, e := range ents {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".csv") {
+			continue
+		}
+		w, err := zw.Create(e.Name())
+		if err == nil {
+			var src *os.File
+			if src, err = os.Open(filepath.Join(path, e.Name())); err == nil {
+				_, err = io.Copy(w, src)
+				src.Close()
+			}
+		}
+		if err != nil {
+			cleanup()
+			return "", nil, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return tmp.Name(), cleanup, nil
+}
+
+// progressReader reports upload progress on w; it stays seekable so the SDK can retry.
+type progressReader struct {
+	f     *os.File
+	total int64
+	read  int64
+	w     io.Writer
+	label string
+	shown int
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.f.Read(b)
+	p.read += int64(n)
+	p.show()
+	return n, err
+}
+
+func (p *progressReader) Seek(off int64, whence int) (int64, error) {
+	n, err := p.f.Seek(off, whence)
+	p.read = n
+	return n, err
+}
+
+func (p *progressReader) show() {
+	pct := 100
+	if p.total > 0 {
+		pct = int(100 * p.read / p.total)
+	}
+	if pct == p.shown {
+		return
+	}
+	p.shown = pct
+	const width = 30
+	bar := strings.Repeat("#", pct*width/100) + strings.Repeat(".", width-pct*width/100)
+	fmt.Fprintf(p.w, "\r%s [%s] %3d%% of %.1f MB", p.label, bar, pct, float64(p.total)/1e6)
+}
+
+func (p *progressReader) done() {
+	p.read = p.total
+	p.show()
+	fmt.Fprintln(p.w)
+}

@@ -1,0 +1,123 @@
+// Package blob reads drops from and writes reports to S3, as importer.Blobs.
+package blob
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/pthv/reach/internal/importer"
+)
+
+// S3 is the S3 implementation of importer.Blobs.
+type S3 struct {
+	Client *s3.Client
+}
+
+var _ importer.Blobs = (*S3)(nil)
+
+// Options returns the S3 client options for a configuration: path-style addressing when an
+// endpoint is set (AWS_ENDPOINT_URL, as for a local stand-in), virtual-hosted otherwise.
+func Options(cfg aws.Config) func(*s3.Options) {
+	return func(o *s3.Options) {
+		if cfg.BaseEndpoint != nil && *cfg.BaseEndpoint != "" {
+			o.UsePathStyle = true
+		}
+	}
+}
+
+// New returns an S3 blob store for cfg.
+func New(cfg aws.Config) *S3 { return &S3{Client: s3.NewFromConfig(cfg, Options(cfg))} }
+
+func notFound(err error) bool {
+	var nsk *types.NoSuchKey
+	var nf *types.NotFound
+	return errors.As(err, &nsk) || errors.As(err, &nf)
+}
+
+// ListDrops implements importer.Blobs: every object version under prefix, without delete markers.
+func (b *S3) ListDrops(ctx context.Context, bucket, prefix string) ([]importer.Object, error) {
+	var out []importer.Object
+	p := s3.NewListObjectVersionsPaginator(b.Client, &s3.ListObjectVersionsInput{Bucket: &bucket, Prefix: &prefix})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list %s/%s: %w", bucket, prefix, err)
+		}
+		for _, v := range page.Versions {
+			out = append(out, importer.Object{Bucket: bucket, Key: aws.ToString(v.Key), VersionID: aws.ToString(v.VersionId),
+				ETag: strings.Trim(aws.ToString(v.ETag), `"`), Size: aws.ToInt64(v.Size), UploadedAt: aws.ToTime(v.LastModified).UTC()})
+		}
+	}
+	return out, nil
+}
+
+// Stat implements importer.Blobs.
+func (b *S3) Stat(ctx context.Context, obj importer.Object) (importer.Object, error) {
+	in := &s3.HeadObjectInput{Bucket: &obj.Bucket, Key: &obj.Key}
+	if obj.VersionID != "" {
+		in.VersionId = &obj.VersionID
+	}
+	out, err := b.Client.HeadObject(ctx, in)
+	if notFound(err) {
+		return obj, fmt.Errorf("%s: %w", obj.Key, importer.ErrNotFound)
+	}
+	if err != nil {
+		return obj, fmt.Errorf("head %s: %w", obj.Key, err)
+	}
+	obj.VersionID = aws.ToString(out.VersionId)
+	obj.ETag = strings.Trim(aws.ToString(out.ETag), `"`)
+	obj.Size = aws.ToInt64(out.ContentLength)
+	obj.UploadedAt = aws.ToTime(out.LastModified).UTC()
+	return obj, nil
+}
+
+// Download implements importer.Blobs.
+func (b *S3) Download(ctx context.Context, obj importer.Object, w io.Writer) error {
+	in := &s3.GetObjectInput{Bucket: &obj.Bucket, Key: &obj.Key}
+	if obj.VersionID != "" && obj.VersionID != "null" {
+		in.VersionId = &obj.VersionID
+	}
+	out, err := b.Client.GetObject(ctx, in)
+	if notFound(err) {
+		return fmt.Errorf("%s: %w", obj.Key, importer.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("get %s: %w", obj.Key, err)
+	}
+	defer out.Body.Close()
+	if _, err := io.Copy(w, out.Body); err != nil {
+		return fmt.Errorf("read %s: %w", obj.Key, err)
+	}
+	return nil
+}
+
+// Put implements importer.Blobs.
+func (b *S3) Put(ctx context.Context, bucket, key, contentType string, body []byte) error {
+	_, err := b.Client.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(body),
+		ContentType: &contentType, ContentLength: aws.Int64(int64(len(body)))})
+	if err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	return nil
+}
+
+// Get implements importer.Blobs.
+func (b *S3) Get(ctx context.Context, bucket, key string) ([]byte, error) {
+	out, err := b.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if notFound(err) {
+		return nil, fmt.Errorf("%s: %w", key, importer.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	defer out.Body.Close()
+	return io.ReadAll(out.Body)
+}

@@ -1,0 +1,311 @@
+package importer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pthv/reach/internal/roster"
+)
+
+// memStore is an in-memory Store for unit tests of the pipeline.
+type memStore struct {
+	mu        sync.Mutex
+	districts map[string]*District
+	records   map[string]memRec // district/kind/id
+	claims    map[string]string
+	imports   map[string]*Import // district/id
+	locks     map[string]memLock
+	writes    int
+	now       func() time.Time
+}
+
+type memRec struct {
+	Current
+	data string
+}
+
+type memLock struct {
+	owner string
+	until time.Time
+}
+
+func newMemStore() *memStore {
+	return &memStore{districts: map[string]*District{}, records: map[string]memRec{}, claims: map[string]string{},
+		imports: map[string]*Import{}, locks: map[string]memLock{}, now: time.Now}
+}
+
+func (m *memStore) District(_ context.Context, id string) (*District, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.districts[id]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	c := *d
+	return &c, nil
+}
+
+func (m *memStore) SetWatermark(_ context.Context, id string, t time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if d := m.districts[id]; d != nil && t.After(d.Watermark) {
+		d.Watermark = t
+	}
+	return nil
+}
+
+func (m *memStore) LoadState(_ context.Context, district string) (State, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := State{}
+	for _, k := range roster.Kinds {
+		st[k] = map[string]Current{}
+	}
+	for key, r := range m.records {
+		parts := strings.SplitN(key, "/", 3)
+		if parts[0] == district {
+			st[roster.Kind(parts[1])][parts[2]] = r.Current
+		}
+	}
+	return st, nil
+}
+
+func (m *memStore) Apply(_ context.Context, district, _ string, ops []Op) (WriteStats, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ws WriteStats
+	for _, op := range ops {
+		key := district + "/" + string(op.Kind) + "/" + op.ID
+		switch op.Op {
+		case OpPut:
+			m.records[key] = memRec{Current: Current{Hash: op.Hash, Active: true, Role: op.Role, User: op.User}, data: string(op.Data)}
+			ws.Items++
+		case OpDeactivate:
+			r := m.records[key]
+			r.Active = false
+			m.records[key] = r
+			ws.Updates++
+		}
+		m.writes++
+	}
+	return ws, nil
+}
+
+func (m *memStore) ClaimObject(_ context.Context, obj Object, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.claims[obj.Identity()]; ok {
+		return ErrConflict
+	}
+	m.claims[obj.Identity()] = id
+	return nil
+}
+
+func (m *memStore) ObjectClaim(_ context.Context, obj Object) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id, ok := m.claims[obj.Identity()]
+	if !ok {
+		return "", ErrNotFound
+	}
+	return id, nil
+}
+
+func (m *memStore) PutImport(_ context.Context, imp *Import) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := *imp
+	m.imports[imp.District+"/"+imp.ID] = &c
+	return nil
+}
+
+func (m *memStore) GetImport(_ context.Context, district, id string) (*Import, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	imp, ok := m.imports[district+"/"+id]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	c := *imp
+	return &c, nil
+}
+
+func (m *memStore) ListImports(_ context.Context, district string, _ int) ([]*Import, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*Import
+	for _, imp := range m.imports {
+		if imp.District == district {
+			c := *imp
+			out = append(out, &c)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Import) int { return strings.Compare(b.ID, a.ID) })
+	return out, nil
+}
+
+func (m *memStore) TransitionImport(_ context.Context, district, id string, from, to Status) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	imp, ok := m.imports[district+"/"+id]
+	if !ok {
+		return ErrNotFound
+	}
+	if imp.Status != from {
+		return ErrConflict
+	}
+	imp.Status = to
+	return nil
+}
+
+func (m *memStore) Lock(_ context.Context, district, owner string, lease time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.locks[district]
+	if ok && l.owner != owner && l.until.After(m.now()) {
+		return ErrConflict
+	}
+	m.locks[district] = memLock{owner, m.now().Add(lease)}
+	return nil
+}
+
+func (m *memStore) Unlock(_ context.Context, district, owner string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.locks[district].owner == owner {
+		delete(m.locks, district)
+	}
+	return nil
+}
+
+// active returns the sorted ids of the district's active records of a kind.
+func (m *memStore) active(district string, kind roster.Kind) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ids []string
+	for key, r := range m.records {
+		parts := strings.SplitN(key, "/", 3)
+		if parts[0] == district && parts[1] == string(kind) && r.Active {
+			ids = append(ids, parts[2])
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// memBlobs is an in-memory versioned bucket store.
+type memBlobs struct {
+	mu      sync.Mutex
+	objects map[string][]memObj // bucket/key → versions
+	clock   time.Time
+}
+
+type memObj struct {
+	Object
+	data []byte
+}
+
+func newMemBlobs() *memBlobs {
+	return &memBlobs{objects: map[string][]memObj{}, clock: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+// upload stores a new version, one second after the previous upload.
+func (b *memBlobs) upload(bucket, key string, data []byte) Object {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.clock = b.clock.Add(time.Second)
+	vs := b.objects[bucket+"/"+key]
+	o := Object{Bucket: bucket, Key: key, VersionID: fmt.Sprintf("v%d", len(vs)+1), ETag: fmt.Sprintf("e%d", len(data)),
+		Size: int64(len(data)), UploadedAt: b.clock}
+	b.objects[bucket+"/"+key] = append(vs, memObj{o, data})
+	return o
+}
+
+func (b *memBlobs) ListDrops(_ context.Context, bucket, prefix string) ([]Object, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []Object
+	for k, vs := range b.objects {
+		if strings.HasPrefix(k, bucket+"/"+prefix) {
+			for _, v := range vs {
+				out = append(out, v.Object)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (b *memBlobs) find(obj Object) (*memObj, error) {
+	vs := b.objects[obj.Bucket+"/"+obj.Key]
+	for i := range vs {
+		if obj.VersionID == "" && i == len(vs)-1 || vs[i].VersionID == obj.VersionID {
+			return &vs[i], nil
+		}
+	}
+	return nil, ErrNotFound
+}
+
+func (b *memBlobs) Stat(_ context.Context, obj Object) (Object, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	o, err := b.find(obj)
+	if err != nil {
+		return obj, err
+	}
+	return o.Object, nil
+}
+
+func (b *memBlobs) Download(_ context.Context, obj Object, w io.Writer) error {
+	b.mu.Lock()
+	o, err := b.find(obj)
+	b.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(w, bytes.NewReader(o.data))
+	return err
+}
+
+func (b *memBlobs) Put(_ context.Context, bucket, key, _ string, body []byte) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.objects[bucket+"/"+key] = []memObj{{Object{Bucket: bucket, Key: key}, bytes.Clone(body)}}
+	return nil
+}
+
+func (b *memBlobs) Get(_ context.Context, bucket, key string) ([]byte, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	vs := b.objects[bucket+"/"+key]
+	if len(vs) == 0 {
+		return nil, ErrNotFound
+	}
+	return vs[len(vs)-1].data, nil
+}
+
+// memQueue records continuations.
+type memQueue struct {
+	mu   sync.Mutex
+	msgs []Continuation
+}
+
+func (q *memQueue) Continue(_ context.Context, c Continuation) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.msgs = append(q.msgs, c)
+	return nil
+}
+
+func (q *memQueue) take() []Continuation {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	m := q.msgs
+	q.msgs = nil
+	return m
+}

@@ -1,0 +1,238 @@
+package importer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/pthv/reach/internal/roster"
+	"github.com/pthv/reach/internal/rostergen"
+	"github.com/pthv/reach/schemas"
+)
+
+type rig struct {
+	t     *testing.T
+	store *memStore
+	blobs *memBlobs
+	queue *memQueue
+	svc   *Service
+}
+
+func newRig(t *testing.T) *rig {
+	st, bl, q := newMemStore(), newMemBlobs(), &memQueue{}
+	st.districts["d1"] = &District{ID: "d1", Name: "Demo", State: "CA", HoldShare: DefaultHoldShare}
+	return &rig{t: t, store: st, blobs: bl, queue: q, svc: &Service{Store: st, Blobs: bl, Queue: q,
+		DropsBucket: "drops", ReportsBucket: "reports", TempDir: t.TempDir()}}
+}
+
+func genZip(t *testing.T, o rostergen.Options) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := rostergen.WriteZip(&buf, o); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// drop uploads data and delivers its event, returning the import that handled it.
+func (r *rig) drop(key string, data []byte) *Import {
+	r.t.Helper()
+	obj := r.blobs.upload("drops", key, data)
+	if err := r.svc.HandleDrop(context.Background(), obj); err != nil && !errors.Is(err, ErrRefused) {
+		r.t.Fatalf("HandleDrop: %v", err)
+	}
+	id, err := r.store.ObjectClaim(context.Background(), obj)
+	if err != nil {
+		return nil
+	}
+	imp, err := r.store.GetImport(context.Background(), "d1", id)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return imp
+}
+
+func (r *rig) drainQueue() {
+	r.t.Helper()
+	for i := 0; i < 1000; i++ {
+		msgs := r.queue.take()
+		if len(msgs) == 0 {
+			return
+		}
+		for _, m := range msgs {
+			if err := r.svc.Continue(context.Background(), m); err != nil {
+				r.t.Fatalf("Continue: %v", err)
+			}
+		}
+	}
+	r.t.Fatal("continuations never ended")
+}
+
+func TestAReDropWritesNothingAndARemovalIsHeldUntilApproved(t *testing.T) {
+	r := newRig(t)
+	full := genZip(t, rostergen.Options{Students: 400, Seed: 5})
+	first := r.drop("drops/d1/rosters/a.zip", full)
+	if first.Status != StatusApplied || first.Counts[roster.KindUser].Added == 0 {
+		t.Fatalf("first import: %+v", first)
+	}
+	students := len(r.store.active("d1", roster.KindUser))
+
+	r.store.writes = 0
+	again := r.drop("drops/d1/rosters/a.zip", full)
+	if again.Status != StatusApplied || r.store.writes != 0 || again.Ops != 0 {
+		t.Fatalf("re-drop: status %s, %d writes, %d ops", again.Status, r.store.writes, again.Ops)
+	}
+	if again.Counts[roster.KindUser].Unchanged != first.Counts[roster.KindUser].Added {
+		t.Errorf("re-drop unchanged users %d, first added %d", again.Counts[roster.KindUser].Unchanged, first.Counts[roster.KindUser].Added)
+	}
+
+	fewer := r.drop("drops/d1/rosters/b.zip", genZip(t, rostergen.Options{Students: 400, Seed: 5, Remove: 0.2}))
+	if fewer.Status != StatusHeld || !fewer.Safety.Held || fewer.Safety.DeactivatedStudents != 80 || fewer.Safety.ActiveStudents != 400 {
+		t.Fatalf("20%% removal: status %s safety %+v", fewer.Status, fewer.Safety)
+	}
+	if got := len(r.store.active("d1", roster.KindUser)); got != students {
+		t.Fatalf("a held import must write nothing: %d active users, had %d", got, students)
+	}
+	if err := r.svc.Approve(context.Background(), "d1", fewer.ID); err != nil {
+		t.Fatal(err)
+	}
+	r.drainQueue()
+	done, _ := r.store.GetImport(context.Background(), "d1", fewer.ID)
+	if done.Status != StatusApplied {
+		t.Fatalf("approved import: %s (%s)", done.Status, done.Reason)
+	}
+	if got := len(r.store.active("d1", roster.KindUser)); got != students-done.Counts[roster.KindUser].Deactivated || done.Counts[roster.KindUser].Deactivated < 80 {
+		t.Fatalf("after approval %d active users; deactivated %d of %d", got, done.Counts[roster.KindUser].Deactivated, students)
+	}
+
+	// The removed families come back: revived, not added.
+	back := r.drop("drops/d1/rosters/c.zip", full)
+	if back.Status != StatusApplied || back.Counts[roster.KindUser].Revived != done.Counts[roster.KindUser].Deactivated || back.Counts[roster.KindUser].Added != 0 {
+		t.Fatalf("revival: %+v", back.Counts[roster.KindUser])
+	}
+}
+
+func TestABrokenZipIsRejectedAndWritesNothing(t *testing.T) {
+	r := newRig(t)
+	imp := r.drop("drops/d1/rosters/broken.zip", []byte("PK\x03\x04 not really a zip"))
+	if imp.Status != StatusRejected || r.store.writes != 0 {
+		t.Fatalf("status %s, %d writes", imp.Status, r.store.writes)
+	}
+	b, err := r.blobs.Get(context.Background(), "reports", ReportKey("d1", imp.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schemas.Validate("import-report.schema.json", b); err != nil {
+		t.Error(err)
+	}
+	var rep struct {
+		ValidationReport struct{ Findings []struct{ Code string } }
+	}
+	json.Unmarshal(b, &rep)
+	if len(rep.ValidationReport.Findings) == 0 || rep.ValidationReport.Findings[0].Code != "package.unreadable" {
+		t.Errorf("report findings: %+v", rep.ValidationReport.Findings)
+	}
+}
+
+func TestARedeliveredEventImportsOnce(t *testing.T) {
+	r := newRig(t)
+	data := genZip(t, rostergen.Options{Students: 50, Seed: 1})
+	obj := r.blobs.upload("drops", "drops/d1/rosters/a.zip", data)
+	for i := 0; i < 3; i++ {
+		if err := r.svc.HandleDrop(context.Background(), obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	imps, _ := r.store.ListImports(context.Background(), "d1", 10)
+	if len(imps) != 1 {
+		t.Fatalf("%d imports for one object", len(imps))
+	}
+}
+
+func TestUnknownDistrictsAndStrayKeysAreRefusedAndReported(t *testing.T) {
+	r := newRig(t)
+	data := genZip(t, rostergen.Options{Students: 10, Seed: 1})
+	for _, key := range []string{"drops/nobody/rosters/a.zip", "drops/d1/misc/a.zip", "drops/d1/rosters/deep/a.zip"} {
+		obj := r.blobs.upload("drops", key, data)
+		err := r.svc.HandleDrop(context.Background(), obj)
+		if !errors.Is(err, ErrRefused) {
+			t.Errorf("%s: want ErrRefused, got %v", key, err)
+		}
+	}
+	if r.store.writes != 0 {
+		t.Errorf("%d roster writes", r.store.writes)
+	}
+	reports, _ := r.blobs.ListDrops(context.Background(), "reports", "reports/nobody/imports/")
+	if len(reports) != 1 {
+		t.Errorf("want a report for the unknown district, got %d", len(reports))
+	}
+	if err := r.svc.HandleDrop(context.Background(), Object{Bucket: "drops", Key: "elsewhere/a.zip"}); !errors.Is(err, ErrRefused) {
+		t.Errorf("a key outside drops/: %v", err)
+	}
+}
+
+func TestAnImportOverItsTimeBudgetCheckpointsAndContinues(t *testing.T) {
+	r := newRig(t)
+	r.svc.ChunkOps = 100
+	calls := 0
+	// Each invocation may apply one chunk before its budget runs out.
+	r.svc.Budget = func(context.Context) time.Duration {
+		calls++
+		if calls%2 == 0 {
+			return 0
+		}
+		return time.Minute
+	}
+	imp := r.drop("drops/d1/rosters/a.zip", genZip(t, rostergen.Options{Students: 150, Seed: 2}))
+	if imp.Status != StatusApplying || imp.Cursor != 100 || len(r.queue.msgs) != 1 {
+		t.Fatalf("first run: status %s cursor %d, %d continuations", imp.Status, imp.Cursor, len(r.queue.msgs))
+	}
+	// Another drop meanwhile waits for the lock and is imported after.
+	second := r.drop("drops/d1/rosters/b.zip", genZip(t, rostergen.Options{Students: 150, Seed: 2}))
+	if second != nil {
+		t.Fatalf("a second drop must wait while the first is applying, got %s", second.Status)
+	}
+	r.drainQueue()
+	done, _ := r.store.GetImport(context.Background(), "d1", imp.ID)
+	if done.Status != StatusApplied || done.Cursor != done.Ops || done.Runs < 3 {
+		t.Fatalf("continued import: %s cursor %d/%d runs %d", done.Status, done.Cursor, done.Ops, done.Runs)
+	}
+	// The result equals an import without a budget.
+	ref := newRig(t)
+	ref.drop("drops/d1/rosters/a.zip", genZip(t, rostergen.Options{Students: 150, Seed: 2}))
+	for _, k := range roster.Kinds {
+		if a, b := r.store.active("d1", k), ref.store.active("d1", k); len(a) != len(b) {
+			t.Errorf("%s: %d active after continuation, %d in one go", k, len(a), len(b))
+		}
+	}
+	imps, _ := r.store.ListImports(context.Background(), "d1", 10)
+	if len(imps) != 2 || imps[0].Status != StatusApplied || imps[0].Ops != 0 {
+		t.Fatalf("the queued drop should follow with zero writes: %+v", imps[0])
+	}
+}
+
+func TestAnOlderDropArrivingLateIsSuperseded(t *testing.T) {
+	r := newRig(t)
+	old := r.blobs.upload("drops", "drops/d1/rosters/monday.zip", genZip(t, rostergen.Options{Students: 60, Seed: 3}))
+	newer := r.blobs.upload("drops", "drops/d1/rosters/tuesday.zip", genZip(t, rostergen.Options{Students: 60, Seed: 3, Remove: 0.05}))
+	// The newer event arrives first: the pipeline imports both in upload order.
+	if err := r.svc.HandleDrop(context.Background(), newer); err != nil {
+		t.Fatal(err)
+	}
+	idOld, _ := r.store.ObjectClaim(context.Background(), old)
+	idNew, _ := r.store.ObjectClaim(context.Background(), newer)
+	a, _ := r.store.GetImport(context.Background(), "d1", idOld)
+	b, _ := r.store.GetImport(context.Background(), "d1", idNew)
+	if a == nil || b == nil || !a.Finished.Before(b.Started.Add(time.Second)) || a.Status != StatusApplied || b.Status != StatusApplied {
+		t.Fatalf("want monday then tuesday applied in order: %+v %+v", a, b)
+	}
+	// A drop whose upload time is older than the watermark is never applied.
+	r.store.districts["d1"].Watermark = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	late := r.drop("drops/d1/rosters/late.zip", genZip(t, rostergen.Options{Students: 60, Seed: 9}))
+	if late.Status != StatusSuperseded {
+		t.Fatalf("late drop: %s", late.Status)
+	}
+}

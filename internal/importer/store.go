@@ -1,0 +1,182 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/pthv/reach/internal/roster"
+)
+
+// Errors with a meaning the pipeline acts on. Stores and blob stores wrap theirs in these.
+var (
+	// ErrNotFound: the district, import or object does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a conditional write lost (already claimed, already approved, lock held).
+	ErrConflict = errors.New("conflict")
+)
+
+// District is a registered district. Drops are refused until a district is registered.
+type District struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	State string `json:"state"` // two-letter US state code
+	// HoldShare is the share of the district's active students an import may deactivate
+	// before it is held for approval (default 0.10).
+	HoldShare float64 `json:"holdShare"`
+	// Watermark is the upload time of the newest drop processed; an older drop found later
+	// is superseded, never applied over newer data.
+	Watermark time.Time `json:"watermark"`
+	Created   time.Time `json:"created"`
+}
+
+// DefaultHoldShare is the deactivation share above which an import is held.
+const DefaultHoldShare = 0.10
+
+// Object names one version of an uploaded object.
+type Object struct {
+	Bucket     string    `json:"bucket"`
+	Key        string    `json:"key"`
+	VersionID  string    `json:"versionId,omitempty"`
+	ETag       string    `json:"etag,omitempty"`
+	Size       int64     `json:"size"`
+	UploadedAt time.Time `json:"uploadedAt"`
+}
+
+// Identity is the object's idempotency key: bucket, key and version id (or ETag when the
+// bucket is not versioned).
+func (o Object) Identity() string {
+	v := o.VersionID
+	if v == "" || v == "null" {
+		v = "etag:" + o.ETag
+	}
+	return o.Bucket + "/" + o.Key + "#" + v
+}
+
+// Status is an import's state.
+type Status string
+
+const (
+	StatusPlanning   Status = "planning"
+	StatusApplying   Status = "applying"
+	StatusApplied    Status = "applied"
+	StatusHeld       Status = "held"
+	StatusApproved   Status = "approved"
+	StatusRejected   Status = "rejected"
+	StatusSuperseded Status = "superseded"
+	StatusFailed     Status = "failed"
+)
+
+// Import is the record of one import: what came in, what it did, how long it took.
+type Import struct {
+	ID         string                 `json:"importId"`
+	District   string                 `json:"districtId"`
+	Source     Object                 `json:"source"`
+	Status     Status                 `json:"status"`
+	Reason     string                 `json:"reason,omitempty"`
+	Counts     map[roster.Kind]Counts `json:"counts"`
+	Safety     Safety                 `json:"safety"`
+	Validation ValidationSummary      `json:"validation"`
+	Writes     WriteStats             `json:"writes"`
+	TimingsMS  map[string]int64       `json:"timingsMs"`
+	Ops        int                    `json:"ops"`
+	Cursor     int                    `json:"cursor"` // ops applied so far
+	PlanKey    string                 `json:"planKey,omitempty"`
+	ReportKey  string                 `json:"reportKey,omitempty"`
+	Runs       int                    `json:"runs"` // invocations that worked on it
+	Started    time.Time              `json:"startedAt"`
+	Finished   time.Time              `json:"finishedAt,omitzero"`
+}
+
+// ValidationSummary is the part of the validation report kept on the import record.
+type ValidationSummary struct {
+	Version  string     `json:"version"`
+	Errors   int        `json:"errors"`
+	Warnings int        `json:"warnings"`
+	Codes    []CodeStat `json:"codes,omitempty"`
+}
+
+// CodeStat counts findings of one rule in one file.
+type CodeStat struct {
+	File  string `json:"file,omitempty"`
+	Code  string `json:"code"`
+	Count int    `json:"count"`
+}
+
+// WriteStats counts the store's work while applying.
+type WriteStats struct {
+	Items       int `json:"items"`
+	Batches     int `json:"batches"`
+	FullBatches int `json:"fullBatches"`
+	Retries     int `json:"retries"` // BatchWriteItem calls that only retried UnprocessedItems
+	Updates     int `json:"updates"` // single-item deactivations
+}
+
+// Add accumulates other into w.
+func (w *WriteStats) Add(o WriteStats) {
+	w.Items += o.Items
+	w.Batches += o.Batches
+	w.FullBatches += o.FullBatches
+	w.Retries += o.Retries
+	w.Updates += o.Updates
+}
+
+// Store keeps districts, rosters, imports and the bookkeeping that makes imports idempotent
+// and serial per district. Errors are ErrNotFound or ErrConflict where the contract says so.
+type Store interface {
+	// District returns a registered district, or ErrNotFound.
+	District(ctx context.Context, id string) (*District, error)
+	// SetWatermark raises the district's watermark (never lowers it).
+	SetWatermark(ctx context.Context, id string, t time.Time) error
+	// LoadState reads the district's current roster: hash, active flag, and for roles the role and user.
+	LoadState(ctx context.Context, district string) (State, error)
+	// Apply writes ops (puts in full batches, deactivations as conditional updates).
+	Apply(ctx context.Context, district, importID string, ops []Op) (WriteStats, error)
+	// ClaimObject records that importID handles obj; ErrConflict when the object is already claimed.
+	ClaimObject(ctx context.Context, obj Object, importID string) error
+	// ObjectClaim returns the import that claimed obj, or ErrNotFound.
+	ObjectClaim(ctx context.Context, obj Object) (string, error)
+	// PutImport writes the import record.
+	PutImport(ctx context.Context, imp *Import) error
+	// GetImport reads an import record, or ErrNotFound.
+	GetImport(ctx context.Context, district, id string) (*Import, error)
+	// ListImports returns the district's imports, newest first.
+	ListImports(ctx context.Context, district string, limit int) ([]*Import, error)
+	// TransitionImport sets the import's status to `to` only if it is `from`; ErrConflict otherwise.
+	TransitionImport(ctx context.Context, district, id string, from, to Status) error
+	// Lock takes the district's import lock for owner until the lease ends; ErrConflict when
+	// another owner holds an unexpired lease. The same owner may take it again (renewal).
+	Lock(ctx context.Context, district, owner string, lease time.Duration) error
+	// Unlock releases the lock if owner holds it.
+	Unlock(ctx context.Context, district, owner string) error
+}
+
+// Blobs reads drops and writes reports and plans.
+type Blobs interface {
+	// ListDrops returns every object version under prefix in bucket (no delete markers).
+	ListDrops(ctx context.Context, bucket, prefix string) ([]Object, error)
+	// Stat fills in version, ETag, size and upload time of obj (the latest version when VersionID is empty).
+	Stat(ctx context.Context, obj Object) (Object, error)
+	// Download copies the object version into w.
+	Download(ctx context.Context, obj Object, w io.Writer) error
+	// Put writes body under key in bucket.
+	Put(ctx context.Context, bucket, key, contentType string, body []byte) error
+	// Get reads the object at key in bucket; ErrNotFound when it does not exist.
+	Get(ctx context.Context, bucket, key string) ([]byte, error)
+}
+
+// Queue asks for an import to be continued in a later invocation.
+type Queue interface {
+	Continue(ctx context.Context, msg Continuation) error
+}
+
+// Continuation is the message that resumes an import: after a checkpoint, or on approval.
+type Continuation struct {
+	Kind     string `json:"pthv"` // always "continue-import"
+	District string `json:"districtId"`
+	ImportID string `json:"importId"`
+}
+
+// ContinuationKind marks a continuation message on the ingest queue.
+const ContinuationKind = "continue-import"

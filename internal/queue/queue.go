@@ -1,0 +1,36 @@
+// Package queue sends import continuations to the ingest queue, as importer.Queue.
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/pthv/reach/internal/importer"
+)
+
+// SQS sends continuation messages to one queue.
+type SQS struct {
+	Client   *sqs.Client
+	QueueURL string
+}
+
+var _ importer.Queue = (*SQS)(nil)
+
+// Continue implements importer.Queue.
+func (q *SQS) Continue(ctx context.Context, msg importer.Continuation) error {
+	if q.QueueURL == "" {
+		return fmt.Errorf("no ingest queue configured to continue import %s", msg.ImportID)
+	}
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	body := string(b)
+	if _, err := q.Client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &q.QueueURL, MessageBody: &body}); err != nil {
+		return fmt.Errorf("queue continuation of %s: %w", msg.ImportID, err)
+	}
+	return nil
+}
