@@ -10,9 +10,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/pthv/reach/internal/app"
 	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/ingest"
-	"github.com/pthv/reach/internal/app"
 )
 
 func main() {

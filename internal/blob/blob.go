@@ -27,6 +27,8 @@ var _ importer.Blobs = (*S3)(nil)
 // endpoint is set (AWS_ENDPOINT_URL, as for a local stand-in), virtual-hosted otherwise.
 func Options(cfg aws.Config) func(*s3.Options) {
 	return func(o *s3.Options) {
+		// Objects put without a checksum (older clients, some stand-ins) are still read.
+		o.DisableLogOutputChecksumValidationSkipped = true
 		if cfg.BaseEndpoint != nil && *cfg.BaseEndpoint != "" {
 			o.UsePathStyle = true
 		}

@@ -16,6 +16,7 @@ import (
 // memStore is an in-memory Store for unit tests of the pipeline.
 type memStore struct {
 	mu        sync.Mutex
+	loads     int // full roster loads
 	districts map[string]*District
 	records   map[string]memRec // district/kind/id
 	claims    map[string]string
@@ -60,9 +61,19 @@ func (m *memStore) SetWatermark(_ context.Context, id string, t time.Time) error
 	return nil
 }
 
+func (m *memStore) SetSnapshot(_ context.Context, id, key string, dirty bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if d := m.districts[id]; d != nil {
+		d.Snapshot, d.Dirty = key, dirty
+	}
+	return nil
+}
+
 func (m *memStore) LoadState(_ context.Context, district string) (State, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.loads++
 	st := State{}
 	for _, k := range roster.Kinds {
 		st[k] = map[string]Current{}

@@ -75,7 +75,7 @@ func (s *Service) log() *slog.Logger {
 func newImportID(t time.Time) string {
 	b := make([]byte, 4)
 	rand.Read(b)
-	return "imp-" + t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+	return "imp-" + t.UTC().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(b)
 }
 
 // HandleDrop handles an object-created event for obj. A roster drop for a registered
@@ -272,10 +272,11 @@ func (s *Service) plan(ctx context.Context, d *District, imp *Import) (*orcsv.Re
 		return nil, Plan{}, err
 	}
 	t1 := time.Now()
-	state, err := s.Store.LoadState(ctx, d.ID)
+	state, from, err := s.loadState(ctx, d)
 	if err != nil {
 		return nil, Plan{}, fmt.Errorf("load roster: %w", err)
 	}
+	imp.StateFrom = from
 	t2 := time.Now()
 	planner := NewPlanner(state)
 	pkg := orcsv.OpenZip(f, st.Size(), imp.Source.Key, s.Limits)
@@ -294,6 +295,17 @@ func (s *Service) plan(ctx context.Context, d *District, imp *Import) (*orcsv.Re
 	imp.TimingsMS["readAndPlan"] = t3.Sub(t2).Milliseconds()
 	imp.Validation = summarize(rep)
 	imp.Counts, imp.Safety, imp.Ops = plan.Counts, plan.Safety, len(plan.Ops)
+	if !rep.Fatal() && (len(plan.Ops) > 0 || from != "snapshot") {
+		// The state this import leaves, for the next import to read in one request.
+		b, err := encodeState(after(state, plan.Ops))
+		if err != nil {
+			return nil, Plan{}, err
+		}
+		imp.StateKey = stateKey(d.ID, imp.ID)
+		if err := s.Blobs.Put(ctx, s.ReportsBucket, imp.StateKey, "application/gzip", b); err != nil {
+			return nil, Plan{}, err
+		}
+	}
 	return rep, plan, nil
 }
 
@@ -322,9 +334,17 @@ func (s *Service) apply(ctx context.Context, imp *Import, ops []Op) (bool, error
 	if err := s.Store.PutImport(ctx, imp); err != nil {
 		return false, err
 	}
+	if imp.Cursor < len(ops) {
+		// From the first write until the new snapshot is in place, the roster is read from the table.
+		if err := s.Store.SetSnapshot(ctx, imp.District, "", true); err != nil {
+			return false, err
+		}
+	}
 	t0 := time.Now()
-	for imp.Cursor < len(ops) {
-		if s.Budget != nil && s.Budget(ctx) <= 0 {
+	// Every invocation applies at least one chunk before it may checkpoint, so an import
+	// always progresses however small the budget.
+	for first := true; imp.Cursor < len(ops); first = false {
+		if !first && s.Budget != nil && s.Budget(ctx) <= 0 {
 			imp.TimingsMS["apply"] += time.Since(t0).Milliseconds()
 			if err := s.Store.PutImport(ctx, imp); err != nil {
 				return false, err
@@ -349,6 +369,11 @@ func (s *Service) apply(ctx context.Context, imp *Import, ops []Op) (bool, error
 		}
 	}
 	imp.TimingsMS["apply"] += time.Since(t0).Milliseconds()
+	if imp.StateKey != "" {
+		if err := s.Store.SetSnapshot(ctx, imp.District, imp.StateKey, false); err != nil {
+			return false, err
+		}
+	}
 	imp.Status, imp.Finished = StatusApplied, s.now()
 	log.Info("import applied", "decision", "applied", "writes", imp.Writes.Items+imp.Writes.Updates, "batches", imp.Writes.Batches)
 	return false, s.finish(ctx, imp, nil)

@@ -29,6 +29,11 @@ type District struct {
 	// is superseded, never applied over newer data.
 	Watermark time.Time `json:"watermark"`
 	Created   time.Time `json:"created"`
+	// Snapshot is the key of the roster state written by the last applied import; Dirty is
+	// set while an import applies, so that a snapshot is never trusted over a roster an
+	// interrupted import may have changed.
+	Snapshot string `json:"snapshot,omitempty"`
+	Dirty    bool   `json:"dirty,omitempty"`
 }
 
 // DefaultHoldShare is the deactivation share above which an import is held.
@@ -83,6 +88,8 @@ type Import struct {
 	Ops        int                    `json:"ops"`
 	Cursor     int                    `json:"cursor"` // ops applied so far
 	PlanKey    string                 `json:"planKey,omitempty"`
+	StateKey   string                 `json:"stateKey,omitempty"`
+	StateFrom  string                 `json:"stateFrom,omitempty"` // where the roster was read: snapshot or table
 	ReportKey  string                 `json:"reportKey,omitempty"`
 	Runs       int                    `json:"runs"` // invocations that worked on it
 	Started    time.Time              `json:"startedAt"`
@@ -129,6 +136,8 @@ type Store interface {
 	District(ctx context.Context, id string) (*District, error)
 	// SetWatermark raises the district's watermark (never lowers it).
 	SetWatermark(ctx context.Context, id string, t time.Time) error
+	// SetSnapshot records the district's roster snapshot key and whether the roster is dirty.
+	SetSnapshot(ctx context.Context, district, key string, dirty bool) error
 	// LoadState reads the district's current roster: hash, active flag, and for roles the role and user.
 	LoadState(ctx context.Context, district string) (State, error)
 	// Apply writes ops (puts in full batches, deactivations as conditional updates).

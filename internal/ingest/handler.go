@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -32,13 +33,30 @@ type Handler struct {
 // message is the union of the bodies the ingest queue carries.
 type message struct {
 	// S3 event notification.
-	Records []events.S3EventRecord `json:"Records"`
+	Records []s3Record `json:"Records"`
 	// s3:TestEvent, sent once when the notification is configured.
 	Event string `json:"Event"`
 	// Continuation.
 	Kind     string `json:"pthv"`
 	District string `json:"districtId"`
 	ImportID string `json:"importId"`
+}
+
+// s3Record holds the fields of an S3 event record the handler uses. (aws-lambda-go's
+// S3EventRecord would also parse eventTime, which some S3 implementations write without a
+// time zone; the handler needs no time from the event: it asks S3.)
+type s3Record struct {
+	EventName string `json:"eventName"`
+	S3        struct {
+		Bucket struct {
+			Name string `json:"name"`
+		} `json:"bucket"`
+		Object struct {
+			Key       string `json:"key"`
+			VersionID string `json:"versionId"`
+			ETag      string `json:"eTag"`
+		} `json:"object"`
+	} `json:"s3"`
 }
 
 // Handle processes one batch.
@@ -57,7 +75,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 func (h *Handler) one(ctx context.Context, log *slog.Logger, body string) error {
 	var msg message
 	if err := json.Unmarshal([]byte(body), &msg); err != nil {
-		return errors.New("the message is not JSON")
+		return fmt.Errorf("the message cannot be decoded: %w", err)
 	}
 	switch {
 	case msg.Event == "s3:TestEvent":
@@ -81,7 +99,7 @@ func (h *Handler) one(ctx context.Context, log *slog.Logger, body string) error 
 	return errors.New("the message is neither an S3 notification nor a continuation")
 }
 
-func (h *Handler) drop(ctx context.Context, r events.S3EventRecord) error {
+func (h *Handler) drop(ctx context.Context, r s3Record) error {
 	// Keys in S3 notifications are URL-encoded, with spaces as '+'.
 	key, err := url.QueryUnescape(r.S3.Object.Key)
 	if err != nil {

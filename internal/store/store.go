@@ -195,6 +195,16 @@ func (s *Store) SetWatermark(ctx context.Context, id string, t time.Time) error 
 	return s.putDistrict(ctx, *d)
 }
 
+// SetSnapshot implements importer.Store.
+func (s *Store) SetSnapshot(ctx context.Context, id, key string, dirty bool) error {
+	d, err := s.District(ctx, id)
+	if err != nil {
+		return err
+	}
+	d.Snapshot, d.Dirty = key, dirty
+	return s.putDistrict(ctx, *d)
+}
+
 // LoadState implements importer.Store: 7 kinds × 32 shards queried in parallel, reading only
 // the key, hash, active flag and role fields.
 func (s *Store) LoadState(ctx context.Context, district string) (importer.State, error) {

@@ -258,7 +258,7 @@ type fileCode struct {
 }
 
 func newReport(source string, maxPerRule int) *Report {
-	return &Report{ReportVersion: "1", Source: source, Findings: []Finding{}, Summary: []FileSummary{},
+	return &Report{ReportVersion: "1", Source: source, Findings: []Finding{}, Summary: []FileSummary{}, Counts: []CodeCnt{},
 		maxPerRule: maxPerRule, counts: map[fileCode]*CodeCnt{}}
 }
 

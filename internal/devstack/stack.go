@@ -1,0 +1,192 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/pthv/reach/internal/deploy"
+)
+
+// StackOptions configure a local stack.
+type StackOptions struct {
+	// Prefix names the resources (default deploy.DefaultPrefix).
+	Prefix string
+	// Functions maps function names to their bootstrap binaries (see BuildFunctions).
+	Functions map[string]string
+	// Endpoint is an AWS stand-in that is already running; empty starts a moto_server.
+	Endpoint string
+	// Env is added to every function's environment (for example IMPORT_MAX_RUN).
+	Env map[string]string
+	// Logs receives the functions' and moto's output (nil discards it).
+	Logs io.Writer
+}
+
+// Stack is PTHV Reach running locally: AWS stand-in, resources, functions and the event
+// source mapping of the ingest queue.
+type Stack struct {
+	Endpoint    string
+	Names       deploy.Names
+	Provisioned *Provisioned
+	Host        *Host
+	moto        *Moto
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
+}
+
+// StartStack starts moto (unless opts.Endpoint is set), provisions the resources of
+// deploy.Resources, runs the functions under a Lambda host and polls the ingest queue into
+// the ingest function.
+func StartStack(ctx context.Context, opts StackOptions) (*Stack, error) {
+	if opts.Prefix == "" {
+		opts.Prefix = deploy.DefaultPrefix
+	}
+	logs := opts.Logs
+	if logs == nil {
+		logs = io.Discard
+	}
+	st := &Stack{Endpoint: opts.Endpoint, Names: deploy.NamesFor(opts.Prefix)}
+	if st.Endpoint == "" {
+		m, err := StartMoto(context.WithoutCancel(ctx), logs)
+		if err != nil {
+			return nil, err
+		}
+		st.moto, st.Endpoint = m, m.URL
+	}
+	cfg := AWSConfig(st.Endpoint)
+	prov, err := Provision(ctx, cfg, deploy.Resources(st.Names))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	st.Provisioned = prov
+	env := st.Env()
+	maps.Copy(env, opts.Env)
+	var fns []FunctionConfig
+	names := make([]string, 0, len(opts.Functions))
+	for n := range opts.Functions {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fns = append(fns, FunctionConfig{Name: n, Bootstrap: opts.Functions[n], Env: env, MemoryMB: 3008})
+	}
+	if len(fns) == 0 {
+		return st, nil
+	}
+	host, err := NewHost(fns, logs)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	st.cancel = cancel
+	if err := host.Start(runCtx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	st.Host = host
+	if _, ok := opts.Functions["ingest"]; ok {
+		p := &Poller{SQS: sqs.NewFromConfig(cfg), QueueURL: prov.QueueURLs[st.Names.IngestQueue],
+			QueueARN: prov.QueueARNs[st.Names.IngestQueue], Function: "ingest", Invoke: host.Invoke,
+			Logf: func(format string, args ...any) { fmt.Fprintf(logs, "[poller] "+format+"\n", args...) }}
+		st.wg.Add(1)
+		go func() {
+			defer st.wg.Done()
+			_ = p.Run(runCtx)
+		}()
+	}
+	return st, nil
+}
+
+// Env returns the environment a process needs to use the stack: the SDK's standard
+// variables pointing at the stand-in, and the resource names Terraform would set.
+func (s *Stack) Env() map[string]string {
+	env := Env(s.Endpoint)
+	queueURL := ""
+	if s.Provisioned != nil {
+		queueURL = s.Provisioned.QueueURLs[s.Names.IngestQueue]
+	}
+	maps.Copy(env, s.Names.Env(queueURL))
+	return env
+}
+
+// Close stops the poller, the functions and moto (when the stack started it).
+func (s *Stack) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+	var errs []error
+	if s.Host != nil {
+		errs = append(errs, s.Host.Close())
+	}
+	if s.moto != nil {
+		errs = append(errs, s.moto.Stop())
+	}
+	return errors.Join(errs...)
+}
+
+// BuildFunctions builds every functions/<name> of the module at root as a bootstrap binary
+// for this machine (with -tags lambda.norpc, as for AWS) into dir/<name>/bootstrap, and
+// returns name → path.
+func BuildFunctions(ctx context.Context, root, dir string) (map[string]string, error) {
+	ents, err := os.ReadDir(filepath.Join(root, "functions"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		bin := filepath.Join(dir, e.Name(), "bootstrap")
+		cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", bin, "./functions/"+e.Name())
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("build functions/%s: %v\n%s", e.Name(), err, b)
+		}
+		out[e.Name()] = bin
+	}
+	return out, nil
+}
+
+// FunctionsIn returns name → bootstrap for every dir/<name>/bootstrap.
+func FunctionsIn(dir string) (map[string]string, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*", "bootstrap"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, p := range paths {
+		out[filepath.Base(filepath.Dir(p))] = p
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no */bootstrap under %s: run 'make local-functions'", dir)
+	}
+	return out, nil
+}
+
+// waitFor polls cond every 100 ms until it holds or timeout passes.
+func waitFor(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return true
+}

@@ -1,0 +1,110 @@
+package importer
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pthv/reach/internal/roster"
+)
+
+// The roster snapshot is the district's state after an import — per record its kind,
+// sourcedId, content hash, active flag and, for roles, role and user — as gzipped
+// tab-separated lines in the reports bucket (no names or contacts: sourcedIds only). Reading
+// it is one GET instead of a query of every roster partition. It is written when an import is
+// planned, trusted only once that import has applied (District.Snapshot), and never while
+// the district is marked dirty by an apply in flight.
+
+func stateKey(district, importID string) string {
+	return "state/" + district + "/" + importID + ".tsv.gz"
+}
+
+// loadState reads the district's roster from its snapshot when one is trustworthy, and from
+// the store otherwise. It says which it used.
+func (s *Service) loadState(ctx context.Context, d *District) (State, string, error) {
+	if d.Snapshot != "" && !d.Dirty {
+		b, err := s.Blobs.Get(ctx, s.ReportsBucket, d.Snapshot)
+		if err == nil {
+			st, err := decodeState(b)
+			if err == nil {
+				return st, "snapshot", nil
+			}
+			s.log().Warn("roster snapshot unreadable; reading the table", "districtId", d.ID, "error", err.Error())
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, "", err
+		}
+	}
+	st, err := s.Store.LoadState(ctx, d.ID)
+	return st, "table", err
+}
+
+// after returns the state once ops are applied to st (which it changes).
+func after(st State, ops []Op) State {
+	for _, op := range ops {
+		m := st[op.Kind]
+		if m == nil {
+			m = map[string]Current{}
+			st[op.Kind] = m
+		}
+		switch op.Op {
+		case OpPut:
+			m[op.ID] = Current{Hash: op.Hash, Active: true, Role: op.Role, User: op.User}
+		case OpDeactivate:
+			c := m[op.ID]
+			c.Active = false
+			m[op.ID] = c
+		}
+	}
+	return st
+}
+
+func encodeState(st State) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	w := bufio.NewWriter(zw)
+	for _, k := range roster.Kinds {
+		for id, c := range st[k] {
+			a := "0"
+			if c.Active {
+				a = "1"
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", k, id, c.Hash, a, c.Role, c.User)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func decodeState(b []byte) (State, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	st := State{}
+	for _, k := range roster.Kinds {
+		st[k] = map[string]Current{}
+	}
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), "\t")
+		if len(f) != 6 {
+			return nil, fmt.Errorf("snapshot line has %d fields", len(f))
+		}
+		m, ok := st[roster.Kind(f[0])]
+		if !ok {
+			return nil, fmt.Errorf("snapshot names unknown kind %q", f[0])
+		}
+		m[f[1]] = Current{Hash: f[2], Active: f[3] == "1", Role: f[4], User: f[5]}
+	}
+	return st, sc.Err()
+}
