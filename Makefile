@@ -5,15 +5,15 @@ SHELL := /bin/bash
 GO ?= go
 BIN := $(CURDIR)/bin
 GOBIN := $(BIN)/tools
-FUNCTIONS := $(notdir $(wildcard functions/*))
+FUNCTIONS := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/main.go))))
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME ?= 30s
 BENCHTIME ?= 3x
-DEMO_STUDENTS ?= 5000
+DEMO_STUDENTS ?= 2000
 
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build cli functions test unit lint fmt fmt-check vet staticcheck bench fuzz demo deps clean help
+.PHONY: all build cli functions local-functions local-up local-down test unit lint fmt fmt-check vet staticcheck bench fuzz demo deps deps-local clean help
 
 all: build test
 
@@ -22,6 +22,11 @@ help: ## list the targets
 
 deps: ## download Go modules
 	$(GO) mod download
+
+deps-local: ## install moto_server (the AWS stand-in) where it is missing
+	@command -v moto_server >/dev/null 2>&1 || { echo "installing moto[server] with pip"; \
+		python3 -m pip install --user "moto[server]" || pip install "moto[server]"; }
+	@command -v moto_server >/dev/null 2>&1 || { echo "moto_server is still not on PATH"; exit 1; }
 
 build: cli functions ## build the CLI and every function as a linux/arm64 bootstrap
 
@@ -35,7 +40,18 @@ functions: deps
 			-o $(BIN)/functions/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
 
-test: deps lint unit ## run every test (format, vet, staticcheck, unit and integration tests)
+local-functions: deps ## build every function as a bootstrap for this machine, for the local stack
+	@for f in $(FUNCTIONS); do \
+		CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -o $(BIN)/local/functions/$$f/bootstrap ./functions/$$f || exit 1; \
+	done
+
+local-up: cli local-functions deps-local ## start the local stack in the background; then: source .pthv-local/env
+	$(BIN)/pthv local up --functions $(BIN)/local/functions
+
+local-down: cli ## stop the local stack
+	$(BIN)/pthv local down
+
+test: deps deps-local lint unit ## run every test (format, vet, staticcheck, unit and integration tests)
 
 unit:
 	$(GO) test -count=1 ./...
@@ -69,17 +85,8 @@ fuzz: deps ## run every fuzz target for FUZZTIME (default 30s)
 		done; \
 	done
 
-demo: cli ## generate a district export and validate it
-	@set -e; dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
-	echo "== pthv gen roster: a synthetic district of $(DEMO_STUDENTS) students"; \
-	$(BIN)/pthv gen roster --students $(DEMO_STUDENTS) --seed 1 --zip --out $$dir/district.zip; \
-	echo; echo "== pthv validate district.zip"; \
-	$(BIN)/pthv validate $$dir/district.zip; \
-	echo; echo "== the same export with a broken row added (exit 1 is expected)"; \
-	mkdir $$dir/broken && $(BIN)/pthv gen roster --students $(DEMO_STUDENTS) --seed 1 --out $$dir/broken >/dev/null; \
-	head -2 $$dir/broken/enrollments.csv | tail -1 | awk -F, -v OFS=, '{$$1="enr-demo-broken"; $$4="cls-does-not-exist"; print}' >> $$dir/broken/enrollments.csv; \
-	printf 'stu-x,,,TRUE,demo,,Ana,Doe,,,,,,,KG,,,,,,,\n' >> $$dir/broken/users.csv; \
-	$(BIN)/pthv validate $$dir/broken || test $$? -eq 1
+demo: cli local-functions deps-local ## run roster drops end to end on the local stack, then stop it
+	@./scripts/demo.sh $(DEMO_STUDENTS)
 
 clean: ## remove build output
 	rm -rf $(BIN)

@@ -332,8 +332,9 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 		if !ok {
 			t.Fatal("no report for the unknown district")
 		}
-		if imps, _ := e.store.ListImports(context.Background(), "nobody", 10); len(imps) != 0 {
-			t.Fatal("an unknown district got an import record")
+		if imps, _ := e.store.ListImports(context.Background(), "nobody", 10); len(imps) != 1 || imps[0].Status != importer.StatusRejected ||
+			!strings.Contains(imps[0].Reason, "not registered") {
+			t.Fatalf("the refusal should be one rejected import record: %+v", imps)
 		}
 		out, err := e.store.DB.(*dynamodb.Client).Scan(context.Background(), &dynamodb.ScanInput{TableName: &e.stack.Names.Table,
 			FilterExpression:          aws.String("begins_with(pk, :p)"),

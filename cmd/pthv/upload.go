@@ -86,7 +86,7 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *quiet {
 		progress = io.Discard
 	}
-	body := &progressReader{f: f, total: st.Size(), w: progress, label: "uploading " + objName}
+	body := &progressReader{f: f, total: st.Size(), w: progress, tty: isTerminal(stderr), label: "uploading " + objName}
 	client := s3.NewFromConfig(env.AWS, blob.Options(env.AWS))
 	out, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: &env.Names.DropsBucket, Key: &key, Body: body,
 		ContentLength: aws.Int64(st.Size()), ContentType: aws.String("application/zip")})
@@ -127,11 +127,17 @@ func waitForImport(ctx context.Context, env *app.Env, district string, obj impor
 			if imp != nil {
 				switch imp.Status {
 				case importer.StatusApplied, importer.StatusHeld, importer.StatusRejected, importer.StatusSuperseded, importer.StatusFailed:
-					fmt.Fprintln(progress)
+					if isTerminal(progress) && last != "" {
+						fmt.Fprintln(progress)
+					}
 					return imp, nil
 				}
-				if s := fmt.Sprintf("\rimport %s: %s, %d of %d writes", imp.ID, imp.Status, imp.Cursor, imp.Ops); s != last {
-					fmt.Fprint(progress, s)
+				if s := fmt.Sprintf("import %s: %s, %d of %d writes", imp.ID, imp.Status, imp.Cursor, imp.Ops); s != last {
+					if isTerminal(progress) {
+						fmt.Fprint(progress, "\r"+s)
+					} else {
+						fmt.Fprintln(progress, s)
+					}
 					last = s
 				}
 			}
@@ -197,12 +203,15 @@ func asZip(path string) (string, func(), error) {
 	return tmp.Name(), cleanup, nil
 }
 
-// progressReader reports upload progress on w; it stays seekable so the SDK can retry.
+// progressReader reports upload progress on w; it stays seekable so the SDK can hash the
+// body and retry. Progress only moves forward (the SDK may read the body twice: once to sign
+// it, once to send it). Off a terminal it prints the final line only.
 type progressReader struct {
 	f     *os.File
 	total int64
 	read  int64
 	w     io.Writer
+	tty   bool
 	label string
 	shown int
 }
@@ -225,17 +234,33 @@ func (p *progressReader) show() {
 	if p.total > 0 {
 		pct = int(100 * p.read / p.total)
 	}
-	if pct == p.shown {
+	if pct <= p.shown || !p.tty {
 		return
 	}
 	p.shown = pct
+	fmt.Fprintf(p.w, "\r%s", p.line(pct))
+}
+
+func (p *progressReader) line(pct int) string {
 	const width = 30
 	bar := strings.Repeat("#", pct*width/100) + strings.Repeat(".", width-pct*width/100)
-	fmt.Fprintf(p.w, "\r%s [%s] %3d%% of %.1f MB", p.label, bar, pct, float64(p.total)/1e6)
+	return fmt.Sprintf("%s [%s] %3d%% of %.1f MB", p.label, bar, pct, float64(p.total)/1e6)
 }
 
 func (p *progressReader) done() {
-	p.read = p.total
-	p.show()
-	fmt.Fprintln(p.w)
+	if p.tty {
+		fmt.Fprintf(p.w, "\r%s\n", p.line(100))
+	} else {
+		fmt.Fprintln(p.w, p.line(100))
+	}
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -177,16 +176,4 @@ func FunctionsIn(dir string) (map[string]string, error) {
 		return nil, fmt.Errorf("no */bootstrap under %s: run 'make local-functions'", dir)
 	}
 	return out, nil
-}
-
-// waitFor polls cond every 100 ms until it holds or timeout passes.
-func waitFor(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return true
 }

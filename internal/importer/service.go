@@ -115,14 +115,18 @@ func (s *Service) refuse(ctx context.Context, log *slog.Logger, districtID strin
 	now := s.now()
 	imp := &Import{ID: newImportID(now), District: districtID, Source: obj, Status: StatusRejected, Reason: reason,
 		Started: now, Finished: now, Counts: map[roster.Kind]Counts{}}
-	log.Warn("drop refused", "importId", imp.ID, "decision", "refused")
-	if err := s.writeReport(ctx, imp, nil); err != nil {
+	// The refusal is an import record of its own (no roster is touched), so that district IT
+	// sees it in 'pthv imports list' and 'pthv upload --wait' returns; a redelivery finds the
+	// object claimed and refuses nothing twice.
+	if err := s.Store.ClaimObject(ctx, obj, imp.ID); errors.Is(err, ErrConflict) {
+		log.Info("refused drop already reported: redelivered event ignored", "decision", "duplicate")
+		return fmt.Errorf("%w: %s", ErrRefused, reason)
+	} else if err != nil {
 		return err
 	}
-	if _, err := s.Store.District(ctx, districtID); err == nil {
-		if err := s.Store.PutImport(ctx, imp); err != nil {
-			return err
-		}
+	log.Warn("drop refused", "importId", imp.ID, "decision", "refused")
+	if err := s.finish(ctx, imp, nil); err != nil {
+		return err
 	}
 	return fmt.Errorf("%w: %s", ErrRefused, reason)
 }

@@ -169,6 +169,16 @@ func TestUnknownDistrictsAndStrayKeysAreRefusedAndReported(t *testing.T) {
 	if len(reports) != 1 {
 		t.Errorf("want a report for the unknown district, got %d", len(reports))
 	}
+	if imps, _ := r.store.ListImports(context.Background(), "d1", 10); len(imps) != 2 {
+		t.Errorf("want the two refused d1 drops recorded, got %d", len(imps))
+	}
+	// A redelivered refusal is not reported twice.
+	obj := r.blobs.upload("drops", "drops/nobody/rosters/b.zip", data)
+	r.svc.HandleDrop(context.Background(), obj)
+	r.svc.HandleDrop(context.Background(), obj)
+	if reports, _ := r.blobs.ListDrops(context.Background(), "reports", "reports/nobody/imports/"); len(reports) != 2 {
+		t.Errorf("a redelivered refusal wrote %d reports", len(reports))
+	}
 	if err := r.svc.HandleDrop(context.Background(), Object{Bucket: "drops", Key: "elsewhere/a.zip"}); !errors.Is(err, ErrRefused) {
 		t.Errorf("a key outside drops/: %v", err)
 	}
