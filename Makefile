@@ -74,8 +74,9 @@ $(GOBIN)/staticcheck:
 staticcheck: $(GOBIN)/staticcheck
 	$(GOBIN)/staticcheck ./...
 
-bench: deps ## run the benchmarks (PTHV_BENCH_STUDENTS=100000 by default)
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./...
+bench: deps deps-local ## run the benchmarks on a generated district (PTHV_BENCH_STUDENTS, default 100000)
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) $$($(GO) list ./... | grep -v integration-tests)
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./integration-tests/
 
 fuzz: deps ## run every fuzz target for FUZZTIME (default 30s)
 	@set -e; for pkg in $$($(GO) list ./...); do \

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pthv/reach/internal/blob"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,18 +37,6 @@ const tableTimeout = 10 * time.Minute
 // queue policy propagates (AWS validates the destination; moto does not).
 const notifyTimeout = 60 * time.Second
 
-// S3Options returns the S3 client option the project uses everywhere: path-style addressing
-// when cfg carries an endpoint override (moto, LocalStack), virtual-hosted style otherwise.
-// Pass it to s3.NewFromConfig. It sees only cfg.BaseEndpoint (AWS_ENDPOINT_URL), not a
-// service-specific AWS_ENDPOINT_URL_S3.
-func S3Options(cfg aws.Config) func(*s3.Options) {
-	return func(o *s3.Options) {
-		if cfg.BaseEndpoint != nil && *cfg.BaseEndpoint != "" {
-			o.UsePathStyle = true
-		}
-	}
-}
-
 type clients struct {
 	ddb *dynamodb.Client
 	s3  *s3.Client
@@ -57,7 +46,7 @@ type clients struct {
 func newClients(cfg aws.Config) clients {
 	return clients{
 		ddb: dynamodb.NewFromConfig(cfg),
-		s3:  s3.NewFromConfig(cfg, S3Options(cfg)),
+		s3:  s3.NewFromConfig(cfg, blob.Options(cfg)),
 		sqs: sqs.NewFromConfig(cfg),
 	}
 }

@@ -3,6 +3,7 @@ package devstack
 import (
 	"context"
 	"encoding/json"
+	"github.com/pthv/reach/internal/blob"
 	"net/url"
 	"strings"
 	"testing"
@@ -134,7 +135,7 @@ func TestProvisionTwiceIsIdempotent(t *testing.T) {
 	if len(lq.QueueUrls) != len(spec.Queues) {
 		t.Errorf("queues under the prefix: %v, want %d", lq.QueueUrls, len(spec.Queues))
 	}
-	lb, err := s3.NewFromConfig(cfg, S3Options(cfg)).ListBuckets(context.Background(), &s3.ListBucketsInput{Prefix: aws.String(spec.Names.Table)})
+	lb, err := s3.NewFromConfig(cfg, blob.Options(cfg)).ListBuckets(context.Background(), &s3.ListBucketsInput{Prefix: aws.String(spec.Names.Table)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +198,7 @@ func TestNotificationDeliversDropsToIngestQueue(t *testing.T) {
 		t.Fatalf("second Provision: %v", err)
 	}
 	n := spec.Names
-	s3c := s3.NewFromConfig(cfg, S3Options(cfg))
+	s3c := s3.NewFromConfig(cfg, blob.Options(cfg))
 	sqsc := sqs.NewFromConfig(cfg)
 	queue := p.QueueURLs[n.IngestQueue]
 
@@ -313,7 +314,7 @@ func TestTeardownRemovesEverything(t *testing.T) {
 		t.Fatalf("Provision: %v", err)
 	}
 	n := spec.Names
-	s3c := s3.NewFromConfig(cfg, S3Options(cfg))
+	s3c := s3.NewFromConfig(cfg, blob.Options(cfg))
 	put := func(bucket, key, body string) {
 		t.Helper()
 		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)}); err != nil {
@@ -382,19 +383,6 @@ func TestProvisionErrorsNameTheResource(t *testing.T) {
 	_, err = Provision(ctx, dead, deploy.Resources(n))
 	if err == nil || !strings.Contains(err.Error(), "create table "+n.Table+": ") {
 		t.Errorf("err %v, want it to start with the operation and table name", err)
-	}
-}
-
-func TestS3OptionsPathStyleOnlyWithEndpoint(t *testing.T) {
-	t.Parallel()
-	var o s3.Options
-	S3Options(aws.Config{Region: Region})(&o)
-	if o.UsePathStyle {
-		t.Error("path style without an endpoint override")
-	}
-	S3Options(AWSConfig("http://127.0.0.1:5000"))(&o)
-	if !o.UsePathStyle {
-		t.Error("no path style with an endpoint override")
 	}
 }
 

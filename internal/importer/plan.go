@@ -63,49 +63,19 @@ type Counts struct {
 // Writes is the number of items the counts write.
 func (c Counts) Writes() int { return c.Added + c.Changed + c.Revived + c.Deactivated }
 
-// Hash returns the content hash of a record: SHA-256 of its JSON without the status,
-// truncated to 128 bits. Equal content gives equal hashes whatever the source.
+// Hash returns the content hash of a record's JSON: SHA-256 truncated to 128 bits.
 func Hash(data []byte) string {
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:16])
 }
 
-// Encode returns a record's JSON (status left out: it is stored as the active flag) and hash.
+// Encode returns a record's JSON and content hash. Only active records are written, so the
+// status in the JSON is always "active" and equal content gives equal hashes.
 func Encode(rec roster.Record) ([]byte, string, error) {
-	var v any
-	switch r := rec.(type) {
-	case *roster.Org:
-		c := *r
-		c.Status = ""
-		v = c
-	case *roster.AcademicSession:
-		c := *r
-		c.Status = ""
-		v = c
-	case *roster.Course:
-		c := *r
-		c.Status = ""
-		v = c
-	case *roster.Class:
-		c := *r
-		c.Status = ""
-		v = c
-	case *roster.User:
-		c := *r
-		c.Status = ""
-		v = c
-	case *roster.Role:
-		c := *r
-		c.Status = ""
-		v = c
-	case *roster.Enrollment:
-		c := *r
-		c.Status = ""
-		v = c
-	default:
-		return nil, "", fmt.Errorf("unknown record type %T", rec)
+	if rec.RecordStatus() != roster.StatusActive {
+		return nil, "", fmt.Errorf("%s %s: only active records are encoded", rec.RecordKind(), rec.ID())
 	}
-	b, err := json.Marshal(v)
+	b, err := json.Marshal(rec)
 	if err != nil {
 		return nil, "", err
 	}
