@@ -25,8 +25,9 @@ const Region = "us-east-1"
 
 // Moto is a running moto_server.
 type Moto struct {
-	URL string
-	cmd *exec.Cmd
+	URL   string
+	cmd   *exec.Cmd
+	stdin io.Closer
 }
 
 // ErrMotoMissing is returned when moto_server is not installed.
@@ -43,16 +44,25 @@ func StartMoto(ctx context.Context, logw io.Writer) (*Moto, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	// moto runs under a shell in its own process group. The shell waits on its stdin, which
+	// only this process holds open: when this process ends in any way, even SIGKILL, stdin
+	// closes and the shell terminates the whole group, so no moto_server is left behind
+	// (a Pdeathsig would not reach it through version-manager shims that fork).
+	cmd := exec.CommandContext(ctx, "sh", "-c", `"$0" "$@" & read _; kill -TERM 0`, bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	if logw == nil {
 		logw = io.Discard
 	}
 	cmd.Stdout, cmd.Stderr = logw, logw
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
-	m := &Moto{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
+	m := &Moto{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, stdin: stdin}
 	if err := WaitHTTP(ctx, m.URL+"/moto-api/", 30*time.Second); err != nil {
 		m.Stop()
 		return nil, fmt.Errorf("moto_server did not start: %w", err)
