@@ -61,6 +61,9 @@ type Store struct {
 	Workers int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// RetryBase and RetryMax bound the backoff between retries of UnprocessedItems
+	// (defaults 50 ms and 5 s); a batch gives up after 12 retries.
+	RetryBase, RetryMax time.Duration
 }
 
 var _ importer.Store = (*Store)(nil)
@@ -347,7 +350,13 @@ func (s *Store) writeBatch(ctx context.Context, items []map[string]types.Attribu
 	if len(items) == maxBatch {
 		ws.FullBatches++
 	}
-	backoff := 50 * time.Millisecond
+	backoff, maxBackoff := s.RetryBase, s.RetryMax
+	if backoff <= 0 {
+		backoff = 50 * time.Millisecond
+	}
+	if maxBackoff <= 0 {
+		maxBackoff = 5 * time.Second
+	}
 	for attempt := 0; len(reqs) > 0; attempt++ {
 		if attempt > 0 {
 			ws.Retries++
@@ -360,7 +369,7 @@ func (s *Store) writeBatch(ctx context.Context, items []map[string]types.Attribu
 			case <-ctx.Done():
 				return ws, ctx.Err()
 			}
-			backoff = min(2*backoff, 5*time.Second)
+			backoff = min(2*backoff, maxBackoff)
 		}
 		ws.Batches++
 		out, err := s.DB.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.Table: reqs}})
