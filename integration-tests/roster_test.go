@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/devstack"
@@ -313,7 +314,15 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		time.Sleep(3 * time.Second) // let the poller deliver both
+		// Wait until the poller has delivered and deleted both messages.
+		queueURL := e.stack.Provisioned.QueueURLs[e.stack.Names.IngestQueue]
+		if !waitFor(60*time.Second, func() bool {
+			out, err := e.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: &queueURL,
+				AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+			return err == nil && out.Attributes["ApproximateNumberOfMessages"] == "0" && out.Attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+		}) {
+			t.Fatal("the redelivered messages were not consumed")
+		}
 		after, _ := e.store.ListImports(context.Background(), "d1", 100)
 		if len(after) != len(imps)+1 {
 			t.Fatalf("%d imports after one new object and two redeliveries, had %d", len(after), len(imps))
