@@ -161,6 +161,20 @@ func (m *memStore) ListImports(_ context.Context, district string, _ int) ([]*Im
 	return out, nil
 }
 
+func (m *memStore) ClaimRun(_ context.Context, district, id string, runs int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	imp, ok := m.imports[district+"/"+id]
+	if !ok {
+		return ErrNotFound
+	}
+	if imp.Runs != runs {
+		return ErrConflict
+	}
+	imp.Runs++
+	return nil
+}
+
 func (m *memStore) TransitionImport(_ context.Context, district, id string, from, to Status) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -354,7 +354,7 @@ func (s *Service) apply(ctx context.Context, imp *Import, ops []Op) (bool, error
 				return false, err
 			}
 			log.Info("import checkpointed; continuing in a new invocation", "decision", "continue", "cursor", imp.Cursor, "ops", len(ops))
-			return true, s.Queue.Continue(ctx, Continuation{Kind: ContinuationKind, District: imp.District, ImportID: imp.ID})
+			return true, s.Queue.Continue(ctx, Continuation{Kind: ContinuationKind, District: imp.District, ImportID: imp.ID, Run: imp.Runs + 1})
 		}
 		end := min(imp.Cursor+chunk, len(ops))
 		ws, err := s.Store.Apply(ctx, imp.District, imp.ID, ops[imp.Cursor:end])
@@ -395,8 +395,19 @@ func (s *Service) Continue(ctx context.Context, c Continuation) error {
 		log.Info("continuation ignored: the import is "+string(imp.Status), "decision", "duplicate")
 		return nil
 	}
+	if c.Run != 0 && c.Run != imp.Runs+1 {
+		log.Info("continuation ignored: its run has happened", "decision", "duplicate", "run", c.Run)
+		return nil
+	}
 	if err := s.Store.Lock(ctx, c.District, imp.ID, s.lease()); errors.Is(err, ErrConflict) {
 		return fmt.Errorf("district %s is locked by another import; the continuation will be retried", c.District)
+	} else if err != nil {
+		return err
+	}
+	// A continuation delivered twice must not run twice: one invocation takes each run.
+	if err := s.Store.ClaimRun(ctx, c.District, imp.ID, imp.Runs); errors.Is(err, ErrConflict) {
+		log.Info("continuation already taken by another invocation", "decision", "duplicate")
+		return nil
 	} else if err != nil {
 		return err
 	}
@@ -437,8 +448,12 @@ func (s *Service) Approve(ctx context.Context, district, importID string) error 
 	if err := s.Store.TransitionImport(ctx, district, importID, StatusHeld, StatusApproved); err != nil {
 		return err
 	}
+	imp, err := s.Store.GetImport(ctx, district, importID)
+	if err != nil {
+		return err
+	}
 	s.log().Info("held import approved", "districtId", district, "importId", importID, "decision", "approved")
-	return s.Queue.Continue(ctx, Continuation{Kind: ContinuationKind, District: district, ImportID: importID})
+	return s.Queue.Continue(ctx, Continuation{Kind: ContinuationKind, District: district, ImportID: importID, Run: imp.Runs + 1})
 }
 
 func (s *Service) planKey(imp *Import) string {

@@ -198,6 +198,17 @@ func TestAnImportOverItsTimeBudgetCheckpointsAndContinues(t *testing.T) {
 	if second != nil {
 		t.Fatalf("a second drop must wait while the first is applying, got %s", second.Status)
 	}
+	// SQS may deliver a continuation twice: the second delivery must not run the import again.
+	dup := r.queue.take()
+	for _, m := range append(dup, dup...) {
+		if err := r.svc.Continue(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, _ := r.store.GetImport(context.Background(), "d1", imp.ID)
+	if after.Runs != 2 || after.Cursor != 200 {
+		t.Fatalf("a duplicated continuation ran twice: runs %d cursor %d", after.Runs, after.Cursor)
+	}
 	r.drainQueue()
 	done, _ := r.store.GetImport(context.Background(), "d1", imp.ID)
 	if done.Status != StatusApplied || done.Cursor != done.Ops || done.Runs < 3 {

@@ -152,6 +152,9 @@ type Store interface {
 	GetImport(ctx context.Context, district, id string) (*Import, error)
 	// ListImports returns the district's imports, newest first.
 	ListImports(ctx context.Context, district string, limit int) ([]*Import, error)
+	// ClaimRun starts run number runs+1 of an import, only if it has had exactly runs runs;
+	// ErrConflict otherwise (another invocation took this run).
+	ClaimRun(ctx context.Context, district, id string, runs int) error
 	// TransitionImport sets the import's status to `to` only if it is `from`; ErrConflict otherwise.
 	TransitionImport(ctx context.Context, district, id string, from, to Status) error
 	// Lock takes the district's import lock for owner until the lease ends; ErrConflict when
@@ -185,6 +188,9 @@ type Continuation struct {
 	Kind     string `json:"pthv"` // always "continue-import"
 	District string `json:"districtId"`
 	ImportID string `json:"importId"`
+	// Run is the run of the import this message starts; a message for a run that has
+	// already happened (a duplicate delivery) is ignored.
+	Run int `json:"run"`
 }
 
 // ContinuationKind marks a continuation message on the ingest queue.

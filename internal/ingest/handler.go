@@ -40,6 +40,7 @@ type message struct {
 	Kind     string `json:"pthv"`
 	District string `json:"districtId"`
 	ImportID string `json:"importId"`
+	Run      int    `json:"run"`
 }
 
 // s3Record holds the fields of an S3 event record the handler uses. (aws-lambda-go's
@@ -82,7 +83,7 @@ func (h *Handler) one(ctx context.Context, log *slog.Logger, body string) error 
 		log.Info("s3 test event ignored", "decision", "ignore")
 		return nil
 	case msg.Kind == importer.ContinuationKind:
-		return h.Pipeline.Continue(ctx, importer.Continuation{Kind: msg.Kind, District: msg.District, ImportID: msg.ImportID})
+		return h.Pipeline.Continue(ctx, importer.Continuation{Kind: msg.Kind, District: msg.District, ImportID: msg.ImportID, Run: msg.Run})
 	case len(msg.Records) > 0:
 		var firstErr error
 		for _, r := range msg.Records {

@@ -490,10 +490,24 @@ func (s *Store) PutImport(ctx context.Context, imp *importer.Import) error {
 	item := key("I#"+imp.District, imp.ID)
 	item["j"] = str(string(b))
 	item["st"] = str(string(imp.Status))
+	item["runs"] = num(int64(imp.Runs))
 	if _, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.Table, Item: item}); err != nil {
 		return fmt.Errorf("put import %s: %w", imp.ID, err)
 	}
 	return nil
+}
+
+// ClaimRun implements importer.Store with a conditional increment of the run count.
+func (s *Store) ClaimRun(ctx context.Context, district, id string, runs int) error {
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.Table, Key: key("I#"+district, id),
+		UpdateExpression:          aws.String("SET #r = :next"),
+		ConditionExpression:       aws.String("#r = :runs"),
+		ExpressionAttributeNames:  map[string]string{"#r": "runs"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":runs": num(int64(runs)), ":next": num(int64(runs + 1))}})
+	if isConditionFailed(err) {
+		return fmt.Errorf("run %d of import %s: %w", runs+1, id, importer.ErrConflict)
+	}
+	return err
 }
 
 // GetImport implements importer.Store.

@@ -184,3 +184,21 @@ func TestImportsAndDistricts(t *testing.T) {
 		t.Errorf("status %s", imp.Status)
 	}
 }
+
+func TestEachRunOfAnImportIsTakenOnce(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	imp := &importer.Import{ID: "imp-20260101T000000.000Z-00000000", District: "d1", Status: importer.StatusApplying, Runs: 1}
+	if err := s.PutImport(ctx, imp); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClaimRun(ctx, "d1", imp.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClaimRun(ctx, "d1", imp.ID, 1); !errors.Is(err, importer.ErrConflict) {
+		t.Fatalf("the same run taken twice: %v", err)
+	}
+	if err := s.ClaimRun(ctx, "d1", imp.ID, 2); err != nil {
+		t.Fatalf("the next run: %v", err)
+	}
+}
