@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -81,13 +82,8 @@ func cmdLocalServe(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	defer st.Close()
 	env := st.Env()
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	var b strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(env)) {
 		fmt.Fprintf(&b, "export %s='%s'\n", k, env[k])
 	}
 	if err := os.WriteFile(lf.path("env"), []byte(b.String()), 0o644); err != nil {
@@ -96,21 +92,12 @@ func cmdLocalServe(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := os.WriteFile(lf.path("serve.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "local stack ready on %s: %s; functions %v\n", st.Endpoint, st.Names, keys2(fns))
+	fmt.Fprintf(stdout, "local stack ready on %s: %s; functions %v\n", st.Endpoint, st.Names, slices.Sorted(maps.Keys(fns)))
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "local stack stopping")
 	os.Remove(lf.path("serve.pid"))
 	os.Remove(lf.path("env"))
 	return nil
-}
-
-func keys2(m map[string]string) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }
 
 func cmdLocalUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
