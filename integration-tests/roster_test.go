@@ -353,6 +353,26 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("a training file goes through the same ingest path", func(t *testing.T) {
+		teacher := firstWithRole(t, "teacher")
+		csv := "educatorSourcedId,date,trainingType,hours,trainerOrganization,optIn\n" +
+			teacher + ",2025-08-20,introductory,6,PTHV National,true\n" +
+			"tch-nobody,2025-08-20,introductory,6,PTHV National,\n"
+		imp := e.await(e.put("drops/d1/trainings/fall.csv", []byte(csv)))
+		if imp.Status != importer.StatusApplied || imp.Counts[importer.KindTraining].Added != 1 || imp.Counts[importer.KindTraining].Rejected != 1 {
+			t.Fatalf("training import: %s %+v", imp.Status, imp.Counts)
+		}
+		e.report(imp)
+		opts, err := e.store.OptIns(context.Background(), "d1", "2025-2026")
+		if err != nil || !opts[teacher] || len(opts) != 1 {
+			t.Fatalf("opt-ins %v (%v)", opts, err)
+		}
+		again := e.await(e.put("drops/d1/trainings/fall.csv", []byte(csv)))
+		if again.Writes.Items != 0 || again.Counts[importer.KindTraining].Unchanged != 1 {
+			t.Fatalf("the same file again wrote %d items", again.Writes.Items)
+		}
+	})
+
 	t.Run("logs carry no names, emails or phone numbers", func(t *testing.T) {
 		logs := e.logs.String()
 		if !strings.Contains(logs, `"decision":"applied"`) {
@@ -364,6 +384,28 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 			}
 		}
 	})
+}
+
+// firstWithRole returns a user of the test district (Students 300, Seed 11) with the role.
+func firstWithRole(t *testing.T, role string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := rostergen.Write(dir, rostergen.Options{Students: 300, Seed: 11}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, "roles.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, _ := csv.NewReader(f).ReadAll()
+	for _, r := range rows[1:] {
+		if r[5] == role {
+			return r[3]
+		}
+	}
+	t.Fatalf("no %s in the district", role)
+	return ""
 }
 
 // personalData returns the names, emails and phone numbers of an export's users.csv.

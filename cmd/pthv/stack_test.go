@@ -102,6 +102,19 @@ func TestTheCLIDrivesRosterDrops(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 
+	// Educators opt in and out by hand as well as through the training CSV.
+	if code, _, errOut := pthv(t, "educators", "opt-in", "--district", "cli-usd", "--educator", "tch-1", "--year", "2025-2026"); code != 0 {
+		t.Fatalf("opt-in: %s", errOut)
+	}
+	pthv(t, "educators", "opt-out", "--district", "cli-usd", "--educator", "tch-2", "--year", "2025-2026")
+	if code, out, _ := pthv(t, "educators", "list", "--district", "cli-usd", "--year", "2025-2026"); code != 0 ||
+		!strings.Contains(out, "tch-1\topted in") || !strings.Contains(out, "tch-2\topted out") {
+		t.Fatalf("educators list:\n%s", out)
+	}
+	if code, _, _ := pthv(t, "educators", "opt-in", "--district", "cli-usd", "--educator", "tch-1", "--year", "2025-2027"); code != 2 {
+		t.Error("a year that is not two consecutive years must be a usage error")
+	}
+
 	// An export with errors is refused before upload unless --force.
 	broken := filepath.Join(dir, "broken")
 	rostergen.Write(broken, rostergen.Options{Students: 20, Seed: 1})

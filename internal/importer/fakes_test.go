@@ -15,6 +15,8 @@ import (
 
 // memStore is an in-memory Store for unit tests of the pipeline.
 type memStore struct {
+	trainings map[string]string // district/key → hash
+	optIns    map[string]bool   // district/year/educator → in
 	mu        sync.Mutex
 	loads     int // full roster loads
 	districts map[string]*District
@@ -37,7 +39,7 @@ type memLock struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{districts: map[string]*District{}, records: map[string]memRec{}, claims: map[string]string{},
+	return &memStore{trainings: map[string]string{}, optIns: map[string]bool{}, districts: map[string]*District{}, records: map[string]memRec{}, claims: map[string]string{},
 		imports: map[string]*Import{}, locks: map[string]memLock{}, now: time.Now}
 }
 
@@ -159,6 +161,37 @@ func (m *memStore) ListImports(_ context.Context, district string, _ int) ([]*Im
 	}
 	slices.SortFunc(out, func(a, b *Import) int { return strings.Compare(b.ID, a.ID) })
 	return out, nil
+}
+
+func (m *memStore) LoadTrainings(_ context.Context, district string) (map[string]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]string{}
+	for k, h := range m.trainings {
+		if d, key, _ := strings.Cut(k, "/"); d == district {
+			out[key] = h
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) PutTrainings(_ context.Context, district, _ string, recs []TrainingWrite) (WriteStats, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range recs {
+		m.trainings[district+"/"+r.Key] = r.Hash
+		m.writes++
+	}
+	return WriteStats{Items: len(recs)}, nil
+}
+
+func (m *memStore) SetOptIns(_ context.Context, district string, opts []OptIn) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, o := range opts {
+		m.optIns[district+"/"+o.SchoolYear+"/"+o.Educator] = o.In
+	}
+	return nil
 }
 
 func (m *memStore) ClaimRun(_ context.Context, district, id string, runs int) error {

@@ -91,8 +91,9 @@ func (s *Service) HandleDrop(ctx context.Context, obj Object) error {
 	}
 	districtID, rest := m[1], m[2]
 	log = log.With("districtId", districtID)
-	if !strings.HasPrefix(rest, "rosters/") || strings.Count(rest, "/") != 1 {
-		return s.refuse(ctx, log, districtID, obj, fmt.Sprintf("roster exports go under drops/%s/rosters/; %s is not there", districtID, obj.Key))
+	isTraining := strings.HasPrefix(rest, "trainings/") && strings.Count(rest, "/") == 1 && strings.HasSuffix(strings.ToLower(rest), ".csv")
+	if !isTraining && (!strings.HasPrefix(rest, "rosters/") || strings.Count(rest, "/") != 1) {
+		return s.refuse(ctx, log, districtID, obj, fmt.Sprintf("drops go under drops/%s/rosters/ (OneRoster zips) or drops/%s/trainings/ (training CSV files); %s is in neither", districtID, districtID, obj.Key))
 	}
 	d, err := s.Store.District(ctx, districtID)
 	if errors.Is(err, ErrNotFound) {
@@ -106,6 +107,9 @@ func (s *Service) HandleDrop(ctx context.Context, obj Object) error {
 		return nil
 	} else if !errors.Is(err, ErrNotFound) {
 		return err
+	}
+	if isTraining {
+		return s.trainingDrop(ctx, d, obj)
 	}
 	return s.drain(ctx, d)
 }
@@ -166,6 +170,20 @@ func (s *Service) drain(ctx context.Context, d *District) error {
 			return err
 		}
 	}
+}
+
+// trainingDrop imports a training file under the district lock. When another import holds
+// the lock, the drop fails so that the queue retries it later.
+func (s *Service) trainingDrop(ctx context.Context, d *District, obj Object) error {
+	id := newImportID(s.now())
+	if err := s.Store.Lock(ctx, d.ID, id, s.lease()); err != nil {
+		return fmt.Errorf("training drop waits for the district's running import: %w", err)
+	}
+	err := s.importTrainings(ctx, d, obj, id)
+	if uerr := s.Store.Unlock(ctx, d.ID, id); err == nil {
+		err = uerr
+	}
+	return err
 }
 
 func (s *Service) lease() time.Duration {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -288,5 +289,55 @@ func TestTheRosterIsReadFromTheSnapshotUnlessAnApplyWasInterrupted(t *testing.T)
 	}
 	if d := r.store.districts["d1"]; d.Dirty || d.Snapshot != third.StateKey {
 		t.Fatalf("the table read must leave a trusted snapshot: %+v", d)
+	}
+}
+
+func TestTrainingDropsNeedRosterEducatorsAndAreIdempotent(t *testing.T) {
+	r := newRig(t)
+	r.drop("drops/d1/rosters/a.zip", genZip(t, rostergen.Options{Students: 60, Seed: 3}))
+	st, _ := r.store.LoadState(context.Background(), "d1")
+	var teacher, student string
+	for _, c := range st[roster.KindRole] {
+		switch {
+		case c.Role == "teacher" && teacher == "":
+			teacher = c.User
+		case c.Role == "student" && student == "":
+			student = c.User
+		}
+	}
+	csv := "educatorSourcedId,date,trainingType,hours,trainerOrganization,optIn\n" +
+		teacher + ",2025-08-20,introductory,6,PTHV National,true\n" +
+		student + ",2025-08-20,introductory,6,PTHV National,true\n" + // a student is no educator
+		"tch-nobody,2025-08-20,introductory,6,PTHV National,\n"
+	r.store.writes = 0
+	imp := r.drop("drops/d1/trainings/fall.csv", []byte(csv))
+	if imp.Status != StatusApplied || imp.Kind != "trainings" || imp.Counts[KindTraining].Added != 1 || imp.Counts[KindTraining].Rejected != 2 {
+		t.Fatalf("training import: %s %+v", imp.Status, imp.Counts)
+	}
+	if !r.store.optIns["d1/2025-2026/"+teacher] || len(r.store.optIns) != 1 {
+		t.Errorf("opt-ins: %v", r.store.optIns)
+	}
+	b, _ := r.blobs.Get(context.Background(), "reports", ReportKey("d1", imp.ID))
+	if err := schemas.Validate("import-report.schema.json", b); err != nil {
+		t.Error(err)
+	}
+	var rep struct{ TrainingFindings []struct{ Code, Message string } }
+	json.Unmarshal(b, &rep)
+	if n := len(rep.TrainingFindings); n != 2 || rep.TrainingFindings[0].Code != "ref.unknown_educator" {
+		t.Errorf("findings: %+v", rep.TrainingFindings)
+	}
+
+	again := r.drop("drops/d1/trainings/fall-copy.csv", []byte(csv))
+	if again.Counts[KindTraining].Unchanged != 1 || again.Writes.Items != 0 {
+		t.Fatalf("the same file again: %+v writes %+v", again.Counts[KindTraining], again.Writes)
+	}
+	fixed := strings.Replace(csv, ",6,PTHV National,true", ",6.5,PTHV National,true", 1)
+	upd := r.drop("drops/d1/trainings/fall-fixed.csv", []byte(fixed))
+	if upd.Counts[KindTraining].Changed != 1 || upd.Writes.Items != 1 {
+		t.Fatalf("a corrected row updates: %+v", upd.Counts[KindTraining])
+	}
+	bad := r.drop("drops/d1/trainings/bad.csv", []byte("educatorSourcedId,date\nx,2025-01-01\n"))
+	if bad.Status != StatusRejected {
+		t.Fatalf("a file without the required columns: %s", bad.Status)
 	}
 }

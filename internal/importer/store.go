@@ -2,11 +2,13 @@ package importer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"time"
 
 	"github.com/pthv/reach/internal/roster"
+	"github.com/pthv/reach/internal/training"
 )
 
 // Errors with a meaning the pipeline acts on. Stores and blob stores wrap theirs in these.
@@ -83,6 +85,10 @@ type Import struct {
 	Counts     map[roster.Kind]Counts `json:"counts"`
 	Safety     Safety                 `json:"safety"`
 	Validation ValidationSummary      `json:"validation"`
+	// Kind is "roster" (default) or "trainings".
+	Kind string `json:"kind,omitempty"`
+	// TrainingFindings are the problems of a training file (trainings imports only).
+	TrainingFindings []training.Finding `json:"trainingFindings,omitempty"`
 	Writes     WriteStats             `json:"writes"`
 	TimingsMS  map[string]int64       `json:"timingsMs"`
 	Ops        int                    `json:"ops"`
@@ -155,6 +161,12 @@ type Store interface {
 	// ClaimRun starts run number runs+1 of an import, only if it has had exactly runs runs;
 	// ErrConflict otherwise (another invocation took this run).
 	ClaimRun(ctx context.Context, district, id string, runs int) error
+	// LoadTrainings returns the district's training records: key → content hash.
+	LoadTrainings(ctx context.Context, district string) (map[string]string, error)
+	// PutTrainings writes training records (upserts by key).
+	PutTrainings(ctx context.Context, district, importID string, recs []TrainingWrite) (WriteStats, error)
+	// SetOptIns records educators' opt-ins and opt-outs per school year.
+	SetOptIns(ctx context.Context, district string, opts []OptIn) error
 	// TransitionImport sets the import's status to `to` only if it is `from`; ErrConflict otherwise.
 	TransitionImport(ctx context.Context, district, id string, from, to Status) error
 	// Lock takes the district's import lock for owner until the lease ends; ErrConflict when
@@ -162,6 +174,23 @@ type Store interface {
 	Lock(ctx context.Context, district, owner string, lease time.Duration) error
 	// Unlock releases the lock if owner holds it.
 	Unlock(ctx context.Context, district, owner string) error
+}
+
+// TrainingWrite is one training record to store.
+type TrainingWrite struct {
+	Key        string          // educator#date#type
+	Educator   string
+	SchoolYear string
+	Hash       string
+	Data       json.RawMessage
+}
+
+// OptIn is an educator's choice to take part in home visits in a school year.
+type OptIn struct {
+	Educator   string `json:"educatorSourcedId"`
+	SchoolYear string `json:"schoolYear"`
+	In         bool   `json:"in"`
+	Source     string `json:"source"` // "csv:{importId}" or "cli"
 }
 
 // Blobs reads drops and writes reports and plans.

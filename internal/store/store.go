@@ -9,6 +9,8 @@
 //	roster record     R#{districtId}#{kind}#{shard 00-31}  {sourcedId}      load a district's roster (Query 7 kinds × 32 shards in parallel); write records
 //	import            I#{districtId}                       {importId}       list a district's imports newest first (Query, descending); get one
 //	object claim      O#{bucket}/{key}                     {versionId|etag} is this object version imported? claim it (conditional put)
+//	training          T#{districtId}                       {educator}#{date}#{type}  the district's trainings (Query): hundreds a year, one partition is fine
+//	opt-in            OPT#{districtId}#{schoolYear}        {educatorId}     who opted in for a year (Query); set by CSV or CLI
 //
 // Roster records are spread over 32 shards per kind by a hash of the sourcedId, so that a
 // 100,000-student district's 1.3 million records are written to 224 partitions, never one
@@ -301,26 +303,11 @@ func (s *Store) Apply(ctx context.Context, district, importID string, ops []impo
 			return importer.WriteStats{}, fmt.Errorf("unknown op %q", op.Op)
 		}
 	}
-	var batches [][]map[string]types.AttributeValue
-	for len(puts) > 0 {
-		n := min(maxBatch, len(puts))
-		batches = append(batches, puts[:n])
-		puts = puts[n:]
-	}
-	var (
-		mu    sync.Mutex
-		stats importer.WriteStats
-	)
-	err := parallel(ctx, s.workers(), len(batches), func(ctx context.Context, i int) error {
-		ws, err := s.writeBatch(ctx, batches[i])
-		mu.Lock()
-		stats.Add(ws)
-		mu.Unlock()
-		return err
-	})
+	stats, err := s.putAll(ctx, puts)
 	if err != nil {
 		return stats, err
 	}
+	var mu sync.Mutex
 	err = parallel(ctx, s.workers(), len(offs), func(ctx context.Context, i int) error {
 		op := offs[i]
 		_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.Table,
@@ -440,6 +427,97 @@ func (s *Store) GetRecord(ctx context.Context, district string, kind roster.Kind
 		active = b.Value
 	}
 	return json.RawMessage(getS(out.Item, "j")), active, nil
+}
+
+// LoadTrainings implements importer.Store.
+func (s *Store) LoadTrainings(ctx context.Context, district string) (map[string]string, error) {
+	out := map[string]string{}
+	p := dynamodb.NewQueryPaginator(s.DB, &dynamodb.QueryInput{TableName: &s.Table,
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ProjectionExpression:      aws.String("sk, h"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("T#" + district)}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load trainings of %s: %w", district, err)
+		}
+		for _, it := range page.Items {
+			out[getS(it, "sk")] = getS(it, "h")
+		}
+	}
+	return out, nil
+}
+
+// PutTrainings implements importer.Store.
+func (s *Store) PutTrainings(ctx context.Context, district, importID string, recs []importer.TrainingWrite) (importer.WriteStats, error) {
+	now := s.now().Format(time.RFC3339)
+	items := make([]map[string]types.AttributeValue, 0, len(recs))
+	for _, r := range recs {
+		it := key("T#"+district, r.Key)
+		it["h"], it["e"], it["yr"], it["j"], it["iid"], it["ua"] = str(r.Hash), str(r.Educator), str(r.SchoolYear), str(string(r.Data)), str(importID), str(now)
+		items = append(items, it)
+	}
+	return s.putAll(ctx, items)
+}
+
+// SetOptIns implements importer.Store.
+func (s *Store) SetOptIns(ctx context.Context, district string, opts []importer.OptIn) error {
+	now := s.now().Format(time.RFC3339)
+	// The last choice for an educator and year wins within one call.
+	last := map[string]importer.OptIn{}
+	for _, o := range opts {
+		last[o.SchoolYear+"/"+o.Educator] = o
+	}
+	items := make([]map[string]types.AttributeValue, 0, len(last))
+	for _, o := range last {
+		it := key("OPT#"+district+"#"+o.SchoolYear, o.Educator)
+		it["in"] = &types.AttributeValueMemberBOOL{Value: o.In}
+		it["src"], it["at"] = str(o.Source), str(now)
+		items = append(items, it)
+	}
+	_, err := s.putAll(ctx, items)
+	return err
+}
+
+// OptIns returns who opted in (true) or out (false) for a school year.
+func (s *Store) OptIns(ctx context.Context, district, year string) (map[string]bool, error) {
+	out := map[string]bool{}
+	p := dynamodb.NewQueryPaginator(s.DB, &dynamodb.QueryInput{TableName: &s.Table,
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("OPT#" + district + "#" + year)}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load opt-ins: %w", err)
+		}
+		for _, it := range page.Items {
+			b, _ := it["in"].(*types.AttributeValueMemberBOOL)
+			out[getS(it, "sk")] = b != nil && b.Value
+		}
+	}
+	return out, nil
+}
+
+// putAll writes items in full batches on the store's workers.
+func (s *Store) putAll(ctx context.Context, items []map[string]types.AttributeValue) (importer.WriteStats, error) {
+	var batches [][]map[string]types.AttributeValue
+	for len(items) > 0 {
+		n := min(maxBatch, len(items))
+		batches = append(batches, items[:n])
+		items = items[n:]
+	}
+	var (
+		mu    sync.Mutex
+		stats importer.WriteStats
+	)
+	err := parallel(ctx, s.workers(), len(batches), func(ctx context.Context, i int) error {
+		ws, err := s.writeBatch(ctx, batches[i])
+		mu.Lock()
+		stats.Add(ws)
+		mu.Unlock()
+		return err
+	})
+	return stats, err
 }
 
 // ClaimObject implements importer.Store.

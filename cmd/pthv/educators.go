@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+
+	"github.com/pthv/reach/internal/app"
+	"github.com/pthv/reach/internal/importer"
+)
+
+func init() {
+	register("educators opt-in", "opt an educator in to home visits for a school year", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		return cmdOptIn(ctx, args, stdout, stderr, true)
+	})
+	register("educators opt-out", "opt an educator out of home visits for a school year", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		return cmdOptIn(ctx, args, stdout, stderr, false)
+	})
+	register("educators list", "list the educators who opted in or out for a school year", cmdEducatorsList)
+}
+
+var yearRE = regexp.MustCompile(`^(\d{4})-(\d{4})$`)
+
+// validYear checks a school year such as 2025-2026.
+func validYear(y string) bool {
+	m := yearRE.FindStringSubmatch(y)
+	if m == nil {
+		return false
+	}
+	a, _ := strconv.Atoi(m[1])
+	b, _ := strconv.Atoi(m[2])
+	return b == a+1
+}
+
+func cmdOptIn(ctx context.Context, args []string, stdout, stderr io.Writer, in bool) error {
+	name := "educators opt-out"
+	if in {
+		name = "educators opt-in"
+	}
+	fs := newFlags(name, stderr)
+	district := fs.String("district", "", "district id (required)")
+	educator := fs.String("educator", "", "the educator's sourcedId (required)")
+	year := fs.String("year", "", "school year, e.g. 2025-2026 (required)")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case !districtIDRE.MatchString(*district):
+		return usageErr("--district is required")
+	case *educator == "":
+		return usageErr("--educator is required")
+	case !validYear(*year):
+		return usageErr("--year must be a school year such as 2025-2026")
+	}
+	env, err := app.LoadEnv(ctx)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	st := env.Store()
+	if _, err := st.District(ctx, *district); err != nil {
+		return &exitError{code: 1, msg: fmt.Sprintf("district %s is not registered", *district)}
+	}
+	if err := st.SetOptIns(ctx, *district, []importer.OptIn{{Educator: *educator, SchoolYear: *year, In: in, Source: "cli"}}); err != nil {
+		return err
+	}
+	verb := "out of"
+	if in {
+		verb = "in to"
+	}
+	fmt.Fprintf(stdout, "educator %s opted %s home visits for %s in district %s\n", *educator, verb, *year, *district)
+	return nil
+}
+
+func cmdEducatorsList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("educators list", stderr)
+	district := fs.String("district", "", "district id (required)")
+	year := fs.String("year", "", "school year, e.g. 2025-2026 (required)")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if !districtIDRE.MatchString(*district) || !validYear(*year) {
+		return usageErr("--district and --year (e.g. 2025-2026) are required")
+	}
+	env, err := app.LoadEnv(ctx)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	opts, err := env.Store().OptIns(ctx, *district, *year)
+	if err != nil {
+		return err
+	}
+	for _, id := range slices.Sorted(maps.Keys(opts)) {
+		state := "opted out"
+		if opts[id] {
+			state = "opted in"
+		}
+		fmt.Fprintf(stdout, "%s\t%s\n", id, state)
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+package importer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/pthv/reach/internal/roster"
+	"github.com/pthv/reach/internal/training"
+)
+
+// Kinds of counts a trainings import reports.
+const (
+	KindTraining roster.Kind = "training"
+	KindOptIn    roster.Kind = "optIn"
+)
+
+// educatorRoles are the roles of people who may visit families.
+var educatorRoles = []string{"teacher", "aide", "counselor", "principal", "administrator", "siteAdministrator",
+	"districtAdministrator", "proctor", "systemAdministrator"}
+
+// educators returns the active users of the roster who hold an active educator role.
+func educators(st State) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range st[roster.KindRole] {
+		if c.Active && slices.Contains(educatorRoles, c.Role) && st[roster.KindUser][c.User].Active {
+			out[c.User] = true
+		}
+	}
+	return out
+}
+
+// importTrainings imports one training file under the district lock held by id: rows for
+// educators not in the roster are rejected, unchanged records are not rewritten, opt-ins
+// are recorded for the school year of their training date.
+func (s *Service) importTrainings(ctx context.Context, d *District, obj Object, id string) error {
+	log := s.log().With("districtId", d.ID, "importId", id)
+	imp := &Import{ID: id, District: d.ID, Source: obj, Kind: "trainings", Status: StatusPlanning, Started: s.now(),
+		Counts: map[roster.Kind]Counts{}, TimingsMS: map[string]int64{}, Runs: 1}
+	if err := s.Store.ClaimObject(ctx, obj, id); errors.Is(err, ErrConflict) {
+		log.Info("training drop claimed by another import", "decision", "skip")
+		return nil
+	} else if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := s.Blobs.Download(ctx, obj, &buf); err != nil {
+		return fmt.Errorf("download: %w", err)
+	}
+	res, err := training.Read(&buf, obj.Key[strings.LastIndex(obj.Key, "/")+1:], s.now())
+	if err != nil {
+		return err
+	}
+	imp.TrainingFindings = res.Findings
+	tc, oc := Counts{Rejected: res.Rejected}, Counts{}
+	if res.FileError() {
+		imp.Status, imp.Reason, imp.Finished = StatusRejected, "the training file has errors in its header; nothing was applied", s.now()
+		imp.Counts[KindTraining] = tc
+		log.Info("training import rejected", "decision", "rejected")
+		return s.finish(ctx, imp, nil)
+	}
+	st, from, err := s.loadState(ctx, d)
+	if err != nil {
+		return err
+	}
+	imp.StateFrom = from
+	known := educators(st)
+	current, err := s.Store.LoadTrainings(ctx, d.ID)
+	if err != nil {
+		return err
+	}
+	var writes []TrainingWrite
+	var opts []OptIn
+	for _, r := range res.Records {
+		if !known[r.Educator] {
+			tc.Rejected++
+			imp.TrainingFindings = append(imp.TrainingFindings, training.Finding{Severity: "error", Code: "ref.unknown_educator",
+				File: obj.Key[strings.LastIndex(obj.Key, "/")+1:], Column: "educatorSourcedId",
+				Message: fmt.Sprintf("educator %s is not an active teacher or staff member in the district's roster", findingID(r.Educator))})
+			continue
+		}
+		if r.OptIn != nil {
+			opts = append(opts, OptIn{Educator: r.Educator, SchoolYear: r.SchoolYear, In: *r.OptIn, Source: "csv:" + id})
+		}
+		data, _ := json.Marshal(r)
+		h := Hash(data)
+		switch old, ok := current[r.Key()]; {
+		case !ok:
+			tc.Added++
+		case old != h:
+			tc.Changed++
+		default:
+			tc.Unchanged++
+			continue
+		}
+		writes = append(writes, TrainingWrite{Key: r.Key(), Educator: r.Educator, SchoolYear: r.SchoolYear, Hash: h, Data: data})
+	}
+	ws, err := s.Store.PutTrainings(ctx, d.ID, id, writes)
+	imp.Writes.Add(ws)
+	if err != nil {
+		return err
+	}
+	if len(opts) > 0 {
+		if err := s.Store.SetOptIns(ctx, d.ID, opts); err != nil {
+			return err
+		}
+		oc.Changed = len(opts)
+	}
+	imp.Counts[KindTraining], imp.Counts[KindOptIn] = tc, oc
+	imp.Validation = ValidationSummary{Errors: tc.Rejected}
+	imp.Status, imp.Finished = StatusApplied, s.now()
+	log.Info("training import applied", "decision", "applied", "written", len(writes), "rejected", tc.Rejected)
+	return s.finish(ctx, imp, nil)
+}
+
+// findingID shows a sourcedId in a message unless it looks like an email address.
+func findingID(id string) string {
+	if strings.Contains(id, "@") {
+		return "[an email-like id]"
+	}
+	return id
+}
