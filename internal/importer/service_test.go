@@ -321,7 +321,9 @@ func TestTrainingDropsNeedRosterEducatorsAndAreIdempotent(t *testing.T) {
 	if err := schemas.Validate("import-report.schema.json", b); err != nil {
 		t.Error(err)
 	}
-	var rep struct{ TrainingFindings []struct{ Code, Message string } }
+	var rep struct {
+		TrainingFindings []struct{ Code, Message string }
+	}
 	json.Unmarshal(b, &rep)
 	if n := len(rep.TrainingFindings); n != 2 || rep.TrainingFindings[0].Code != "ref.unknown_educator" {
 		t.Errorf("findings: %+v", rep.TrainingFindings)

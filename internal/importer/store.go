@@ -89,17 +89,17 @@ type Import struct {
 	Kind string `json:"kind,omitempty"`
 	// TrainingFindings are the problems of a training file (trainings imports only).
 	TrainingFindings []training.Finding `json:"trainingFindings,omitempty"`
-	Writes     WriteStats             `json:"writes"`
-	TimingsMS  map[string]int64       `json:"timingsMs"`
-	Ops        int                    `json:"ops"`
-	Cursor     int                    `json:"cursor"` // ops applied so far
-	PlanKey    string                 `json:"planKey,omitempty"`
-	StateKey   string                 `json:"stateKey,omitempty"`
-	StateFrom  string                 `json:"stateFrom,omitempty"` // where the roster was read: snapshot or table
-	ReportKey  string                 `json:"reportKey,omitempty"`
-	Runs       int                    `json:"runs"` // invocations that worked on it
-	Started    time.Time              `json:"startedAt"`
-	Finished   time.Time              `json:"finishedAt,omitzero"`
+	Writes           WriteStats         `json:"writes"`
+	TimingsMS        map[string]int64   `json:"timingsMs"`
+	Ops              int                `json:"ops"`
+	Cursor           int                `json:"cursor"` // ops applied so far
+	PlanKey          string             `json:"planKey,omitempty"`
+	StateKey         string             `json:"stateKey,omitempty"`
+	StateFrom        string             `json:"stateFrom,omitempty"` // where the roster was read: snapshot or table
+	ReportKey        string             `json:"reportKey,omitempty"`
+	Runs             int                `json:"runs"` // invocations that worked on it
+	Started          time.Time          `json:"startedAt"`
+	Finished         time.Time          `json:"finishedAt,omitzero"`
 }
 
 // ValidationSummary is the part of the validation report kept on the import record.
@@ -178,7 +178,7 @@ type Store interface {
 
 // TrainingWrite is one training record to store.
 type TrainingWrite struct {
-	Key        string          // educator#date#type
+	Key        string // educator#date#type
 	Educator   string
 	SchoolYear string
 	Hash       string
