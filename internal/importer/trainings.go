@@ -80,7 +80,7 @@ func (s *Service) importTrainings(ctx context.Context, d *District, obj Object, 
 			tc.Rejected++
 			imp.TrainingFindings = append(imp.TrainingFindings, training.Finding{Severity: "error", Code: "ref.unknown_educator",
 				File: obj.Key[strings.LastIndex(obj.Key, "/")+1:], Column: "educatorSourcedId",
-				Message: fmt.Sprintf("educator %s is not an active teacher or staff member in the district's roster", findingID(r.Educator))})
+				Message: fmt.Sprintf("educator %s is not an active teacher or staff member in the district's roster", roster.MessageID(r.Educator))})
 			continue
 		}
 		if r.OptIn != nil {
@@ -115,12 +115,4 @@ func (s *Service) importTrainings(ctx context.Context, d *District, obj Object, 
 	imp.Status, imp.Finished = StatusApplied, s.now()
 	log.Info("training import applied", "decision", "applied", "written", len(writes), "rejected", tc.Rejected)
 	return s.finish(ctx, imp, nil)
-}
-
-// findingID shows a sourcedId in a message unless it looks like an email address.
-func findingID(id string) string {
-	if strings.Contains(id, "@") {
-		return "[an email-like id]"
-	}
-	return id
 }

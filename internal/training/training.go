@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/pthv/reach/internal/roster"
 )
 
 // Columns are the file's columns; the first five are required.
@@ -199,7 +201,7 @@ func Read(r io.Reader, file string, today time.Time) (*Result, error) {
 		}
 		if errs == 0 {
 			if first, dup := seen[out.Key()]; dup {
-				bad("id.duplicate", "", fmt.Sprintf("educator %s has a %s training on this date already on line %d", showID(out.Educator), out.Type, first))
+				bad("id.duplicate", "", fmt.Sprintf("educator %s has a %s training on this date already on line %d", roster.MessageID(out.Educator), out.Type, first))
 			}
 		}
 		if errs > 0 {
@@ -236,11 +238,4 @@ func safe(s string) string {
 		s = s[:64] + "…"
 	}
 	return s
-}
-
-func showID(id string) string {
-	if strings.Contains(id, "@") {
-		return "[an email-like id]"
-	}
-	return id
 }

@@ -607,7 +607,7 @@ func (rd *reader) resolvePending() error {
 			if code == "" {
 				continue
 			}
-			rd.add(Finding{Code: code, File: rd.spec.file, Line: p.line, Column: p.col, SourcedID: findingID(p.fromID), Message: msg})
+			rd.add(Finding{Code: code, File: rd.spec.file, Line: p.line, Column: p.col, SourcedID: roster.FindingID(p.fromID), Message: msg})
 			from.state = stRejected
 			ids.put(p.from, from)
 			rd.sum.Accepted--
@@ -635,7 +635,7 @@ func (rd *reader) refProblem(k int, v []byte, need uint8, col string) (Code, str
 	kind := roster.Kinds[k]
 	id := string(v)
 	target := fileOfKind[kind]
-	shown := showID(id)
+	shown := roster.MessageID(id)
 	if ok {
 		if e.state == stRejected {
 			return CodeRefRejected, fmt.Sprintf("%s refers to %s, which was rejected (%s line %d)", col, shown, target, e.line)
@@ -664,23 +664,6 @@ func (rd *reader) refProblem(k int, v []byte, need uint8, col string) (Code, str
 		return CodeRefDangling, fmt.Sprintf("%s refers to %s, which is not in the district's roster (%s is absent from the export)", col, shown, target)
 	}
 	return CodeRefTargetAbsent, fmt.Sprintf("%s refers to %s, but manifest.csv marks %s absent", col, shown, target)
-}
-
-// showID returns a sourcedId fit for a message. A value with an @ is most likely an email
-// address in the wrong column, so it is never repeated.
-func showID(id string) string {
-	if strings.IndexByte(id, '@') >= 0 {
-		return "[a value that looks like an email address]"
-	}
-	return id
-}
-
-// findingID is the sourcedId a finding may carry: none when it looks like an email address.
-func findingID(id string) string {
-	if strings.IndexByte(id, '@') >= 0 {
-		return ""
-	}
-	return id
 }
 
 func needText(need uint8) string {

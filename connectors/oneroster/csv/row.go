@@ -35,7 +35,7 @@ func (r *rowCtx) rawID() string {
 }
 
 // sid is the row's sourcedId as findings may show it.
-func (r *rowCtx) sid() string { return findingID(r.rawID()) }
+func (r *rowCtx) sid() string { return roster.FindingID(r.rawID()) }
 
 func (r *rowCtx) colName(i int) string {
 	if i >= 0 && i < len(r.rd.hdr) {
@@ -303,7 +303,7 @@ func (r *rowCtx) finish() error {
 	if r.idOK {
 		h = maphash.Bytes(rd.seed, r.id)
 		if first, dup := ids.insert(h, ent{line: uint32(r.line), state: st, flags: r.flags}); dup {
-			r.finding(CodeDuplicate, "sourcedId", fmt.Sprintf("sourcedId %s already appears on line %d; this row is rejected", showID(string(r.id)), first.line))
+			r.finding(CodeDuplicate, "sourcedId", fmt.Sprintf("sourcedId %s already appears on line %d; this row is rejected", roster.MessageID(string(r.id)), first.line))
 			rd.sum.Rejected++
 			return nil
 		}
