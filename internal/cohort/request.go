@@ -104,14 +104,15 @@ func ParseRequest(b []byte) (Request, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Request{}, errors.New("cohort request: unexpected data after the JSON object")
 	}
-	r = r.withDefaults()
+	r = r.WithDefaults()
 	if err := r.Validate(); err != nil {
 		return Request{}, err
 	}
 	return r, nil
 }
 
-func (r Request) withDefaults() Request {
+// WithDefaults fills in the mode (cross-section) and the coverage (DefaultCoverage).
+func (r Request) WithDefaults() Request {
 	if r.Mode == "" {
 		r.Mode = ModeCrossSection
 	}

@@ -122,7 +122,7 @@ type Member struct {
 // and Select runs again with the same seed, every other selected family stays and the
 // next families of the same stratum in the order replace it.
 func Select(req Request, families []Family, consent map[string]Consent) (*Cohort, error) {
-	req = req.withDefaults()
+	req = req.WithDefaults()
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}

@@ -13,10 +13,20 @@ const (
 	EnvReportsBucket  = "REPORTS_BUCKET"
 	EnvIngestQueueURL = "INGEST_QUEUE_URL"
 	EnvLogLevel       = "LOG_LEVEL"
+	// EnvCohortFunction names the cohort function for the CLI (pthv cohort …).
+	EnvCohortFunction = "COHORT_FUNCTION"
+)
+
+// The table's global secondary index of roster records by school: roles (by org), classes
+// and enrollments (by school) carry SchoolIndexKey = "{districtId}#{schoolId}".
+const (
+	SchoolIndex    = "school"
+	SchoolIndexKey = "sch"
 )
 
 // Names are the physical names of one deployment's resources.
 type Names struct {
+	Prefix        string
 	Table         string
 	DropsBucket   string
 	ReportsBucket string
@@ -31,6 +41,7 @@ const DefaultPrefix = "pthv-reach"
 // The prefix must be lower case letters, digits and hyphens (valid for S3, SQS and DynamoDB).
 func NamesFor(prefix string) Names {
 	return Names{
+		Prefix:        prefix,
 		Table:         prefix,
 		DropsBucket:   prefix + "-drops",
 		ReportsBucket: prefix + "-reports",
@@ -95,6 +106,7 @@ func Resources(n Names) Spec {
 		Names: n,
 		Tables: []Table{{
 			Name: n.Table, HashKey: "pk", RangeKey: "sk",
+			GSIs: []GSI{{Name: SchoolIndex, HashKey: SchoolIndexKey, RangeKey: "sk"}},
 		}},
 		Buckets: []Bucket{
 			{Name: n.DropsBucket, Versioned: true},
@@ -109,6 +121,9 @@ func Resources(n Names) Spec {
 		}},
 	}
 }
+
+// Function is the deployed name of the function built from functions/{base}.
+func (n Names) Function(base string) string { return n.Prefix + "-" + base }
 
 // Env returns the environment variables a function needs to find the resources.
 func (n Names) Env(queueURL string) map[string]string {

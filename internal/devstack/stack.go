@@ -70,7 +70,9 @@ func StartStack(ctx context.Context, opts StackOptions) (*Stack, error) {
 		return nil, err
 	}
 	st.Provisioned = prov
-	env := st.Env()
+	// The functions get what Terraform gives them: the SDK settings and the resource names.
+	env := Env(st.Endpoint)
+	maps.Copy(env, st.Names.Env(prov.QueueURLs[st.Names.IngestQueue]))
 	maps.Copy(env, opts.Env)
 	var fns []FunctionConfig
 	names := make([]string, 0, len(opts.Functions))
@@ -79,7 +81,7 @@ func StartStack(ctx context.Context, opts StackOptions) (*Stack, error) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fns = append(fns, FunctionConfig{Name: n, Bootstrap: opts.Functions[n], Env: env, MemoryMB: 3008})
+		fns = append(fns, FunctionConfig{Name: st.Names.Function(n), Bootstrap: opts.Functions[n], Env: env, MemoryMB: 3008})
 	}
 	if len(fns) == 0 {
 		return st, nil
@@ -98,7 +100,7 @@ func StartStack(ctx context.Context, opts StackOptions) (*Stack, error) {
 	st.Host = host
 	if _, ok := opts.Functions["ingest"]; ok {
 		p := &Poller{SQS: sqs.NewFromConfig(cfg), QueueURL: prov.QueueURLs[st.Names.IngestQueue],
-			QueueARN: prov.QueueARNs[st.Names.IngestQueue], Function: "ingest", Invoke: host.Invoke,
+			QueueARN: prov.QueueARNs[st.Names.IngestQueue], Function: st.Names.Function("ingest"), Invoke: host.Invoke,
 			Logf: func(format string, args ...any) { fmt.Fprintf(logs, "[poller] "+format+"\n", args...) }}
 		st.wg.Add(1)
 		go func() {
@@ -118,6 +120,11 @@ func (s *Stack) Env() map[string]string {
 		queueURL = s.Provisioned.QueueURLs[s.Names.IngestQueue]
 	}
 	maps.Copy(env, s.Names.Env(queueURL))
+	// For the CLI: where the cohort function is, and the Lambda host that runs it.
+	env[deploy.EnvCohortFunction] = s.Names.Function("cohort")
+	if s.Host != nil {
+		env["AWS_ENDPOINT_URL_LAMBDA"] = s.Host.URL()
+	}
 	return env
 }
 

@@ -10,22 +10,25 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pthv/reach/internal/consent"
 	"github.com/pthv/reach/internal/roster"
 )
 
 // memStore is an in-memory Store for unit tests of the pipeline.
 type memStore struct {
-	trainings map[string]string // district/key → hash
-	optIns    map[string]bool   // district/year/educator → in
-	mu        sync.Mutex
-	loads     int // full roster loads
-	districts map[string]*District
-	records   map[string]memRec // district/kind/id
-	claims    map[string]string
-	imports   map[string]*Import // district/id
-	locks     map[string]memLock
-	writes    int
-	now       func() time.Time
+	trainings     map[string]string        // district/key → hash
+	optIns        map[string]bool          // district/year/educator → in
+	consent       map[string]consent.Entry // district/year/subject → answer
+	consentWrites int
+	mu            sync.Mutex
+	loads         int // full roster loads
+	districts     map[string]*District
+	records       map[string]memRec // district/kind/id
+	claims        map[string]string
+	imports       map[string]*Import // district/id
+	locks         map[string]memLock
+	writes        int
+	now           func() time.Time
 }
 
 type memRec struct {
@@ -39,7 +42,7 @@ type memLock struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{trainings: map[string]string{}, optIns: map[string]bool{}, districts: map[string]*District{}, records: map[string]memRec{}, claims: map[string]string{},
+	return &memStore{trainings: map[string]string{}, optIns: map[string]bool{}, consent: map[string]consent.Entry{}, districts: map[string]*District{}, records: map[string]memRec{}, claims: map[string]string{},
 		imports: map[string]*Import{}, locks: map[string]memLock{}, now: time.Now}
 }
 
@@ -183,6 +186,29 @@ func (m *memStore) PutTrainings(_ context.Context, district, _ string, recs []Tr
 		m.writes++
 	}
 	return WriteStats{Items: len(recs)}, nil
+}
+
+func (m *memStore) Consent(_ context.Context, district, year string) (map[string]consent.Entry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]consent.Entry{}
+	prefix := district + "/" + year + "/"
+	for k, e := range m.consent {
+		if strings.HasPrefix(k, prefix) {
+			out[e.Subject] = e
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) SetConsent(_ context.Context, district string, es []consent.Entry) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range es {
+		m.consent[district+"/"+e.Year+"/"+e.Subject] = e
+		m.consentWrites++
+	}
+	return nil
 }
 
 func (m *memStore) SetOptIns(_ context.Context, district string, opts []OptIn) error {

@@ -40,6 +40,10 @@ type Op struct {
 	// Role and User are kept on role records so that students can be counted.
 	Role string `json:"r,omitempty"`
 	User string `json:"u,omitempty"`
+	// School is the org of a role, or the school of a class or an enrollment (OpPut only):
+	// the store indexes these records by school so that a school's roster is read without
+	// reading the district's.
+	School string `json:"s,omitempty"`
 }
 
 // Current is what the store holds of one record: enough to decide whether to write it.

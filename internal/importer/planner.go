@@ -76,9 +76,14 @@ func (p *Planner) Record(rec roster.Record) error {
 	}
 	p.seen[kind][id] = true
 	cur, exists := p.cur[kind][id]
-	role, user := "", ""
-	if r, ok := rec.(*roster.Role); ok {
-		role, user = r.Role, r.UserSourcedID
+	role, user, school := "", "", ""
+	switch r := rec.(type) {
+	case *roster.Role:
+		role, user, school = r.Role, r.UserSourcedID, r.OrgSourcedID
+	case *roster.Class:
+		school = r.SchoolSourcedID
+	case *roster.Enrollment:
+		school = r.SchoolSourcedID
 	}
 	if rec.RecordStatus() == roster.StatusToBeDeleted {
 		if exists && cur.Active {
@@ -100,7 +105,7 @@ func (p *Planner) Record(rec roster.Record) error {
 	case exists:
 		cat = catChanged
 	}
-	i := p.add(kind, planned{Op: Op{Op: OpPut, Kind: kind, ID: id, Hash: hash, Data: data, Role: role, User: user}, cat: cat})
+	i := p.add(kind, planned{Op: Op{Op: OpPut, Kind: kind, ID: id, Hash: hash, Data: data, Role: role, User: user, School: school}, cat: cat})
 	if kind == roster.KindRole && strings.Contains(id, "#") {
 		p.synth[user] = append(p.synth[user], i)
 	}

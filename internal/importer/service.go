@@ -91,9 +91,12 @@ func (s *Service) HandleDrop(ctx context.Context, obj Object) error {
 	}
 	districtID, rest := m[1], m[2]
 	log = log.With("districtId", districtID)
-	isTraining := strings.HasPrefix(rest, "trainings/") && strings.Count(rest, "/") == 1 && strings.HasSuffix(strings.ToLower(rest), ".csv")
-	if !isTraining && (!strings.HasPrefix(rest, "rosters/") || strings.Count(rest, "/") != 1) {
-		return s.refuse(ctx, log, districtID, obj, fmt.Sprintf("drops go under drops/%s/rosters/ (OneRoster zips) or drops/%s/trainings/ (training CSV files); %s is in neither", districtID, districtID, obj.Key))
+	csvIn := func(folder string) bool {
+		return strings.HasPrefix(rest, folder) && strings.Count(rest, "/") == 1 && strings.HasSuffix(strings.ToLower(rest), ".csv")
+	}
+	isTraining, isConsent := csvIn("trainings/"), csvIn("consent/")
+	if !isTraining && !isConsent && (!strings.HasPrefix(rest, "rosters/") || strings.Count(rest, "/") != 1) {
+		return s.refuse(ctx, log, districtID, obj, fmt.Sprintf("drops go under drops/%[1]s/rosters/ (OneRoster zips), drops/%[1]s/trainings/ (training CSV files) or drops/%[1]s/consent/ (consent CSV files); %[2]s is in none of them", districtID, obj.Key))
 	}
 	d, err := s.Store.District(ctx, districtID)
 	if errors.Is(err, ErrNotFound) {
@@ -110,6 +113,9 @@ func (s *Service) HandleDrop(ctx context.Context, obj Object) error {
 	}
 	if isTraining {
 		return s.trainingDrop(ctx, d, obj)
+	}
+	if isConsent {
+		return s.importConsent(ctx, d, obj, newImportID(s.now()))
 	}
 	return s.drain(ctx, d)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -341,5 +342,71 @@ func TestTrainingDropsNeedRosterEducatorsAndAreIdempotent(t *testing.T) {
 	bad := r.drop("drops/d1/trainings/bad.csv", []byte("educatorSourcedId,date\nx,2025-01-01\n"))
 	if bad.Status != StatusRejected {
 		t.Fatalf("a file without the required columns: %s", bad.Status)
+	}
+}
+
+func TestConsentDropsCheckStudentsAndAreIdempotent(t *testing.T) {
+	r := newRig(t)
+	r.drop("drops/d1/rosters/a.zip", genZip(t, rostergen.Options{Students: 60, Seed: 3}))
+	st, _ := r.store.LoadState(context.Background(), "d1")
+	var student, teacher string
+	for _, c := range st[roster.KindRole] {
+		switch {
+		case c.Role == "student" && student == "":
+			student = c.User
+		case c.Role == "teacher" && teacher == "":
+			teacher = c.User
+		}
+	}
+	csv := "schoolYear,familyId,studentSourcedId,consent,date\n" +
+		"2025-2026,," + student + ",declined,2025-09-02\n" +
+		"2025-2026,fam-0123456789ab,,accepted,\n" +
+		"2025-2026,," + teacher + ",accepted,2025-09-02\n" + // a teacher is no student
+		"2025-2026,,stu-nobody,accepted,2025-09-02\n" +
+		"2025-2026,,,accepted,2025-09-02\n" // no subject: rejected by the reader
+	imp := r.drop("drops/d1/consent/fall.csv", []byte(csv))
+	if imp.Status != StatusApplied || imp.Kind != "consent" || imp.Counts[KindConsent].Added != 2 || imp.Counts[KindConsent].Rejected != 3 {
+		t.Fatalf("consent import: %s %+v", imp.Status, imp.Counts)
+	}
+	got, _ := r.store.Consent(context.Background(), "d1", "2025-2026")
+	if got["S#"+student].Consent != "declined" || got["F#fam-0123456789ab"].Consent != "accepted" || len(got) != 2 {
+		t.Fatalf("stored consent: %+v", got)
+	}
+	if got["F#fam-0123456789ab"].Date == "" || !strings.HasPrefix(got["S#"+student].Source, "import:imp-") {
+		t.Errorf("a blank date takes the import's day; the source names the import: %+v", got)
+	}
+	b, _ := r.blobs.Get(context.Background(), "reports", ReportKey("d1", imp.ID))
+	if err := schemas.Validate("import-report.schema.json", b); err != nil {
+		t.Error(err)
+	}
+	var rep struct {
+		ConsentFindings []struct {
+			Code string
+			Line int
+		}
+	}
+	json.Unmarshal(b, &rep)
+	var unknown []int
+	for _, f := range rep.ConsentFindings {
+		if f.Code == "ref.unknown_student" {
+			unknown = append(unknown, f.Line)
+		}
+	}
+	if !slices.Equal(unknown, []int{4, 5}) || len(rep.ConsentFindings) != 3 {
+		t.Errorf("findings: %+v", rep.ConsentFindings)
+	}
+
+	writes := r.store.consentWrites
+	again := r.drop("drops/d1/consent/fall-copy.csv", []byte(csv))
+	if again.Counts[KindConsent].Unchanged != 2 || r.store.consentWrites != writes {
+		t.Fatalf("the same file again: %+v, %d writes", again.Counts[KindConsent], r.store.consentWrites-writes)
+	}
+	changed := r.drop("drops/d1/consent/change.csv", []byte("schoolYear,studentSourcedId,consent,date\n2025-2026,"+student+",accepted,2025-10-01\n"))
+	if changed.Counts[KindConsent].Changed != 1 {
+		t.Fatalf("a new answer: %+v", changed.Counts[KindConsent])
+	}
+	bad := r.drop("drops/d1/consent/bad.csv", []byte("familyId,consent\nfam-0123456789ab,accepted\n"))
+	if bad.Status != StatusRejected {
+		t.Fatalf("a file without schoolYear: %s", bad.Status)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/pthv/reach/internal/consent"
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/internal/training"
 )
@@ -85,21 +86,23 @@ type Import struct {
 	Counts     map[roster.Kind]Counts `json:"counts"`
 	Safety     Safety                 `json:"safety"`
 	Validation ValidationSummary      `json:"validation"`
-	// Kind is "roster" (default) or "trainings".
+	// Kind is "roster" (default), "trainings" or "consent".
 	Kind string `json:"kind,omitempty"`
 	// TrainingFindings are the problems of a training file (trainings imports only).
 	TrainingFindings []training.Finding `json:"trainingFindings,omitempty"`
-	Writes           WriteStats         `json:"writes"`
-	TimingsMS        map[string]int64   `json:"timingsMs"`
-	Ops              int                `json:"ops"`
-	Cursor           int                `json:"cursor"` // ops applied so far
-	PlanKey          string             `json:"planKey,omitempty"`
-	StateKey         string             `json:"stateKey,omitempty"`
-	StateFrom        string             `json:"stateFrom,omitempty"` // where the roster was read: snapshot or table
-	ReportKey        string             `json:"reportKey,omitempty"`
-	Runs             int                `json:"runs"` // invocations that worked on it
-	Started          time.Time          `json:"startedAt"`
-	Finished         time.Time          `json:"finishedAt,omitzero"`
+	// ConsentFindings are the problems of a consent file (consent imports only).
+	ConsentFindings []consent.Finding `json:"consentFindings,omitempty"`
+	Writes          WriteStats        `json:"writes"`
+	TimingsMS       map[string]int64  `json:"timingsMs"`
+	Ops             int               `json:"ops"`
+	Cursor          int               `json:"cursor"` // ops applied so far
+	PlanKey         string            `json:"planKey,omitempty"`
+	StateKey        string            `json:"stateKey,omitempty"`
+	StateFrom       string            `json:"stateFrom,omitempty"` // where the roster was read: snapshot or table
+	ReportKey       string            `json:"reportKey,omitempty"`
+	Runs            int               `json:"runs"` // invocations that worked on it
+	Started         time.Time         `json:"startedAt"`
+	Finished        time.Time         `json:"finishedAt,omitzero"`
 }
 
 // ValidationSummary is the part of the validation report kept on the import record.
@@ -167,6 +170,9 @@ type Store interface {
 	PutTrainings(ctx context.Context, district, importID string, recs []TrainingWrite) (WriteStats, error)
 	// SetOptIns records educators' opt-ins and opt-outs per school year.
 	SetOptIns(ctx context.Context, district string, opts []OptIn) error
+	// Consent returns a school year's consent answers by subject; SetConsent records answers.
+	Consent(ctx context.Context, district, year string) (map[string]consent.Entry, error)
+	SetConsent(ctx context.Context, district string, entries []consent.Entry) error
 	// TransitionImport sets the import's status to `to` only if it is `from`; ErrConflict otherwise.
 	TransitionImport(ctx context.Context, district, id string, from, to Status) error
 	// Lock takes the district's import lock for owner until the lease ends; ErrConflict when

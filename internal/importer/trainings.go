@@ -19,15 +19,15 @@ const (
 	KindOptIn    roster.Kind = "optIn"
 )
 
-// educatorRoles are the roles of people who may visit families.
-var educatorRoles = []string{"teacher", "aide", "counselor", "principal", "administrator", "siteAdministrator",
+// EducatorRoles are the roles of people who may visit families.
+var EducatorRoles = []string{"teacher", "aide", "counselor", "principal", "administrator", "siteAdministrator",
 	"districtAdministrator", "proctor", "systemAdministrator"}
 
 // educators returns the active users of the roster who hold an active educator role.
 func educators(st State) map[string]bool {
 	out := map[string]bool{}
 	for _, c := range st[roster.KindRole] {
-		if c.Active && slices.Contains(educatorRoles, c.Role) && st[roster.KindUser][c.User].Active {
+		if c.Active && slices.Contains(EducatorRoles, c.Role) && st[roster.KindUser][c.User].Active {
 			out[c.User] = true
 		}
 	}

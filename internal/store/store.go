@@ -11,6 +11,14 @@
 //	object claim      O#{bucket}/{key}                     {versionId|etag} is this object version imported? claim it (conditional put)
 //	training          T#{districtId}                       {educator}#{date}#{type}  the district's trainings (Query): hundreds a year, one partition is fine
 //	opt-in            OPT#{districtId}#{schoolYear}        {educatorId}     who opted in for a year (Query); set by CSV or CLI
+//	consent           C#{districtId}#{schoolYear}          F#{familyId} | S#{studentId}  the year's consent answers (Query); set by CSV or CLI
+//	cohort            COH#{districtId}                     {cohortId}       list a district's cohorts (Query); get one
+//	cohort member     COHM#{districtId}#{cohortId}         {familyId}       a cohort's families with pairs and consent (Query)
+//
+// The global secondary index "school" (partition key sch = "{districtId}#{schoolId}", sort key
+// sk) holds the roster records that name a school: roles (by org), classes and enrollments.
+// A cohort reads one school's roster with one Query of it, then the users it names with
+// BatchGetItem, instead of reading the district.
 //
 // Roster records are spread over 32 shards per kind by a hash of the sourcedId, so that a
 // 100,000-student district's 1.3 million records are written to 224 partitions, never one
@@ -53,6 +61,7 @@ type API interface {
 	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	BatchWriteItem(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 }
 
 // Store is the DynamoDB implementation of importer.Store.
@@ -296,6 +305,9 @@ func (s *Store) Apply(ctx context.Context, district, importID string, ops []impo
 			if op.Role != "" {
 				it["r"], it["u"] = str(op.Role), str(op.User)
 			}
+			if op.School != "" {
+				it[SchoolAttr] = str(SchoolKey(district, op.School))
+			}
 			puts = append(puts, it)
 		case importer.OpDeactivate:
 			offs = append(offs, op)
@@ -337,6 +349,12 @@ func (s *Store) writeBatch(ctx context.Context, items []map[string]types.Attribu
 	if len(items) == maxBatch {
 		ws.FullBatches++
 	}
+	err := s.writeRequests(ctx, reqs, &ws)
+	return ws, err
+}
+
+// writeRequests runs up to 25 write requests, retrying unprocessed ones with backoff.
+func (s *Store) writeRequests(ctx context.Context, reqs []types.WriteRequest, ws *importer.WriteStats) error {
 	backoff, maxBackoff := s.RetryBase, s.RetryMax
 	if backoff <= 0 {
 		backoff = 50 * time.Millisecond
@@ -348,13 +366,13 @@ func (s *Store) writeBatch(ctx context.Context, items []map[string]types.Attribu
 		if attempt > 0 {
 			ws.Retries++
 			if attempt > 12 {
-				return ws, fmt.Errorf("batch write: %d items still unprocessed after %d attempts", len(reqs), attempt)
+				return fmt.Errorf("batch write: %d items still unprocessed after %d attempts", len(reqs), attempt)
 			}
 			sleep := backoff/2 + time.Duration(rand.Int64N(int64(backoff)))
 			select {
 			case <-time.After(sleep):
 			case <-ctx.Done():
-				return ws, ctx.Err()
+				return ctx.Err()
 			}
 			backoff = min(2*backoff, maxBackoff)
 		}
@@ -365,11 +383,11 @@ func (s *Store) writeBatch(ctx context.Context, items []map[string]types.Attribu
 			if errors.As(err, &thr) {
 				continue
 			}
-			return ws, fmt.Errorf("batch write: %w", err)
+			return fmt.Errorf("batch write: %w", err)
 		}
 		reqs = out.UnprocessedItems[s.Table]
 	}
-	return ws, nil
+	return nil
 }
 
 // parallel runs fn for 0..n-1 on up to workers goroutines and returns the first error.

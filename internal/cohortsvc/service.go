@@ -1,0 +1,426 @@
+// Package cohortsvc runs cohort selection against the stored roster: it reads one school's
+// roster, consent, opt-ins and trainings, runs internal/cohort (select, pair, verify), stores
+// the cohort with its members, and writes the coordinator CSV. The Lambda function
+// functions/cohort is its wiring; it imports no AWS package.
+package cohortsvc
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/pthv/reach/internal/cohort"
+	"github.com/pthv/reach/internal/consent"
+	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/roster"
+)
+
+// SchoolRoster is a school's active roles (at the school), classes and enrollments.
+type SchoolRoster struct {
+	Roles       []roster.Role
+	Classes     []roster.Class
+	Enrollments []roster.Enrollment
+}
+
+// Store is what the service needs of the database.
+type Store interface {
+	District(ctx context.Context, id string) (*importer.District, error)
+	// SchoolRoster returns the school's active roles, classes and enrollments.
+	SchoolRoster(ctx context.Context, district, school string) (*SchoolRoster, error)
+	// Users returns the active users among ids (inactive and unknown ones are left out).
+	Users(ctx context.Context, district string, ids []string) (map[string]*roster.User, error)
+	OptIns(ctx context.Context, district, year string) (map[string]bool, error)
+	LoadTrainings(ctx context.Context, district string) (map[string]string, error)
+	// Consent returns the year's answers by subject.
+	Consent(ctx context.Context, district, year string) (map[string]consent.Entry, error)
+	// PutCohort stores a revision of the cohort with its members; it fails with
+	// importer.ErrConflict unless rec.Revision follows the stored revision (1: no cohort yet).
+	PutCohort(ctx context.Context, rec *Record, members []MemberItem) error
+	GetCohort(ctx context.Context, district, id string) (*Record, error)
+	Members(ctx context.Context, district, id string) ([]MemberItem, error)
+	ListCohorts(ctx context.Context, district string) ([]*Record, error)
+}
+
+// Blobs is what the service needs of S3.
+type Blobs interface {
+	Put(ctx context.Context, bucket, key, contentType string, body []byte) error
+	Get(ctx context.Context, bucket, key string) ([]byte, error)
+}
+
+// Record is a stored cohort. Its members are stored as items of their own (MemberItem);
+// Cohort.Members is empty in the stored record and filled by Show.
+type Record struct {
+	ID       string    `json:"cohortId"`
+	District string    `json:"district"`
+	School   string    `json:"school"`
+	Year     string    `json:"year"`
+	Revision int       `json:"revision"`
+	Created  time.Time `json:"created"`
+	Updated  time.Time `json:"updated"`
+	// Cohort holds the request (seed included), the population hash, the strata (population
+	// and sample per stratum), the pairs and the status.
+	Cohort cohort.Cohort `json:"cohort"`
+	// Declined and Educators are the inputs of this revision besides the population:
+	// the families that had declined, and the eligible educators with their sections.
+	Declined  []string        `json:"declined"`
+	Educators []EducatorInput `json:"educators"`
+	Summary   Summary         `json:"summary"`
+	// CSVKey is the coordinator CSV and PopulationKey the school's families at selection,
+	// both in the reports bucket.
+	CSVKey        string `json:"csvKey"`
+	PopulationKey string `json:"populationKey"`
+	// MembersSet names the stored set of this revision's members (set by the store).
+	MembersSet string `json:"membersSet,omitempty"`
+}
+
+// EducatorInput is an eligible educator as given to Pair.
+type EducatorInput struct {
+	ID       string   `json:"id"`
+	Sections []string `json:"sections,omitempty"`
+}
+
+// MemberItem is a selected family with its pair and its consent.
+type MemberItem struct {
+	cohort.Member
+	Consent cohort.Consent `json:"consent"`
+}
+
+// Summary is what a coordinator reads first.
+type Summary struct {
+	Mode            string  `json:"mode"`
+	Coverage        float64 `json:"coverage,omitempty"`
+	Families        int     `json:"families"`
+	SchoolFamilies  int     `json:"schoolFamilies"`
+	StudentsCovered int     `json:"studentsCovered"`
+	SchoolStudents  int     `json:"schoolStudents"`
+	Share           float64 `json:"share"` // StudentsCovered / SchoolStudents
+	Pairs           int     `json:"pairs"`
+	Unpaired        int     `json:"unpaired"`
+	Declined        int     `json:"declined"`
+	OtherSchools    int     `json:"otherSchools"` // families with children at another school
+	Status          string  `json:"status"`
+	Reason          string  `json:"reason,omitempty"`
+}
+
+// Service selects, refreshes, shows and verifies cohorts.
+type Service struct {
+	Store         Store
+	Blobs         Blobs
+	ReportsBucket string
+	Log           *slog.Logger
+	Now           func() time.Time
+	// Seed picks a new cohort's seed when the request has none (default cohort.NewSeed).
+	Seed func() uint64
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// newID returns a cohort id: "coh-", the UTC time to the millisecond, and 8 random hex digits.
+func (s *Service) newID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "coh-" + s.now().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// Select draws a new cohort for the request's school and year and stores it.
+func (s *Service) Select(ctx context.Context, req cohort.Request) (*Record, error) {
+	req = req.WithDefaults()
+	if err := req.Validate(); err != nil {
+		return nil, requestError(err)
+	}
+	if req.Seed == 0 {
+		req.Seed = cohort.NewSeed()
+		if s.Seed != nil {
+			req.Seed = s.Seed()
+		}
+	}
+	if _, err := s.Store.District(ctx, req.District); errors.Is(err, importer.ErrNotFound) {
+		return nil, errorf(CodeNotFound, "district %s is not registered", req.District)
+	} else if err != nil {
+		return nil, err
+	}
+	pop, err := s.loadPopulation(ctx, req.District, req.School)
+	if err != nil {
+		return nil, err
+	}
+	if len(pop.families) == 0 {
+		return nil, errorf(CodeNoStudents, "school %s has no active students in the roster of district %s", req.School, req.District)
+	}
+	rec := &Record{ID: s.newID(), District: req.District, School: req.School, Year: req.Year, Created: s.now()}
+	rec.PopulationKey = fmt.Sprintf("reports/%s/cohorts/%s/%s/%s.population.json", rec.District, rec.School, rec.Year, rec.ID)
+	rec.CSVKey = fmt.Sprintf("reports/%s/cohorts/%s/%s/%s.csv", rec.District, rec.School, rec.Year, rec.ID)
+	b, err := json.Marshal(pop.families)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Blobs.Put(ctx, s.ReportsBucket, rec.PopulationKey, "application/json", b); err != nil {
+		return nil, fmt.Errorf("store population: %w", err)
+	}
+	if err := s.draw(ctx, rec, req, pop.families, pop); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// Refresh applies the consent and the eligible educators of now to a stored cohort: the
+// population and the random order are the stored ones, so a family that declined is
+// replaced by the next family of its stratum and nobody else moves.
+func (s *Service) Refresh(ctx context.Context, district, id string) (*Record, error) {
+	rec, err := s.get(ctx, district, id)
+	if err != nil {
+		return nil, err
+	}
+	families, err := s.storedPopulation(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
+	pop, err := s.loadPopulation(ctx, district, rec.School)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.draw(ctx, rec, rec.Cohort.Request, families, pop); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// draw selects and pairs from families with today's consent and eligible educators, then
+// writes the coordinator CSV, the members and the cohort item (in that order, so that a
+// stored revision always has its CSV).
+func (s *Service) draw(ctx context.Context, rec *Record, req cohort.Request, families []cohort.Family, pop *population) error {
+	entries, err := s.Store.Consent(ctx, rec.District, rec.Year)
+	if err != nil {
+		return err
+	}
+	consent := familyConsent(families, entries)
+	eds, err := s.eligible(ctx, rec.District, rec.Year, pop.educators)
+	if err != nil {
+		return err
+	}
+	c, err := cohort.Select(req, families, consent)
+	if err != nil {
+		return requestError(err)
+	}
+	byID := make(map[string]cohort.Family, len(families))
+	for _, f := range families {
+		byID[f.ID] = f
+	}
+	if err := cohort.Pair(c, byID, eds); err != nil {
+		return err
+	}
+	rec.Revision++
+	rec.Updated = s.now()
+	rec.Declined = nil
+	for _, f := range families {
+		if consent[f.ID] == cohort.ConsentDeclined {
+			rec.Declined = append(rec.Declined, f.ID)
+		}
+	}
+	rec.Educators = nil
+	for _, e := range eds {
+		rec.Educators = append(rec.Educators, EducatorInput{ID: e.ID, Sections: e.Sections})
+	}
+	members := make([]MemberItem, len(c.Members))
+	for i, m := range c.Members {
+		members[i] = MemberItem{Member: m, Consent: consent[m.FamilyID]}
+	}
+	rec.Summary = summarize(c, len(families), rec.Declined, members)
+	csv, err := coordinatorCSV(c, byID, consent, pop)
+	if err != nil {
+		return err
+	}
+	if err := s.Blobs.Put(ctx, s.ReportsBucket, rec.CSVKey, "text/csv; charset=utf-8", csv); err != nil {
+		return fmt.Errorf("store coordinator CSV: %w", err)
+	}
+	c.Members = nil
+	rec.Cohort = *c
+	if err := s.Store.PutCohort(ctx, rec, members); err != nil {
+		return err
+	}
+	s.log().Info("cohort stored", "districtId", rec.District, "schoolId", rec.School, "year", rec.Year,
+		"cohortId", rec.ID, "revision", rec.Revision, "mode", req.Mode, "families", rec.Summary.Families,
+		"studentsCovered", rec.Summary.StudentsCovered, "schoolStudents", rec.Summary.SchoolStudents,
+		"pairs", rec.Summary.Pairs, "status", rec.Summary.Status)
+	return nil
+}
+
+func summarize(c *cohort.Cohort, schoolFamilies int, declined []string, members []MemberItem) Summary {
+	sum := Summary{Mode: c.Request.Mode, Families: len(c.Members), SchoolFamilies: schoolFamilies,
+		StudentsCovered: c.StudentsCovered, SchoolStudents: c.SchoolStudents, Pairs: len(c.Pairs),
+		Declined: len(declined), Status: c.Status, Reason: c.Reason}
+	if c.Request.Mode == cohort.ModeCrossSection {
+		sum.Coverage = c.Request.Coverage
+	}
+	if c.SchoolStudents > 0 {
+		sum.Share = float64(c.StudentsCovered) / float64(c.SchoolStudents)
+	}
+	for _, m := range members {
+		if len(m.Pair) == 0 {
+			sum.Unpaired++
+		}
+		if m.OtherSchools {
+			sum.OtherSchools++
+		}
+	}
+	return sum
+}
+
+// Show returns a stored cohort with its members.
+func (s *Service) Show(ctx context.Context, district, id string) (*Record, []MemberItem, error) {
+	rec, err := s.get(ctx, district, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	members, err := s.Store.Members(ctx, district, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rec, members, nil
+}
+
+// List returns the district's cohorts, optionally only one school's or one year's, newest
+// first.
+func (s *Service) List(ctx context.Context, district, school, year string) ([]*Record, error) {
+	all, err := s.Store.ListCohorts(ctx, district)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, r := range all {
+		if (school == "" || r.School == school) && (year == "" || r.Year == year) {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Record) int { return b.Created.Compare(a.Created) })
+	return out, nil
+}
+
+// VerifyResult is the outcome of Verify.
+type VerifyResult struct {
+	CohortID string `json:"cohortId"`
+	Revision int    `json:"revision"`
+	// Match is true when recomputing the cohort from its stored inputs (population, seed,
+	// declined families, eligible educators) gives exactly the stored strata, members and
+	// pairs, and the stored population still hashes to the stored population hash.
+	Match bool     `json:"match"`
+	Diffs []string `json:"diffs,omitempty"`
+	// RosterChanged tells whether the school's families today differ from the population
+	// the cohort was drawn from (information, not a failure: rosters change).
+	RosterChanged     bool   `json:"rosterChanged"`
+	PopulationHash    string `json:"populationHash"`
+	CurrentRosterHash string `json:"currentRosterHash"`
+}
+
+// Verify recomputes a stored cohort from its stored inputs and compares.
+func (s *Service) Verify(ctx context.Context, district, id string) (*VerifyResult, error) {
+	rec, members, err := s.Show(ctx, district, id)
+	if err != nil {
+		return nil, err
+	}
+	res := &VerifyResult{CohortID: rec.ID, Revision: rec.Revision, PopulationHash: rec.Cohort.PopulationHash}
+	families, err := s.storedPopulation(ctx, rec)
+	var ve *VerifyPopulationError
+	switch {
+	case errors.As(err, &ve):
+		res.Diffs = append(res.Diffs, ve.Error())
+	case err != nil:
+		return nil, err
+	}
+	if families != nil {
+		stored := rec.Cohort
+		for _, m := range members {
+			stored.Members = append(stored.Members, m.Member)
+		}
+		consent := map[string]cohort.Consent{}
+		for _, f := range rec.Declined {
+			consent[f] = cohort.ConsentDeclined
+		}
+		var eds []cohort.Educator
+		for _, e := range rec.Educators {
+			eds = append(eds, cohort.Educator{ID: e.ID, Sections: e.Sections})
+		}
+		var vErr *cohort.VerifyError
+		if err := cohort.Verify(&stored, families, consent, eds); errors.As(err, &vErr) {
+			res.Diffs = append(res.Diffs, vErr.Diffs...)
+		} else if err != nil {
+			res.Diffs = append(res.Diffs, err.Error())
+		}
+	}
+	res.Match = len(res.Diffs) == 0
+	pop, err := s.loadPopulation(ctx, district, rec.School)
+	if err != nil {
+		return nil, err
+	}
+	res.CurrentRosterHash = cohort.PopulationHash(pop.families)
+	res.RosterChanged = res.CurrentRosterHash != rec.Cohort.PopulationHash
+	s.log().Info("cohort verified", "districtId", district, "cohortId", id, "match", res.Match, "rosterChanged", res.RosterChanged)
+	return res, nil
+}
+
+// VerifyPopulationError says the stored population does not hash to the stored hash.
+type VerifyPopulationError struct{ Got, Want string }
+
+func (e *VerifyPopulationError) Error() string {
+	return fmt.Sprintf("stored population hashes to %s, the cohort records %s: the population file was changed", e.Got, e.Want)
+}
+
+func (s *Service) storedPopulation(ctx context.Context, rec *Record) ([]cohort.Family, error) {
+	b, err := s.Blobs.Get(ctx, s.ReportsBucket, rec.PopulationKey)
+	if err != nil {
+		return nil, fmt.Errorf("read the cohort's population %s: %w", rec.PopulationKey, err)
+	}
+	var families []cohort.Family
+	if err := json.Unmarshal(b, &families); err != nil {
+		return nil, fmt.Errorf("read the cohort's population %s: %w", rec.PopulationKey, err)
+	}
+	if h := cohort.PopulationHash(families); h != rec.Cohort.PopulationHash {
+		return families, &VerifyPopulationError{Got: h, Want: rec.Cohort.PopulationHash}
+	}
+	return families, nil
+}
+
+func (s *Service) get(ctx context.Context, district, id string) (*Record, error) {
+	rec, err := s.Store.GetCohort(ctx, district, id)
+	if errors.Is(err, importer.ErrNotFound) {
+		return nil, errorf(CodeNotFound, "cohort %s not found in district %s", id, district)
+	}
+	return rec, err
+}
+
+// requestError turns the domain's request errors into coded errors.
+func requestError(err error) error {
+	var te *cohort.TargetingError
+	if errors.As(err, &te) {
+		return &Error{Code: CodeTargeting, Message: te.Error()}
+	}
+	return &Error{Code: CodeBadRequest, Message: err.Error()}
+}
+
+// SortMembers puts members in the cohort's order: strata from youngest grade, then each
+// stratum's random order.
+func SortMembers(ms []MemberItem) {
+	slices.SortFunc(ms, func(a, b MemberItem) int {
+		if c := cohort.CompareGrades(a.Stratum, b.Stratum); c != 0 {
+			return c
+		}
+		return a.Order - b.Order
+	})
+}

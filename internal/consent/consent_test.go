@@ -1,0 +1,498 @@
+package consent
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pthv/reach/internal/cohort"
+	"github.com/pthv/reach/schemas"
+)
+
+var today = time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)
+
+const header = "schoolYear,familyId,studentSourcedId,consent,date\n"
+
+const schemaName = "consent-csv.schema.json"
+
+func read(t testing.TB, in string) *Result {
+	t.Helper()
+	res, err := Read(strings.NewReader(in), "c.csv", today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// rowObjects turns a CSV file into the row objects the column schema describes.
+func rowObjects(t testing.TB, in string) []map[string]string {
+	t.Helper()
+	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(in, "\ufeff")))
+	cr.FieldsPerRecord = -1
+	rows, err := cr.ReadAll()
+	if err != nil {
+		t.Fatalf("fixture is not CSV: %v", err)
+	}
+	var out []map[string]string
+	for _, row := range rows[1:] {
+		obj := map[string]string{}
+		for i, c := range rows[0] {
+			if i < len(row) {
+				obj[c] = row[i]
+			}
+		}
+		out = append(out, obj)
+	}
+	return out
+}
+
+func validRow(obj map[string]string) error {
+	b, _ := json.Marshal(obj)
+	return schemas.Validate(schemaName, b)
+}
+
+func TestAValidFileReadsEveryRow(t *testing.T) {
+	b, err := os.ReadFile("testdata/consent.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := read(t, string(b))
+	if len(res.Findings) != 0 || len(res.Records) != 5 || res.Rows != 5 || res.Rejected != 0 || res.FileError() {
+		t.Fatalf("findings %+v records %d rows %d rejected %d", res.Findings, len(res.Records), res.Rows, res.Rejected)
+	}
+	want := Record{SchoolYear: "2025-2026", FamilyID: "fam-0123456789ab", Consent: "accepted", Date: "2025-09-02", Line: 2}
+	if res.Records[0] != want {
+		t.Errorf("first record %+v, want %+v", res.Records[0], want)
+	}
+	if s := res.Records[0].Subject(); s != "F#fam-0123456789ab" {
+		t.Errorf("family subject %q", s)
+	}
+	if s := res.Records[1].Subject(); s != "S#stu-1001" {
+		t.Errorf("student subject %q", s)
+	}
+	if r := res.Records[2]; r.Consent != "unknown" || r.Date != "" {
+		t.Errorf("unknown withdraws, a blank date stays blank: %+v", r)
+	}
+	if r := res.Records[3]; r.SchoolYear != "2026-2027" || r.Subject() != res.Records[0].Subject() {
+		t.Errorf("the same family answers for next year separately: %+v", r)
+	}
+	// Every row of the file conforms to the column schema, and so does every record.
+	for i, obj := range rowObjects(t, string(b)) {
+		if err := validRow(obj); err != nil {
+			t.Errorf("row %d: %v", i+2, err)
+		}
+	}
+	for _, r := range res.Records {
+		b, _ := json.Marshal(r)
+		if err := schemas.Validate(schemaName, b); err != nil {
+			t.Errorf("record %+v: %v", r, err)
+		}
+		if strings.Contains(string(b), "Line") || strings.Contains(string(b), `"line"`) {
+			t.Errorf("the line is not part of the record's JSON: %s", b)
+		}
+	}
+}
+
+func TestABOMAndCRLFFileReads(t *testing.T) {
+	b, err := os.ReadFile("testdata/bom-crlf.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := read(t, string(b))
+	if len(res.Findings) != 0 || len(res.Records) != 2 {
+		t.Fatalf("findings %+v records %+v", res.Findings, res.Records)
+	}
+	if r := res.Records[1]; r.StudentID != "s2" || r.Consent != "declined" || r.Line != 3 {
+		t.Errorf("second record %+v", r)
+	}
+}
+
+func TestColumnsInAnyOrderExtraColumnsAndDuplicates(t *testing.T) {
+	b, err := os.ReadFile("testdata/mixed.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := read(t, string(b))
+	if res.FileError() {
+		t.Fatalf("file error: %+v", res.Findings)
+	}
+	var got []string
+	for _, f := range res.Findings {
+		got = append(got, f.Code+"@"+strconv.Itoa(f.Line)+":"+f.Column)
+	}
+	want := []string{
+		"consent.header_unknown@1:notes",
+		"consent.value@3:consent",
+		"consent.duplicate@4:",
+		"consent.family_id@5:familyId",
+		"consent.year@7:schoolYear",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings\n got %v\nwant %v", got, want)
+	}
+	// The row of empty cells on line 6 is not a row.
+	if res.Rows != 5 || res.Rejected != 3 || len(res.Records) != 1 {
+		t.Fatalf("rows %d rejected %d records %+v", res.Rows, res.Rejected, res.Records)
+	}
+	if r := res.Records[0]; r.FamilyID != "fam-aaaaaaaaaaaa" || r.Consent != "declined" || r.Line != 4 || r.Date != "" {
+		t.Errorf("the later row wins: %+v", r)
+	}
+	for _, f := range res.Findings {
+		for _, v := range []string{"called twice", "changed their mind", "maybe", "CCCC"} {
+			if strings.Contains(f.Message, v) {
+				t.Errorf("a finding repeats a row value: %s", f.Message)
+			}
+		}
+		if f.Code == CodeDuplicate && (!strings.Contains(f.Message, "line 2") || !strings.Contains(f.Message, "line 4")) {
+			t.Errorf("the duplicate warning names both lines: %s", f.Message)
+		}
+	}
+}
+
+func TestTheLaterDuplicateKeepsFileOrder(t *testing.T) {
+	res := read(t, header+
+		"2025-2026,fam-aaaaaaaaaaaa,,accepted,\n"+
+		"2025-2026,fam-bbbbbbbbbbbb,,accepted,\n"+
+		"2025-2026,fam-aaaaaaaaaaaa,,declined,\n"+
+		"2025-2026,fam-aaaaaaaaaaaa,,unknown,\n"+
+		"2025-2026,,fam-aaaaaaaaaaaa,accepted,\n")
+	var lines []int
+	for _, r := range res.Records {
+		lines = append(lines, r.Line)
+	}
+	// A studentSourcedId that happens to look like a family id is another subject.
+	if !slices.Equal(lines, []int{3, 5, 6}) || res.Records[1].Consent != "unknown" {
+		t.Fatalf("records %+v", res.Records)
+	}
+	if n := count(res, CodeDuplicate); n != 2 || res.Rows != len(res.Records)+res.Rejected+n {
+		t.Errorf("%d duplicate warnings, rows %d: %+v", n, res.Rows, res.Findings)
+	}
+}
+
+func TestAStudentThatLooksLikeAnEmailIsNeverRepeated(t *testing.T) {
+	res := read(t, header+
+		"2025-2026,,jane.doe@example.org,accepted,\n"+
+		"2025-2026,,jane.doe@example.org,declined,\n"+
+		"2025-2026,fam-aaaaaaaaaaaa,jane.doe@example.org,declined,\n")
+	if count(res, CodeDuplicate) != 1 || count(res, CodeSubject) != 1 {
+		t.Fatalf("findings %+v", res.Findings)
+	}
+	for _, f := range res.Findings {
+		if strings.Contains(f.Message, "jane") || strings.Contains(f.Column, "jane") {
+			t.Errorf("a finding repeats an email-like id: %+v", f)
+		}
+	}
+}
+
+func count(res *Result, code string) int {
+	n := 0
+	for _, f := range res.Findings {
+		if f.Code == code {
+			n++
+		}
+	}
+	return n
+}
+
+type ruleCase struct {
+	name, in   string
+	big        bool // the input is larger than MaxBytes
+	code, col  string
+	line       int
+	fileReject bool
+	leak       string // a value no finding may repeat
+	schema     bool   // the column schema rejects the row too
+}
+
+// ruleCases has at least one case for every rule code (TestEveryRuleCodeHasACase).
+var ruleCases = []ruleCase{
+	{name: "an empty file", in: "", code: CodeNoHeader, line: 1, fileReject: true},
+	{name: "a missing required column", in: "familyId,consent\nfam-aaaaaaaaaaaa,accepted\n", code: CodeHeaderMissing, col: "schoolYear", line: 1, fileReject: true},
+	{name: "a missing consent column", in: "schoolYear,familyId\n2025-2026,fam-aaaaaaaaaaaa\n", code: CodeHeaderMissing, col: "consent", line: 1, fileReject: true},
+	{name: "no subject column", in: "schoolYear,consent,date\n2025-2026,accepted,\n", code: CodeHeaderMissing, col: "familyId", line: 1, fileReject: true},
+	{name: "no header row", in: "2025-2026,fam-aaaaaaaaaaaa,jane@example.org,accepted,\n", code: CodeHeaderMissing, line: 1, fileReject: true, leak: "fam-aaaa"},
+	{name: "a repeated column", in: "schoolYear,familyId,consent,familyId\n2025-2026,fam-aaaaaaaaaaaa,accepted,fam-aaaaaaaaaaaa\n", code: CodeHeaderDuplicate, col: "familyId", line: 1, fileReject: true},
+	{name: "an unknown column", in: "schoolYear,familyId,consent,notes\n2025-2026,fam-aaaaaaaaaaaa,accepted,busy weekdays\n", code: CodeHeaderUnknown, col: "notes", line: 1, leak: "busy"},
+	{name: "an email-like column name", in: "schoolYear,familyId,consent,jane@example.org\n2025-2026,fam-aaaaaaaaaaaa,accepted,x\n", code: CodeHeaderUnknown, line: 1, leak: "jane"},
+	{name: "a nameless column", in: "schoolYear,familyId,consent,\n2025-2026,fam-aaaaaaaaaaaa,accepted,\n", code: CodeHeaderUnknown, line: 1},
+	{name: "a file over the limit", big: true, code: CodeTooLarge, line: 0, fileReject: true},
+	{name: "a UTF-16 file", in: "\xff\xfes\x00c\x00h\x00\n\x00", code: CodeEncoding, line: 1, fileReject: true},
+	{name: "not UTF-8", in: header + "2025-2026,,Jos\xe9,accepted,\n", code: CodeEncoding, col: "studentSourcedId", line: 2, leak: "Jos"},
+	{name: "a bad quote", in: header + "2025-2026,\"fam-aaaaaaaaaaaa,,accepted,\n", code: CodeCSV, line: 2},
+	{name: "a bad quote in the header", in: "schoolYear,\"familyId,consent\n", code: CodeCSV, line: 1, fileReject: true},
+	{name: "a short row", in: header + "2025-2026,fam-aaaaaaaaaaaa,,accepted\n", code: CodeFieldCount, line: 2},
+	{name: "a long sourcedId", in: header + "2025-2026,," + strings.Repeat("s", 256) + ",accepted,\n", code: CodeTooLong, col: "studentSourcedId", line: 2, leak: "sss", schema: true},
+	{name: "a blank school year", in: header + ",fam-aaaaaaaaaaaa,,accepted,\n", code: CodeRequired, col: "schoolYear", line: 2, schema: true},
+	{name: "a blank consent", in: header + "2025-2026,fam-aaaaaaaaaaaa,,,\n", code: CodeRequired, col: "consent", line: 2, schema: true},
+	{name: "a one-year school year", in: header + "2025,fam-aaaaaaaaaaaa,,accepted,\n", code: CodeYear, col: "schoolYear", line: 2, schema: true},
+	{name: "a short school year", in: header + "2025-26,fam-aaaaaaaaaaaa,,accepted,\n", code: CodeYear, col: "schoolYear", line: 2, schema: true},
+	{name: "years not consecutive", in: header + "2025-2027,fam-aaaaaaaaaaaa,,accepted,\n", code: CodeYear, col: "schoolYear", line: 2},
+	{name: "a year before 2000", in: header + "1025-1026,fam-aaaaaaaaaaaa,,accepted,\n", code: CodeYear, col: "schoolYear", line: 2},
+	{name: "a year after next", in: header + "2027-2028,fam-aaaaaaaaaaaa,,accepted,\n", code: CodeYear, col: "schoolYear", line: 2},
+	{name: "no subject", in: header + "2025-2026,,,accepted,\n", code: CodeSubject, col: "familyId", line: 2, schema: true},
+	{name: "two subjects", in: header + "2025-2026,fam-aaaaaaaaaaaa,stu-1,accepted,\n", code: CodeSubject, col: "familyId", line: 2, schema: true},
+	{name: "no subject in a student-only file", in: "schoolYear,studentSourcedId,consent\n2025-2026,,accepted\n", code: CodeSubject, col: "familyId", line: 2, schema: true},
+	{name: "an uppercase family id", in: header + "2025-2026,FAM-AAAAAAAAAAAA,,accepted,\n", code: CodeFamilyID, col: "familyId", line: 2, leak: "FAM-", schema: true},
+	{name: "a short family id", in: header + "2025-2026,fam-abc,,accepted,\n", code: CodeFamilyID, col: "familyId", line: 2, leak: "fam-abc", schema: true},
+	{name: "a bad sourcedId", in: header + "2025-2026,,Jose Garcia,accepted,\n", code: CodeSourcedID, col: "studentSourcedId", line: 2, leak: "Jose", schema: true},
+	{name: "a capitalised answer", in: header + "2025-2026,fam-aaaaaaaaaaaa,,Accepted,\n", code: CodeValue, col: "consent", line: 2, leak: "Accepted", schema: true},
+	{name: "a yes", in: header + "2025-2026,fam-aaaaaaaaaaaa,,yes,\n", code: CodeValue, col: "consent", line: 2, leak: "yes", schema: true},
+	{name: "a day-first date", in: header + "2025-2026,fam-aaaaaaaaaaaa,,accepted,02/09/2025\n", code: CodeDate, col: "date", line: 2, leak: "02/09", schema: true},
+	{name: "a date that does not exist", in: header + "2025-2026,fam-aaaaaaaaaaaa,,accepted,2025-02-30\n", code: CodeDate, col: "date", line: 2, leak: "02-30"},
+	{name: "a future date", in: header + "2025-2026,fam-aaaaaaaaaaaa,,accepted,2026-03-16\n", code: CodeDateFuture, col: "date", line: 2, leak: "2026-03-16"},
+	{name: "the same family twice", in: header + "2025-2026,fam-aaaaaaaaaaaa,,accepted,\n2025-2026,fam-aaaaaaaaaaaa,,declined,\n", code: CodeDuplicate, line: 3},
+	{name: "a header only", in: header, code: CodeNoRows, line: 1},
+}
+
+// bigReader yields a valid consent file larger than MaxBytes without holding it in memory.
+func bigReader() io.Reader {
+	row := []byte("2025-2026,fam-aaaaaaaaaaaa,,accepted,2025-09-01\n")
+	n := MaxBytes/len(row) + 1
+	return io.MultiReader(strings.NewReader(header), io.LimitReader(&repeat{b: row}, int64(n*len(row))))
+}
+
+type repeat struct {
+	b []byte
+	i int
+}
+
+func (r *repeat) Read(p []byte) (int, error) {
+	for n := range p {
+		p[n] = r.b[r.i]
+		r.i = (r.i + 1) % len(r.b)
+	}
+	return len(p), nil
+}
+
+func TestEveryRuleRejectsWhatItShould(t *testing.T) {
+	for _, tc := range ruleCases {
+		t.Run(tc.name, func(t *testing.T) {
+			var res *Result
+			if tc.big {
+				var err error
+				if res, err = Read(bigReader(), "c.csv", today); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				res = read(t, tc.in)
+			}
+			found := false
+			for _, f := range res.Findings {
+				if f.Code == tc.code && f.Column == tc.col && f.Line == tc.line && f.File == "c.csv" {
+					found = true
+				}
+				if tc.leak != "" && (strings.Contains(f.Message, tc.leak) || strings.Contains(f.Column, tc.leak)) {
+					t.Errorf("a finding repeats a row value: %+v", f)
+				}
+				if !slices.Contains(Codes, f.Code) {
+					t.Errorf("finding with an unlisted code: %+v", f)
+				}
+			}
+			if !found {
+				t.Errorf("no %s at line %d column %q: %+v", tc.code, tc.line, tc.col, res.Findings)
+			}
+			if res.FileError() != tc.fileReject {
+				t.Errorf("FileError() = %v", res.FileError())
+			}
+			if tc.fileReject && len(res.Records) != 0 {
+				t.Errorf("a rejected file yields records: %+v", res.Records)
+			}
+			if res.Rows != len(res.Records)+res.Rejected+count(res, CodeDuplicate) {
+				t.Errorf("rows %d != records %d + rejected %d + duplicates", res.Rows, len(res.Records), res.Rejected)
+			}
+			if tc.schema {
+				objs := rowObjects(t, tc.in)
+				if err := validRow(objs[0]); err == nil {
+					t.Errorf("the schema accepts the row %v", objs[0])
+				}
+			}
+		})
+	}
+}
+
+func TestEveryRuleCodeHasACase(t *testing.T) {
+	src, err := os.ReadFile("consent.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inSource := regexp.MustCompile(`"consent\.[a-z_]+"`).FindAllString(string(src), -1)
+	for _, c := range inSource {
+		if !slices.Contains(Codes, strings.Trim(c, `"`)) {
+			t.Errorf("rule code %s is not in Codes", c)
+		}
+	}
+	for _, c := range Codes {
+		if !slices.ContainsFunc(ruleCases, func(tc ruleCase) bool { return tc.code == c }) {
+			t.Errorf("rule code %s has no case in ruleCases", c)
+		}
+	}
+	if len(inSource) != len(Codes) {
+		t.Errorf("%d codes in the source, %d in Codes", len(inSource), len(Codes))
+	}
+}
+
+func TestValuesAreTheCohortSelectorsValues(t *testing.T) {
+	want := []string{string(cohort.ConsentAccepted), string(cohort.ConsentDeclined), string(cohort.ConsentUnknown)}
+	if !slices.Equal(Values, want) {
+		t.Errorf("Values %v, cohort has %v", Values, want)
+	}
+}
+
+func TestTheSchemaListsTheColumnsAndValues(t *testing.T) {
+	raw, err := schemas.Raw(schemaName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Required   []string `json:"required"`
+		Properties map[string]struct {
+			Enum []string `json:"enum"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range Columns {
+		if _, ok := s.Properties[c]; !ok {
+			t.Errorf("the schema has no column %s", c)
+		}
+	}
+	if len(s.Properties) != len(Columns) {
+		t.Errorf("the schema has %d columns, the reader %d", len(s.Properties), len(Columns))
+	}
+	if !slices.Equal(s.Required, []string{"schoolYear", "consent"}) {
+		t.Errorf("required %v", s.Required)
+	}
+	if !slices.Equal(s.Properties["consent"].Enum, Values) {
+		t.Errorf("consent enum %v, Values %v", s.Properties["consent"].Enum, Values)
+	}
+}
+
+// fixedText is message text that may contain '@' without repeating a value.
+const fixedText = "studentSourcedId must be 1 to 255 characters of A-Z, a-z, 0-9 and . / @ _ -"
+
+func FuzzRead(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.csv")
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, tc := range ruleCases {
+		if !tc.big {
+			f.Add([]byte(tc.in))
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		res, err := Read(bytes.NewReader(b), "f.csv", today)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fd := range res.Findings {
+			if fd.File != "f.csv" || (fd.Severity != "error" && fd.Severity != "warning") || !slices.Contains(Codes, fd.Code) || fd.Message == "" {
+				t.Fatalf("a malformed finding: %+v", fd)
+			}
+			if fd.Line < 1 && fd.Code != CodeTooLarge {
+				t.Fatalf("a finding without a line: %+v", fd)
+			}
+		}
+		if res.FileError() {
+			if len(res.Records) != 0 {
+				t.Fatalf("a rejected file yields %d records", len(res.Records))
+			}
+		} else if d := count(res, CodeDuplicate); res.Rows != len(res.Records)+res.Rejected+d || res.Rejected < 0 {
+			t.Fatalf("rows %d != records %d + rejected %d + duplicates %d", res.Rows, len(res.Records), res.Rejected, d)
+		}
+		current := 2025 // the school year containing today
+		keys := map[string]bool{}
+		last := 1
+		for _, r := range res.Records {
+			if msg := invalid(r, current); msg != "" {
+				t.Fatalf("an invalid record was accepted (%s): %+v", msg, r)
+			}
+			if keys[r.key()] {
+				t.Fatalf("two records for %s", r.key())
+			}
+			keys[r.key()] = true
+			if r.Line <= last {
+				t.Fatalf("records out of file order: line %d after %d", r.Line, last)
+			}
+			last = r.Line
+			j, _ := json.Marshal(r)
+			if err := schemas.Validate(schemaName, j); err != nil {
+				t.Fatalf("record %s: %v", j, err)
+			}
+		}
+		// No finding repeats a value that looks like an email address.
+		cr := csv.NewReader(bytes.NewReader(b))
+		cr.FieldsPerRecord, cr.LazyQuotes = -1, true
+		for {
+			rec, err := cr.Read()
+			if err != nil && rec == nil {
+				break
+			}
+			for _, v := range rec {
+				v = strings.TrimSpace(v)
+				if len(v) < 3 || !strings.Contains(v, "@") || strings.Contains(fixedText, v) {
+					continue
+				}
+				for _, fd := range res.Findings {
+					if strings.Contains(fd.Message, v) || strings.Contains(fd.Column, v) {
+						t.Fatalf("finding %+v repeats %q", fd, v)
+					}
+				}
+			}
+		}
+	})
+}
+
+var (
+	testFamilyRE = regexp.MustCompile(`^fam-[0-9a-f]{12}$`)
+	testIDRE     = regexp.MustCompile(`^[0-9A-Za-z./@_-]{1,255}$`)
+)
+
+// invalid checks a record against the rules, written apart from Read.
+func invalid(r Record, current int) string {
+	y := r.SchoolYear
+	if len(y) != 9 || y[4] != '-' || strings.Trim(y[:4]+y[5:], "0123456789") != "" {
+		return "year shape"
+	}
+	a, _ := strconv.Atoi(y[:4])
+	b, _ := strconv.Atoi(y[5:])
+	if b != a+1 || a < FirstYear || a > current+1 {
+		return "year"
+	}
+	if (r.FamilyID == "") == (r.StudentID == "") {
+		return "subject"
+	}
+	if r.FamilyID != "" && !testFamilyRE.MatchString(r.FamilyID) {
+		return "family id"
+	}
+	if r.StudentID != "" && !testIDRE.MatchString(r.StudentID) {
+		return "sourced id"
+	}
+	if !slices.Contains(Values, r.Consent) {
+		return "consent"
+	}
+	if r.Date != "" {
+		d, err := time.Parse(time.DateOnly, r.Date)
+		if err != nil || d.After(today) {
+			return "date"
+		}
+	}
+	if r.Line < 2 {
+		return "line"
+	}
+	return ""
+}
