@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# make demo: roster drops end to end on the local stack (moto, the ingest bootstrap under the
-# Lambda host, the SQS poller). Starts the stack, registers a district, uploads a generated
-# export, uploads it again unchanged, uploads a version with 20% of students removed, prints
-# the three import summaries and where the reports are, and stops the stack.
+# make demo: the main job end to end on the local stack (moto, the ingest and cohort
+# bootstraps under the Lambda host, the SQS poller). Starts the stack, registers a district,
+# uploads a generated export, uploads it again unchanged, uploads a version with 20% of
+# students removed (held), then drops a training file, opts educators in, draws a
+# cross-section cohort for one school and an 'all' cohort for another, records a family
+# declining and refreshes the cohort, verifies it, and stops the stack.
 set -euo pipefail
 students=${1:-2000}
 cd "$(dirname "$0")/.."
@@ -27,6 +29,7 @@ $pthv districts add --id demo-usd --name "Demo Unified School District" --state 
 
 step "generating a district export of $students students"
 $pthv gen roster --students "$students" --seed 1 --zip --out "$work/export.zip"
+$pthv gen roster --students "$students" --seed 1 --out "$work/export"
 $pthv gen roster --students "$students" --seed 1 --remove 0.2 --zip --out "$work/export-fewer.zip"
 
 step "1. uploading the export: the ingest function imports it"
@@ -42,5 +45,42 @@ step "the district's imports"
 $pthv imports list --district demo-usd
 printf '\nReports are JSON in s3://%s/reports/demo-usd/imports/ (the report key of each import is above).\n' "$REPORTS_BUCKET"
 printf 'A held import is applied with: pthv imports approve IMPORT_ID --district demo-usd\n'
+
+# The current school year (1 July - 30 June).
+y=$(date -u +%Y); m=$(date -u +%-m)
+if [ "$m" -lt 7 ]; then y=$((y - 1)); fi
+year="$y-$((y + 1))"
+schools=$(awk -F, '$5 == "school" { print $1 }' "$work/export/orgs.csv")
+school_a=$(echo "$schools" | sed -n 1p)
+school_b=$(echo "$schools" | sed -n 2p)
+
+step "4. dropping a training file: half of each school's teachers trained and opted in for $year"
+$pthv gen trainings --roster "$work/export" --share 0.5 --date "$y-08-20" --out "$work/trainings.csv"
+$pthv upload "$work/trainings.csv" --kind trainings --district demo-usd --wait
+
+step "5. one more educator opts in by hand (not trained yet, so not paired)"
+teacher=$(awk -F, 'NR == FNR { trained[$1] = 1; next } $6 == "teacher" && $9 == "'"$school_a"'" && !trained[$4] { print $4; exit }' "$work/trainings.csv" "$work/export/roles.csv")
+$pthv educators opt-in --district demo-usd --educator "$teacher" --year "$year"
+
+step "6. a random cross-section (10% of students, by grade, across homerooms) for $school_a"
+out=$($pthv cohort select --district demo-usd --school "$school_a" --year "$year" --mode cross-section --coverage 0.10)
+echo "$out"
+cohort_a=$(echo "$out" | sed -n 's/^cohort \(coh-[^ ]*\).*/\1/p')
+
+step "7. every family for $school_b"
+$pthv cohort select --district demo-usd --school "$school_b" --year "$year" --mode all
+
+step "8. a family of the cross-section declines: refresh replaces it from the same grade, nobody else moves"
+student=$($pthv cohort show "$cohort_a" --district demo-usd --format json | awk -F'"' '/"student_ids"/ { getline; print $2; exit }')
+$pthv consent set --district demo-usd --year "$year" --student "$student" --consent declined
+$pthv cohort refresh "$cohort_a" --district demo-usd | sed -n '1,4p'
+
+step "9. verifying the cohort: recomputed from its stored seed and inputs"
+$pthv cohort verify "$cohort_a" --district demo-usd
+
+step "the district's cohorts"
+$pthv cohort list --district demo-usd
+printf '\nCoordinator CSVs (names and contacts: personal data) are in s3://%s/reports/demo-usd/cohorts/;\n' "$REPORTS_BUCKET"
+printf 'save one with: pthv cohort show COHORT_ID --district demo-usd --csv FILE\n'
 
 step "stopping the local stack"

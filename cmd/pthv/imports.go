@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -13,6 +14,7 @@ import (
 	"github.com/pthv/reach/internal/importer"
 	"github.com/pthv/reach/internal/queue"
 	"github.com/pthv/reach/internal/roster"
+	"github.com/pthv/reach/internal/training"
 )
 
 func init() {
@@ -97,7 +99,14 @@ func printImport(w io.Writer, imp *importer.Import, reportsBucket string) error 
 	if len(imp.Counts) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "  \tadded\tchanged\trevived\tunchanged\tdeactivated\trejected\t")
-		for _, k := range roster.Kinds {
+		kinds := roster.Kinds
+		switch imp.Kind {
+		case "trainings":
+			kinds = []roster.Kind{importer.KindTraining, importer.KindOptIn}
+		case "consent":
+			kinds = []roster.Kind{importer.KindConsent}
+		}
+		for _, k := range kinds {
 			c := imp.Counts[k]
 			fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", k, c.Added, c.Changed, c.Revived, c.Unchanged, c.Deactivated, c.Rejected)
 		}
@@ -109,7 +118,25 @@ func printImport(w io.Writer, imp *importer.Import, reportsBucket string) error 
 		fmt.Fprintf(w, "  safety   %d of %d active students deactivated (%.1f%%; hold above %.0f%%)\n",
 			s.DeactivatedStudents, s.ActiveStudents, 100*s.Share, 100*s.Threshold)
 	}
+	fs := slices.Clone(imp.TrainingFindings)
+	for _, f := range imp.ConsentFindings {
+		fs = append(fs, training.Finding(f)) // the same shape
+	}
+	for i, f := range fs {
+		if i == 10 {
+			fmt.Fprintf(w, "  … and %d more findings in the report\n", len(fs)-10)
+			break
+		}
+		fmt.Fprintf(w, "  line %d: %s %s [%s] %s\n", f.Line, f.Severity, f.Column, f.Code, f.Message)
+	}
 	ws := imp.Writes
+	if imp.Kind == "trainings" || imp.Kind == "consent" {
+		fmt.Fprintf(w, "  writes   %d items\n", ws.Items)
+		if imp.ReportKey != "" {
+			fmt.Fprintf(w, "  report   s3://%s/%s\n", reportsBucket, imp.ReportKey)
+		}
+		return nil
+	}
 	fmt.Fprintf(w, "  writes   %d items in %d BatchWriteItem calls (%d full, %d retries), %d deactivations; %d of %d planned writes applied over %d run(s)\n",
 		ws.Items, ws.Batches, ws.FullBatches, ws.Retries, ws.Updates, imp.Cursor, imp.Ops, imp.Runs)
 	if len(imp.TimingsMS) > 0 {

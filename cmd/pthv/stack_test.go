@@ -7,10 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	lambdasdk "github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/pthv/reach/internal/app"
 	"github.com/pthv/reach/internal/devstack"
 	"github.com/pthv/reach/internal/rostergen"
 )
@@ -126,4 +131,137 @@ func TestTheCLIDrivesRosterDrops(t *testing.T) {
 	if code != 1 || !strings.Contains(out, ": rejected") {
 		t.Fatalf("a forced broken export is rejected by the pipeline (exit %d):\n%s", code, out)
 	}
+}
+
+func TestTheCLIDrawsCohorts(t *testing.T) {
+	withStack(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	rosterDir := filepath.Join(dir, "roster")
+	if _, err := rostergen.Write(rosterDir, rostergen.Options{Students: 900, Seed: 11}); err != nil {
+		t.Fatal(err)
+	}
+	run := func(want int, args ...string) string {
+		t.Helper()
+		code, out, errOut := pthv(t, args...)
+		if code != want {
+			t.Fatalf("pthv %s: exit %d, want %d\n%s\n%s", strings.Join(args, " "), code, want, out, errOut)
+		}
+		return out
+	}
+	run(0, "districts", "add", "--id", "coh-usd", "--name", "Cohort Unified", "--state", "CA")
+	run(0, "upload", rosterDir, "--district", "coh-usd", "--wait", "--timeout", "90s", "--quiet")
+
+	// Trainings: half of each school's teachers trained and opted in, through the ingest path.
+	trainings := filepath.Join(dir, "trainings.csv")
+	run(0, "gen", "trainings", "--roster", rosterDir, "--out", trainings, "--share", "0.5", "--date", "2026-08-20")
+	out := run(0, "upload", trainings, "--kind", "trainings", "--district", "coh-usd", "--wait", "--timeout", "60s", "--quiet")
+	if !strings.Contains(out, ": applied") {
+		t.Fatalf("training upload:\n%s", out)
+	}
+	rows, _ := os.ReadFile(trainings)
+	firstTrained := strings.Split(strings.Split(string(rows), "\n")[1], ",")[0]
+	// One trained teacher opts out again by hand: never paired.
+	run(0, "educators", "opt-out", "--district", "coh-usd", "--educator", firstTrained, "--year", "2026-2027")
+
+	schools := schoolsOf(t, rosterDir)
+	out = run(0, "cohort", "select", "--district", "coh-usd", "--school", schools[0], "--year", "2026-2027", "--coverage", "0.15", "--seed", "5")
+	cross := regexp.MustCompile(`coh-[0-9T.Z]+-[0-9a-f]{8}`).FindString(out)
+	if cross == "" || !strings.Contains(out, "status         ready") || !strings.Contains(out, "cross-section, coverage 15%") {
+		t.Fatalf("cohort select:\n%s", out)
+	}
+	out = run(0, "cohort", "select", "--district", "coh-usd", "--school", schools[1], "--year", "2026-2027", "--mode", "all")
+	all := regexp.MustCompile(`coh-[0-9T.Z]+-[0-9a-f]{8}`).FindString(out)
+	if !regexp.MustCompile(`students\s+(\d+) of (\d+): 100.0% of the school`).MatchString(out) {
+		t.Fatalf("cohort select --mode all:\n%s", out)
+	}
+
+	// What is stored: the cohort item and its members in DynamoDB, the CSV in S3.
+	env, err := app.LoadEnv(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := env.Store()
+	rec, err := st.GetCohort(ctx, "coh-usd", cross)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := st.Members(ctx, "coh-usd", cross)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(members) != rec.Summary.Families || rec.Summary.Share < 0.15 || rec.Cohort.Request.Seed != 5 {
+		t.Fatalf("stored cohort: %d members, summary %+v", len(members), rec.Summary)
+	}
+	for _, m := range members {
+		if len(m.Pair) != 2 || slices.Contains(m.Pair, firstTrained) {
+			t.Fatalf("family %s paired with %v (%s opted out)", m.FamilyID, m.Pair, firstTrained)
+		}
+	}
+	csvFile := filepath.Join(dir, "cohort.csv")
+	out = run(0, "cohort", "show", cross, "--district", "coh-usd", "--csv", csvFile)
+	for _, m := range members {
+		if !strings.Contains(out, m.FamilyID) {
+			t.Fatalf("cohort show lacks family %s:\n%s", m.FamilyID, out)
+		}
+	}
+	body, _ := os.ReadFile(csvFile)
+	lines := strings.Split(strings.TrimSpace(string(body)), "\n")
+	if len(lines) != len(members)+1 || !strings.HasPrefix(lines[0], "family_id,") || !strings.Contains(lines[1], "@") {
+		t.Fatalf("coordinator CSV: %d lines for %d families\n%s", len(lines), len(members), lines[0])
+	}
+	if !strings.HasPrefix(rec.CSVKey, "reports/coh-usd/cohorts/"+schools[0]+"/2026-2027/"+cross) {
+		t.Errorf("CSV key %s", rec.CSVKey)
+	}
+
+	// A selected family declines through a child's id: refresh replaces it, verify matches.
+	gone := members[0]
+	run(0, "consent", "set", "--district", "coh-usd", "--year", "2026-2027", "--student", gone.StudentIDs[0], "--consent", "declined")
+	run(2, "consent", "set", "--district", "coh-usd", "--year", "2026-2027", "--student", gone.StudentIDs[0], "--consent", "maybe")
+	out = run(0, "cohort", "refresh", cross, "--district", "coh-usd")
+	if !strings.Contains(out, "(revision 2)") {
+		t.Fatalf("refresh:\n%s", out)
+	}
+	after, _ := st.Members(ctx, "coh-usd", cross)
+	for _, m := range after {
+		if m.FamilyID == gone.FamilyID {
+			t.Fatal("the declined family is still in the cohort")
+		}
+	}
+	out = run(0, "cohort", "verify", cross, "--district", "coh-usd")
+	if !strings.Contains(out, "matches a recomputation") {
+		t.Fatalf("verify:\n%s", out)
+	}
+	out = run(0, "cohort", "list", "--district", "coh-usd")
+	if !strings.Contains(out, cross) || !strings.Contains(out, all) {
+		t.Fatalf("cohort list:\n%s", out)
+	}
+	run(1, "cohort", "show", "coh-nope", "--district", "coh-usd")
+
+	// The function itself refuses a targeting criterion, whoever calls it.
+	client := lambdasdk.NewFromConfig(env.AWS)
+	res, err := client.Invoke(ctx, &lambdasdk.InvokeInput{FunctionName: aws.String(os.Getenv("COHORT_FUNCTION")),
+		Payload: []byte(`{"action":"select","request":{"district":"coh-usd","school":"` + schools[0] + `","year":"2026-2027","iep":true}}`)})
+	if err != nil || !strings.Contains(string(res.Payload), "targeting_refused") {
+		t.Fatalf("targeting request: %v %s", err, res.Payload)
+	}
+}
+
+// schoolsOf returns the schools of a generated roster folder.
+func schoolsOf(t *testing.T, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "orgs.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Split(l, ","); len(f) > 4 && f[4] == "school" {
+			out = append(out, f[0])
+		}
+	}
+	if len(out) < 2 {
+		t.Fatalf("the roster has %d schools", len(out))
+	}
+	return out
 }

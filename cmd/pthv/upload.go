@@ -17,7 +17,9 @@ import (
 	orcsv "github.com/pthv/reach/connectors/oneroster/csv"
 	"github.com/pthv/reach/internal/app"
 	"github.com/pthv/reach/internal/blob"
+	"github.com/pthv/reach/internal/consent"
 	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/training"
 )
 
 func init() {
@@ -30,50 +32,70 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	force := fs.Bool("force", false, "upload even when validation finds errors")
 	wait := fs.Bool("wait", false, "wait for the import and print its summary")
 	timeout := fs.Duration("timeout", 15*time.Minute, "with --wait: how long to wait")
-	name := fs.String("name", "", "object name under drops/{district}/rosters/ (default: the file name)")
+	name := fs.String("name", "", "object name under drops/{district}/{kind}/ (default: the file name)")
+	kind := fs.String("kind", "rosters", "rosters (a OneRoster zip or folder), trainings or consent (a CSV file)")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageErr("give exactly one PATH: a zip file or a folder of OneRoster CSV files")
-	}
 	if !districtIDRE.MatchString(*district) {
 		return usageErr("--district is required (letters, digits, '.', '_' or '-')")
 	}
-	path := pos[0]
-	rep, err := orcsv.ReadPath(ctx, path, nil, orcsv.Options{})
-	if err != nil {
-		return pathErr(err)
+	if *kind != "rosters" && *kind != "trainings" && *kind != "consent" {
+		return usageErr("--kind must be rosters, trainings or consent")
 	}
-	if rep.Errors > 0 {
-		if err := rep.WriteText(stderr, 5); err != nil {
+	if len(pos) != 1 {
+		if *kind == "rosters" {
+			return usageErr("give exactly one PATH: a zip file or a folder of OneRoster CSV files")
+		}
+		return usageErr("give exactly one PATH: a %s CSV file", *kind)
+	}
+	path := pos[0]
+	uploadPath, contentType, ext := path, "application/zip", ".zip"
+	if *kind == "rosters" {
+		rep, err := orcsv.ReadPath(ctx, path, nil, orcsv.Options{})
+		if err != nil {
+			return pathErr(err)
+		}
+		if rep.Errors > 0 {
+			if err := rep.WriteText(stderr, 5); err != nil {
+				return err
+			}
+			if !*force {
+				return &exitError{code: 1, msg: "the export has errors: fix them, or upload anyway with --force"}
+			}
+			fmt.Fprintln(stderr, "uploading despite errors (--force)")
+		}
+		zipPath, cleanup, err := asZip(path)
+		if err != nil {
 			return err
 		}
-		if !*force {
-			return &exitError{code: 1, msg: "the export has errors: fix them, or upload anyway with --force"}
+		defer cleanup()
+		uploadPath = zipPath
+	} else {
+		contentType, ext = "text/csv", ".csv"
+		errs, err := checkCSV(*kind, path, stderr)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintln(stderr, "uploading despite errors (--force)")
+		if errs > 0 && !*force {
+			return &exitError{code: 1, msg: fmt.Sprintf("the %s file has %d errors: fix them, or upload anyway with --force (rows with errors are not imported)", *kind, errs)}
+		}
 	}
-	zipPath, cleanup, err := asZip(path)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
 	objName := *name
 	if objName == "" {
 		objName = filepath.Base(path)
-		if !strings.HasSuffix(strings.ToLower(objName), ".zip") {
-			objName += ".zip"
+		if !strings.HasSuffix(strings.ToLower(objName), ext) {
+			objName += ext
 		}
 	}
 	env, err := app.LoadEnv(ctx)
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	key := "drops/" + *district + "/rosters/" + objName
-	f, err := os.Open(zipPath)
+	key := "drops/" + *district + "/" + *kind + "/" + objName
+	f, err := os.Open(uploadPath)
 	if err != nil {
 		return err
 	}
@@ -89,7 +111,7 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	body := &progressReader{f: f, total: st.Size(), w: progress, tty: isTerminal(stderr), label: "uploading " + objName}
 	client := s3.NewFromConfig(env.AWS, blob.Options(env.AWS))
 	out, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: &env.Names.DropsBucket, Key: &key, Body: body,
-		ContentLength: aws.Int64(st.Size()), ContentType: aws.String("application/zip")})
+		ContentLength: aws.Int64(st.Size()), ContentType: aws.String(contentType)})
 	body.done()
 	if err != nil {
 		return fmt.Errorf("upload: %w", err)
@@ -263,4 +285,44 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// checkCSV reads a training or consent file as the pipeline will and prints its findings;
+// it returns the number of errors.
+func checkCSV(kind, path string, stderr io.Writer) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, pathErr(err)
+	}
+	defer f.Close()
+	var fs []training.Finding
+	switch kind {
+	case "trainings":
+		res, err := training.Read(f, filepath.Base(path), time.Now())
+		if err != nil {
+			return 0, err
+		}
+		fs = res.Findings
+	case "consent":
+		res, err := consent.Read(f, filepath.Base(path), time.Now())
+		if err != nil {
+			return 0, err
+		}
+		for _, x := range res.Findings {
+			fs = append(fs, training.Finding(x)) // the same shape
+		}
+	}
+	errs := 0
+	for i, x := range fs {
+		if x.Severity == "error" {
+			errs++
+		}
+		if i < 20 {
+			fmt.Fprintf(stderr, "%s:%d: %s %s [%s] %s\n", x.File, x.Line, x.Severity, x.Column, x.Code, x.Message)
+		}
+	}
+	if len(fs) > 20 {
+		fmt.Fprintf(stderr, "… and %d more findings\n", len(fs)-20)
+	}
+	return errs, nil
 }
