@@ -32,6 +32,8 @@ type memStore struct {
 	members     map[string][][]byte
 	// reads counts calls by method, to check the read path.
 	reads map[string]int
+	// bySchool indexes the records by school, as the table's school index does.
+	bySchool map[string]*SchoolRoster
 }
 
 func newMemStore(district string) *memStore {
@@ -90,24 +92,29 @@ func (m *memStore) District(_ context.Context, id string) (*importer.District, e
 
 func (m *memStore) SchoolRoster(_ context.Context, district, school string) (*SchoolRoster, error) {
 	m.count("SchoolRoster")
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.bySchool == nil {
+		m.bySchool = map[string]*SchoolRoster{}
+		at := func(s string) *SchoolRoster {
+			if m.bySchool[s] == nil {
+				m.bySchool[s] = &SchoolRoster{}
+			}
+			return m.bySchool[s]
+		}
+		for _, r := range m.roles {
+			at(r.OrgSourcedID).Roles = append(at(r.OrgSourcedID).Roles, r)
+		}
+		for _, c := range m.classes {
+			at(c.SchoolSourcedID).Classes = append(at(c.SchoolSourcedID).Classes, c)
+		}
+		for _, e := range m.enrollments {
+			at(e.SchoolSourcedID).Enrollments = append(at(e.SchoolSourcedID).Enrollments, e)
+		}
+	}
 	out := &SchoolRoster{}
-	if district != m.district {
-		return out, nil
-	}
-	for _, r := range m.roles {
-		if r.OrgSourcedID == school {
-			out.Roles = append(out.Roles, r)
-		}
-	}
-	for _, c := range m.classes {
-		if c.SchoolSourcedID == school {
-			out.Classes = append(out.Classes, c)
-		}
-	}
-	for _, e := range m.enrollments {
-		if e.SchoolSourcedID == school {
-			out.Enrollments = append(out.Enrollments, e)
-		}
+	if sr := m.bySchool[school]; sr != nil && district == m.district {
+		out.Roles, out.Classes, out.Enrollments = slices.Clone(sr.Roles), slices.Clone(sr.Classes), slices.Clone(sr.Enrollments)
 	}
 	return out, nil
 }
