@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +28,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/pthv/reach/internal/blob"
+	"github.com/pthv/reach/internal/cohortsvc"
 	"github.com/pthv/reach/internal/devstack"
 	"github.com/pthv/reach/internal/importer"
 	"github.com/pthv/reach/internal/queue"
@@ -373,6 +375,79 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("consent drops and a cohort drawn by the cohort function", func(t *testing.T) {
+		ctx := context.Background()
+		roles := rolesOf(t)
+		var school string
+		teachers := map[string][]string{}
+		for _, r := range roles {
+			if r[5] == "teacher" {
+				teachers[r[8]] = append(teachers[r[8]], r[3])
+				if school == "" || len(teachers[r[8]]) > len(teachers[school]) {
+					school = r[8]
+				}
+			}
+		}
+		trained := teachers[school][:3]
+		trainingCSV := "educatorSourcedId,date,trainingType,hours,trainerOrganization,optIn\n"
+		for _, tch := range trained {
+			trainingCSV += tch + ",2026-08-20,introductory,6,PTHV National,true\n"
+		}
+		if imp := e.await(e.put("drops/d1/trainings/2026.csv", []byte(trainingCSV))); imp.Status != importer.StatusApplied {
+			t.Fatalf("training import: %s", imp.Status)
+		}
+		var student string
+		for _, r := range roles {
+			if r[5] == "student" && r[8] == school {
+				student = r[3]
+				break
+			}
+		}
+		consentCSV := "schoolYear,studentSourcedId,consent,date\n2026-2027," + student + ",declined,2026-09-01\n2026-2027,stu-nobody,accepted,2026-09-01\n"
+		imp := e.await(e.put("drops/d1/consent/fall.csv", []byte(consentCSV)))
+		if imp.Status != importer.StatusApplied || imp.Counts[importer.KindConsent].Added != 1 || imp.Counts[importer.KindConsent].Rejected != 1 {
+			t.Fatalf("consent import: %s %+v", imp.Status, imp.Counts)
+		}
+		e.report(imp)
+		if again := e.await(e.put("drops/d1/consent/fall.csv", []byte(consentCSV))); again.Counts[importer.KindConsent].Unchanged != 1 {
+			t.Fatalf("the same consent file again: %+v", again.Counts)
+		}
+
+		res, err := e.stack.Host.Invoke(ctx, e.stack.Names.Function("cohort"),
+			[]byte(`{"action":"select","request":{"district":"d1","school":"`+school+`","year":"2026-2027","mode":"all"}}`))
+		if err != nil || res.FunctionError != "" {
+			t.Fatalf("invoke: %v %s %s", err, res.FunctionError, res.Payload)
+		}
+		var resp cohortsvc.Response
+		if err := json.Unmarshal(res.Payload, &resp); err != nil || resp.Error != nil {
+			t.Fatalf("cohort response %s: %v", res.Payload, err)
+		}
+		members, err := e.store.Members(ctx, "d1", resp.Cohort.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(members) == 0 || len(members) != resp.Cohort.Summary.Families || resp.Cohort.Summary.Declined != 1 || resp.Cohort.Summary.Pairs != 1 {
+			t.Fatalf("cohort: %d members, summary %+v", len(members), resp.Cohort.Summary)
+		}
+		for _, m := range members {
+			if slices.Contains(m.StudentIDs, student) {
+				t.Fatalf("the family of %s declined but is in the cohort", student)
+			}
+			if len(m.Pair) != 2 || !slices.Contains(trained, m.Pair[0]) || !slices.Contains(trained, m.Pair[1]) {
+				t.Fatalf("family %s has pair %v; eligible: %v", m.FamilyID, m.Pair, trained)
+			}
+		}
+		out, err := e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &e.stack.Names.ReportsBucket, Key: &resp.Cohort.CSVKey})
+		if err != nil {
+			t.Fatalf("coordinator CSV: %v", err)
+		}
+		rows, err := csv.NewReader(out.Body).ReadAll()
+		out.Body.Close()
+		if err != nil || len(rows) != len(members)+1 {
+			t.Fatalf("coordinator CSV: %d rows for %d families (%v)", len(rows), len(members), err)
+		}
+	})
+
 	t.Run("logs carry no names, emails or phone numbers", func(t *testing.T) {
 		logs := e.logs.String()
 		if !strings.Contains(logs, `"decision":"applied"`) {
@@ -384,6 +459,25 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 			}
 		}
 	})
+}
+
+// rolesOf returns the rows of the test district's roles.csv (Students 300, Seed 11).
+func rolesOf(t *testing.T) [][]string {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := rostergen.Write(dir, rostergen.Options{Students: 300, Seed: 11}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, "roles.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows[1:]
 }
 
 // firstWithRole returns a user of the test district (Students 300, Seed 11) with the role.
