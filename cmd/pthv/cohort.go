@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -75,6 +76,7 @@ func cmdCohortSelect(ctx context.Context, args []string, stdout, stderr io.Write
 	coverage := fs.Float64("coverage", cohort.DefaultCoverage, "share of the school's students a cross-section covers, in (0,1]")
 	seed := fs.Uint64("seed", 0, "random seed (default: a new one, stored with the cohort)")
 	maxPer := fs.Int("max-per-pair", 0, "most families one educator pair visits (0: no cap)")
+	replace := fs.String("replace", "", "draw anew, replacing this current cohort of the school and year (both stay on record)")
 	format := fs.String("format", "text", "text or json")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
@@ -98,7 +100,7 @@ func cmdCohortSelect(ctx context.Context, args []string, stdout, stderr io.Write
 		return usageErr("%v", err)
 	}
 	raw, _ := json.Marshal(req)
-	resp, err := invokeCohort(ctx, env, cohortsvc.Invocation{Action: cohortsvc.ActionSelect, Request: raw})
+	resp, err := invokeCohort(ctx, env, cohortsvc.Invocation{Action: cohortsvc.ActionSelect, Request: raw, Replaces: *replace})
 	if err != nil {
 		return err
 	}
@@ -202,11 +204,11 @@ func cmdCohortList(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return writeJSON(stdout, resp.Cohorts)
 	}
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "COHORT\tSCHOOL\tYEAR\tREV\tMODE\tFAMILIES\tSTUDENTS\tSHARE\tPAIRS\tSTATUS\tCREATED")
+	fmt.Fprintln(tw, "COHORT\tSCHOOL\tYEAR\tREV\tMODE\tFAMILIES\tSTUDENTS\tSHARE\tPAIRS\tSTATUS\tCREATED\tREPLACES")
 	for _, c := range resp.Cohorts {
 		s := c.Summary
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%d/%d\t%.1f%%\t%d\t%s\t%s\n", c.ID, c.School, c.Year, c.Revision, s.Mode, s.Families,
-			s.StudentsCovered, s.SchoolStudents, 100*s.Share, s.Pairs, s.Status, c.Created.Format(time.DateTime))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%d/%d\t%.1f%%\t%d\t%s\t%s\t%s\n", c.ID, c.School, c.Year, c.Revision, s.Mode, s.Families,
+			s.StudentsCovered, s.SchoolStudents, 100*s.Share, s.Pairs, s.Status, c.Created.Format(time.DateTime), cmp.Or(c.Replaces, "-"))
 	}
 	return tw.Flush()
 }
@@ -219,6 +221,9 @@ func printCohort(w io.Writer, c *cohortsvc.Record, reports string) {
 		how = fmt.Sprintf("cross-section, coverage %.0f%%", 100*req.Coverage)
 	}
 	fmt.Fprintf(w, "cohort %s (revision %d): school %s, %s, %s, seed %d\n", c.ID, c.Revision, c.School, c.Year, how, req.Seed)
+	if c.Replaces != "" {
+		fmt.Fprintf(w, "  replaces       %s\n", c.Replaces)
+	}
 	fmt.Fprintf(w, "  families       %d of %d (%d declined, %d with children at another school)\n", s.Families, s.SchoolFamilies, s.Declined, s.OtherSchools)
 	fmt.Fprintf(w, "  students       %d of %d: %.1f%% of the school\n", s.StudentsCovered, s.SchoolStudents, 100*s.Share)
 	fmt.Fprintf(w, "  educator pairs %d (%d eligible educators", s.Pairs, len(c.Educators))

@@ -237,6 +237,12 @@ func TestTheCLIDrawsCohorts(t *testing.T) {
 		t.Fatalf("cohort list:\n%s", out)
 	}
 	run(1, "cohort", "show", "coh-nope", "--district", "coh-usd")
+	// A second draw for the school and year is refused; --replace draws anew, on record.
+	run(1, "cohort", "select", "--district", "coh-usd", "--school", schools[1], "--year", "2026-2027", "--mode", "all")
+	out = run(0, "cohort", "select", "--district", "coh-usd", "--school", schools[1], "--year", "2026-2027", "--mode", "all", "--replace", all)
+	if !strings.Contains(out, "replaces       "+all) {
+		t.Fatalf("replacement:\n%s", out)
+	}
 
 	// The function itself refuses a targeting criterion, whoever calls it.
 	client := lambdasdk.NewFromConfig(env.AWS)

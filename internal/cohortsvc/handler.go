@@ -29,6 +29,8 @@ type Invocation struct {
 	CohortID string          `json:"cohortId,omitempty"`
 	School   string          `json:"school,omitempty"`
 	Year     string          `json:"year,omitempty"`
+	// Replaces names the current cohort a select replaces (see Service.Select).
+	Replaces string `json:"replaces,omitempty"`
 }
 
 // Response is the cohort function's answer. Error is set, and nothing else, when the
@@ -78,7 +80,7 @@ func (s *Service) handle(ctx context.Context, inv Invocation) (*Response, error)
 		if err != nil {
 			return nil, requestError(err)
 		}
-		rec, err := s.Select(ctx, req)
+		rec, err := s.Select(ctx, req, inv.Replaces)
 		if err != nil {
 			return nil, err
 		}

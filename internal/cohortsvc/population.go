@@ -225,6 +225,7 @@ const (
 	CodeNotFound   = "not_found"
 	CodeNoStudents = "no_students"
 	CodeConflict   = "conflict"
+	CodeExists     = "cohort_exists"
 )
 
 func errorf(code, format string, args ...any) *Error {

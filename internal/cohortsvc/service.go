@@ -75,6 +75,8 @@ type Record struct {
 	// both in the reports bucket.
 	CSVKey        string `json:"csvKey"`
 	PopulationKey string `json:"populationKey"`
+	// Replaces is the cohort this one replaced (see Select).
+	Replaces string `json:"replaces,omitempty"`
 	// MembersSet names the stored set of this revision's members (set by the store).
 	MembersSet string `json:"membersSet,omitempty"`
 }
@@ -141,10 +143,28 @@ func (s *Service) newID() string {
 }
 
 // Select draws a new cohort for the request's school and year and stores it.
-func (s *Service) Select(ctx context.Context, req cohort.Request) (*Record, error) {
+//
+// A school has one current cohort a year. Drawing again until a cohort "looks right" would
+// defeat the random draw, so a second draw is refused unless it names the cohort it replaces
+// (replaces); both stay on record and 'list' shows which replaced which. New consent or new
+// educators are applied to the current cohort with Refresh instead.
+func (s *Service) Select(ctx context.Context, req cohort.Request, replaces string) (*Record, error) {
 	req = req.WithDefaults()
 	if err := req.Validate(); err != nil {
 		return nil, requestError(err)
+	}
+	current, err := s.current(ctx, req.District, req.School, req.Year)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case current == nil && replaces != "":
+		return nil, errorf(CodeNotFound, "school %s has no current cohort for %s to replace", req.School, req.Year)
+	case current != nil && replaces == "":
+		return nil, errorf(CodeExists, "school %s already has cohort %s for %s (drawn %s); apply new consent or educators with 'pthv cohort refresh %s', or draw anew with --replace %s (both stay on record)",
+			req.School, current.ID, req.Year, current.Created.Format(time.DateOnly), current.ID, current.ID)
+	case current != nil && replaces != current.ID:
+		return nil, errorf(CodeExists, "the current cohort of school %s for %s is %s, not %s", req.School, req.Year, current.ID, replaces)
 	}
 	if req.Seed == 0 {
 		req.Seed = cohort.NewSeed()
@@ -164,7 +184,7 @@ func (s *Service) Select(ctx context.Context, req cohort.Request) (*Record, erro
 	if len(pop.families) == 0 {
 		return nil, errorf(CodeNoStudents, "school %s has no active students in the roster of district %s", req.School, req.District)
 	}
-	rec := &Record{ID: s.newID(), District: req.District, School: req.School, Year: req.Year, Created: s.now()}
+	rec := &Record{ID: s.newID(), District: req.District, School: req.School, Year: req.Year, Created: s.now(), Replaces: replaces}
 	rec.PopulationKey = fmt.Sprintf("reports/%s/cohorts/%s/%s/%s.population.json", rec.District, rec.School, rec.Year, rec.ID)
 	rec.CSVKey = fmt.Sprintf("reports/%s/cohorts/%s/%s/%s.csv", rec.District, rec.School, rec.Year, rec.ID)
 	b, err := json.Marshal(pop.families)
@@ -311,6 +331,25 @@ func (s *Service) List(ctx context.Context, district, school, year string) ([]*R
 	}
 	slices.SortFunc(out, func(a, b *Record) int { return b.Created.Compare(a.Created) })
 	return out, nil
+}
+
+// current returns the school's current cohort for the year (the newest one no other cohort
+// replaced), or nil.
+func (s *Service) current(ctx context.Context, district, school, year string) (*Record, error) {
+	all, err := s.List(ctx, district, school, year)
+	if err != nil {
+		return nil, err
+	}
+	replaced := map[string]bool{}
+	for _, r := range all {
+		replaced[r.Replaces] = true
+	}
+	for _, r := range all { // newest first
+		if !replaced[r.ID] {
+			return r, nil
+		}
+	}
+	return nil, nil
 }
 
 // VerifyResult is the outcome of Verify.

@@ -85,7 +85,7 @@ func (f *fixture) enlist(ids ...string) {
 func (f *fixture) selectCohort(t *testing.T, req cohort.Request) *Record {
 	t.Helper()
 	req.District, req.Year = testDistrict, testYear
-	rec, err := f.svc.Select(context.Background(), req)
+	rec, err := f.svc.Select(context.Background(), req, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,9 +385,18 @@ func TestSameSeedSameCohort(t *testing.T) {
 	f := newFixture(t, 1500)
 	school := f.schools()[0]
 	f.enlist(f.teachers(school)...)
-	a := f.selectCohort(t, cohort.Request{School: school, Seed: 42})
-	b := f.selectCohort(t, cohort.Request{School: school, Seed: 42})
-	c := f.selectCohort(t, cohort.Request{School: school, Seed: 43})
+	ctx := context.Background()
+	req := cohort.Request{District: testDistrict, School: school, Year: testYear, Seed: 42}
+	a := f.selectCohort(t, req)
+	b, err := f.svc.Select(ctx, req, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Seed = 43
+	c, err := f.svc.Select(ctx, req, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ma, mb, mc := f.members(t, a.ID), f.members(t, b.ID), f.members(t, c.ID)
 	if a.ID == b.ID {
 		t.Fatal("two selections got one id")
@@ -574,3 +583,38 @@ func (failingStore) SchoolRoster(context.Context, string, string) (*SchoolRoster
 
 var _ = importer.ErrNotFound
 var _ = roster.KindUser
+
+func TestOneCurrentCohortPerSchoolAndYear(t *testing.T) {
+	f := newFixture(t, 600)
+	school := f.schools()[0]
+	f.enlist(f.teachers(school)...)
+	ctx := context.Background()
+	req := cohort.Request{District: testDistrict, School: school, Year: testYear}
+	first := f.selectCohort(t, req)
+	// Drawing again to get another sample is refused: it names the cohort to refresh or replace.
+	_, err := f.svc.Select(ctx, req, "")
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeExists || !strings.Contains(e.Message, first.ID) {
+		t.Fatalf("second draw: %v", err)
+	}
+	if _, err := f.svc.Select(ctx, req, "coh-other"); !errors.As(err, &e) || e.Code != CodeExists {
+		t.Fatalf("replacing a cohort that is not current: %v", err)
+	}
+	second, err := f.svc.Select(ctx, req, first.ID)
+	if err != nil || second.Replaces != first.ID {
+		t.Fatalf("replacement: %+v %v", second, err)
+	}
+	if _, err := f.svc.Select(ctx, req, first.ID); !errors.As(err, &e) || e.Code != CodeExists {
+		t.Fatalf("replacing the replaced cohort again: %v", err)
+	}
+	// Another year, or another school, is a new cohort.
+	other := req
+	other.Year = "2027-2028"
+	if _, err := f.svc.Select(ctx, other, ""); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := f.svc.List(ctx, testDistrict, school, testYear)
+	if len(all) != 2 {
+		t.Fatalf("%d cohorts on record for the school and year, want both", len(all))
+	}
+}
