@@ -23,6 +23,7 @@ func cmdGenRoster(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	version := fs.String("oneroster", "1.2", "OneRoster version: 1.2 or 1.1")
 	district := fs.String("district", "", "sourcedId of the district org (default district-1)")
 	remove := fs.Float64("remove", 0, "share of students (whole families) to leave out, 0 to <1, for re-import demos")
+	schoolYear := fs.Int("school-year", rostergen.DefaultSchoolYear, "the year in which the export's school year ends (2027 for 2026-2027)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -33,7 +34,7 @@ func cmdGenRoster(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *out == "" {
 		return usageErr("--out is required")
 	}
-	o := rostergen.Options{Students: *students, Seed: *seed, Version: *version, DistrictID: *district, Remove: *remove}
+	o := rostergen.Options{Students: *students, Seed: *seed, Version: *version, DistrictID: *district, Remove: *remove, SchoolYear: *schoolYear}
 	if err := o.Validate(); err != nil {
 		return usageErr("%v", err)
 	}

@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -16,12 +17,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/pthv/reach/internal/blob"
+	"github.com/pthv/reach/internal/cohortsvc"
 	"github.com/pthv/reach/internal/deploy"
 	"github.com/pthv/reach/internal/importer"
 	"github.com/pthv/reach/internal/queue"
+	"github.com/pthv/reach/internal/reachsvc"
 	"github.com/pthv/reach/internal/store"
 )
 
@@ -43,6 +48,8 @@ type Env struct {
 	CheckpointMargin time.Duration
 	MaxRun           time.Duration
 	ChunkOps         int
+	// ReachFunction is the reach function to notify after imports ("" = none).
+	ReachFunction string
 }
 
 // LoadEnv reads the AWS configuration and the resource names. It fails when a required name is missing.
@@ -51,7 +58,7 @@ func LoadEnv(ctx context.Context) (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aws configuration: %w", err)
 	}
-	e := &Env{AWS: cfg, CheckpointMargin: 90 * time.Second, QueueURL: os.Getenv(deploy.EnvIngestQueueURL),
+	e := &Env{AWS: cfg, CheckpointMargin: 90 * time.Second, QueueURL: os.Getenv(deploy.EnvIngestQueueURL), ReachFunction: os.Getenv(deploy.EnvReachFunction),
 		Names: deploy.Names{Table: os.Getenv(deploy.EnvTable), DropsBucket: os.Getenv(deploy.EnvDropsBucket),
 			ReportsBucket: os.Getenv(deploy.EnvReportsBucket)}}
 	var missing []string
@@ -105,7 +112,37 @@ func (e *Env) Importer(log *slog.Logger) *importer.Service {
 		DropsBucket:   e.Names.DropsBucket,
 		ReportsBucket: e.Names.ReportsBucket,
 		ChunkOps:      e.ChunkOps,
+		Families:      &cohortsvc.Service{Store: e.Store()},
+		Reach:         e.reachNotifier(log),
 	}
+}
+
+func (e *Env) reachNotifier(log *slog.Logger) importer.ReachNotifier {
+	if e.ReachFunction == "" {
+		return nil
+	}
+	return &LambdaReach{Client: lambda.NewFromConfig(e.AWS), Function: e.ReachFunction}
+}
+
+// LambdaReach asks the reach function, asynchronously (an Event invocation), to recompute
+// the district-years an import changed.
+type LambdaReach struct {
+	Client   *lambda.Client
+	Function string
+}
+
+// Touched implements importer.ReachNotifier.
+func (l *LambdaReach) Touched(ctx context.Context, district string, years []string) error {
+	ev := reachsvc.Event{}
+	for _, y := range years {
+		ev.Touched = append(ev.Touched, reachsvc.DistrictYear{District: district, Year: y})
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	_, err = l.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(l.Function), InvocationType: lambdatypes.InvocationTypeEvent, Payload: payload})
+	return err
 }
 
 // Logger returns the JSON logger of a function: one line per decision, never personal data.

@@ -231,3 +231,20 @@ const (
 func errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
+
+// SchoolFamilies implements importer.FamilyResolver: the school's families as a cohort
+// would build them today.
+func (s *Service) SchoolFamilies(ctx context.Context, district, school string) (*importer.SchoolFamilies, error) {
+	pop, err := s.loadPopulation(ctx, district, school)
+	if err != nil {
+		return nil, err
+	}
+	out := &importer.SchoolFamilies{Students: map[string][]string{}, Family: map[string]string{}}
+	for _, f := range pop.families {
+		out.Students[f.ID] = f.Students
+		for _, st := range f.Students {
+			out.Family[st] = f.ID
+		}
+	}
+	return out, nil
+}

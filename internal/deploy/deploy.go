@@ -15,6 +15,9 @@ const (
 	EnvLogLevel       = "LOG_LEVEL"
 	// EnvCohortFunction names the cohort function for the CLI (pthv cohort …).
 	EnvCohortFunction = "COHORT_FUNCTION"
+	// EnvReachFunction names the reach function the ingest function asks to recompute the
+	// district-years an import changed.
+	EnvReachFunction = "REACH_FUNCTION"
 )
 
 // The table's global secondary index of roster records by school: roles (by org), classes
@@ -132,6 +135,7 @@ func (n Names) Env(queueURL string) map[string]string {
 		EnvDropsBucket:    n.DropsBucket,
 		EnvReportsBucket:  n.ReportsBucket,
 		EnvIngestQueueURL: queueURL,
+		EnvReachFunction:  n.Function("reach"),
 	}
 }
 

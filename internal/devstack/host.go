@@ -541,6 +541,11 @@ func (h *Host) startSandbox(fn *hostedFunction) (*sandbox, error) {
 	if !envHas(env, "AWS_DEFAULT_REGION") && cfg.Env["AWS_DEFAULT_REGION"] == "" {
 		env = append(env, "AWS_DEFAULT_REGION="+Region)
 	}
+	// A function that invokes another (ingest → reach) reaches it on this host, as it
+	// would reach the regional Lambda endpoint in AWS.
+	if u := h.URL(); u != "" && !envHas(env, "AWS_ENDPOINT_URL_LAMBDA") && cfg.Env["AWS_ENDPOINT_URL_LAMBDA"] == "" {
+		env = append(env, "AWS_ENDPOINT_URL_LAMBDA="+u)
+	}
 	keys := make([]string, 0, len(cfg.Env))
 	for k := range cfg.Env {
 		keys = append(keys, k)

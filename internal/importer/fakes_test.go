@@ -3,6 +3,7 @@ package importer
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -20,6 +21,7 @@ type memStore struct {
 	optIns        map[string]bool          // district/year/educator → in
 	consent       map[string]consent.Entry // district/year/subject → answer
 	consentWrites int
+	visits        map[string]VisitWrite // district/visitId
 	mu            sync.Mutex
 	loads         int // full roster loads
 	districts     map[string]*District
@@ -42,7 +44,7 @@ type memLock struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{trainings: map[string]string{}, optIns: map[string]bool{}, consent: map[string]consent.Entry{}, districts: map[string]*District{}, records: map[string]memRec{}, claims: map[string]string{},
+	return &memStore{trainings: map[string]string{}, optIns: map[string]bool{}, consent: map[string]consent.Entry{}, visits: map[string]VisitWrite{}, districts: map[string]*District{}, records: map[string]memRec{}, claims: map[string]string{},
 		imports: map[string]*Import{}, locks: map[string]memLock{}, now: time.Now}
 }
 
@@ -186,6 +188,37 @@ func (m *memStore) PutTrainings(_ context.Context, district, _ string, recs []Tr
 		m.writes++
 	}
 	return WriteStats{Items: len(recs)}, nil
+}
+
+func (m *memStore) GetRecord(_ context.Context, district string, kind roster.Kind, id string) (json.RawMessage, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.records[district+"/"+string(kind)+"/"+id]
+	if !ok {
+		return nil, false, ErrNotFound
+	}
+	return json.RawMessage(r.data), r.Active, nil
+}
+
+func (m *memStore) LoadVisits(_ context.Context, district string) (map[string]VisitCurrent, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]VisitCurrent{}
+	for k, v := range m.visits {
+		if strings.HasPrefix(k, district+"/") {
+			out[strings.TrimPrefix(k, district+"/")] = v.VisitCurrent
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) PutVisits(_ context.Context, district, _ string, vs []VisitWrite) (WriteStats, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, v := range vs {
+		m.visits[district+"/"+v.ID] = v
+	}
+	return WriteStats{Items: len(vs)}, nil
 }
 
 func (m *memStore) Consent(_ context.Context, district, year string) (map[string]consent.Entry, error) {

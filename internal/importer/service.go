@@ -19,6 +19,7 @@ import (
 
 	orcsv "github.com/pthv/reach/connectors/oneroster/csv"
 	"github.com/pthv/reach/internal/roster"
+	"github.com/pthv/reach/internal/training"
 )
 
 // Service runs imports. Every exported method is safe to call again with the same input:
@@ -43,6 +44,10 @@ type Service struct {
 	LockLease time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Families resolves visit logs' families and students (needed for visit drops).
+	Families FamilyResolver
+	// Reach is told which district-years an import changed (optional).
+	Reach ReachNotifier
 }
 
 // ErrRefused marks a drop that is refused (and reported), not retried.
@@ -94,9 +99,9 @@ func (s *Service) HandleDrop(ctx context.Context, obj Object) error {
 	csvIn := func(folder string) bool {
 		return strings.HasPrefix(rest, folder) && strings.Count(rest, "/") == 1 && strings.HasSuffix(strings.ToLower(rest), ".csv")
 	}
-	isTraining, isConsent := csvIn("trainings/"), csvIn("consent/")
-	if !isTraining && !isConsent && (!strings.HasPrefix(rest, "rosters/") || strings.Count(rest, "/") != 1) {
-		return s.refuse(ctx, log, districtID, obj, fmt.Sprintf("drops go under drops/%[1]s/rosters/ (OneRoster zips), drops/%[1]s/trainings/ (training CSV files) or drops/%[1]s/consent/ (consent CSV files); %[2]s is in none of them", districtID, obj.Key))
+	isTraining, isConsent, isVisits := csvIn("trainings/"), csvIn("consent/"), csvIn("visits/")
+	if !isTraining && !isConsent && !isVisits && (!strings.HasPrefix(rest, "rosters/") || strings.Count(rest, "/") != 1) {
+		return s.refuse(ctx, log, districtID, obj, fmt.Sprintf("drops go under drops/%[1]s/rosters/ (OneRoster zips), drops/%[1]s/trainings/, drops/%[1]s/consent/ or drops/%[1]s/visits/ (CSV files); %[2]s is in none of them", districtID, obj.Key))
 	}
 	d, err := s.Store.District(ctx, districtID)
 	if errors.Is(err, ErrNotFound) {
@@ -116,6 +121,9 @@ func (s *Service) HandleDrop(ctx context.Context, obj Object) error {
 	}
 	if isConsent {
 		return s.importConsent(ctx, d, obj, newImportID(s.now()))
+	}
+	if isVisits {
+		return s.importVisits(ctx, d, obj, newImportID(s.now()))
 	}
 	return s.drain(ctx, d)
 }
@@ -190,6 +198,18 @@ func (s *Service) trainingDrop(ctx context.Context, d *District, obj Object) err
 		err = uerr
 	}
 	return err
+}
+
+// touched tells the reach notifier which of the district's school years an import changed.
+func (s *Service) touched(ctx context.Context, district string, years []string) {
+	if s.Reach == nil || len(years) == 0 {
+		return
+	}
+	slices.Sort(years)
+	years = slices.Compact(years)
+	if err := s.Reach.Touched(ctx, district, years); err != nil {
+		s.log().Warn("reach recomputation not requested; the nightly run will catch up", "districtId", district, "error", err.Error())
+	}
 }
 
 func (s *Service) lease() time.Duration {
@@ -404,7 +424,14 @@ func (s *Service) apply(ctx context.Context, imp *Import, ops []Op) (bool, error
 	}
 	imp.Status, imp.Finished = StatusApplied, s.now()
 	log.Info("import applied", "decision", "applied", "writes", imp.Writes.Items+imp.Writes.Updates, "batches", imp.Writes.Batches)
-	return false, s.finish(ctx, imp, nil)
+	if err := s.finish(ctx, imp, nil); err != nil {
+		return false, err
+	}
+	if imp.Writes.Items+imp.Writes.Updates > 0 {
+		// The roster is as of now: it changes this school year's families and students.
+		s.touched(ctx, imp.District, []string{training.SchoolYear(s.now())})
+	}
+	return false, nil
 }
 
 // Continue resumes an import from its checkpoint, or applies an approved one, then imports

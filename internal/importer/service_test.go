@@ -3,10 +3,13 @@ package importer
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -408,5 +411,136 @@ func TestConsentDropsCheckStudentsAndAreIdempotent(t *testing.T) {
 	bad := r.drop("drops/d1/consent/bad.csv", []byte("familyId,consent\nfam-0123456789ab,accepted\n"))
 	if bad.Status != StatusRejected {
 		t.Fatalf("a file without schoolYear: %s", bad.Status)
+	}
+}
+
+// studentFamilies is a FamilyResolver over the rig's roster: each active student of the
+// school is a family of its own.
+type studentFamilies struct{ st *memStore }
+
+func (f studentFamilies) SchoolFamilies(_ context.Context, district, school string) (*SchoolFamilies, error) {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	out := &SchoolFamilies{Students: map[string][]string{}, Family: map[string]string{}}
+	for key, r := range f.st.records {
+		if !strings.HasPrefix(key, district+"/role/") || !r.Active || r.Role != "student" {
+			continue
+		}
+		var role roster.Role
+		json.Unmarshal([]byte(r.data), &role)
+		if role.OrgSourcedID == school {
+			fam := FamilyOf(r.User)
+			out.Students[fam] = []string{r.User}
+			out.Family[r.User] = fam
+		}
+	}
+	return out, nil
+}
+
+// FamilyOf is the test resolver's family id of a student.
+func FamilyOf(student string) string {
+	h := sha256.Sum256([]byte(student))
+	return "fam-" + hex.EncodeToString(h[:6])
+}
+
+type reachCalls struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (r *reachCalls) Touched(_ context.Context, district string, years []string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, district+":"+strings.Join(years, ","))
+	return nil
+}
+
+func TestVisitDropsCheckTheRosterAndAreIdempotent(t *testing.T) {
+	r := newRig(t)
+	r.svc.Now = func() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) }
+	r.svc.Families = studentFamilies{r.store}
+	notes := &reachCalls{}
+	r.svc.Reach = notes
+	r.drop("drops/d1/rosters/a.zip", genZip(t, rostergen.Options{Students: 60, Seed: 3, SchoolYear: 2027}))
+	st, _ := r.store.LoadState(context.Background(), "d1")
+	var teachers, students []string
+	school := map[string]string{}
+	for id, c := range st[roster.KindRole] {
+		raw, _, _ := r.store.GetRecord(context.Background(), "d1", roster.KindRole, id)
+		var role roster.Role
+		json.Unmarshal(raw, &role)
+		switch c.Role {
+		case "teacher":
+			teachers = append(teachers, c.User)
+		case "student":
+			students = append(students, c.User)
+			school[c.User] = role.OrgSourcedID
+		}
+	}
+	slices.Sort(teachers)
+	slices.Sort(students)
+	s1, s2 := students[0], students[1]
+	pair := teachers[0] + ";" + teachers[1]
+	trainings := "educatorSourcedId,date,trainingType,hours,trainerOrganization,optIn\n" + teachers[0] + ",2026-08-20,introductory,6,PTHV,true\n"
+	r.drop("drops/d1/trainings/t.csv", []byte(trainings))
+	notes.calls = nil
+
+	head := "visitId,familyId,studentSourcedId,schoolSourcedId,date,visitNumber,educatorSourcedIds,setting,durationMinutes,status\n"
+	rows := []string{
+		"v1,," + s1 + "," + school[s1] + ",2026-09-10,1," + pair + ",home,60,completed",                   // 2: ok; teachers[1] untrained: warning
+		"v2," + FamilyOf(s1) + ",," + school[s1] + ",2026-10-10,2," + pair + ",home,45,completed",         // 3: ok, second after first
+		"v3,," + s2 + "," + school[s2] + ",2026-10-11,2," + pair + ",neutral,30,completed",                // 4: second without first: warning
+		"v4,,stu-nobody," + school[s1] + ",2026-10-11,1," + pair + ",home,30,completed",                   // 5: unknown student
+		"v5,fam-000000000000,," + school[s1] + ",2026-10-11,1," + pair + ",home,30,completed",             // 6: unknown family
+		"v6,," + s1 + ",sch-nowhere,2026-10-11,1," + pair + ",home,30,completed",                          // 7: unknown school
+		"v7,," + s1 + "," + school[s1] + ",2026-10-11,1," + teachers[0] + ";tch-nobody,home,30,completed", // 8: unknown educator
+		"v8,," + s1 + "," + school[s1] + ",2025-10-11,1," + pair + ",home,30,completed",                   // 9: a year the roster does not describe
+		"v9,," + s1 + "," + school[s1] + ",2026-10-11,1," + teachers[0] + ",home,30,completed",            // 10: a solo educator (reader)
+	}
+	file := head + strings.Join(rows, "\n") + "\n"
+	imp := r.drop("drops/d1/visits/fall.csv", []byte(file))
+	if imp.Status != StatusApplied || imp.Kind != "visits" || imp.Counts[KindVisit].Added != 3 || imp.Counts[KindVisit].Rejected != 6 {
+		t.Fatalf("visit import: %s %+v", imp.Status, imp.Counts)
+	}
+	b, _ := r.blobs.Get(context.Background(), "reports", ReportKey("d1", imp.ID))
+	if err := schemas.Validate("import-report.schema.json", b); err != nil {
+		t.Error(err)
+	}
+	got := map[string][]int{}
+	for _, f := range imp.VisitFindings {
+		got[f.Code] = append(got[f.Code], f.Line)
+	}
+	want := map[string][]int{
+		"visit.untrained_educator": {2, 3, 4}, "visit.second_without_first": {4}, "ref.unknown_student": {5},
+		"ref.unknown_family": {6}, "ref.unknown_school": {7}, "ref.unknown_educator": {8}, "visit.outside_school_year": {9}, "visit.pair": {10},
+	}
+	for code, lines := range want {
+		if !slices.Equal(got[code], lines) {
+			t.Errorf("%s on lines %v, want %v", code, got[code], lines)
+		}
+	}
+	if imp.Validation.Errors != 6 || imp.Validation.Warnings != 4 {
+		t.Errorf("validation %+v", imp.Validation)
+	}
+	if !slices.Equal(notes.calls, []string{"d1:2026-2027"}) {
+		t.Errorf("reach notified %v", notes.calls)
+	}
+	stored := r.store.visits["d1/v2"]
+	var sv StoredVisit
+	json.Unmarshal(stored.Data, &sv)
+	if sv.Family != FamilyOf(s1) || !slices.Equal(sv.Students, []string{s1}) || sv.Year != "2026-2027" || !slices.Equal(sv.Educators, []string{teachers[0], teachers[1]}) {
+		t.Errorf("stored visit %+v", sv)
+	}
+
+	notes.calls = nil
+	again := r.drop("drops/d1/visits/fall-again.csv", []byte(file))
+	if again.Counts[KindVisit].Unchanged != 3 || again.Writes.Items != 0 || len(notes.calls) != 0 {
+		t.Fatalf("the same file again: %+v, %d writes, notified %v", again.Counts[KindVisit], again.Writes.Items, notes.calls)
+	}
+	// A corrected row updates the visit: a cancelled first visit.
+	fixed := strings.Replace(file, "2026-09-10,1,"+pair+",home,60,completed", "2026-09-10,1,"+pair+",home,60,cancelled", 1)
+	upd := r.drop("drops/d1/visits/fall-fixed.csv", []byte(fixed))
+	if upd.Counts[KindVisit].Changed != 1 || upd.Writes.Items != 1 {
+		t.Fatalf("a corrected row: %+v", upd.Counts[KindVisit])
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/pthv/reach/internal/consent"
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/internal/training"
+	"github.com/pthv/reach/internal/visits"
 )
 
 // Errors with a meaning the pipeline acts on. Stores and blob stores wrap theirs in these.
@@ -86,23 +87,25 @@ type Import struct {
 	Counts     map[roster.Kind]Counts `json:"counts"`
 	Safety     Safety                 `json:"safety"`
 	Validation ValidationSummary      `json:"validation"`
-	// Kind is "roster" (default), "trainings" or "consent".
+	// Kind is "roster" (default), "trainings", "consent" or "visits".
 	Kind string `json:"kind,omitempty"`
 	// TrainingFindings are the problems of a training file (trainings imports only).
 	TrainingFindings []training.Finding `json:"trainingFindings,omitempty"`
 	// ConsentFindings are the problems of a consent file (consent imports only).
 	ConsentFindings []consent.Finding `json:"consentFindings,omitempty"`
-	Writes          WriteStats        `json:"writes"`
-	TimingsMS       map[string]int64  `json:"timingsMs"`
-	Ops             int               `json:"ops"`
-	Cursor          int               `json:"cursor"` // ops applied so far
-	PlanKey         string            `json:"planKey,omitempty"`
-	StateKey        string            `json:"stateKey,omitempty"`
-	StateFrom       string            `json:"stateFrom,omitempty"` // where the roster was read: snapshot or table
-	ReportKey       string            `json:"reportKey,omitempty"`
-	Runs            int               `json:"runs"` // invocations that worked on it
-	Started         time.Time         `json:"startedAt"`
-	Finished        time.Time         `json:"finishedAt,omitzero"`
+	// VisitFindings are the problems of a visit file (visits imports only).
+	VisitFindings []visits.Finding `json:"visitFindings,omitempty"`
+	Writes        WriteStats       `json:"writes"`
+	TimingsMS     map[string]int64 `json:"timingsMs"`
+	Ops           int              `json:"ops"`
+	Cursor        int              `json:"cursor"` // ops applied so far
+	PlanKey       string           `json:"planKey,omitempty"`
+	StateKey      string           `json:"stateKey,omitempty"`
+	StateFrom     string           `json:"stateFrom,omitempty"` // where the roster was read: snapshot or table
+	ReportKey     string           `json:"reportKey,omitempty"`
+	Runs          int              `json:"runs"` // invocations that worked on it
+	Started       time.Time        `json:"startedAt"`
+	Finished      time.Time        `json:"finishedAt,omitzero"`
 }
 
 // ValidationSummary is the part of the validation report kept on the import record.
@@ -173,6 +176,12 @@ type Store interface {
 	// Consent returns a school year's consent answers by subject; SetConsent records answers.
 	Consent(ctx context.Context, district, year string) (map[string]consent.Entry, error)
 	SetConsent(ctx context.Context, district string, entries []consent.Entry) error
+	// GetRecord reads one roster record: its JSON and whether it is active.
+	GetRecord(ctx context.Context, district string, kind roster.Kind, id string) (json.RawMessage, bool, error)
+	// LoadVisits returns what is stored of the district's visits, by visit id.
+	LoadVisits(ctx context.Context, district string) (map[string]VisitCurrent, error)
+	// PutVisits writes visits (upserts by visit id).
+	PutVisits(ctx context.Context, district, importID string, vs []VisitWrite) (WriteStats, error)
 	// TransitionImport sets the import's status to `to` only if it is `from`; ErrConflict otherwise.
 	TransitionImport(ctx context.Context, district, id string, from, to Status) error
 	// Lock takes the district's import lock for owner until the lease ends; ErrConflict when
@@ -230,3 +239,49 @@ type Continuation struct {
 
 // ContinuationKind marks a continuation message on the ingest queue.
 const ContinuationKind = "continue-import"
+
+// VisitCurrent is what the store holds of one visit: enough to skip an unchanged row and to
+// find a family's first visit.
+type VisitCurrent struct {
+	Hash   string
+	Year   string
+	School string
+	Family string
+	Number int
+}
+
+// VisitWrite is one visit to store.
+type VisitWrite struct {
+	VisitCurrent
+	ID   string
+	Data json.RawMessage // a StoredVisit
+}
+
+// StoredVisit is a visit as stored: the row, with the family and its students at the school
+// resolved from the roster at import time (the students the visit reached).
+type StoredVisit struct {
+	visits.Record
+	Family   string   `json:"family"`
+	Students []string `json:"students"`
+	Year     string   `json:"schoolYear"`
+}
+
+// SchoolFamilies is a school's families as cohorts see them: family id → students, and
+// student → family id.
+type SchoolFamilies struct {
+	Students map[string][]string
+	Family   map[string]string
+}
+
+// FamilyResolver gives a school's families (internal/cohortsvc implements it); a school
+// with no active students has none.
+type FamilyResolver interface {
+	SchoolFamilies(ctx context.Context, district, school string) (*SchoolFamilies, error)
+}
+
+// ReachNotifier is told which district-years an import changed, so that their reach
+// metrics are recomputed (the reach function); a failure to notify is logged, never fatal:
+// the nightly recomputation is the safety net.
+type ReachNotifier interface {
+	Touched(ctx context.Context, district string, years []string) error
+}

@@ -114,5 +114,13 @@ func (s *Service) importTrainings(ctx context.Context, d *District, obj Object, 
 	imp.Validation = ValidationSummary{Errors: tc.Rejected}
 	imp.Status, imp.Finished = StatusApplied, s.now()
 	log.Info("training import applied", "decision", "applied", "written", len(writes), "rejected", tc.Rejected)
-	return s.finish(ctx, imp, nil)
+	if err := s.finish(ctx, imp, nil); err != nil {
+		return err
+	}
+	var years []string
+	for _, w := range writes {
+		years = append(years, w.SchoolYear)
+	}
+	s.touched(ctx, d.ID, years)
+	return nil
 }

@@ -1,6 +1,7 @@
 package rostergen
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -30,20 +31,26 @@ const (
 	shareSMS            = 0.5  // guardians with an sms number
 )
 
-// Academic sessions (fixed: the 2025-2026 school year).
-const (
-	yearID      = "as-2026"
-	yearTitle   = "2025-2026 School Year"
-	yearStart   = "2025-08-15"
-	yearEnd     = "2026-06-15"
-	schoolYear  = "2026"
-	fallID      = "as-2026-s1"
-	fallTitle   = "Fall Semester 2025"
-	fallEnd     = "2026-01-16"
-	springID    = "as-2026-s2"
-	springTitle = "Spring Semester 2026"
-	springStart = "2026-01-20"
-)
+// DefaultSchoolYear is the school year of the generated sessions when Options.SchoolYear is
+// 0: the year in which it ends (2025-2026).
+const DefaultSchoolYear = 2026
+
+// sessions are the generated academic sessions: one school year (15 August – 15 June) and its
+// two semesters.
+type sessions struct {
+	yearID, yearTitle, yearStart, yearEnd, schoolYear string
+	fallID, fallTitle, fallEnd                        string
+	springID, springTitle, springStart                string
+}
+
+func sessionsFor(end int) sessions {
+	y, b := strconv.Itoa(end), strconv.Itoa(end-1)
+	return sessions{
+		yearID: "as-" + y, yearTitle: b + "-" + y + " School Year", yearStart: b + "-08-15", yearEnd: y + "-06-15", schoolYear: y,
+		fallID: "as-" + y + "-s1", fallTitle: "Fall Semester " + b, fallEnd: y + "-01-16",
+		springID: "as-" + y + "-s2", springTitle: "Spring Semester " + y, springStart: y + "-01-20",
+	}
+}
 
 const (
 	termFall   = 1
@@ -99,6 +106,7 @@ type teacher struct {
 // population is the complete, Remove-independent district plus the removal
 // choice.
 type population struct {
+	sess       sessions
 	districtID string
 	schools    []school
 	courses    []course
@@ -162,7 +170,7 @@ func phone(rng *rand.Rand) string {
 
 func build(o Options) *population {
 	rng := rand.New(rand.NewPCG(o.Seed, streamPopulation))
-	p := &population{districtID: o.DistrictID}
+	p := &population{districtID: o.DistrictID, sess: sessionsFor(cmp.Or(o.SchoolYear, DefaultSchoolYear))}
 	levelSchools := p.buildSchools(rng, o.Students)
 	p.buildFamilies(rng, o.Students, levelSchools)
 	p.buildClasses(rng)

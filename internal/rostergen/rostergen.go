@@ -50,6 +50,9 @@ type Options struct {
 	// (orgSourcedIds and role instead of primaryOrgSourcedId) and the 1.1
 	// manifest catalogue of 13 files.
 	Version string
+	// SchoolYear is the year in which the generated school year ends (2027 for 2026-2027);
+	// 0 means DefaultSchoolYear. It must be 2000 to 2100.
+	SchoolYear int
 	// DistrictID is the sourcedId of the district org; "district-1" when
 	// empty. It must match ^[0-9A-Za-z./@_-]{1,255}$ and must not start
 	// with "sch-" (reserved for schools).
@@ -106,6 +109,9 @@ func (o Options) Validate() error {
 		if strings.HasPrefix(o.DistrictID, "sch-") {
 			return fmt.Errorf("rostergen: DistrictID %q must not start with \"sch-\", which is used for schools", o.DistrictID)
 		}
+	}
+	if o.SchoolYear != 0 && (o.SchoolYear < 2000 || o.SchoolYear > 2100) {
+		return fmt.Errorf("rostergen: SchoolYear must be 2000 to 2100, got %d", o.SchoolYear)
 	}
 	return nil
 }

@@ -144,12 +144,13 @@ func (p *population) writeSessions(c *csvWriter) {
 		c.f(start)
 		c.f(end)
 		c.f(parent)
-		c.f(schoolYear)
+		c.f(p.sess.schoolYear)
 		c.end()
 	}
-	row(yearID, yearTitle, "schoolYear", yearStart, yearEnd, "")
-	row(fallID, fallTitle, "semester", yearStart, fallEnd, yearID)
-	row(springID, springTitle, "semester", springStart, yearEnd, yearID)
+	ss := p.sess
+	row(ss.yearID, ss.yearTitle, "schoolYear", ss.yearStart, ss.yearEnd, "")
+	row(ss.fallID, ss.fallTitle, "semester", ss.yearStart, ss.fallEnd, ss.yearID)
+	row(ss.springID, ss.springTitle, "semester", ss.springStart, ss.yearEnd, ss.yearID)
 }
 
 func (p *population) writeOrgs(c *csvWriter, st *Stats) {
@@ -178,7 +179,7 @@ func (p *population) writeCourses(c *csvWriter) {
 	for _, k := range p.courses {
 		c.f(k.id)
 		c.blank(2)
-		c.f(yearID)
+		c.f(p.sess.yearID)
 		c.f(k.title)
 		c.f(k.code)
 		c.f(k.grades)
@@ -189,24 +190,24 @@ func (p *population) writeCourses(c *csvWriter) {
 	}
 }
 
-func termList(t uint8) string {
+func (ss sessions) termList(t uint8) string {
 	switch t {
 	case termFall:
-		return fallID
+		return ss.fallID
 	case termSpring:
-		return springID
+		return ss.springID
 	}
-	return fallID + "," + springID
+	return ss.fallID + "," + ss.springID
 }
 
-func termDates(t uint8) (string, string) {
+func (ss sessions) termDates(t uint8) (string, string) {
 	switch t {
 	case termFall:
-		return yearStart, fallEnd
+		return ss.yearStart, ss.fallEnd
 	case termSpring:
-		return springStart, yearEnd
+		return ss.springStart, ss.yearEnd
 	}
-	return yearStart, yearEnd
+	return ss.yearStart, ss.yearEnd
 }
 
 func (p *population) writeClasses(c *csvWriter, st *Stats) {
@@ -226,7 +227,7 @@ func (p *population) writeClasses(c *csvWriter, st *Stats) {
 		}
 		c.f(k.location)
 		c.f(p.schools[k.school].id)
-		c.f(termList(k.terms))
+		c.f(p.sess.termList(k.terms))
 		c.f(crs.subject)
 		c.f(crs.subjectCode)
 		c.f(k.period)
@@ -403,7 +404,7 @@ func (p *population) writeEnrollments(c *csvWriter, st *Stats) {
 			id = append(id, '0')
 		}
 		id = append(id, num...)
-		begin, end := termDates(k.terms)
+		begin, end := p.sess.termDates(k.terms)
 		c.fb(id)
 		c.blank(2)
 		c.f(k.id)

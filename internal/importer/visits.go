@@ -1,0 +1,223 @@
+package importer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pthv/reach/internal/roster"
+	"github.com/pthv/reach/internal/training"
+	"github.com/pthv/reach/internal/visits"
+)
+
+// KindVisit counts the visits of a visits import.
+const KindVisit roster.Kind = "visit"
+
+// importVisits imports one visit log. Rows are checked against the roster: the school must
+// have active students, the family (or the student's family) must be one of the school's,
+// every educator must be an active educator of the district, and the date must fall in a
+// school year the roster describes (when it has school-year sessions). Those are errors: the row
+// is not imported. An educator with no training dated on or before the visit, and a second
+// visit with no first visit recorded for the family, school and year, are warnings: the row
+// is imported (logs arrive out of order). The visit id is the row's identity: the same file
+// twice writes nothing, a corrected row updates.
+func (s *Service) importVisits(ctx context.Context, d *District, obj Object, id string) error {
+	log := s.log().With("districtId", d.ID, "importId", id)
+	file := obj.Key[strings.LastIndex(obj.Key, "/")+1:]
+	imp := &Import{ID: id, District: d.ID, Source: obj, Kind: "visits", Status: StatusPlanning, Started: s.now(),
+		Counts: map[roster.Kind]Counts{}, TimingsMS: map[string]int64{}, Runs: 1}
+	if err := s.Store.ClaimObject(ctx, obj, id); errors.Is(err, ErrConflict) {
+		log.Info("visit drop claimed by another import", "decision", "skip")
+		return nil
+	} else if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := s.Blobs.Download(ctx, obj, &buf); err != nil {
+		return fmt.Errorf("download: %w", err)
+	}
+	res, err := visits.Read(&buf, file, s.now())
+	if err != nil {
+		return err
+	}
+	imp.VisitFindings = res.Findings
+	vc := Counts{Rejected: res.Rejected}
+	summary := func() {
+		imp.Counts[KindVisit] = vc
+		imp.Validation = ValidationSummary{}
+		for _, f := range imp.VisitFindings {
+			if f.Severity == "error" {
+				imp.Validation.Errors++
+			} else {
+				imp.Validation.Warnings++
+			}
+		}
+	}
+	if res.FileError() {
+		imp.Status, imp.Reason, imp.Finished = StatusRejected, "the visit file has errors in its header; nothing was applied", s.now()
+		summary()
+		log.Info("visit import rejected", "decision", "rejected")
+		return s.finish(ctx, imp, nil)
+	}
+	if s.Families == nil {
+		return errors.New("visit drops need a family resolver (Service.Families)")
+	}
+	st, from, err := s.loadState(ctx, d)
+	if err != nil {
+		return err
+	}
+	imp.StateFrom = from
+	known := educators(st)
+	years, err := s.schoolYears(ctx, d.ID, st)
+	if err != nil {
+		return err
+	}
+	trainings, err := s.Store.LoadTrainings(ctx, d.ID)
+	if err != nil {
+		return err
+	}
+	firstTrained := map[string]string{} // educator → earliest training date
+	for k := range trainings {
+		if p := strings.SplitN(k, "#", 3); len(p) == 3 && (firstTrained[p[0]] == "" || p[1] < firstTrained[p[0]]) {
+			firstTrained[p[0]] = p[1]
+		}
+	}
+	current, err := s.Store.LoadVisits(ctx, d.ID)
+	if err != nil {
+		return err
+	}
+	schools := map[string]*SchoolFamilies{}
+	finding := func(r visits.Record, sev, code, column, msg string) {
+		imp.VisitFindings = append(imp.VisitFindings, visits.Finding{Severity: sev, Code: code, File: file, Line: r.Line, Column: column, Message: msg})
+	}
+	firsts := map[string]bool{} // school#family#year with a first visit, stored or in this file
+	for _, c := range current {
+		if c.Number == 1 {
+			firsts[c.School+"#"+c.Family+"#"+c.Year] = true
+		}
+	}
+	type accepted struct {
+		r  visits.Record
+		sv StoredVisit
+	}
+	var ok []accepted
+	for _, r := range res.Records {
+		sf, seen := schools[r.School]
+		if !seen {
+			if sf, err = s.Families.SchoolFamilies(ctx, d.ID, r.School); err != nil {
+				return err
+			}
+			schools[r.School] = sf
+		}
+		sv := StoredVisit{Record: r, Year: r.SchoolYear()}
+		var bad []string
+		switch {
+		case sf == nil || len(sf.Family) == 0:
+			finding(r, "error", "ref.unknown_school", "schoolSourcedId", fmt.Sprintf("school %s has no active students in the district's roster", roster.MessageID(r.School)))
+			bad = append(bad, "school")
+		case r.FamilyID != "":
+			if sv.Students = sf.Students[r.FamilyID]; sv.Students == nil {
+				finding(r, "error", "ref.unknown_family", "familyId", fmt.Sprintf("family %s is not a family of school %s", r.FamilyID, roster.MessageID(r.School)))
+				bad = append(bad, "family")
+			}
+			sv.Family = r.FamilyID
+		default:
+			if sv.Family = sf.Family[r.StudentID]; sv.Family == "" {
+				finding(r, "error", "ref.unknown_student", "studentSourcedId", fmt.Sprintf("student %s is not an active student of school %s", roster.MessageID(r.StudentID), roster.MessageID(r.School)))
+				bad = append(bad, "student")
+			}
+			sv.Students = sf.Students[sv.Family]
+		}
+		for _, e := range r.Educators {
+			if !known[e] {
+				finding(r, "error", "ref.unknown_educator", "educatorSourcedIds", fmt.Sprintf("educator %s is not an active teacher or staff member in the district's roster", roster.MessageID(e)))
+				bad = append(bad, "educator")
+			}
+		}
+		if len(years) > 0 && !slices.Contains(years, sv.Year) {
+			finding(r, "error", "visit.outside_school_year", "date", fmt.Sprintf("%s is in school year %s, which the district's roster does not describe (it has %s): families are resolved against the roster",
+				r.Date, sv.Year, strings.Join(years, ", ")))
+			bad = append(bad, "date")
+		}
+		if len(bad) > 0 {
+			vc.Rejected++
+			continue
+		}
+		for _, e := range r.Educators {
+			if t := firstTrained[e]; t == "" || t > r.Date {
+				finding(r, "warning", "visit.untrained_educator", "educatorSourcedIds", fmt.Sprintf("educator %s has no training record dated on or before %s", roster.MessageID(e), r.Date))
+			}
+		}
+		if r.Number == 1 {
+			firsts[r.School+"#"+sv.Family+"#"+sv.Year] = true
+		}
+		ok = append(ok, accepted{r, sv})
+	}
+	var writes []VisitWrite
+	var touched []string
+	for _, a := range ok {
+		if a.r.Number == 2 && !firsts[a.r.School+"#"+a.sv.Family+"#"+a.sv.Year] {
+			finding(a.r, "warning", "visit.second_without_first", "visitNumber", fmt.Sprintf("a second visit with no first visit recorded for family %s at school %s in %s", a.sv.Family, roster.MessageID(a.r.School), a.sv.Year))
+		}
+		data, err := json.Marshal(a.sv)
+		if err != nil {
+			return err
+		}
+		w := VisitWrite{ID: a.r.ID, Data: data, VisitCurrent: VisitCurrent{Hash: Hash(data), Year: a.sv.Year, School: a.r.School, Family: a.sv.Family, Number: a.r.Number}}
+		switch old, exists := current[a.r.ID]; {
+		case !exists:
+			vc.Added++
+		case old.Hash != w.Hash:
+			vc.Changed++
+			touched = append(touched, old.Year) // a corrected date may move the visit to another year
+		default:
+			vc.Unchanged++
+			continue
+		}
+		touched = append(touched, w.Year)
+		writes = append(writes, w)
+	}
+	slices.SortStableFunc(imp.VisitFindings, func(a, b visits.Finding) int { return a.Line - b.Line })
+	ws, err := s.Store.PutVisits(ctx, d.ID, id, writes)
+	imp.Writes.Add(ws)
+	if err != nil {
+		return err
+	}
+	summary()
+	imp.Status, imp.Finished = StatusApplied, s.now()
+	log.Info("visit import applied", "decision", "applied", "written", len(writes), "rejected", vc.Rejected, "warnings", imp.Validation.Warnings)
+	if err := s.finish(ctx, imp, nil); err != nil {
+		return err
+	}
+	s.touched(ctx, d.ID, touched)
+	return nil
+}
+
+// schoolYears returns the school years (1 July – 30 June, like "2026-2027") of the district's
+// active school-year sessions: visits are resolved against this roster, so they must fall in
+// one of its years (summer visits before the first day of school included).
+func (s *Service) schoolYears(ctx context.Context, district string, st State) ([]string, error) {
+	var out []string
+	for id, c := range st[roster.KindAcademicSession] {
+		if !c.Active {
+			continue
+		}
+		raw, active, err := s.Store.GetRecord(ctx, district, roster.KindAcademicSession, id)
+		if err != nil || !active {
+			continue
+		}
+		var as roster.AcademicSession
+		if json.Unmarshal(raw, &as) == nil && as.Type == "schoolYear" && as.StartDate != "" {
+			if t, err := time.Parse(time.DateOnly, as.StartDate); err == nil {
+				out = append(out, training.SchoolYear(t))
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}

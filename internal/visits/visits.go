@@ -1,0 +1,496 @@
+// Package visits reads home-visit logs of Parent Teacher Home Visits
+// (drops/{districtId}/visits/*.csv; columns in schemas/visit-csv.schema.json).
+//
+// A visit record holds who, when, where (home or a neutral place) and which visit (first or
+// second), and nothing more: the service stores no conversation content (PTHV core practice
+// 3, hopes and dreams). A column that looks like notes or conversation content is ignored,
+// never read into a record, and reported. Educators go in pairs (core practice 5): a visit
+// with fewer than two distinct educators is rejected.
+//
+// A row names the visited family by exactly one of familyId (the id printed in the
+// coordinator's cohort CSV) or studentSourcedId. A row with an error is not imported and is
+// reported with its file, line, column and rule; no finding repeats a value from the row
+// other than a visit id that does not look like an email address.
+package visits
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pthv/reach/internal/roster"
+	"github.com/pthv/reach/internal/training"
+)
+
+// Columns are the file's columns. All are required except familyId and studentSourcedId,
+// of which the file needs at least one column and each row exactly one value.
+var Columns = []string{"visitId", "familyId", "studentSourcedId", "schoolSourcedId", "date", "visitNumber",
+	"educatorSourcedIds", "setting", "durationMinutes", "status"}
+
+// Settings are where a visit takes place: the family's home or a neutral place the family
+// chose.
+var Settings = []string{"home", "neutral"}
+
+// Statuses are a visit's outcomes.
+var Statuses = []string{"completed", "cancelled"}
+
+// Limits of a file and of a visit.
+const (
+	// MaxBytes is the largest file Read accepts (a visit row is about 120 bytes, so this is
+	// far more than any district needs); a larger file is rejected as a whole.
+	MaxBytes = 32 << 20
+	// MaxField is the longest value of a known column, in bytes, other than
+	// educatorSourcedIds; it is also the longest educator sourcedId.
+	MaxField = 255
+	// MaxListField is the longest educatorSourcedIds value, in bytes: a list of ids, each up
+	// to MaxField long.
+	MaxListField = 4096
+	// FirstYear is the first year of the first school year a visit may be in: no visit
+	// before 1 July FirstYear.
+	FirstYear = 2000
+	// MaxMinutes is the longest a visit may last.
+	MaxMinutes = 600
+)
+
+// Rule codes. Each finding carries one; they are stable, so reports and dashboards may
+// count them.
+const (
+	CodeNoHeader        = "visit.no_header"        // the file is empty
+	CodeHeaderMissing   = "visit.header_missing"   // a required column is missing (file error)
+	CodeHeaderDuplicate = "visit.header_duplicate" // a column appears twice (file error)
+	CodeHeaderUnknown   = "visit.header_unknown"   // a column is not part of the format (warning, ignored)
+	CodeContentColumn   = "visit.content_column"   // a column looks like notes or conversation content (warning, ignored, never stored)
+	CodeTooLarge        = "visit.too_large"        // the file is larger than MaxBytes (file error)
+	CodeEncoding        = "visit.encoding"         // not UTF-8 (a cell, or the whole file when UTF-16)
+	CodeCSV             = "visit.csv"              // the row is not valid CSV
+	CodeFieldCount      = "visit.field_count"      // the row has more or fewer cells than the header
+	CodeTooLong         = "visit.too_long"         // a value is longer than MaxField (MaxListField for educatorSourcedIds)
+	CodeRequired        = "visit.required"         // a required value is blank
+	CodeVisitID         = "visit.visit_id"         // visitId is not an id
+	CodeSubject         = "visit.subject"          // not exactly one of familyId and studentSourcedId
+	CodeFamilyID        = "visit.family_id"        // familyId is not fam- and 12 lowercase hex digits
+	CodeSourcedID       = "visit.sourced_id"       // studentSourcedId, schoolSourcedId or an educator id is not a sourcedId
+	CodeDate            = "visit.date"             // date is not a real YYYY-MM-DD date from 1 July FirstYear
+	CodeDateFuture      = "visit.date_future"      // date is after today
+	CodeNumber          = "visit.number"           // visitNumber is not 1 or 2
+	CodePair            = "visit.pair"             // fewer than two distinct educators
+	CodeSetting         = "visit.setting"          // setting is not one of Settings
+	CodeDuration        = "visit.duration"         // durationMinutes is not a whole number from 1 to MaxMinutes
+	CodeStatus          = "visit.status"           // status is not one of Statuses
+	CodeDuplicate       = "visit.duplicate"        // the same visitId again: the later row wins (warning)
+	CodeNoRows          = "visit.no_rows"          // a header but no rows (warning)
+)
+
+// Codes lists every rule code.
+var Codes = []string{CodeNoHeader, CodeHeaderMissing, CodeHeaderDuplicate, CodeHeaderUnknown, CodeContentColumn,
+	CodeTooLarge, CodeEncoding, CodeCSV, CodeFieldCount, CodeTooLong, CodeRequired, CodeVisitID, CodeSubject,
+	CodeFamilyID, CodeSourcedID, CodeDate, CodeDateFuture, CodeNumber, CodePair, CodeSetting, CodeDuration,
+	CodeStatus, CodeDuplicate, CodeNoRows}
+
+// Record is one home visit.
+type Record struct {
+	ID        string   `json:"visitId"`
+	FamilyID  string   `json:"familyId,omitempty"`
+	StudentID string   `json:"studentSourcedId,omitempty"`
+	School    string   `json:"schoolSourcedId"`
+	Date      string   `json:"date"`               // YYYY-MM-DD
+	Number    int      `json:"visitNumber"`        // 1 or 2
+	Educators []string `json:"educatorSourcedIds"` // two or more, distinct, sorted
+	Setting   string   `json:"setting"`            // one of Settings
+	Minutes   int      `json:"durationMinutes"`    // 1 to MaxMinutes
+	Status    string   `json:"status"`             // one of Statuses
+	Line      int      `json:"-"`                  // the row's line in the file
+}
+
+// SchoolYear is the school year (1 July – 30 June) containing the date, like "2025-2026";
+// "" when the date is not a YYYY-MM-DD date.
+func (r Record) SchoolYear() string {
+	d, err := time.Parse(time.DateOnly, r.Date)
+	if err != nil {
+		return ""
+	}
+	return training.SchoolYear(d)
+}
+
+// Finding is a problem with the file or a row.
+type Finding struct {
+	Severity string `json:"severity"` // error or warning
+	Code     string `json:"code"`
+	File     string `json:"file"`
+	Line     int    `json:"line,omitempty"`
+	Column   string `json:"column,omitempty"`
+	Message  string `json:"message"`
+}
+
+// Result is what Read found. Records hold the valid rows in file order, one per visitId
+// (the later row of a duplicate wins); Rows counts the data rows read, so
+// Rows = len(Records) + Rejected + the visit.duplicate warnings.
+type Result struct {
+	Records  []Record
+	Findings []Finding
+	Rows     int
+	Rejected int
+}
+
+// FileError reports whether a finding rejects the whole file: then nothing may be imported.
+func (r *Result) FileError() bool {
+	return slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Severity == "error" && f.Line <= 1 })
+}
+
+// idText describes the sourcedId pattern in messages.
+const idText = "1 to 255 characters of A-Z, a-z, 0-9 and . / @ _ -"
+
+var (
+	idRE       = regexp.MustCompile(`^[0-9A-Za-z./@_-]{1,255}$`)
+	familyRE   = regexp.MustCompile(`^fam-[0-9a-f]{12}$`)
+	dateRE     = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
+	durationRE = regexp.MustCompile(`^[1-9][0-9]{0,2}$`)
+	// contentRE matches column names that look like notes or conversation content.
+	contentRE = regexp.MustCompile(`(?i)note|comment|summary|content|hopes|dream|conversation`)
+)
+
+var errTooLarge = errors.New("visit file too large")
+
+// capReader fails with errTooLarge once more than MaxBytes have been read.
+type capReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left < 0 {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > c.left+1 {
+		p = p[:c.left+1]
+	}
+	n, err := c.r.Read(p)
+	if c.left -= int64(n); c.left < 0 {
+		return 0, errTooLarge
+	}
+	return n, err
+}
+
+// Read reads one visit file, streaming. today bounds the dates (no visit in the future). It
+// returns an error only when r fails; every problem of the file is a finding. Cells of
+// columns that are not part of the format are never read into a record or a finding.
+func Read(r io.Reader, file string, today time.Time) (*Result, error) {
+	res := &Result{}
+	add := func(sev, code string, line int, col, msg string) {
+		res.Findings = append(res.Findings, Finding{Severity: sev, Code: code, File: file, Line: line, Column: col, Message: msg})
+	}
+	// tooLarge rejects the whole file: nothing of a file cut off at the limit is imported, and
+	// its rows are not reported.
+	tooLarge := func() (*Result, error) {
+		res.Records, res.Rows, res.Rejected = nil, 0, 0
+		res.Findings = slices.DeleteFunc(res.Findings, func(f Finding) bool { return f.Line > 1 })
+		add("error", CodeTooLarge, 0, "", fmt.Sprintf("the file is larger than %d MB; split it into smaller files", MaxBytes>>20))
+		return res, nil
+	}
+	cr := csv.NewReader(&capReader{r: r, left: MaxBytes})
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	switch {
+	case errors.Is(err, io.EOF):
+		add("error", CodeNoHeader, 1, "", "the file is empty: it needs a header row naming the columns")
+		return res, nil
+	case errors.Is(err, errTooLarge):
+		return tooLarge()
+	case err != nil:
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			add("error", CodeCSV, 1, "", "the header is not valid CSV: "+pe.Err.Error())
+			return res, nil
+		}
+		return res, err
+	}
+	if h := header[0]; strings.HasPrefix(h, "\xff\xfe") || strings.HasPrefix(h, "\xfe\xff") {
+		add("error", CodeEncoding, 1, "", "the file is UTF-16; save it as UTF-8 (CSV UTF-8)")
+		return res, nil
+	}
+	width := len(header)
+	idx := map[string]int{}
+	var unknown []int
+	for i, h := range header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		if !slices.Contains(Columns, h) {
+			unknown = append(unknown, i)
+			continue
+		}
+		if _, dup := idx[h]; dup {
+			add("error", CodeHeaderDuplicate, 1, h, "the column "+h+" appears twice")
+			continue
+		}
+		idx[h] = i
+	}
+	if len(idx) == 0 {
+		// Most likely the header row is missing and the first row is data: its cells are not
+		// repeated in the finding.
+		add("error", CodeHeaderMissing, 1, "", "the first row names none of the columns "+strings.Join(Columns, ", ")+
+			"; the file needs a header row naming its columns")
+		return res, nil
+	}
+	for _, i := range unknown {
+		h := strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff"))
+		name := roster.FindingID(safe(h))
+		if h != "" && contentRE.MatchString(h) {
+			const why = "PTHV Reach stores no conversation content (what families share stays with them and their educators), " +
+				"so the column was ignored and nothing in it was stored"
+			if name == "" {
+				add("warning", CodeContentColumn, 1, "", fmt.Sprintf("column %d, named %s, looks like visit notes or conversation content; %s",
+					i+1, roster.EmailLikePlaceholder, why))
+			} else {
+				add("warning", CodeContentColumn, 1, name, "the column looks like visit notes or conversation content; "+why)
+			}
+			continue
+		}
+		switch {
+		case h == "":
+			add("warning", CodeHeaderUnknown, 1, "", fmt.Sprintf("column %d has no name and is ignored", i+1))
+		case name == "":
+			add("warning", CodeHeaderUnknown, 1, "", fmt.Sprintf("column %d is named %s, which is not part of the visit file; it is ignored", i+1, roster.EmailLikePlaceholder))
+		default:
+			add("warning", CodeHeaderUnknown, 1, name, "the column is not part of the visit file and is ignored")
+		}
+	}
+	for _, c := range Columns {
+		if c == "familyId" || c == "studentSourcedId" {
+			continue
+		}
+		if _, ok := idx[c]; !ok {
+			add("error", CodeHeaderMissing, 1, c, "the required column "+c+" is missing")
+		}
+	}
+	_, fam := idx["familyId"]
+	_, stu := idx["studentSourcedId"]
+	if !fam && !stu {
+		add("error", CodeHeaderMissing, 1, "familyId", "the file needs a familyId or a studentSourcedId column (or both)")
+	}
+	if res.FileError() {
+		return res, nil
+	}
+
+	todayDate := today.Format(time.DateOnly)
+	firstDate := fmt.Sprintf("%04d-07-01", FirstYear)
+	seen := map[string]int{} // visitId → index in res.Records
+	dropped := 0             // records superseded by a later row, zeroed in place
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if errors.Is(err, errTooLarge) {
+			return tooLarge()
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
+				return res, err
+			}
+			res.Rows++
+			res.Rejected++
+			add("error", CodeCSV, max(pe.StartLine, 2), "", "the row is not valid CSV: "+pe.Err.Error())
+			continue
+		}
+		if !slices.ContainsFunc(rec, func(s string) bool { return strings.TrimSpace(s) != "" }) {
+			continue // a blank line, or a row of empty cells as spreadsheets write them
+		}
+		line, _ := cr.FieldPos(0) // a record always has at least one field
+		res.Rows++
+		errs := 0
+		bad := func(code, col, msg string) {
+			errs++
+			add("error", code, line, col, msg)
+		}
+		if len(rec) != width {
+			bad(CodeFieldCount, "", fmt.Sprintf("the row has %d cells but the header has %d", len(rec), width))
+		}
+		// get returns a column's trimmed value, or ok false when it is unusable (already reported).
+		get := func(c string) (string, bool) {
+			i, ok := idx[c]
+			if !ok || i >= len(rec) {
+				return "", true
+			}
+			limit := MaxField
+			if c == "educatorSourcedIds" {
+				limit = MaxListField
+			}
+			v := strings.TrimSpace(rec[i])
+			switch {
+			case !utf8.ValidString(v):
+				bad(CodeEncoding, c, c+" has bytes that are not UTF-8; save the file as UTF-8 (CSV UTF-8)")
+				return "", false
+			case len(v) > limit:
+				bad(CodeTooLong, c, fmt.Sprintf("%s is longer than %d characters", c, limit))
+				return "", false
+			}
+			return v, true
+		}
+		// required reports a blank value; it returns whether v is usable and not blank.
+		required := func(c, v string, ok bool) bool {
+			if ok && v == "" {
+				bad(CodeRequired, c, c+" is required but blank")
+			}
+			return ok && v != ""
+		}
+		var out Record
+		out.Line = line
+
+		id, ok := get("visitId")
+		if required("visitId", id, ok) && !idRE.MatchString(id) {
+			bad(CodeVisitID, "visitId", "visitId must be "+idText)
+		}
+		out.ID = id
+
+		var okFam, okStu bool
+		out.FamilyID, okFam = get("familyId")
+		out.StudentID, okStu = get("studentSourcedId")
+		if okFam && okStu {
+			switch {
+			case out.FamilyID == "" && out.StudentID == "":
+				bad(CodeSubject, "familyId", "the row needs a familyId or a studentSourcedId; both are blank")
+			case out.FamilyID != "" && out.StudentID != "":
+				bad(CodeSubject, "familyId", "the row has both a familyId and a studentSourcedId; give exactly one of them")
+			}
+		}
+		if okFam && out.FamilyID != "" && !familyRE.MatchString(out.FamilyID) {
+			bad(CodeFamilyID, "familyId", "familyId must be fam- and 12 lowercase hex digits, as printed in the cohort CSV")
+		}
+		if okStu && out.StudentID != "" && !idRE.MatchString(out.StudentID) {
+			bad(CodeSourcedID, "studentSourcedId", "studentSourcedId must be "+idText)
+		}
+
+		school, ok := get("schoolSourcedId")
+		if required("schoolSourcedId", school, ok) && !idRE.MatchString(school) {
+			bad(CodeSourcedID, "schoolSourcedId", "schoolSourcedId must be "+idText)
+		}
+		out.School = school
+
+		date, ok := get("date")
+		if required("date", date, ok) {
+			_, err := time.Parse(time.DateOnly, date)
+			switch {
+			case err != nil || !dateRE.MatchString(date):
+				bad(CodeDate, "date", "date must be a real date written YYYY-MM-DD")
+			case date < firstDate:
+				bad(CodeDate, "date", fmt.Sprintf("date is before 1 July %d", FirstYear))
+			case date > todayDate:
+				bad(CodeDateFuture, "date", "the date of the visit is in the future")
+			}
+		}
+		out.Date = date
+
+		num, ok := get("visitNumber")
+		if required("visitNumber", num, ok) {
+			switch num {
+			case "1":
+				out.Number = 1
+			case "2":
+				out.Number = 2
+			default:
+				bad(CodeNumber, "visitNumber", "visitNumber must be 1 (the first visit) or 2 (the second visit)")
+			}
+		}
+
+		eds, ok := get("educatorSourcedIds")
+		if required("educatorSourcedIds", eds, ok) {
+			out.Educators, ok = educators(eds, bad)
+			if ok && len(out.Educators) < 2 {
+				bad(CodePair, "educatorSourcedIds", "a visit needs two or more distinct educators: PTHV educators visit in pairs; "+
+					"list their sourcedIds separated by ;")
+			}
+		}
+
+		setting, ok := get("setting")
+		if required("setting", setting, ok) && !slices.Contains(Settings, setting) {
+			bad(CodeSetting, "setting", "setting must be one of "+strings.Join(Settings, ", ")+" (lowercase)")
+		}
+		out.Setting = setting
+
+		mins, ok := get("durationMinutes")
+		if required("durationMinutes", mins, ok) {
+			n := 0
+			if durationRE.MatchString(mins) {
+				for _, c := range mins {
+					n = n*10 + int(c-'0')
+				}
+			}
+			if n < 1 || n > MaxMinutes {
+				bad(CodeDuration, "durationMinutes", fmt.Sprintf("durationMinutes must be a whole number of minutes from 1 to %d, without leading zeros", MaxMinutes))
+			}
+			out.Minutes = n
+		}
+
+		status, ok := get("status")
+		if required("status", status, ok) && !slices.Contains(Statuses, status) {
+			bad(CodeStatus, "status", "status must be one of "+strings.Join(Statuses, ", ")+" (lowercase)")
+		}
+		out.Status = status
+
+		if errs > 0 {
+			res.Rejected++
+			continue
+		}
+		if i, dup := seen[out.ID]; dup {
+			prev := res.Records[i]
+			add("warning", CodeDuplicate, line, "", fmt.Sprintf("visit %s is on line %d and again on line %d; the later row (line %d) is used",
+				roster.MessageID(out.ID), prev.Line, line, line))
+			res.Records[i] = Record{}
+			dropped++
+		}
+		seen[out.ID] = len(res.Records)
+		res.Records = append(res.Records, out)
+	}
+	if dropped > 0 {
+		res.Records = slices.DeleteFunc(res.Records, func(r Record) bool { return r.Line == 0 })
+	}
+	if res.Rows == 0 {
+		add("warning", CodeNoRows, 1, "", "the file has a header but no rows")
+	}
+	return res, nil
+}
+
+// educators splits an educatorSourcedIds value into its distinct ids, sorted. It reports
+// the first entry that is not a sourcedId through bad and returns ok false.
+func educators(v string, bad func(code, col, msg string)) (ids []string, ok bool) {
+	for e := range strings.SplitSeq(v, ";") {
+		e = strings.TrimSpace(e)
+		switch {
+		case e == "":
+			bad(CodeSourcedID, "educatorSourcedIds", "educatorSourcedIds has an empty entry; separate the educators' sourcedIds with a single ;")
+			return nil, false
+		case !idRE.MatchString(e):
+			bad(CodeSourcedID, "educatorSourcedIds", "each educator sourcedId in educatorSourcedIds must be "+idText+"; separate them with ;")
+			return nil, false
+		}
+		ids = append(ids, e)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), true
+}
+
+// safe shortens an unknown header for a finding, without control characters or bytes that
+// are not UTF-8.
+func safe(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+	if len(s) > 64 {
+		i := 64
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s = s[:i] + "…"
+	}
+	return s
+}

@@ -1,0 +1,674 @@
+package visits
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pthv/reach/internal/consent"
+	"github.com/pthv/reach/schemas"
+)
+
+// The importer converts findings between the readers with a struct conversion.
+var _ = consent.Finding(Finding{})
+
+var today = time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)
+
+const header = "visitId,familyId,studentSourcedId,schoolSourcedId,date,visitNumber,educatorSourcedIds,setting,durationMinutes,status\n"
+
+// row is a valid data row for header; cases change one cell of it.
+const row = "v-1,fam-aaaaaaaaaaaa,,sch-1,2025-10-01,1,tch-01;tch-02,home,45,completed\n"
+
+const schemaName = "visit-csv.schema.json"
+
+func read(t testing.TB, in string) *Result {
+	t.Helper()
+	res, err := Read(strings.NewReader(in), "v.csv", today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// with returns header and row with the named column set to v.
+func with(col, v string) string {
+	cells := strings.Split(strings.TrimSuffix(row, "\n"), ",")
+	cells[slices.Index(Columns, col)] = v
+	return header + strings.Join(cells, ",") + "\n"
+}
+
+// rowObjects turns a CSV file into the row objects the column schema describes.
+func rowObjects(t testing.TB, in string) []map[string]string {
+	t.Helper()
+	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(in, "\ufeff")))
+	cr.FieldsPerRecord = -1
+	rows, err := cr.ReadAll()
+	if err != nil {
+		t.Fatalf("fixture is not CSV: %v", err)
+	}
+	var out []map[string]string
+	for _, row := range rows[1:] {
+		obj := map[string]string{}
+		for i, c := range rows[0] {
+			if i < len(row) {
+				obj[c] = row[i]
+			}
+		}
+		out = append(out, obj)
+	}
+	return out
+}
+
+// rowOf renders a record as the CSV row object the column schema describes.
+func rowOf(r Record) map[string]string {
+	obj := map[string]string{
+		"visitId":            r.ID,
+		"schoolSourcedId":    r.School,
+		"date":               r.Date,
+		"visitNumber":        strconv.Itoa(r.Number),
+		"educatorSourcedIds": strings.Join(r.Educators, ";"),
+		"setting":            r.Setting,
+		"durationMinutes":    strconv.Itoa(r.Minutes),
+		"status":             r.Status,
+	}
+	if r.FamilyID != "" {
+		obj["familyId"] = r.FamilyID
+	} else {
+		obj["studentSourcedId"] = r.StudentID
+	}
+	return obj
+}
+
+func validRow(obj map[string]string) error {
+	b, _ := json.Marshal(obj)
+	return schemas.Validate(schemaName, b)
+}
+
+func TestAValidFileReadsEveryRow(t *testing.T) {
+	b, err := os.ReadFile("testdata/visits.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := read(t, string(b))
+	if len(res.Findings) != 0 || len(res.Records) != 5 || res.Rows != 5 || res.Rejected != 0 || res.FileError() {
+		t.Fatalf("findings %+v records %d rows %d rejected %d", res.Findings, len(res.Records), res.Rows, res.Rejected)
+	}
+	want := Record{ID: "v-0001", FamilyID: "fam-0123456789ab", School: "sch-01", Date: "2025-09-10", Number: 1,
+		Educators: []string{"tch-01", "tch-02"}, Setting: "home", Minutes: 45, Status: "completed", Line: 2}
+	if got := res.Records[0]; !equal(got, want) {
+		t.Errorf("first record %+v, want %+v", got, want)
+	}
+	if r := res.Records[1]; r.StudentID != "stu-1001" || r.FamilyID != "" || !slices.Equal(r.Educators, []string{"tch-01", "tch-03"}) || r.Setting != "neutral" {
+		t.Errorf("a student's visit, educators trimmed and sorted: %+v", r)
+	}
+	if r := res.Records[2]; r.Number != 2 || len(r.Educators) != 3 {
+		t.Errorf("a second visit by three educators: %+v", r)
+	}
+	if r := res.Records[3]; r.Status != "cancelled" || r.Minutes != 1 || r.SchoolYear() != "2024-2025" {
+		t.Errorf("a cancelled visit on 30 June is in the year before: %+v %s", r, r.SchoolYear())
+	}
+	if r := res.Records[4]; r.Date != "2026-03-15" || r.Minutes != 600 || r.SchoolYear() != "2025-2026" {
+		t.Errorf("a visit today, the longest: %+v", r)
+	}
+	// Every row of the file conforms to the column schema, and so does every record rendered
+	// as a row.
+	for i, obj := range rowObjects(t, string(b)) {
+		if err := validRow(obj); err != nil {
+			t.Errorf("row %d: %v", i+2, err)
+		}
+	}
+	for _, r := range res.Records {
+		if err := validRow(rowOf(r)); err != nil {
+			t.Errorf("record %+v: %v", r, err)
+		}
+	}
+	j, _ := json.Marshal(res.Records[0])
+	if string(j) != `{"visitId":"v-0001","familyId":"fam-0123456789ab","schoolSourcedId":"sch-01","date":"2025-09-10","visitNumber":1,`+
+		`"educatorSourcedIds":["tch-01","tch-02"],"setting":"home","durationMinutes":45,"status":"completed"}` {
+		t.Errorf("JSON %s", j)
+	}
+}
+
+func equal(a, b Record) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb) && a.Line == b.Line
+}
+
+func TestABOMAndCRLFFileReads(t *testing.T) {
+	b, err := os.ReadFile("testdata/bom-crlf.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := read(t, string(b))
+	if len(res.Findings) != 0 || len(res.Records) != 2 {
+		t.Fatalf("findings %+v records %+v", res.Findings, res.Records)
+	}
+	if r := res.Records[1]; r.ID != "v2" || r.StudentID != "s2" || !slices.Equal(r.Educators, []string{"e1", "e2"}) || r.Line != 3 || r.Status != "cancelled" {
+		t.Errorf("second record %+v", r)
+	}
+	for _, r := range res.Records {
+		if err := validRow(rowOf(r)); err != nil {
+			t.Errorf("record %+v: %v", r, err)
+		}
+	}
+}
+
+func TestAMessyFile(t *testing.T) {
+	b, err := os.ReadFile("testdata/messy.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := read(t, string(b))
+	if res.FileError() {
+		t.Fatalf("file error: %+v", res.Findings)
+	}
+	var got []string
+	for _, f := range res.Findings {
+		got = append(got, f.Code+"@"+strconv.Itoa(f.Line)+":"+f.Column)
+	}
+	want := []string{
+		"visit.content_column@1:Conversation Notes",
+		"visit.header_unknown@1:coordinator",
+		"visit.pair@3:educatorSourcedIds",
+		"visit.duplicate@4:",
+		"visit.status@6:status",
+		"visit.date_future@7:date",
+		"visit.number@8:visitNumber",
+		"visit.pair@8:educatorSourcedIds",
+		"visit.duration@8:durationMinutes",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings\n got %v\nwant %v", got, want)
+	}
+	// The row of empty cells on line 5 is not a row.
+	if res.Rows != 6 || res.Rejected != 4 || len(res.Records) != 1 {
+		t.Fatalf("rows %d rejected %d records %+v", res.Rows, res.Rejected, res.Records)
+	}
+	if r := res.Records[0]; r.ID != "v-1" || r.Setting != "neutral" || r.Line != 4 || !slices.Equal(r.Educators, []string{"tch-01", "tch-03"}) {
+		t.Errorf("the later row wins: %+v", r)
+	}
+	for _, f := range res.Findings {
+		for _, v := range []string{"hope she", "nurse", "Rivera", "reading", "Completed", "2026-04-01"} {
+			if strings.Contains(f.Message, v) || strings.Contains(f.Column, v) {
+				t.Errorf("a finding repeats a row value: %+v", f)
+			}
+		}
+		if f.Code == CodeDuplicate && (!strings.Contains(f.Message, "line 2") || !strings.Contains(f.Message, "line 4") || !strings.Contains(f.Message, "v-1")) {
+			t.Errorf("the duplicate warning names the visit and both lines: %s", f.Message)
+		}
+		if f.Code == CodeContentColumn && (!strings.Contains(f.Message, "no conversation content") || !strings.Contains(f.Message, "ignored") || !strings.Contains(f.Message, "nothing in it was stored")) {
+			t.Errorf("the content warning says nothing is stored: %s", f.Message)
+		}
+		if f.Code == CodePair && !strings.Contains(f.Message, "pairs") {
+			t.Errorf("the pair error says why: %s", f.Message)
+		}
+	}
+}
+
+func TestNoRecordHoldsContent(t *testing.T) {
+	b, _ := os.ReadFile("testdata/messy.csv")
+	res := read(t, string(b))
+	j, _ := json.Marshal(res.Records)
+	for _, v := range []string{"hope", "reading", "Rivera", "Notes"} {
+		if strings.Contains(string(j), v) {
+			t.Errorf("a record holds content %q: %s", v, j)
+		}
+	}
+	for _, name := range []string{"notes", "Comments", "visit_summary", "Content", "Hopes", "dreams", "conversation", "teacherNote"} {
+		res := read(t, strings.TrimSuffix(header, "\n")+","+name+"\n"+strings.TrimSuffix(row, "\n")+",she wants to be a pilot\n")
+		if count(res, CodeContentColumn) != 1 || count(res, CodeHeaderUnknown) != 0 || len(res.Records) != 1 {
+			t.Errorf("column %s: findings %+v", name, res.Findings)
+		}
+	}
+}
+
+func TestTheLaterDuplicateKeepsFileOrder(t *testing.T) {
+	res := read(t, header+
+		"a,fam-aaaaaaaaaaaa,,s,2025-10-01,1,e1;e2,home,45,completed\n"+
+		"b,fam-aaaaaaaaaaaa,,s,2025-10-01,1,e1;e2,home,45,completed\n"+
+		"a,fam-aaaaaaaaaaaa,,s,2025-10-01,1,e1;e2,home,45,cancelled\n"+
+		"a,fam-aaaaaaaaaaaa,,s,2025-11-01,2,e1;e2,home,45,completed\n"+
+		"A,fam-aaaaaaaaaaaa,,s,2025-10-01,1,e1;e2,home,45,completed\n")
+	var lines []int
+	for _, r := range res.Records {
+		lines = append(lines, r.Line)
+	}
+	// Ids are case-sensitive, as sourcedIds are.
+	if !slices.Equal(lines, []int{3, 5, 6}) || res.Records[1].Number != 2 {
+		t.Fatalf("records %+v", res.Records)
+	}
+	if n := count(res, CodeDuplicate); n != 2 || res.Rows != len(res.Records)+res.Rejected+n {
+		t.Errorf("%d duplicate warnings, rows %d: %+v", n, res.Rows, res.Findings)
+	}
+}
+
+func TestARepeatedEducatorCountsOnce(t *testing.T) {
+	res := read(t, with("educatorSourcedIds", "e2 ; e1;e2"))
+	if len(res.Records) != 1 || !slices.Equal(res.Records[0].Educators, []string{"e1", "e2"}) {
+		t.Fatalf("records %+v findings %+v", res.Records, res.Findings)
+	}
+}
+
+func TestAnIDThatLooksLikeAnEmailIsNeverRepeated(t *testing.T) {
+	res := read(t, header+
+		"jane.doe@example.org,,jane.doe@example.org,sch,2025-10-01,1,ann@example.org;bob@example.org,home,45,completed\n"+
+		"jane.doe@example.org,,jane.doe@example.org,sch,2025-10-01,2,ann@example.org;bob@example.org,home,45,completed\n"+
+		"x,fam-aaaaaaaaaaaa,jane.doe@example.org,sch,2025-10-01,1,ann@example.org;ann@example.org,home,45,completed\n"+
+		"y,,jane doe@example.org,jane@example,2025-10-01,1,ann@example.org;bob doe@example.org,home,45,completed\n")
+	if count(res, CodeDuplicate) != 1 || count(res, CodeSubject) != 1 || count(res, CodePair) != 1 || count(res, CodeSourcedID) != 2 {
+		t.Fatalf("findings %+v", res.Findings)
+	}
+	for _, f := range res.Findings {
+		for _, v := range []string{"jane", "ann", "bob", "example"} {
+			if strings.Contains(f.Message, v) || strings.Contains(f.Column, v) {
+				t.Errorf("a finding repeats an email-like id: %+v", f)
+			}
+		}
+	}
+}
+
+func TestSchoolYear(t *testing.T) {
+	for d, want := range map[string]string{"2025-07-01": "2025-2026", "2025-06-30": "2024-2025", "2026-01-01": "2025-2026", "x": ""} {
+		if got := (Record{Date: d}).SchoolYear(); got != want {
+			t.Errorf("SchoolYear(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func count(res *Result, code string) int {
+	n := 0
+	for _, f := range res.Findings {
+		if f.Code == code {
+			n++
+		}
+	}
+	return n
+}
+
+type ruleCase struct {
+	name, in   string
+	big        bool // the input is larger than MaxBytes
+	code, col  string
+	line       int
+	fileReject bool
+	leak       string // a value no finding may repeat
+	schema     bool   // the column schema rejects the row too
+}
+
+// ruleCases has at least one case for every rule code (TestEveryRuleCodeHasACase).
+var ruleCases = []ruleCase{
+	{name: "an empty file", in: "", code: CodeNoHeader, line: 1, fileReject: true},
+	{name: "a missing educators column", in: "visitId,familyId,schoolSourcedId,date,visitNumber,setting,durationMinutes,status\nv,fam-aaaaaaaaaaaa,s,2025-10-01,1,home,45,completed\n",
+		code: CodeHeaderMissing, col: "educatorSourcedIds", line: 1, fileReject: true},
+	{name: "a missing visitId column", in: "familyId,schoolSourcedId,date,visitNumber,educatorSourcedIds,setting,durationMinutes,status\nfam-aaaaaaaaaaaa,s,2025-10-01,1,a;b,home,45,completed\n",
+		code: CodeHeaderMissing, col: "visitId", line: 1, fileReject: true},
+	{name: "no subject column", in: "visitId,schoolSourcedId,date,visitNumber,educatorSourcedIds,setting,durationMinutes,status\nv,s,2025-10-01,1,a;b,home,45,completed\n",
+		code: CodeHeaderMissing, col: "familyId", line: 1, fileReject: true},
+	{name: "no header row", in: "v-1,fam-aaaaaaaaaaaa,jane@example.org,sch-1,2025-10-01,1,tch-01;tch-02,home,45,completed\n", code: CodeHeaderMissing, line: 1, fileReject: true, leak: "fam-aaaa"},
+	{name: "a repeated column", in: strings.TrimSuffix(header, "\n") + ",date\n" + strings.TrimSuffix(row, "\n") + ",2025-10-01\n", code: CodeHeaderDuplicate, col: "date", line: 1, fileReject: true},
+	{name: "an unknown column", in: strings.TrimSuffix(header, "\n") + ",coordinator\n" + strings.TrimSuffix(row, "\n") + ",Ms Rivera\n", code: CodeHeaderUnknown, col: "coordinator", line: 1, leak: "Rivera"},
+	{name: "an email-like column name", in: strings.TrimSuffix(header, "\n") + ",jane@example.org\n" + strings.TrimSuffix(row, "\n") + ",x\n", code: CodeHeaderUnknown, line: 1, leak: "jane"},
+	{name: "a nameless column", in: strings.TrimSuffix(header, "\n") + ",\n" + strings.TrimSuffix(row, "\n") + ",\n", code: CodeHeaderUnknown, line: 1},
+	{name: "a notes column", in: strings.TrimSuffix(header, "\n") + ",notes\n" + strings.TrimSuffix(row, "\n") + ",wants to be a vet\n", code: CodeContentColumn, col: "notes", line: 1, leak: "vet"},
+	{name: "a hopes and dreams column", in: strings.TrimSuffix(header, "\n") + ",Hopes and Dreams\n" + strings.TrimSuffix(row, "\n") + ",college\n", code: CodeContentColumn, col: "Hopes and Dreams", line: 1, leak: "college"},
+	{name: "an email-like content column", in: strings.TrimSuffix(header, "\n") + ",notes@example.org\n" + strings.TrimSuffix(row, "\n") + ",x\n", code: CodeContentColumn, line: 1, leak: "notes@"},
+	{name: "a file over the limit", big: true, code: CodeTooLarge, line: 0, fileReject: true},
+	{name: "a UTF-16 file", in: "\xff\xfev\x00i\x00s\x00\n\x00", code: CodeEncoding, line: 1, fileReject: true},
+	{name: "not UTF-8", in: with("studentSourcedId", "Jos\xe9"), code: CodeEncoding, col: "studentSourcedId", line: 2, leak: "Jos"},
+	{name: "a bad quote", in: header + "v-1,\"fam-aaaaaaaaaaaa,,sch-1,2025-10-01,1,tch-01;tch-02,home,45,completed\n", code: CodeCSV, line: 2},
+	{name: "a bad quote in the header", in: "visitId,\"familyId,date\n", code: CodeCSV, line: 1, fileReject: true},
+	{name: "a short row", in: header + "v-1,fam-aaaaaaaaaaaa,,sch-1,2025-10-01,1,tch-01;tch-02,home,45\n", code: CodeFieldCount, line: 2},
+	{name: "a long visitId", in: with("visitId", strings.Repeat("v", 256)), code: CodeTooLong, col: "visitId", line: 2, leak: "vvv", schema: true},
+	{name: "a long educator list", in: with("educatorSourcedIds", strings.Repeat("tch-0001;", 500)+"tch-0002"), code: CodeTooLong, col: "educatorSourcedIds", line: 2, leak: "tch-0001", schema: true},
+	{name: "a blank visitId", in: with("visitId", ""), code: CodeRequired, col: "visitId", line: 2, schema: true},
+	{name: "a blank school", in: with("schoolSourcedId", " "), code: CodeRequired, col: "schoolSourcedId", line: 2, schema: true},
+	{name: "a blank date", in: with("date", ""), code: CodeRequired, col: "date", line: 2, schema: true},
+	{name: "a blank visit number", in: with("visitNumber", ""), code: CodeRequired, col: "visitNumber", line: 2, schema: true},
+	{name: "no educators", in: with("educatorSourcedIds", ""), code: CodeRequired, col: "educatorSourcedIds", line: 2, schema: true},
+	{name: "a blank setting", in: with("setting", ""), code: CodeRequired, col: "setting", line: 2, schema: true},
+	{name: "a blank duration", in: with("durationMinutes", ""), code: CodeRequired, col: "durationMinutes", line: 2, schema: true},
+	{name: "a blank status", in: with("status", ""), code: CodeRequired, col: "status", line: 2, schema: true},
+	{name: "a visitId with a space", in: with("visitId", "visit 1"), code: CodeVisitID, col: "visitId", line: 2, leak: "visit 1", schema: true},
+	{name: "a visitId with a hash", in: with("visitId", "v#1"), code: CodeVisitID, col: "visitId", line: 2, leak: "v#1", schema: true},
+	{name: "no subject", in: with("familyId", ""), code: CodeSubject, col: "familyId", line: 2, schema: true},
+	{name: "two subjects", in: with("studentSourcedId", "stu-1"), code: CodeSubject, col: "familyId", line: 2, schema: true},
+	{name: "no subject in a student-only file", in: "visitId,studentSourcedId,schoolSourcedId,date,visitNumber,educatorSourcedIds,setting,durationMinutes,status\nv,,s,2025-10-01,1,a;b,home,45,completed\n",
+		code: CodeSubject, col: "familyId", line: 2, schema: true},
+	{name: "an uppercase family id", in: with("familyId", "FAM-AAAAAAAAAAAA"), code: CodeFamilyID, col: "familyId", line: 2, leak: "FAM-", schema: true},
+	{name: "a short family id", in: with("familyId", "fam-abc"), code: CodeFamilyID, col: "familyId", line: 2, leak: "fam-abc", schema: true},
+	{name: "a student's name", in: "visitId,studentSourcedId,schoolSourcedId,date,visitNumber,educatorSourcedIds,setting,durationMinutes,status\nv,Jose Garcia,s,2025-10-01,1,a;b,home,45,completed\n",
+		code: CodeSourcedID, col: "studentSourcedId", line: 2, leak: "Jose", schema: true},
+	{name: "a school's name", in: with("schoolSourcedId", "Lincoln Elementary"), code: CodeSourcedID, col: "schoolSourcedId", line: 2, leak: "Lincoln", schema: true},
+	{name: "an educator's name", in: with("educatorSourcedIds", "Ms Rivera;tch-02"), code: CodeSourcedID, col: "educatorSourcedIds", line: 2, leak: "Rivera", schema: true},
+	{name: "educators separated by commas", in: with("educatorSourcedIds", "\"tch-01, tch-02\""), code: CodeSourcedID, col: "educatorSourcedIds", line: 2, leak: "tch-01", schema: true},
+	{name: "an empty educator entry", in: with("educatorSourcedIds", "tch-01;;tch-02"), code: CodeSourcedID, col: "educatorSourcedIds", line: 2, schema: true},
+	{name: "a trailing semicolon", in: with("educatorSourcedIds", "tch-01;tch-02;"), code: CodeSourcedID, col: "educatorSourcedIds", line: 2, schema: true},
+	{name: "a long educator id", in: with("educatorSourcedIds", "tch-01;"+strings.Repeat("t", 256)), code: CodeSourcedID, col: "educatorSourcedIds", line: 2, leak: "ttt", schema: true},
+	{name: "a day-first date", in: with("date", "01/10/2025"), code: CodeDate, col: "date", line: 2, leak: "01/10", schema: true},
+	{name: "month 13", in: with("date", "2025-13-01"), code: CodeDate, col: "date", line: 2, leak: "2025-13", schema: true},
+	{name: "a date that does not exist", in: with("date", "2025-02-30"), code: CodeDate, col: "date", line: 2, leak: "02-30"},
+	{name: "a date before 2000", in: with("date", "1999-09-01"), code: CodeDate, col: "date", line: 2, leak: "1999"},
+	{name: "a future date", in: with("date", "2026-03-16"), code: CodeDateFuture, col: "date", line: 2, leak: "2026-03-16"},
+	{name: "a third visit", in: with("visitNumber", "3"), code: CodeNumber, col: "visitNumber", line: 2, schema: true},
+	{name: "a zero-padded visit number", in: with("visitNumber", "01"), code: CodeNumber, col: "visitNumber", line: 2, schema: true},
+	{name: "a visit number in words", in: with("visitNumber", "one"), code: CodeNumber, col: "visitNumber", line: 2, leak: "one", schema: true},
+	{name: "one educator", in: with("educatorSourcedIds", "tch-01"), code: CodePair, col: "educatorSourcedIds", line: 2, leak: "tch-01", schema: true},
+	{name: "the same educator twice", in: with("educatorSourcedIds", "tch-01;tch-01"), code: CodePair, col: "educatorSourcedIds", line: 2, leak: "tch-01"},
+	{name: "the same educator twice with spaces", in: with("educatorSourcedIds", " tch-01 ; tch-01 "), code: CodePair, col: "educatorSourcedIds", line: 2},
+	{name: "a capitalised setting", in: with("setting", "Home"), code: CodeSetting, col: "setting", line: 2, leak: "Home", schema: true},
+	{name: "a school setting", in: with("setting", "school"), code: CodeSetting, col: "setting", line: 2, schema: true},
+	{name: "no minutes", in: with("durationMinutes", "0"), code: CodeDuration, col: "durationMinutes", line: 2, schema: true},
+	{name: "too many minutes", in: with("durationMinutes", "601"), code: CodeDuration, col: "durationMinutes", line: 2, leak: "601", schema: true},
+	{name: "a fraction of minutes", in: with("durationMinutes", "1.5"), code: CodeDuration, col: "durationMinutes", line: 2, leak: "1.5", schema: true},
+	{name: "a zero-padded duration", in: with("durationMinutes", "045"), code: CodeDuration, col: "durationMinutes", line: 2, leak: "045", schema: true},
+	{name: "a negative duration", in: with("durationMinutes", "-5"), code: CodeDuration, col: "durationMinutes", line: 2, schema: true},
+	{name: "a duration in words", in: with("durationMinutes", "ninety"), code: CodeDuration, col: "durationMinutes", line: 2, leak: "ninety", schema: true},
+	{name: "a capitalised status", in: with("status", "Completed"), code: CodeStatus, col: "status", line: 2, leak: "Completed", schema: true},
+	{name: "a one-l cancelled", in: with("status", "canceled"), code: CodeStatus, col: "status", line: 2, leak: "canceled", schema: true},
+	{name: "a no-show", in: with("status", "no-show"), code: CodeStatus, col: "status", line: 2, leak: "no-show", schema: true},
+	{name: "the same visit twice", in: header + row + row, code: CodeDuplicate, line: 3},
+	{name: "a header only", in: header, code: CodeNoRows, line: 1},
+}
+
+// bigReader yields a valid visit file larger than MaxBytes without holding it in memory.
+func bigReader() io.Reader {
+	r := []byte(row)
+	n := MaxBytes/len(r) + 1
+	return io.MultiReader(strings.NewReader(header), io.LimitReader(&repeat{b: r}, int64(n*len(r))))
+}
+
+type repeat struct {
+	b []byte
+	i int
+}
+
+func (r *repeat) Read(p []byte) (int, error) {
+	for n := range p {
+		p[n] = r.b[r.i]
+		r.i = (r.i + 1) % len(r.b)
+	}
+	return len(p), nil
+}
+
+func TestTheBaseRowIsValid(t *testing.T) {
+	res := read(t, header+row)
+	if len(res.Findings) != 0 || len(res.Records) != 1 {
+		t.Fatalf("findings %+v", res.Findings)
+	}
+	if err := validRow(rowObjects(t, header+row)[0]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEveryRuleRejectsWhatItShould(t *testing.T) {
+	for _, tc := range ruleCases {
+		t.Run(tc.name, func(t *testing.T) {
+			var res *Result
+			if tc.big {
+				var err error
+				if res, err = Read(bigReader(), "v.csv", today); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				res = read(t, tc.in)
+			}
+			found := false
+			for _, f := range res.Findings {
+				if f.Code == tc.code && f.Column == tc.col && f.Line == tc.line && f.File == "v.csv" {
+					found = true
+				}
+				if tc.leak != "" && (strings.Contains(f.Message, tc.leak) || strings.Contains(f.Column, tc.leak)) {
+					t.Errorf("a finding repeats a row value: %+v", f)
+				}
+				if !slices.Contains(Codes, f.Code) {
+					t.Errorf("finding with an unlisted code: %+v", f)
+				}
+			}
+			if !found {
+				t.Errorf("no %s at line %d column %q: %+v", tc.code, tc.line, tc.col, res.Findings)
+			}
+			if res.FileError() != tc.fileReject {
+				t.Errorf("FileError() = %v", res.FileError())
+			}
+			if tc.fileReject && len(res.Records) != 0 {
+				t.Errorf("a rejected file yields records: %+v", res.Records)
+			}
+			if res.Rows != len(res.Records)+res.Rejected+count(res, CodeDuplicate) {
+				t.Errorf("rows %d != records %d + rejected %d + duplicates", res.Rows, len(res.Records), res.Rejected)
+			}
+			if tc.line >= 2 && tc.code != CodeDuplicate && (len(res.Records) != 0 || res.Rejected != 1) {
+				t.Errorf("the row is not rejected: records %+v", res.Records)
+			}
+			if tc.schema {
+				objs := rowObjects(t, tc.in)
+				if err := validRow(objs[0]); err == nil {
+					t.Errorf("the schema accepts the row %v", objs[0])
+				}
+			}
+		})
+	}
+}
+
+func TestEveryRuleCodeHasACase(t *testing.T) {
+	src, err := os.ReadFile("visits.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inSource := regexp.MustCompile(`"visit\.[a-z_]+"`).FindAllString(string(src), -1)
+	for _, c := range inSource {
+		if !slices.Contains(Codes, strings.Trim(c, `"`)) {
+			t.Errorf("rule code %s is not in Codes", c)
+		}
+	}
+	for _, c := range Codes {
+		if !slices.ContainsFunc(ruleCases, func(tc ruleCase) bool { return tc.code == c }) {
+			t.Errorf("rule code %s has no case in ruleCases", c)
+		}
+	}
+	if len(inSource) != len(Codes) {
+		t.Errorf("%d codes in the source, %d in Codes", len(inSource), len(Codes))
+	}
+}
+
+func TestTheSchemaListsTheColumnsAndValues(t *testing.T) {
+	raw, err := schemas.Raw(schemaName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Required   []string `json:"required"`
+		Properties map[string]struct {
+			Enum      []string `json:"enum"`
+			MaxLength int      `json:"maxLength"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range Columns {
+		if _, ok := s.Properties[c]; !ok {
+			t.Errorf("the schema has no column %s", c)
+		}
+	}
+	if len(s.Properties) != len(Columns) {
+		t.Errorf("the schema has %d columns, the reader %d", len(s.Properties), len(Columns))
+	}
+	var required []string
+	for _, c := range Columns {
+		if c != "familyId" && c != "studentSourcedId" {
+			required = append(required, c)
+		}
+	}
+	if !slices.Equal(s.Required, required) {
+		t.Errorf("required %v, want %v", s.Required, required)
+	}
+	if !slices.Equal(s.Properties["setting"].Enum, Settings) {
+		t.Errorf("setting enum %v, Settings %v", s.Properties["setting"].Enum, Settings)
+	}
+	if !slices.Equal(s.Properties["status"].Enum, Statuses) {
+		t.Errorf("status enum %v, Statuses %v", s.Properties["status"].Enum, Statuses)
+	}
+	if !slices.Equal(s.Properties["visitNumber"].Enum, []string{"1", "2"}) {
+		t.Errorf("visitNumber enum %v", s.Properties["visitNumber"].Enum)
+	}
+	if s.Properties["educatorSourcedIds"].MaxLength != MaxListField {
+		t.Errorf("educatorSourcedIds maxLength %d, MaxListField %d", s.Properties["educatorSourcedIds"].MaxLength, MaxListField)
+	}
+	// Every duration the reader accepts the schema accepts, and no other.
+	for n := -1; n <= 1000; n++ {
+		v := strconv.Itoa(n)
+		if readerOK, schemaOK := len(read(t, with("durationMinutes", v)).Records) == 1, validRow(rowObjects(t, with("durationMinutes", v))[0]) == nil; readerOK != schemaOK {
+			t.Errorf("duration %s: reader %v, schema %v", v, readerOK, schemaOK)
+		}
+	}
+}
+
+// fixedTexts are message texts that may contain '@' without repeating a value.
+var fixedTexts = []string{idText}
+
+func FuzzRead(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.csv")
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, tc := range ruleCases {
+		if !tc.big {
+			f.Add([]byte(tc.in))
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		res, err := Read(bytes.NewReader(b), "f.csv", today)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fd := range res.Findings {
+			if fd.File != "f.csv" || (fd.Severity != "error" && fd.Severity != "warning") || !slices.Contains(Codes, fd.Code) || fd.Message == "" {
+				t.Fatalf("a malformed finding: %+v", fd)
+			}
+			if fd.Line < 1 && fd.Code != CodeTooLarge {
+				t.Fatalf("a finding without a line: %+v", fd)
+			}
+			if !utf8Valid(fd.Message) || !utf8Valid(fd.Column) {
+				t.Fatalf("a finding that is not UTF-8: %+v", fd)
+			}
+		}
+		if res.FileError() {
+			if len(res.Records) != 0 {
+				t.Fatalf("a rejected file yields %d records", len(res.Records))
+			}
+		} else if d := count(res, CodeDuplicate); res.Rows != len(res.Records)+res.Rejected+d || res.Rejected < 0 {
+			t.Fatalf("rows %d != records %d + rejected %d + duplicates %d", res.Rows, len(res.Records), res.Rejected, d)
+		}
+		ids := map[string]bool{}
+		last := 1
+		for _, r := range res.Records {
+			if msg := invalid(r); msg != "" {
+				t.Fatalf("an invalid record was accepted (%s): %+v", msg, r)
+			}
+			if ids[r.ID] {
+				t.Fatalf("two records for visit %s", r.ID)
+			}
+			ids[r.ID] = true
+			if r.Line <= last {
+				t.Fatalf("records out of file order: line %d after %d", r.Line, last)
+			}
+			last = r.Line
+			if err := validRow(rowOf(r)); err != nil {
+				t.Fatalf("record %+v: %v", r, err)
+			}
+		}
+		// No finding repeats a value that looks like an email address.
+		cr := csv.NewReader(bytes.NewReader(b))
+		cr.FieldsPerRecord, cr.LazyQuotes = -1, true
+		for {
+			rec, err := cr.Read()
+			if err != nil && rec == nil {
+				break
+			}
+			for _, cell := range rec {
+				for _, v := range append(strings.Split(cell, ";"), cell) {
+					v = strings.TrimSpace(v)
+					if len(v) < 3 || !strings.Contains(v, "@") || slices.ContainsFunc(fixedTexts, func(s string) bool { return strings.Contains(s, v) }) {
+						continue
+					}
+					for _, fd := range res.Findings {
+						if strings.Contains(fd.Message, v) || strings.Contains(fd.Column, v) {
+							t.Fatalf("finding %+v repeats %q", fd, v)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+var (
+	testFamilyRE = regexp.MustCompile(`^fam-[0-9a-f]{12}$`)
+	testIDRE     = regexp.MustCompile(`^[0-9A-Za-z./@_-]{1,255}$`)
+)
+
+// invalid checks a record against the rules, written apart from Read.
+func invalid(r Record) string {
+	if !testIDRE.MatchString(r.ID) {
+		return "visit id"
+	}
+	if (r.FamilyID == "") == (r.StudentID == "") {
+		return "subject"
+	}
+	if r.FamilyID != "" && !testFamilyRE.MatchString(r.FamilyID) {
+		return "family id"
+	}
+	if r.StudentID != "" && !testIDRE.MatchString(r.StudentID) {
+		return "student id"
+	}
+	if !testIDRE.MatchString(r.School) {
+		return "school"
+	}
+	d, err := time.Parse(time.DateOnly, r.Date)
+	if err != nil || d.After(today) || d.Before(time.Date(FirstYear, time.July, 1, 0, 0, 0, 0, time.UTC)) || d.Format(time.DateOnly) != r.Date {
+		return "date"
+	}
+	if r.Number != 1 && r.Number != 2 {
+		return "number"
+	}
+	if len(r.Educators) < 2 {
+		return "pair"
+	}
+	for i, e := range r.Educators {
+		if !testIDRE.MatchString(e) {
+			return "educator id"
+		}
+		if i > 0 && r.Educators[i-1] >= e {
+			return "educators not distinct and sorted"
+		}
+	}
+	if r.Setting != "home" && r.Setting != "neutral" {
+		return "setting"
+	}
+	if r.Minutes < 1 || r.Minutes > 600 {
+		return "minutes"
+	}
+	if r.Status != "completed" && r.Status != "cancelled" {
+		return "status"
+	}
+	if r.Line < 2 {
+		return "line"
+	}
+	return ""
+}
