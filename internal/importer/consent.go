@@ -1,11 +1,8 @@
 package importer
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/pthv/reach/internal/consent"
 	"github.com/pthv/reach/internal/roster"
@@ -21,32 +18,21 @@ const KindConsent roster.Kind = "consent"
 // file twice changes nothing. Consent items are the district's own: no district lock is
 // needed.
 func (s *Service) importConsent(ctx context.Context, d *District, obj Object, id string) error {
-	log := s.log().With("districtId", d.ID, "importId", id)
-	file := obj.Key[strings.LastIndex(obj.Key, "/")+1:]
-	imp := &Import{ID: id, District: d.ID, Source: obj, Kind: "consent", Status: StatusPlanning, Started: s.now(),
-		Counts: map[roster.Kind]Counts{}, TimingsMS: map[string]int64{}, Runs: 1}
-	if err := s.Store.ClaimObject(ctx, obj, id); errors.Is(err, ErrConflict) {
-		log.Info("consent drop claimed by another import", "decision", "skip")
-		return nil
-	} else if err != nil {
+	c, err := s.startCSV(ctx, d, obj, id, "consent")
+	if c == nil || err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := s.Blobs.Download(ctx, obj, &buf); err != nil {
-		return fmt.Errorf("download: %w", err)
-	}
-	res, err := consent.Read(&buf, file, s.now())
+	imp, log, file := c.imp, c.log, c.file
+	res, err := consent.Read(c.body, file, s.now())
 	if err != nil {
 		return err
 	}
 	imp.ConsentFindings = res.Findings
 	cc := Counts{Rejected: res.Rejected}
 	if res.FileError() {
-		imp.Status, imp.Reason, imp.Finished = StatusRejected, "the consent file has errors in its header; nothing was applied", s.now()
 		imp.Counts[KindConsent] = cc
 		imp.Validation = ValidationSummary{Errors: len(res.Findings)}
-		log.Info("consent import rejected", "decision", "rejected")
-		return s.finish(ctx, imp, nil)
+		return s.rejectCSV(ctx, c)
 	}
 	st, from, err := s.loadState(ctx, d)
 	if err != nil {

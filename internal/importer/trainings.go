@@ -1,10 +1,8 @@
 package importer
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -38,30 +36,20 @@ func educators(st State) map[string]bool {
 // educators not in the roster are rejected, unchanged records are not rewritten, opt-ins
 // are recorded for the school year of their training date.
 func (s *Service) importTrainings(ctx context.Context, d *District, obj Object, id string) error {
-	log := s.log().With("districtId", d.ID, "importId", id)
-	imp := &Import{ID: id, District: d.ID, Source: obj, Kind: "trainings", Status: StatusPlanning, Started: s.now(),
-		Counts: map[roster.Kind]Counts{}, TimingsMS: map[string]int64{}, Runs: 1}
-	if err := s.Store.ClaimObject(ctx, obj, id); errors.Is(err, ErrConflict) {
-		log.Info("training drop claimed by another import", "decision", "skip")
-		return nil
-	} else if err != nil {
+	c, err := s.startCSV(ctx, d, obj, id, "trainings")
+	if c == nil || err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := s.Blobs.Download(ctx, obj, &buf); err != nil {
-		return fmt.Errorf("download: %w", err)
-	}
-	res, err := training.Read(&buf, obj.Key[strings.LastIndex(obj.Key, "/")+1:], s.now())
+	imp, log := c.imp, c.log
+	res, err := training.Read(c.body, c.file, s.now())
 	if err != nil {
 		return err
 	}
 	imp.TrainingFindings = res.Findings
 	tc, oc := Counts{Rejected: res.Rejected}, Counts{}
 	if res.FileError() {
-		imp.Status, imp.Reason, imp.Finished = StatusRejected, "the training file has errors in its header; nothing was applied", s.now()
 		imp.Counts[KindTraining] = tc
-		log.Info("training import rejected", "decision", "rejected")
-		return s.finish(ctx, imp, nil)
+		return s.rejectCSV(ctx, c)
 	}
 	st, from, err := s.loadState(ctx, d)
 	if err != nil {

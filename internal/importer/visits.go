@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,21 +26,12 @@ const KindVisit roster.Kind = "visit"
 // is imported (logs arrive out of order). The visit id is the row's identity: the same file
 // twice writes nothing, a corrected row updates.
 func (s *Service) importVisits(ctx context.Context, d *District, obj Object, id string) error {
-	log := s.log().With("districtId", d.ID, "importId", id)
-	file := obj.Key[strings.LastIndex(obj.Key, "/")+1:]
-	imp := &Import{ID: id, District: d.ID, Source: obj, Kind: "visits", Status: StatusPlanning, Started: s.now(),
-		Counts: map[roster.Kind]Counts{}, TimingsMS: map[string]int64{}, Runs: 1}
-	if err := s.Store.ClaimObject(ctx, obj, id); errors.Is(err, ErrConflict) {
-		log.Info("visit drop claimed by another import", "decision", "skip")
-		return nil
-	} else if err != nil {
+	c, err := s.startCSV(ctx, d, obj, id, "visits")
+	if c == nil || err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := s.Blobs.Download(ctx, obj, &buf); err != nil {
-		return fmt.Errorf("download: %w", err)
-	}
-	res, err := visits.Read(&buf, file, s.now())
+	imp, log, file := c.imp, c.log, c.file
+	res, err := visits.Read(c.body, file, s.now())
 	if err != nil {
 		return err
 	}
@@ -59,10 +49,8 @@ func (s *Service) importVisits(ctx context.Context, d *District, obj Object, id 
 		}
 	}
 	if res.FileError() {
-		imp.Status, imp.Reason, imp.Finished = StatusRejected, "the visit file has errors in its header; nothing was applied", s.now()
 		summary()
-		log.Info("visit import rejected", "decision", "rejected")
-		return s.finish(ctx, imp, nil)
+		return s.rejectCSV(ctx, c)
 	}
 	if s.Families == nil {
 		return errors.New("visit drops need a family resolver (Service.Families)")

@@ -1,0 +1,46 @@
+package importer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/pthv/reach/internal/roster"
+)
+
+// csvDrop is a CSV drop (trainings, consent, visits) being imported.
+type csvDrop struct {
+	imp  *Import
+	log  *slog.Logger
+	body *bytes.Buffer
+	file string // the object's name, as findings name it
+}
+
+// startCSV claims a CSV drop for import id and downloads it. It returns nil, nil when
+// another import claimed the object first (a redelivered event).
+func (s *Service) startCSV(ctx context.Context, d *District, obj Object, id, kind string) (*csvDrop, error) {
+	c := &csvDrop{log: s.log().With("districtId", d.ID, "importId", id), body: &bytes.Buffer{},
+		file: obj.Key[strings.LastIndex(obj.Key, "/")+1:],
+		imp: &Import{ID: id, District: d.ID, Source: obj, Kind: kind, Status: StatusPlanning, Started: s.now(),
+			Counts: map[roster.Kind]Counts{}, TimingsMS: map[string]int64{}, Runs: 1}}
+	if err := s.Store.ClaimObject(ctx, obj, id); errors.Is(err, ErrConflict) {
+		c.log.Info(kind+" drop claimed by another import", "decision", "skip")
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if err := s.Blobs.Download(ctx, obj, c.body); err != nil {
+		return nil, fmt.Errorf("download: %w", err)
+	}
+	return c, nil
+}
+
+// reject finishes an import whose file has errors in its header: nothing applied.
+func (s *Service) rejectCSV(ctx context.Context, c *csvDrop) error {
+	c.imp.Status, c.imp.Reason, c.imp.Finished = StatusRejected, "the "+c.imp.Kind+" file has errors in its header; nothing was applied", s.now()
+	c.log.Info(c.imp.Kind+" import rejected", "decision", "rejected")
+	return s.finish(ctx, c.imp, nil)
+}
