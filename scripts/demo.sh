@@ -28,9 +28,13 @@ step "registering the demo district"
 $pthv districts add --id demo-usd --name "Demo Unified School District" --state CA
 
 step "generating a district export of $students students"
-$pthv gen roster --students "$students" --seed 1 --zip --out "$work/export.zip"
-$pthv gen roster --students "$students" --seed 1 --out "$work/export"
-$pthv gen roster --students "$students" --seed 1 --remove 0.2 --zip --out "$work/export-fewer.zip"
+# The current school year (1 July - 30 June): the export describes it.
+y=$(date -u +%Y); m=$(date -u +%-m)
+if [ "$m" -lt 7 ]; then y=$((y - 1)); fi
+year="$y-$((y + 1))"
+$pthv gen roster --students "$students" --seed 1 --school-year $((y + 1)) --zip --out "$work/export.zip"
+$pthv gen roster --students "$students" --seed 1 --school-year $((y + 1)) --out "$work/export"
+$pthv gen roster --students "$students" --seed 1 --school-year $((y + 1)) --remove 0.2 --zip --out "$work/export-fewer.zip"
 
 step "1. uploading the export: the ingest function imports it"
 $pthv upload "$work/export.zip" --district demo-usd --name export.zip --wait
@@ -46,10 +50,6 @@ $pthv imports list --district demo-usd
 printf '\nReports are JSON in s3://%s/reports/demo-usd/imports/ (the report key of each import is above).\n' "$REPORTS_BUCKET"
 printf 'A held import is applied with: pthv imports approve IMPORT_ID --district demo-usd\n'
 
-# The current school year (1 July - 30 June).
-y=$(date -u +%Y); m=$(date -u +%-m)
-if [ "$m" -lt 7 ]; then y=$((y - 1)); fi
-year="$y-$((y + 1))"
 schools=$(awk -F, '$5 == "school" { print $1 }' "$work/export/orgs.csv")
 school_a=$(echo "$schools" | sed -n 1p)
 school_b=$(echo "$schools" | sed -n 2p)
@@ -68,7 +68,9 @@ echo "$out"
 cohort_a=$(echo "$out" | sed -n 's/^cohort \(coh-[^ ]*\).*/\1/p')
 
 step "7. every family for $school_b"
-$pthv cohort select --district demo-usd --school "$school_b" --year "$year" --mode all
+out=$($pthv cohort select --district demo-usd --school "$school_b" --year "$year" --mode all)
+echo "$out"
+cohort_b=$(echo "$out" | sed -n 's/^cohort \(coh-[^ ]*\).*/\1/p')
 
 step "8. a family of the cross-section declines: refresh replaces it from the same grade, nobody else moves"
 student=$($pthv cohort show "$cohort_a" --district demo-usd --format json | awk -F'"' '/"student_ids"/ { getline; print $2; exit }')
@@ -82,5 +84,22 @@ step "the district's cohorts"
 $pthv cohort list --district demo-usd
 printf '\nCoordinator CSVs (names and contacts: personal data) are in s3://%s/reports/demo-usd/cohorts/;\n' "$REPORTS_BUCKET"
 printf 'save one with: pthv cohort show COHORT_ID --district demo-usd --csv FILE\n'
+
+step "10. dropping visit logs for both cohorts: the reach function recomputes what they touched"
+$pthv gen visits --district demo-usd --out "$work/visits.csv" "$cohort_a" "$cohort_b"
+$pthv upload "$work/visits.csv" --kind visits --district demo-usd --wait | sed -n '1,12p'
+for _ in $(seq 1 50); do
+  if $pthv reach years 2>/dev/null | grep -q "$year"; then break; fi
+  sleep 0.2
+done
+
+step "11. reach for $year, as PTHV's site shows it, from the API (SigV4-signed, IAM auth)"
+$pthv reach --year "$year" --by state
+
+step "12. by site (counts under 10 suppressed)"
+$pthv reach --year "$year" --by site
+
+step "13. the nightly safety net: a full recomputation changes nothing"
+$pthv reach recompute --full
 
 step "stopping the local stack"

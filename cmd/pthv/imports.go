@@ -105,6 +105,8 @@ func printImport(w io.Writer, imp *importer.Import, reportsBucket string) error 
 			kinds = []roster.Kind{importer.KindTraining, importer.KindOptIn}
 		case "consent":
 			kinds = []roster.Kind{importer.KindConsent}
+		case "visits":
+			kinds = []roster.Kind{importer.KindVisit}
 		}
 		for _, k := range kinds {
 			c := imp.Counts[k]
@@ -122,6 +124,9 @@ func printImport(w io.Writer, imp *importer.Import, reportsBucket string) error 
 	for _, f := range imp.ConsentFindings {
 		fs = append(fs, training.Finding(f)) // the same shape
 	}
+	for _, f := range imp.VisitFindings {
+		fs = append(fs, training.Finding(f)) // the same shape
+	}
 	for i, f := range fs {
 		if i == 10 {
 			fmt.Fprintf(w, "  … and %d more findings in the report\n", len(fs)-10)
@@ -130,7 +135,7 @@ func printImport(w io.Writer, imp *importer.Import, reportsBucket string) error 
 		fmt.Fprintf(w, "  line %d: %s %s [%s] %s\n", f.Line, f.Severity, f.Column, f.Code, f.Message)
 	}
 	ws := imp.Writes
-	if imp.Kind == "trainings" || imp.Kind == "consent" {
+	if imp.Kind == "trainings" || imp.Kind == "consent" || imp.Kind == "visits" {
 		fmt.Fprintf(w, "  writes   %d items\n", ws.Items)
 		if imp.ReportKey != "" {
 			fmt.Fprintf(w, "  report   s3://%s/%s\n", reportsBucket, imp.ReportKey)

@@ -20,6 +20,7 @@ import (
 	"github.com/pthv/reach/internal/consent"
 	"github.com/pthv/reach/internal/importer"
 	"github.com/pthv/reach/internal/training"
+	"github.com/pthv/reach/internal/visits"
 )
 
 func init() {
@@ -33,7 +34,7 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	wait := fs.Bool("wait", false, "wait for the import and print its summary")
 	timeout := fs.Duration("timeout", 15*time.Minute, "with --wait: how long to wait")
 	name := fs.String("name", "", "object name under drops/{district}/{kind}/ (default: the file name)")
-	kind := fs.String("kind", "rosters", "rosters (a OneRoster zip or folder), trainings or consent (a CSV file)")
+	kind := fs.String("kind", "rosters", "rosters (a OneRoster zip or folder), trainings, consent or visits (a CSV file)")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -42,8 +43,8 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !districtIDRE.MatchString(*district) {
 		return usageErr("--district is required (letters, digits, '.', '_' or '-')")
 	}
-	if *kind != "rosters" && *kind != "trainings" && *kind != "consent" {
-		return usageErr("--kind must be rosters, trainings or consent")
+	if *kind != "rosters" && *kind != "trainings" && *kind != "consent" && *kind != "visits" {
+		return usageErr("--kind must be rosters, trainings, consent or visits")
 	}
 	if len(pos) != 1 {
 		if *kind == "rosters" {
@@ -305,6 +306,14 @@ func checkCSV(kind, path string, stderr io.Writer) (int, error) {
 		fs = res.Findings
 	case "consent":
 		res, err := consent.Read(f, filepath.Base(path), time.Now())
+		if err != nil {
+			return 0, err
+		}
+		for _, x := range res.Findings {
+			fs = append(fs, training.Finding(x)) // the same shape
+		}
+	case "visits":
+		res, err := visits.Read(f, filepath.Base(path), time.Now())
 		if err != nil {
 			return 0, err
 		}

@@ -18,6 +18,11 @@ const (
 	// EnvReachFunction names the reach function the ingest function asks to recompute the
 	// district-years an import changed.
 	EnvReachFunction = "REACH_FUNCTION"
+	// EnvRolePrefix is the prefix of the callers' IAM roles the API recognises:
+	// {prefix}-national and {prefix}-district-{districtId}.
+	EnvRolePrefix = "ROLE_PREFIX"
+	// EnvReachAPIURL is where the CLI finds the reach API (pthv reach).
+	EnvReachAPIURL = "REACH_API_URL"
 )
 
 // The table's global secondary index of roster records by school: roles (by org), classes
@@ -125,6 +130,11 @@ func Resources(n Names) Spec {
 	}
 }
 
+// NationalRole is the IAM role of national staff; DistrictRole the role of one district's
+// users. The API scopes callers by them.
+func (n Names) NationalRole() string          { return n.Prefix + "-national" }
+func (n Names) DistrictRole(id string) string { return n.Prefix + "-district-" + id }
+
 // Function is the deployed name of the function built from functions/{base}.
 func (n Names) Function(base string) string { return n.Prefix + "-" + base }
 
@@ -136,6 +146,7 @@ func (n Names) Env(queueURL string) map[string]string {
 		EnvReportsBucket:  n.ReportsBucket,
 		EnvIngestQueueURL: queueURL,
 		EnvReachFunction:  n.Function("reach"),
+		EnvRolePrefix:     n.Prefix,
 	}
 }
 

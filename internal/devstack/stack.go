@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -30,6 +31,18 @@ type StackOptions struct {
 	Env map[string]string
 	// Logs receives the functions' and moto's output (nil discards it).
 	Logs io.Writer
+	// Principals are IAM callers the local API Gateway accepts besides the default national
+	// staff principal (access key "test", secret "test").
+	Principals map[string]IAMPrincipal
+}
+
+// LocalAccount is the account id of local IAM principals.
+const LocalAccount = "123456789012"
+
+// LocalPrincipal is a local IAM principal with access key and secret key, acting as role.
+func LocalPrincipal(key, secret, role string) IAMPrincipal {
+	return IAMPrincipal{AccessKey: key, SecretKey: secret, AccountID: LocalAccount, UserID: "AROALOCAL:" + key,
+		CallerID: "AROALOCAL:" + key, UserARN: "arn:aws:sts::" + LocalAccount + ":assumed-role/" + role + "/" + key}
 }
 
 // Stack is PTHV Reach running locally: AWS stand-in, resources, functions and the event
@@ -39,9 +52,11 @@ type Stack struct {
 	Names       deploy.Names
 	Provisioned *Provisioned
 	Host        *Host
-	moto        *Moto
-	cancel      context.CancelFunc
-	wg          sync.WaitGroup
+	// API is the local API Gateway in front of the api function (nil without one).
+	API    *APIGateway
+	moto   *Moto
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // StartStack starts moto (unless opts.Endpoint is set), provisions the resources of
@@ -98,6 +113,21 @@ func StartStack(ctx context.Context, opts StackOptions) (*Stack, error) {
 		return nil, err
 	}
 	st.Host = host
+	if _, ok := opts.Functions["api"]; ok {
+		principals := map[string]IAMPrincipal{"test": LocalPrincipal("test", "test", st.Names.NationalRole())}
+		maps.Copy(principals, opts.Principals)
+		var routes []Route
+		for _, rk := range APIRoutes {
+			method, path, _ := strings.Cut(rk, " ")
+			routes = append(routes, Route{Method: method, Path: path, Function: st.Names.Function("api"), Auth: AuthIAM})
+		}
+		gw := NewAPIGateway(host, routes, principals)
+		if err := gw.Start(runCtx); err != nil {
+			st.Close()
+			return nil, err
+		}
+		st.API = gw
+	}
 	if _, ok := opts.Functions["ingest"]; ok {
 		p := &Poller{SQS: sqs.NewFromConfig(cfg), QueueURL: prov.QueueURLs[st.Names.IngestQueue],
 			QueueARN: prov.QueueARNs[st.Names.IngestQueue], Function: st.Names.Function("ingest"), Invoke: host.Invoke,
@@ -125,6 +155,9 @@ func (s *Stack) Env() map[string]string {
 	if s.Host != nil {
 		env["AWS_ENDPOINT_URL_LAMBDA"] = s.Host.URL()
 	}
+	if s.API != nil {
+		env[deploy.EnvReachAPIURL] = s.API.URL()
+	}
 	return env
 }
 
@@ -135,6 +168,9 @@ func (s *Stack) Close() error {
 	}
 	s.wg.Wait()
 	var errs []error
+	if s.API != nil {
+		errs = append(errs, s.API.Close())
+	}
 	if s.Host != nil {
 		errs = append(errs, s.Host.Close())
 	}
@@ -184,3 +220,7 @@ func FunctionsIn(dir string) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// APIRoutes are the reach API's routes (internal/api.Routes; repeated here because devstack
+// must not import the API).
+var APIRoutes = []string{"GET /v1/reach", "GET /v1/reach/years", "GET /v1/districts/{id}/reach"}

@@ -19,9 +19,11 @@ import (
 // written only when their content changes: never a counter that imports update.
 func aggPK(year string) string { return "AGG#" + year }
 
-// VisitsOf returns the district's visits dated in a school year.
-func (s *Store) VisitsOf(ctx context.Context, district, year string) ([]importer.StoredVisit, error) {
+// VisitsOf returns the district's visits dated in a school year, and how many items the
+// Query read (the district's visits of every year: the year is a filter).
+func (s *Store) VisitsOf(ctx context.Context, district, year string) ([]importer.StoredVisit, int, error) {
 	var out []importer.StoredVisit
+	read := 0
 	p := dynamodb.NewQueryPaginator(s.DB, &dynamodb.QueryInput{TableName: &s.Table,
 		KeyConditionExpression:    aws.String("pk = :pk"),
 		FilterExpression:          aws.String("yr = :y"),
@@ -29,17 +31,18 @@ func (s *Store) VisitsOf(ctx context.Context, district, year string) ([]importer
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("load visits of %s: %w", district, err)
+			return nil, 0, fmt.Errorf("load visits of %s: %w", district, err)
 		}
+		read += int(page.ScannedCount)
 		for _, it := range page.Items {
 			var v importer.StoredVisit
 			if err := json.Unmarshal([]byte(getS(it, "j")), &v); err != nil {
-				return nil, fmt.Errorf("visit %s: %w", getS(it, "sk"), err)
+				return nil, 0, fmt.Errorf("visit %s: %w", getS(it, "sk"), err)
 			}
 			out = append(out, v)
 		}
 	}
-	return out, nil
+	return out, read, nil
 }
 
 // SchoolStudents counts a school's active students through the school index.
@@ -83,9 +86,13 @@ func (s *Store) PutAggregate(ctx context.Context, year, name string, data []byte
 // Query: the key condition selects the prefix).
 func (s *Store) Aggregates(ctx context.Context, year, prefix string) (map[string][]byte, error) {
 	out := map[string][]byte{}
-	p := dynamodb.NewQueryPaginator(s.DB, &dynamodb.QueryInput{TableName: &s.Table,
-		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :p)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(aggPK(year)), ":p": str(prefix)}})
+	in := &dynamodb.QueryInput{TableName: &s.Table, KeyConditionExpression: aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(aggPK(year))}}
+	if prefix != "" {
+		in.KeyConditionExpression = aws.String("pk = :pk AND begins_with(sk, :p)")
+		in.ExpressionAttributeValues[":p"] = str(prefix)
+	}
+	p := dynamodb.NewQueryPaginator(s.DB, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {

@@ -1,0 +1,325 @@
+package reach
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+)
+
+// maxProblems caps the problems Check reports.
+const maxProblems = 25
+
+// Check verifies a published view before it leaves the service: the rule of the package
+// documentation holds, nothing suppressed can be derived from what is published (except
+// the cells Exposed lists, which the state totals disclose), and the published figures add
+// up. It returns nil, or an error listing the problems found.
+func (p Published) Check() error {
+	var errs []error
+	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+
+	// States add up to national.
+	if p.National.State != "" {
+		fail("national totals carry state %q", p.National.State)
+	}
+	if p.National.Year != p.Year {
+		fail("national totals are for %q, not %q", p.National.Year, p.Year)
+	}
+	var sum [nTotals]int
+	withSites := 0
+	seen := map[string]bool{}
+	for _, t := range p.States {
+		switch {
+		case t.State == "":
+			fail("a state row has no state code")
+		case seen[t.State]:
+			fail("state %s appears twice", t.State)
+		}
+		seen[t.State] = true
+		if t.Year != p.Year {
+			fail("state %s totals are for %q, not %q", t.State, t.Year, p.Year)
+		}
+		if t.States != 0 {
+			fail("state %s: states is a national figure", t.State)
+		}
+		if t.Sites > 0 {
+			withSites++
+		}
+		for i, v := range t.additive() {
+			sum[i] += v
+		}
+	}
+	for i, v := range p.National.additive() {
+		if sum[i] != v {
+			fail("states add up to %s %d, national is %d", totalNames[i], sum[i], v)
+		}
+	}
+	if p.National.States != withSites {
+		fail("national states is %d, %d states have a site", p.National.States, withSites)
+	}
+
+	groups, problems := p.group()
+	errs = append(errs, problems...)
+	for _, sg := range groups {
+		p.checkState(sg, fail)
+	}
+	if len(errs) > maxProblems {
+		errs = append(errs[:maxProblems], fmt.Errorf("and %d more problems", len(errs)-maxProblems))
+	}
+	return errors.Join(errs...)
+}
+
+// Exposed lists the suppressed counts that the published state totals disclose anyway
+// (the only district of a state; the only site of such a district), as "district D:
+// visits" or "site D/S: visits". See rule 4 of the package documentation.
+func (p Published) Exposed() []string {
+	groups, _ := p.group()
+	var out []string
+	for _, sg := range groups {
+		inherent := sg.g.bridges(true)
+		for c, s := range sg.g.supp {
+			if s && inherent[c] {
+				out = append(out, sg.g.rows[c/nCounts].label+": "+countNames[c%nCounts])
+			}
+		}
+	}
+	return out
+}
+
+const nTotals = 12
+
+var totalNames = [nTotals]string{"districts", "sites", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached", "students", "educatorsTrained", "educatorsTrainedCumulative", "educatorsVisiting", "schoolsAtThreshold"}
+
+// additive returns the totals that add up from states to national.
+func (t Totals) additive() [nTotals]int {
+	return [nTotals]int{t.Districts, t.Sites, t.Visits, t.VisitsFirst, t.VisitsSecond, t.FamiliesVisited, t.StudentsReached, t.Students, t.EducatorsTrained, t.EducatorsTrainedCumulative, t.EducatorsVisiting, t.SchoolsAtThreshold}
+}
+
+// stateGroup is one state's published rows and their grid.
+type stateGroup struct {
+	state     string
+	totals    *Totals // nil when the state has no state row
+	districts []*DistrictRow
+	sites     [][]*SiteRow // per district
+	g         *grid
+}
+
+// group sorts the published rows into states and districts and builds each state's grid
+// from what is published (suppressed cells have value 0 there).
+func (p Published) group() ([]stateGroup, []error) {
+	var errs []error
+	states := map[string]*Totals{}
+	for i := range p.States {
+		states[p.States[i].State] = &p.States[i]
+	}
+	byState := map[string]*stateGroup{}
+	where := map[string]*stateGroup{} // district id → its state's group
+	index := map[string]int{}         // district id → its index in the group
+	for i := range p.Districts {
+		d := &p.Districts[i]
+		if _, dup := where[d.District]; dup {
+			errs = append(errs, fmt.Errorf("district %s has two rows", d.District))
+			continue
+		}
+		sg := byState[d.State]
+		if sg == nil {
+			sg = &stateGroup{state: d.State, totals: states[d.State]}
+			byState[d.State] = sg
+			if sg.totals == nil {
+				errs = append(errs, fmt.Errorf("district %s: state %q has no state row", d.District, d.State))
+			}
+		}
+		where[d.District], index[d.District] = sg, len(sg.districts)
+		sg.districts = append(sg.districts, d)
+		sg.sites = append(sg.sites, nil)
+	}
+	seenSite := map[[2]string]bool{}
+	for i := range p.Sites {
+		s := &p.Sites[i]
+		sg := where[s.District]
+		switch {
+		case sg == nil:
+			errs = append(errs, fmt.Errorf("site %s/%s: district has no row", s.District, s.School))
+			continue
+		case sg.state != s.State:
+			errs = append(errs, fmt.Errorf("site %s/%s: state %q, its district's is %q", s.District, s.School, s.State, sg.state))
+			continue
+		case seenSite[[2]string{s.District, s.School}]:
+			errs = append(errs, fmt.Errorf("site %s/%s has two rows", s.District, s.School))
+			continue
+		}
+		seenSite[[2]string{s.District, s.School}] = true
+		k := index[s.District]
+		sg.sites[k] = append(sg.sites[k], s)
+	}
+	var out []stateGroup
+	for _, st := range slices.Sorted(maps.Keys(byState)) {
+		sg := byState[st]
+		order := make([]int, len(sg.districts))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int { return cmp.Compare(sg.districts[a].District, sg.districts[b].District) })
+		ds := make([]*DistrictRow, len(order))
+		ss := make([][]*SiteRow, len(order))
+		gds := make([]gridDistrict, len(order))
+		for i, k := range order {
+			ds[i], ss[i] = sg.districts[k], sg.sites[k]
+			slices.SortFunc(ss[i], func(a, b *SiteRow) int { return cmp.Compare(a.School, b.School) })
+			gds[i].gridRow = publishedRow(ds[i].District, "district "+ds[i].District, ds[i].counts())
+			for _, s := range ss[i] {
+				gds[i].sites = append(gds[i].sites, publishedRow(s.School, "site "+s.District+"/"+s.School, s.counts()))
+			}
+		}
+		sg.districts, sg.sites = ds, ss
+		sg.g = newGrid(gds)
+		out = append(out, *sg)
+	}
+	return out, errs
+}
+
+func publishedRow(id, label string, cs [nCounts]*Count) gridRow {
+	r := gridRow{id: id, label: label}
+	for m, c := range cs {
+		v, ok := c.Value()
+		r.value[m], r.supp[m] = v, !ok
+	}
+	return r
+}
+
+// checkState checks one state's rows.
+func (p Published) checkState(sg stateGroup, fail func(string, ...any)) {
+	g := sg.g
+	r := 0
+	sites, atThreshold, educators := 0, 0, 0
+	for i, d := range sg.districts {
+		checkRow(g, r, d.Suppressed, nil, fail)
+		r++
+		if d.Sites != len(sg.sites[i]) {
+			fail("district %s: sites is %d, it has %d site rows", d.District, d.Sites, len(sg.sites[i]))
+		}
+		sites += d.Sites
+		atThreshold += d.SchoolsAtThreshold
+		educators += d.EducatorsVisiting
+		if d.EducatorsTrainedCumulative < d.EducatorsTrained {
+			fail("district %s: fewer educators trained up to the year's end than in the year", d.District)
+		}
+		yes, unknown, most, total := 0, 0, 0, 0
+		for _, s := range sg.sites[i] {
+			label := "site " + s.District + "/" + s.School
+			var extra []string
+			if s.Share == nil {
+				extra = append(extra, "share")
+			}
+			if s.AtThreshold == nil {
+				extra = append(extra, "atThreshold")
+			}
+			checkRow(g, r, s.Suppressed, extra, fail)
+			hidden := g.supp[r*nCounts+mReached] || g.supp[r*nCounts+mStudents]
+			switch {
+			case hidden && (s.Share != nil || s.AtThreshold != nil):
+				fail("%s: share or atThreshold published while studentsReached or students is suppressed", label)
+			case !hidden && (s.Share == nil || s.AtThreshold == nil):
+				fail("%s: share or atThreshold suppressed while studentsReached and students are published", label)
+			case !hidden:
+				reached, students := g.value[r*nCounts+mReached], g.value[r*nCounts+mStudents]
+				share, at := 0.0, false
+				if students > 0 {
+					share, at = float64(reached)/float64(students), reached*10 >= students
+				}
+				if math.Abs(*s.Share-share) > 1e-9 || *s.AtThreshold != at {
+					fail("%s: share %v, atThreshold %v do not match studentsReached %d of %d", label, *s.Share, *s.AtThreshold, reached, students)
+				}
+			}
+			switch {
+			case s.AtThreshold == nil:
+				unknown++
+			case *s.AtThreshold:
+				yes++
+			}
+			most = max(most, s.EducatorsVisiting)
+			total += s.EducatorsVisiting
+			r++
+		}
+		if d.SchoolsAtThreshold < yes || d.SchoolsAtThreshold > yes+unknown {
+			fail("district %s: schoolsAtThreshold %d, its sites say %d to %d", d.District, d.SchoolsAtThreshold, yes, yes+unknown)
+		}
+		if d.EducatorsVisiting < most || d.EducatorsVisiting > total {
+			fail("district %s: educatorsVisiting %d, its sites say %d to %d", d.District, d.EducatorsVisiting, most, total)
+		}
+	}
+	t := sg.totals
+	if t == nil {
+		return
+	}
+	if t.Districts != len(sg.districts) || t.Sites != sites || t.SchoolsAtThreshold != atThreshold || t.EducatorsVisiting != educators {
+		fail("state %s: districts, sites, schoolsAtThreshold, educatorsVisiting are %d, %d, %d, %d; its rows add up to %d, %d, %d, %d",
+			sg.state, t.Districts, t.Sites, t.SchoolsAtThreshold, t.EducatorsVisiting, len(sg.districts), sites, atThreshold, educators)
+	}
+
+	// The sums: literal rule (b), and the published parts add up.
+	state := t.counts()
+	for _, tr := range g.trees {
+		m := tr.count
+		parent, where := state[m], "state "+sg.state
+		if tr.parent >= 0 {
+			if g.supp[tr.parent] {
+				continue
+			}
+			parent, where = g.value[tr.parent], g.rows[tr.parent/nCounts].label
+		}
+		hidden, published := 0, 0
+		for _, c := range tr.children {
+			if g.supp[c] {
+				hidden++
+			} else {
+				published += g.value[c]
+			}
+		}
+		name := countNames[m]
+		if hidden == 1 && len(tr.children) > 1 {
+			fail("%s: exactly one of its children's %s is suppressed, so it can be recovered by subtraction", where, name)
+		}
+		if (hidden == 0 && published != parent) || published > parent {
+			fail("%s: %s is %d, its published children's add up to %d", where, name, parent, published)
+		}
+	}
+
+	// No suppressed cell is derivable from the published figures (rule 3), except the
+	// ones the state totals disclose (rule 4).
+	derivable, inherent := g.bridges(false), g.bridges(true)
+	for c, s := range g.supp {
+		if s && derivable[c] && !inherent[c] {
+			fail("%s: the suppressed %s can be derived from the published figures", g.rows[c/nCounts].label, countNames[c%nCounts])
+		}
+	}
+}
+
+// checkRow checks one row's protected counts and its suppressed list.
+func checkRow(g *grid, r int, listed, extra []string, fail func(string, ...any)) {
+	label := g.rows[r].label
+	want := []string{}
+	b := r * nCounts
+	for m := range nCounts {
+		if g.supp[b+m] {
+			want = append(want, countNames[m])
+		} else if v := g.value[b+m]; v < MinCell {
+			fail("%s: %s %d is published though under %d", label, countNames[m], v, MinCell)
+		}
+	}
+	want = append(want, extra...)
+	if !slices.Equal(listed, want) {
+		fail("%s: suppressed lists %q, the null fields are %q", label, listed, want)
+	}
+	if g.supp[b+mFirst] != g.supp[b+mSecond] {
+		fail("%s: only one of visitsFirst and visitsSecond is suppressed", label)
+	}
+	if g.supp[b+mVisits] && !g.supp[b+mFirst] {
+		fail("%s: visits is suppressed but visitsFirst and visitsSecond are not", label)
+	}
+	if !g.supp[b+mVisits] && !g.supp[b+mFirst] && !g.supp[b+mSecond] && g.value[b+mVisits] != g.value[b+mFirst]+g.value[b+mSecond] {
+		fail("%s: visits %d is not visitsFirst + visitsSecond", label, g.value[b+mVisits])
+	}
+}

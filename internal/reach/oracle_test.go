@@ -1,0 +1,211 @@
+package reach
+
+import (
+	"cmp"
+	"slices"
+)
+
+// The oracle decides, independently of the grid in suppress.go, which suppressed counts of
+// a publication can be worked out exactly from what is published: it writes down every
+// sum the published figures obey (including the redundant ones) and eliminates over the
+// integers modulo a prime. A suppressed count x is determined exactly when the unit vector
+// of x lies in the row space of the equations restricted to the suppressed counts, that is
+// when the reduced row echelon form has a row whose only non-zero entry is x's.
+
+const oracleP = 2147483647 // 2^31 − 1, prime: products of two residues fit in a uint64
+
+type oracleCell struct {
+	label string // "district D: visits" or "site D/S: visits", as Exposed writes them
+	row   int
+	count int
+}
+
+// oracleState is one state's published rows: rows[i] has parent -1 (a district) or the
+// index of its district's row.
+type oracleState struct {
+	labels []string
+	parent []int
+	supp   [][nCounts]bool
+}
+
+func oracleStates(p Published) []oracleState {
+	byState := map[string]*oracleState{}
+	rowOf := map[string]int{}
+	ds := slices.Clone(p.Districts)
+	slices.SortFunc(ds, func(a, b DistrictRow) int { return cmp.Compare(a.District, b.District) })
+	for _, d := range ds {
+		st := byState[d.State]
+		if st == nil {
+			st = &oracleState{}
+			byState[d.State] = st
+		}
+		rowOf[d.District] = len(st.labels)
+		st.labels = append(st.labels, "district "+d.District)
+		st.parent = append(st.parent, -1)
+		var s [nCounts]bool
+		for m, c := range d.counts() {
+			s[m] = c.IsSuppressed()
+		}
+		st.supp = append(st.supp, s)
+	}
+	for _, site := range p.Sites {
+		st := byState[site.State]
+		st.labels = append(st.labels, "site "+site.District+"/"+site.School)
+		st.parent = append(st.parent, rowOf[site.District])
+		var s [nCounts]bool
+		for m, c := range site.counts() {
+			s[m] = c.IsSuppressed()
+		}
+		st.supp = append(st.supp, s)
+	}
+	var out []oracleState
+	for _, st := range byState {
+		out = append(out, *st)
+	}
+	return out
+}
+
+// determined returns the labels of the cells among unknown that the equations determine.
+func (st oracleState) determined(unknown func(row, count int) bool) []string {
+	col := map[[2]int]int{}
+	var cells []oracleCell
+	for r := range st.labels {
+		for m := range nCounts {
+			if unknown(r, m) {
+				col[[2]int{r, m}] = len(cells)
+				cells = append(cells, oracleCell{label: st.labels[r] + ": " + countNames[m], row: r, count: m})
+			}
+		}
+	}
+	n := len(cells)
+	if n == 0 {
+		return nil
+	}
+	var eqs [][]uint64
+	neg := uint64(oracleP - 1)
+	term := func(eq []uint64, r, m int, coef uint64) {
+		if c, ok := col[[2]int{r, m}]; ok {
+			eq[c] = (eq[c] + coef) % oracleP
+		}
+	}
+	// Every row: visits − visitsFirst − visitsSecond = 0.
+	for r := range st.labels {
+		eq := make([]uint64, n)
+		term(eq, r, mVisits, 1)
+		term(eq, r, mFirst, neg)
+		term(eq, r, mSecond, neg)
+		eqs = append(eqs, eq)
+	}
+	for m := range nCounts {
+		// The state: Σ districts = the published state total.
+		eq := make([]uint64, n)
+		for r, p := range st.parent {
+			if p < 0 {
+				term(eq, r, m, 1)
+			}
+		}
+		eqs = append(eqs, eq)
+		// Every district: district − Σ its sites = 0.
+		for d, p := range st.parent {
+			if p >= 0 {
+				continue
+			}
+			eq := make([]uint64, n)
+			term(eq, d, m, 1)
+			for r, p := range st.parent {
+				if p == d {
+					term(eq, r, m, neg)
+				}
+			}
+			eqs = append(eqs, eq)
+		}
+	}
+
+	// Reduced row echelon form over GF(p).
+	rank := 0
+	for c := 0; c < n && rank < len(eqs); c++ {
+		piv := -1
+		for i := rank; i < len(eqs); i++ {
+			if eqs[i][c] != 0 {
+				piv = i
+				break
+			}
+		}
+		if piv < 0 {
+			continue
+		}
+		eqs[rank], eqs[piv] = eqs[piv], eqs[rank]
+		inv := powMod(eqs[rank][c], oracleP-2)
+		for k := range eqs[rank] {
+			eqs[rank][k] = eqs[rank][k] * inv % oracleP
+		}
+		for i := range eqs {
+			if i == rank || eqs[i][c] == 0 {
+				continue
+			}
+			f := eqs[i][c]
+			for k := c; k < n; k++ {
+				if eqs[rank][k] != 0 {
+					eqs[i][k] = (eqs[i][k] + (oracleP-f)*eqs[rank][k]) % oracleP
+				}
+			}
+		}
+		rank++
+	}
+	var out []string
+	for _, eq := range eqs[:rank] {
+		nz, at := 0, -1
+		for k, v := range eq {
+			if v != 0 {
+				nz, at = nz+1, k
+			}
+		}
+		if nz == 1 {
+			out = append(out, cells[at].label)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func powMod(a, e uint64) uint64 {
+	r := uint64(1)
+	a %= oracleP
+	for e > 0 {
+		if e&1 == 1 {
+			r = r * a % oracleP
+		}
+		a = a * a % oracleP
+		e >>= 1
+	}
+	return r
+}
+
+// oracle returns, over all states, the suppressed cells the publication discloses, and
+// the suppressed cells the state totals alone would disclose (everything below the state
+// level unknown).
+func oracle(p Published) (disclosed, inherent []string) {
+	for _, st := range oracleStates(p) {
+		disclosed = append(disclosed, st.determined(func(r, m int) bool { return st.supp[r][m] })...)
+		all := st.determined(func(int, int) bool { return true })
+		for _, l := range all {
+			if st.suppressedLabel(l) {
+				inherent = append(inherent, l)
+			}
+		}
+	}
+	slices.Sort(disclosed)
+	inherent = slices.Compact(slices.Sorted(slices.Values(inherent)))
+	return disclosed, inherent
+}
+
+func (st oracleState) suppressedLabel(l string) bool {
+	for r := range st.labels {
+		for m := range nCounts {
+			if st.supp[r][m] && st.labels[r]+": "+countNames[m] == l {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,673 @@
+package reach
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// site makes a site's metrics; visits = first + second.
+func site(id string, first, second, families, reached, students int) SiteMetrics {
+	s := SiteMetrics{School: id, Name: "School " + id, Visits: first + second, VisitsFirst: first, VisitsSecond: second,
+		FamiliesVisited: families, StudentsReached: reached, Students: students, EducatorsVisiting: 2}
+	if students > 0 {
+		s.Share, s.AtThreshold = float64(reached)/float64(students), reached*10 >= students
+	}
+	return s
+}
+
+// district makes a district's metrics as the sums of its sites.
+func district(id, state string, sites ...SiteMetrics) DistrictMetrics {
+	d := DistrictMetrics{District: id, State: state, Year: year, PerSite: sites, EducatorsTrained: 3, EducatorsTrainedCumulative: 5,
+		HoursPerEducator: map[string]float64{id + "-secret-educator": 12.5}}
+	for _, s := range sites {
+		d.Sites++
+		d.Visits += s.Visits
+		d.VisitsFirst += s.VisitsFirst
+		d.VisitsSecond += s.VisitsSecond
+		d.FamiliesVisited += s.FamiliesVisited
+		d.StudentsReached += s.StudentsReached
+		d.Students += s.Students
+		d.EducatorsVisiting += s.EducatorsVisiting
+		if s.AtThreshold {
+			d.SchoolsAtThreshold++
+		}
+	}
+	return d
+}
+
+func publishAll(ds ...DistrictMetrics) Published {
+	national, byState := Rollup(year, ds)
+	return Publish(year, national, byState, ds)
+}
+
+// suppressedCells lists a publication's suppressed cells as "district D: visits" or
+// "site D/S: share".
+func suppressedCells(p Published) []string {
+	var out []string
+	for _, d := range p.Districts {
+		for _, f := range d.Suppressed {
+			out = append(out, "district "+d.District+": "+f)
+		}
+	}
+	for _, s := range p.Sites {
+		for _, f := range s.Suppressed {
+			out = append(out, "site "+s.District+"/"+s.School+": "+f)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func cells(row string, fields ...string) []string {
+	var out []string
+	for _, f := range fields {
+		out = append(out, row+": "+f)
+	}
+	return out
+}
+
+var allCounts = []string{"visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached", "students"}
+var allSite = append(slices.Clone(allCounts), "share", "atThreshold")
+
+func TestCountJSON(t *testing.T) {
+	type row struct{ A, B, C Count }
+	b, err := json.Marshal(row{A: CountOf(12), B: SuppressedCount(), C: CountOf(0)})
+	if err != nil || string(b) != `{"A":12,"B":null,"C":0}` {
+		t.Fatalf("%s %v", b, err)
+	}
+	var back row
+	if err := json.Unmarshal(b, &back); err != nil || back != (row{A: CountOf(12), C: CountOf(0)}) {
+		t.Fatalf("%+v %v", back, err)
+	}
+	if (Count{}).String() != "suppressed" || !(Count{}).IsSuppressed() || CountOf(7).String() != "7" {
+		t.Error("String or the zero Count")
+	}
+	if v, ok := SuppressedCount().Value(); ok || v != 0 {
+		t.Error("a suppressed count holds no value")
+	}
+	for _, bad := range []string{`1.5`, `"12"`, `true`, `{}`} {
+		var c Count
+		if err := json.Unmarshal([]byte(bad), &c); err == nil {
+			t.Errorf("%s read as a count", bad)
+		}
+	}
+}
+
+// TestPublishSpecExamples works through the rule on small hand-made states.
+func TestPublishSpecExamples(t *testing.T) {
+	cases := []struct {
+		name    string
+		ds      []DistrictMetrics
+		want    []string // suppressed cells
+		exposed []string
+	}{{
+		name: "one small site under a published district: its sibling is suppressed too",
+		ds: []DistrictMetrics{
+			district("A", "CA", site("a1", 3, 0, 3, 5, 100), site("a2", 30, 20, 40, 60, 400)),
+			district("B", "CA", site("b1", 20, 20, 30, 45, 300)),
+		},
+		want: slices.Concat(cells("site A/a1", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached", "share", "atThreshold"),
+			cells("site A/a2", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached", "share", "atThreshold")),
+	}, {
+		name: "rule (a): a small first visit count takes the second with it; visits stays",
+		ds: []DistrictMetrics{
+			district("D", "CA", site("x", 4, 20, 20, 30, 300), site("y", 5, 30, 25, 40, 300), site("z", 40, 40, 60, 90, 500)),
+			district("E", "CA", site("e1", 50, 50, 80, 120, 900)),
+		},
+		want: slices.Concat(cells("site D/x", "visitsFirst", "visitsSecond"), cells("site D/y", "visitsFirst", "visitsSecond")),
+	}, {
+		name: "rule (b): the smallest other child, ties broken by id",
+		ds: []DistrictMetrics{
+			district("T", "CA", site("r", 15, 15, 12, 20, 200), site("q", 15, 15, 12, 20, 200), site("p", 15, 15, 3, 20, 200)),
+			district("U", "CA", site("u1", 50, 50, 80, 120, 900)),
+		},
+		want: slices.Concat(cells("site T/p", "familiesVisited"), cells("site T/q", "familiesVisited")),
+	}, {
+		name: "a small district: the smallest other district, then the smallest of its sites",
+		ds: []DistrictMetrics{
+			district("P", "OR", site("p1", 3, 2, 4, 6, 8)),
+			district("Q", "OR", site("q2", 20, 20, 30, 35, 150), site("q1", 15, 15, 20, 25, 100)),
+			district("R", "OR", site("r1", 100, 100, 150, 200, 1000)),
+			district("S", "WA", site("s1", 100, 100, 150, 200, 1000)),
+		},
+		want: slices.Concat(cells("district P", allCounts...), cells("site P/p1", allSite...),
+			cells("district Q", allCounts...), cells("site Q/q1", allSite...)),
+	}, {
+		name: "a state with a single district: the state discloses it",
+		ds: []DistrictMetrics{
+			district("W", "WY", site("w1", 3, 0, 3, 4, 30)),
+			district("V", "VT", site("v1", 3, 1, 3, 4, 30), site("v2", 2, 2, 2, 3, 500)),
+			district("M", "MT", site("m1", 3, 0, 3, 4, 300), site("m2", 200, 100, 250, 400, 5000)),
+		},
+		want: slices.Concat(cells("district V", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached"),
+			cells("district W", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached"),
+			cells("site M/m1", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached", "share", "atThreshold"),
+			cells("site M/m2", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached", "share", "atThreshold"),
+			cells("site V/v1", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached", "share", "atThreshold"), cells("site V/v2", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached", "share", "atThreshold"),
+			cells("site W/w1", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached", "share", "atThreshold")),
+		exposed: slices.Concat(cells("district V", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached"),
+			cells("district W", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached"),
+			cells("site W/w1", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached")),
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := publishAll(c.ds...)
+			if err := p.Check(); err != nil {
+				t.Fatalf("Check: %v", err)
+			}
+			slices.Sort(c.want)
+			if d := cmp.Diff(c.want, suppressedCells(p)); d != "" {
+				t.Errorf("suppressed (-want +got):\n%s", d)
+			}
+			exposed := p.Exposed()
+			slices.Sort(exposed)
+			slices.Sort(c.exposed)
+			if d := cmp.Diff(c.exposed, exposed); d != "" {
+				t.Errorf("exposed (-want +got):\n%s", d)
+			}
+			disclosed, _ := oracle(p)
+			if d := cmp.Diff(c.exposed, disclosed); d != "" {
+				t.Errorf("the oracle disagrees (-exposed +oracle):\n%s", d)
+			}
+			b, _ := json.Marshal(p)
+			if s := strings.ToLower(string(b)); strings.Contains(s, "secret") || strings.Contains(s, "hours") {
+				t.Errorf("hours per educator published: %s", b)
+			}
+		})
+	}
+}
+
+// TestCloseLoop checks rule (c) on its own: a suppressed district and its only suppressed
+// site, joined to nothing else, are bridges; closing the loop takes the cheapest path.
+func TestCloseLoop(t *testing.T) {
+	row := func(id string, v int) gridRow {
+		return gridRow{id: id, value: [nCounts]int{v, v, v, v, v, v}}
+	}
+	g := newGrid([]gridDistrict{
+		{gridRow: row("A", 40), sites: []gridRow{row("a1", 40)}},
+		{gridRow: row("B", 50), sites: []gridRow{row("b1", 50)}},                // path via B costs 51 + 51
+		{gridRow: row("C", 45), sites: []gridRow{row("c1", 20), row("c2", 25)}}, // via C: 21 + 46
+	})
+	cell := func(r, m int) int32 { return int32(r*nCounts + m) }
+	g.supp[cell(0, mFamilies)], g.supp[cell(1, mFamilies)] = true, true // district A, site a1
+	br := g.bridges(false)
+	if !br[cell(0, mFamilies)] || !br[cell(1, mFamilies)] {
+		t.Fatal("A and a1 should be bridges")
+	}
+	if !g.closeLoop(cell(0, mFamilies)) {
+		t.Fatal("no loop")
+	}
+	var got []string
+	for c, s := range g.supp {
+		if s {
+			got = append(got, g.rows[c/nCounts].id)
+		}
+	}
+	if d := cmp.Diff([]string{"A", "a1", "C", "c1"}, got); d != "" {
+		t.Errorf("suppressed (-want +got):\n%s", d)
+	}
+	for c, b := range g.bridges(false) {
+		if b {
+			t.Errorf("%s %s is still a bridge", g.rows[c/nCounts].id, countNames[c%nCounts])
+		}
+	}
+}
+
+type truthIndex struct {
+	districts map[string]DistrictMetrics
+	sites     map[string]SiteMetrics // "district/school"
+}
+
+func indexTruth(want SynthTruth) truthIndex {
+	ti := truthIndex{districts: map[string]DistrictMetrics{}, sites: map[string]SiteMetrics{}}
+	for _, d := range want.Districts {
+		ti.districts[d.District] = d
+		for _, s := range d.PerSite {
+			ti.sites[d.District+"/"+s.School] = s
+		}
+	}
+	return ti
+}
+
+// TestPublishProperties publishes many random small data sets, full of cells under 10,
+// and checks the rule on each from the outside.
+func TestPublishProperties(t *testing.T) {
+	shapes := []string{"small cells", "tiny", "default", "many states", "one district", "out of year"}
+	seeds := uint64(60)
+	if testing.Short() {
+		seeds = 10
+	}
+	var total, complementary, exposed, rows int
+	for _, shape := range shapes {
+		for seed := range seeds {
+			inputs, want := Synth(1000+seed, synthShapes[shape])
+			var ds []DistrictMetrics
+			for _, in := range inputs {
+				ds = append(ds, ComputeDistrict(in))
+			}
+			national, byState := Rollup(year, ds)
+			p := Publish(year, national, byState, ds)
+			where := fmt.Sprintf("%s/%d", shape, seed)
+			if err := p.Check(); err != nil {
+				t.Fatalf("%s: Check: %v", where, err)
+			}
+			n, c, e := checkPublication(t, where, p, indexTruth(want), ds)
+			total, complementary, exposed = total+n, complementary+c, exposed+e
+			rows += len(p.Districts) + len(p.Sites)
+		}
+	}
+	t.Logf("%d rows, %d suppressed counts, %d of them 10 or more (complementary), %d exposed by a single-district state",
+		rows, total, complementary, exposed)
+	if total < 1000 || complementary < 100 {
+		t.Errorf("the data exercised too little suppression: %d suppressed, %d complementary", total, complementary)
+	}
+}
+
+// checkPublication checks one publication against the truth without using the package's
+// own checker, and returns how many counts it suppressed, how many of those were 10 or
+// more, and how many the state totals disclose.
+func checkPublication(t *testing.T, where string, p Published, ti truthIndex, ds []DistrictMetrics) (suppressed, complementary, exposedN int) {
+	t.Helper()
+	fail := func(format string, a ...any) { t.Errorf("%s: "+format, append([]any{where}, a...)...) }
+
+	// Totals: unsuppressed, equal to Rollup's, states add up to national.
+	national, byState := Rollup(year, ds)
+	if d := cmp.Diff(national, p.National); d != "" {
+		fail("national (-rollup +published):\n%s", d)
+	}
+	if len(p.States) != len(byState) {
+		fail("%d states published, %d rolled up", len(p.States), len(byState))
+	}
+	for i, st := range p.States {
+		if i > 0 && p.States[i-1].State >= st.State {
+			fail("states not sorted")
+		}
+		if st != byState[st.State] {
+			fail("state %s: %+v, rolled up %+v", st.State, st, byState[st.State])
+		}
+	}
+	assertStatesAddUp(t, p.National, byState)
+
+	// Every row: published counts are true and 10 or more; first and second go together.
+	type rowInfo struct {
+		values [nCounts]int
+		counts [nCounts]Count
+	}
+	children := map[string][]rowInfo{} // district → its sites
+	parents := map[string]rowInfo{}
+	stateChildren := map[string][]rowInfo{}
+	checkCounts := func(label string, counts [nCounts]*Count, truth [nCounts]int) rowInfo {
+		var ri rowInfo
+		for m, c := range counts {
+			ri.values[m], ri.counts[m] = truth[m], *c
+			v, ok := c.Value()
+			switch {
+			case !ok:
+				suppressed++
+				if truth[m] >= MinCell {
+					complementary++
+				}
+			case v != truth[m]:
+				fail("%s %s published %d, true %d", label, countNames[m], v, truth[m])
+			case v < MinCell:
+				fail("%s %s published %d < %d", label, countNames[m], v, MinCell)
+			}
+		}
+		if counts[mFirst].IsSuppressed() != counts[mSecond].IsSuppressed() {
+			fail("%s: only one of visitsFirst, visitsSecond suppressed", label)
+		}
+		return ri
+	}
+	for _, d := range p.Districts {
+		truth := ti.districts[d.District]
+		if d.State != truth.State || d.Sites != truth.Sites || d.EducatorsTrained != truth.EducatorsTrained ||
+			d.EducatorsTrainedCumulative != truth.EducatorsTrainedCumulative || d.EducatorsVisiting != truth.EducatorsVisiting ||
+			d.SchoolsAtThreshold != truth.SchoolsAtThreshold {
+			fail("district %s: %+v, true %+v", d.District, d, truth)
+		}
+		ri := checkCounts("district "+d.District, d.counts(), truth.counts())
+		parents[d.District] = ri
+		stateChildren[d.State] = append(stateChildren[d.State], ri)
+	}
+	for _, s := range p.Sites {
+		truth, ok := ti.sites[s.District+"/"+s.School]
+		if !ok {
+			fail("site %s/%s is not a true site", s.District, s.School)
+			continue
+		}
+		label := "site " + s.District + "/" + s.School
+		ri := checkCounts(label, s.counts(), truth.counts())
+		children[s.District] = append(children[s.District], ri)
+		hidden := s.StudentsReached.IsSuppressed() || s.Students.IsSuppressed()
+		if hidden != (s.Share == nil) || hidden != (s.AtThreshold == nil) {
+			fail("%s: share/atThreshold suppression does not follow studentsReached/students", label)
+		}
+		if !hidden && (*s.Share != truth.Share || *s.AtThreshold != truth.AtThreshold || s.Name != truth.Name) {
+			fail("%s: share %v at %v, true %v %v", label, *s.Share, *s.AtThreshold, truth.Share, truth.AtThreshold)
+		}
+		if s.EducatorsVisiting != truth.EducatorsVisiting {
+			fail("%s: educators visiting", label)
+		}
+	}
+	if len(p.Sites) != len(ti.sites) {
+		fail("%d site rows, %d true sites", len(p.Sites), len(ti.sites))
+	}
+
+	// Every published parent with two or more children: 0 or ≥ 2 suppressed children.
+	checkParent := func(label string, parent [nCounts]bool, kids []rowInfo) {
+		if len(kids) < 2 {
+			return
+		}
+		for m := range nCounts {
+			if parent[m] {
+				continue
+			}
+			n := 0
+			for _, k := range kids {
+				if k.counts[m].IsSuppressed() {
+					n++
+				}
+			}
+			if n == 1 {
+				fail("%s: one suppressed %s among its children", label, countNames[m])
+			}
+		}
+	}
+	for id, ri := range parents {
+		var hidden [nCounts]bool
+		for m, c := range ri.counts {
+			hidden[m] = c.IsSuppressed()
+		}
+		checkParent("district "+id, hidden, children[id])
+	}
+	for st, kids := range stateChildren {
+		checkParent("state "+st, [nCounts]bool{}, kids)
+	}
+
+	// Nothing suppressed is derivable, except what the state totals disclose, and that is
+	// exactly what Exposed lists.
+	disclosed, inherent := oracle(p)
+	exposed := p.Exposed()
+	slices.Sort(exposed)
+	if d := cmp.Diff(inherent, disclosed); d != "" {
+		fail("derivable beyond what the state totals disclose (-inherent +derivable):\n%s", d)
+	}
+	if d := cmp.Diff(disclosed, exposed); d != "" {
+		fail("Exposed differs from the oracle (-oracle +Exposed):\n%s", d)
+	}
+
+	// The JSON: no hours, no ignored visits, no family, student, educator or visit id;
+	// it reads back to a publication that still checks and writes the same bytes.
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"hoursPerEducator", "HoursPerEducator", "ignoredVisits", "IgnoredVisits", "perSite", "stu-", "fam0", "-e0", "-v0", "secret"} {
+		if strings.Contains(string(b), bad) {
+			fail("the published JSON contains %q", bad)
+		}
+	}
+	var back Published
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if err := back.Check(); err != nil {
+		fail("the JSON read back does not check: %v", err)
+	}
+	if b2, _ := json.Marshal(back); string(b2) != string(b) {
+		fail("the JSON does not round-trip")
+	}
+	return suppressed, complementary, len(exposed)
+}
+
+// TestPublishIsOrderFree: the order of the districts and of their sites does not matter.
+func TestPublishIsOrderFree(t *testing.T) {
+	for seed := range uint64(10) {
+		inputs, _ := Synth(seed, synthShapes["small cells"])
+		var ds []DistrictMetrics
+		for _, in := range inputs {
+			ds = append(ds, ComputeDistrict(in))
+		}
+		a, _ := json.Marshal(publishAll(ds...))
+		r := rand.New(rand.NewPCG(seed, 1))
+		r.Shuffle(len(ds), func(i, j int) { ds[i], ds[j] = ds[j], ds[i] })
+		for i := range ds {
+			s := slices.Clone(ds[i].PerSite)
+			r.Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
+			ds[i].PerSite = s
+		}
+		b, _ := json.Marshal(publishAll(ds...))
+		if string(a) != string(b) {
+			t.Fatalf("seed %d: the publication depends on the order of its input", seed)
+		}
+	}
+}
+
+// TestPublishLeavesOut: districts of other years and districts without a site get no row;
+// state and national totals are published whatever their size.
+func TestPublishLeavesOut(t *testing.T) {
+	other := district("Z", "CA", site("z1", 5, 5, 5, 5, 50))
+	other.Year = "2024-2025"
+	noSites := district("N", "CA")
+	ds := []DistrictMetrics{district("A", "CA", site("a1", 3, 1, 2, 3, 40)), other, noSites}
+	p := publishAll(ds...)
+	if len(p.Districts) != 1 || len(p.Sites) != 1 || p.Districts[0].District != "A" {
+		t.Fatalf("rows: %+v %+v", p.Districts, p.Sites)
+	}
+	if st := p.States[0]; st.Visits != 4 || st.FamiliesVisited != 2 || st.EducatorsTrained != 6 || p.National.Visits != 4 || p.National.States != 1 {
+		t.Errorf("totals: %+v %+v", st, p.National)
+	}
+	if err := p.Check(); err != nil {
+		t.Error(err)
+	}
+	empty := Publish(year, Totals{Year: year}, nil, nil)
+	if err := empty.Check(); err != nil {
+		t.Errorf("an empty year: %v", err)
+	}
+	if b, _ := json.Marshal(empty); string(b) != `{"year":"2025-2026","national":{"year":"2025-2026","states":0,"districts":0,"sites":0,"visits":0,"visitsFirst":0,"visitsSecond":0,"familiesVisited":0,"studentsReached":0,"students":0,"educatorsTrained":0,"educatorsTrainedCumulative":0,"educatorsVisiting":0,"schoolsAtThreshold":0},"states":[],"districts":[],"sites":[]}` {
+		t.Errorf("empty JSON: %s", b)
+	}
+}
+
+// TestPublishedJSONShape pins the field names of every published object, for the schema.
+func TestPublishedJSONShape(t *testing.T) {
+	p := publishAll(
+		district("A", "CA", site("a1", 3, 1, 2, 3, 40), site("a2", 30, 10, 20, 30, 400)),
+		district("B", "CA", site("b1", 30, 10, 20, 30, 400)),
+	)
+	var doc map[string]any
+	b, _ := json.Marshal(p)
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	keys := func(v any) []string {
+		var out []string
+		for k := range v.(map[string]any) {
+			out = append(out, k)
+		}
+		slices.Sort(out)
+		return out
+	}
+	totals := []string{"districts", "educatorsTrained", "educatorsTrainedCumulative", "educatorsVisiting", "familiesVisited", "schoolsAtThreshold", "sites", "students", "studentsReached", "visits", "visitsFirst", "visitsSecond", "year"}
+	want := map[string][]string{
+		"document": {"districts", "national", "sites", "states", "year"},
+		"national": slices.Sorted(slices.Values(append(slices.Clone(totals), "states"))),
+		"state":    slices.Sorted(slices.Values(append(slices.Clone(totals), "state"))),
+		"district": {"district", "educatorsTrained", "educatorsTrainedCumulative", "educatorsVisiting", "familiesVisited", "schoolsAtThreshold", "sites", "state", "students", "studentsReached", "suppressed", "visits", "visitsFirst", "visitsSecond"},
+		"site":     {"atThreshold", "district", "educatorsVisiting", "familiesVisited", "name", "school", "share", "state", "students", "studentsReached", "suppressed", "visits", "visitsFirst", "visitsSecond"},
+	}
+	got := map[string][]string{
+		"document": keys(doc),
+		"national": keys(doc["national"]),
+		"state":    keys(doc["states"].([]any)[0]),
+		"district": keys(doc["districts"].([]any)[0]),
+		"site":     keys(doc["sites"].([]any)[0]),
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("fields (-want +got):\n%s", d)
+	}
+	site := doc["sites"].([]any)[0].(map[string]any)
+	if site["visits"] != nil || site["share"] != nil || site["students"] != 40.0 {
+		t.Errorf("a suppressed count is null, a published one a number: %v", site)
+	}
+	if sup := doc["districts"].([]any)[0].(map[string]any)["suppressed"]; sup == nil || len(sup.([]any)) != 0 {
+		t.Errorf("an empty suppressed list is [], not null: %v", sup)
+	}
+}
+
+// TestCheckCatches breaks a valid publication in each way Check must notice.
+func TestCheckCatches(t *testing.T) {
+	inputs, want := Synth(3, SynthOptions{States: 4, DistrictsPerState: [2]int{2, 4}, FamiliesPerSite: [2]int{1, 25}})
+	var ds []DistrictMetrics
+	for _, in := range inputs {
+		ds = append(ds, ComputeDistrict(in))
+	}
+	good := publishAll(ds...)
+	if err := good.Check(); err != nil {
+		t.Fatal(err)
+	}
+	ti := indexTruth(want)
+	clone := func() Published {
+		b, _ := json.Marshal(good)
+		var p Published
+		if err := json.Unmarshal(b, &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// reveal un-suppresses the first site cell whose true value satisfies keep.
+	reveal := func(p *Published, keep func(m, v int) bool) bool {
+		for i := range p.Sites {
+			s := &p.Sites[i]
+			truth := ti.sites[s.District+"/"+s.School].counts()
+			for m, c := range s.counts() {
+				if c.IsSuppressed() && keep(m, truth[m]) {
+					*c = CountOf(truth[m])
+					s.Suppressed = slices.DeleteFunc(s.Suppressed, func(f string) bool { return f == countNames[m] })
+					return true
+				}
+			}
+		}
+		return false
+	}
+	wantErr := map[string]string{
+		"a complementary cell revealed":                   "can be recovered by subtraction",
+		"a small cell revealed":                           "published though under 10",
+		"only one of first and second revealed":           "only one of visitsFirst and visitsSecond",
+		"a suppressed name left off the list":             "suppressed lists",
+		"share published with studentsReached suppressed": "share or atThreshold published",
+		"states do not add up to national":                "states add up to visits",
+		"national states miscounted":                      "national states is",
+		"a published site off by one":                     "its published children's add up to",
+		"a district twice":                                "has two rows",
+		"a district in an unknown state":                  "has no state row",
+		"a site without its district":                     "district has no row",
+		"a site row missing":                              "site rows",
+	}
+	cases := map[string]func(p *Published) bool{
+		"a complementary cell revealed": func(p *Published) bool {
+			return reveal(p, func(m, v int) bool { return m == mFamilies && v >= MinCell })
+		},
+		"a small cell revealed": func(p *Published) bool {
+			return reveal(p, func(m, v int) bool { return m == mFamilies && v < MinCell })
+		},
+		"only one of first and second revealed": func(p *Published) bool {
+			return reveal(p, func(m, v int) bool { return (m == mFirst || m == mSecond) && v >= MinCell })
+		},
+		"a suppressed name left off the list": func(p *Published) bool {
+			for i := range p.Districts {
+				if len(p.Districts[i].Suppressed) > 0 {
+					p.Districts[i].Suppressed = p.Districts[i].Suppressed[1:]
+					return true
+				}
+			}
+			return false
+		},
+		"share published with studentsReached suppressed": func(p *Published) bool {
+			for i := range p.Sites {
+				if p.Sites[i].Share == nil {
+					x := 0.5
+					p.Sites[i].Share = &x
+					p.Sites[i].Suppressed = slices.DeleteFunc(p.Sites[i].Suppressed, func(f string) bool { return f == "share" })
+					return true
+				}
+			}
+			return false
+		},
+		"states do not add up to national": func(p *Published) bool { p.National.Visits++; return true },
+		"national states miscounted":       func(p *Published) bool { p.National.States++; return true },
+		"a published site off by one": func(p *Published) bool {
+			hidden := map[string]bool{} // the district's figure, or one of its sites', is suppressed
+			for _, d := range p.Districts {
+				hidden[d.District] = d.FamiliesVisited.IsSuppressed()
+			}
+			for _, s := range p.Sites {
+				hidden[s.District] = hidden[s.District] || s.FamiliesVisited.IsSuppressed()
+			}
+			for i := range p.Sites {
+				if v, ok := p.Sites[i].FamiliesVisited.Value(); ok && !hidden[p.Sites[i].District] {
+					p.Sites[i].FamiliesVisited = CountOf(v + 1)
+					return true
+				}
+			}
+			return false
+		},
+		"a district twice":               func(p *Published) bool { p.Districts = append(p.Districts, p.Districts[0]); return true },
+		"a district in an unknown state": func(p *Published) bool { p.Districts[0].State = "ZZ"; return true },
+		"a site without its district":    func(p *Published) bool { p.Sites[0].District = "nowhere"; return true },
+		"a site row missing":             func(p *Published) bool { p.Sites = p.Sites[1:]; return true },
+	}
+	for name, breakIt := range cases {
+		p := clone()
+		if !breakIt(&p) {
+			t.Errorf("%s: the data has no such cell", name)
+			continue
+		}
+		err := p.Check()
+		if err == nil {
+			t.Errorf("%s: Check passed", name)
+			continue
+		}
+		if !strings.Contains(err.Error(), wantErr[name]) {
+			t.Errorf("%s: Check says %v; want %q", name, err, wantErr[name])
+		}
+	}
+}
+
+// TestCheckCatchesChains: a suppressed district whose sites are all published is their
+// sum, and then its suppressed sibling is the state's total minus the others. No single
+// sum has exactly one suppressed cell under a published parent; Check still notices.
+func TestCheckCatchesChains(t *testing.T) {
+	p := publishAll(
+		district("P", "OR", site("p1", 3, 2, 4, 6, 8)),
+		district("Q", "OR", site("q2", 20, 20, 30, 35, 150), site("q1", 15, 15, 20, 25, 100)),
+		district("R", "OR", site("r1", 100, 100, 150, 200, 1000)),
+	)
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range p.Sites {
+		if s := &p.Sites[i]; s.School == "q1" {
+			for m, c := range s.counts() {
+				*c = CountOf([nCounts]int{30, 15, 15, 20, 25, 100}[m])
+			}
+			share, at := 0.25, true
+			s.Share, s.AtThreshold, s.Suppressed = &share, &at, []string{}
+		}
+	}
+	err := p.Check()
+	if err == nil || !strings.Contains(err.Error(), "district Q: the suppressed visits can be derived") ||
+		!strings.Contains(err.Error(), "district P: the suppressed visits can be derived") {
+		t.Errorf("Check: %v", err)
+	}
+	disclosed, _ := oracle(p)
+	if !slices.Contains(disclosed, "district P: visits") || !slices.Contains(disclosed, "site P/p1: visits") {
+		t.Errorf("the oracle agrees the chain discloses P: %v", disclosed)
+	}
+}

@@ -1,0 +1,330 @@
+package reach
+
+import (
+	"container/heap"
+	"math"
+)
+
+// The six protected counts, in the order of the published rows' fields.
+const (
+	mVisits = iota
+	mFirst
+	mSecond
+	mFamilies
+	mReached
+	mStudents
+	nCounts
+)
+
+var countNames = [nCounts]string{"visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached", "students"}
+
+// gridRow is a district row or a site row of one state: its protected counts and which of
+// them are suppressed.
+type gridRow struct {
+	id    string // district id, or school id: the tie-breaker among siblings
+	label string // for messages: "district X" or "site X/Y"
+	value [nCounts]int
+	supp  [nCounts]bool
+}
+
+type gridDistrict struct {
+	gridRow
+	sites []gridRow
+}
+
+// tree is one sum: the parent (a district's cell, or -1 for the state's published total)
+// is the sum of the children's cells.
+type tree struct {
+	count    int // which of the six counts
+	parent   int32
+	children []int32
+}
+
+// grid holds the protected counts of one state and the sums they obey, as a graph: every
+// sum (equation) is a node and every cell an edge between the two equations it takes part
+// in. Each cell takes part in exactly two equations once the implied ones are dropped:
+//
+//   - visits, visitsFirst, visitsSecond: a district's cell joins its own sum (district =
+//     Σ sites) to the state's; a site's cell joins its district's sum to the site's row
+//     equation (visits = visitsFirst + visitsSecond). A district's row equation is
+//     implied by its sites' and the three sums, so it is left out.
+//   - familiesVisited, studentsReached, students: a district's cell joins its own sum to
+//     the state's; a site's cell joins its district's sum to a ground node (whose row
+//     would be minus the sum of all the others).
+//
+// With the published cells moved to the right-hand side, the system's matrix is the
+// incidence matrix of the graph of suppressed cells, so a suppressed cell is determined by
+// the published figures exactly when it is a bridge of that graph: suppression must leave
+// every suppressed cell on a cycle of suppressed cells.
+type grid struct {
+	rows  []gridRow
+	value []int      // per cell (row*nCounts + count)
+	supp  []bool     // per cell
+	ends  [][2]int32 // per cell: its two nodes
+	adj   [][]int32  // per node: its cells
+	trees []tree
+}
+
+func newGrid(ds []gridDistrict) *grid {
+	g := &grid{}
+	nodes := int32(nCounts + 3) // the state's six sums, and grounds for families, reached, students
+	ground := func(m int) int32 { return int32(nCounts + m - mFamilies) }
+	stateTrees := make([]tree, nCounts)
+	for m := range stateTrees {
+		stateTrees[m] = tree{count: m, parent: -1}
+	}
+	var trees []tree
+	add := func(r gridRow) int32 {
+		g.rows = append(g.rows, r)
+		for m := range nCounts {
+			g.value = append(g.value, r.value[m])
+			g.supp = append(g.supp, r.supp[m])
+			g.ends = append(g.ends, [2]int32{})
+		}
+		return int32(len(g.rows) - 1)
+	}
+	for _, d := range ds {
+		dr := add(d.gridRow)
+		dn := nodes
+		nodes += nCounts
+		first := len(trees)
+		for m := range nCounts {
+			c := dr*nCounts + int32(m)
+			g.ends[c] = [2]int32{dn + int32(m), int32(m)}
+			stateTrees[m].children = append(stateTrees[m].children, c)
+			trees = append(trees, tree{count: m, parent: c})
+		}
+		for _, s := range d.sites {
+			sr := add(s)
+			rn := nodes
+			nodes++
+			for m := range nCounts {
+				c := sr*nCounts + int32(m)
+				if m <= mSecond {
+					g.ends[c] = [2]int32{rn, dn + int32(m)}
+				} else {
+					g.ends[c] = [2]int32{dn + int32(m), ground(m)}
+				}
+				trees[first+m].children = append(trees[first+m].children, c)
+			}
+		}
+	}
+	g.trees = append(stateTrees, trees...)
+	g.adj = make([][]int32, nodes)
+	for c, e := range g.ends {
+		g.adj[e[0]] = append(g.adj[e[0]], int32(c))
+		g.adj[e[1]] = append(g.adj[e[1]], int32(c))
+	}
+	return g
+}
+
+func (g *grid) other(c, n int32) int32 {
+	if e := g.ends[c]; e[0] != n {
+		return e[0]
+	}
+	return g.ends[c][1]
+}
+
+// less orders sibling cells: smaller value first, then smaller row id.
+func (g *grid) less(a, b int32) bool {
+	if g.value[a] != g.value[b] {
+		return g.value[a] < g.value[b]
+	}
+	return g.rows[a/nCounts].id < g.rows[b/nCounts].id
+}
+
+// suppress applies the primary rule and then rules (a), (b) and (c) of the package
+// documentation until nothing changes.
+func (g *grid) suppress() {
+	for c, v := range g.value {
+		if v < MinCell {
+			g.supp[c] = true
+		}
+	}
+	inherent := g.bridges(true)
+	for {
+		changed := g.ruleRows()
+		if g.ruleTrees() {
+			changed = true
+		}
+		if changed {
+			continue
+		}
+		fixed := false
+		for c, b := range g.bridges(false) {
+			if b && !inherent[c] && g.closeLoop(int32(c)) {
+				fixed = true
+				break
+			}
+		}
+		if !fixed {
+			return
+		}
+	}
+}
+
+// ruleRows is rule (a): if any of visits, visitsFirst, visitsSecond of a row is
+// suppressed, visitsFirst and visitsSecond both are.
+func (g *grid) ruleRows() bool {
+	changed := false
+	for r := range g.rows {
+		b := r * nCounts
+		if g.supp[b+mVisits] || g.supp[b+mFirst] || g.supp[b+mSecond] {
+			for _, c := range [2]int{b + mFirst, b + mSecond} {
+				if !g.supp[c] {
+					g.supp[c] = true
+					changed = true
+				}
+			}
+		}
+	}
+	return changed
+}
+
+// ruleTrees is rule (b): a sum with exactly one suppressed cell gets its smallest
+// published child suppressed too.
+func (g *grid) ruleTrees() bool {
+	changed := false
+	for _, t := range g.trees {
+		n := 0
+		if t.parent >= 0 && g.supp[t.parent] {
+			n++
+		}
+		best := int32(-1)
+		for _, c := range t.children {
+			if g.supp[c] {
+				n++
+			} else if best < 0 || g.less(c, best) {
+				best = c
+			}
+		}
+		if n == 1 && best >= 0 {
+			g.supp[best] = true
+			changed = true
+		}
+	}
+	return changed
+}
+
+// bridges marks the cells that are bridges of the graph of suppressed cells (all cells,
+// when all is set): the cells the other cells' values and the sums determine.
+func (g *grid) bridges(all bool) []bool {
+	n := len(g.adj)
+	disc := make([]int32, n)
+	low := make([]int32, n)
+	out := make([]bool, len(g.value))
+	type frame struct {
+		node, via int32
+		next      int
+	}
+	var stack []frame
+	var t int32
+	for s := range n {
+		if disc[s] != 0 {
+			continue
+		}
+		t++
+		disc[s], low[s] = t, t
+		stack = append(stack[:0], frame{node: int32(s), via: -1})
+		for len(stack) > 0 {
+			f := &stack[len(stack)-1]
+			u := f.node
+			if f.next < len(g.adj[u]) {
+				c := g.adj[u][f.next]
+				f.next++
+				if c == f.via || !(all || g.supp[c]) {
+					continue
+				}
+				v := g.other(c, u)
+				if disc[v] == 0 {
+					t++
+					disc[v], low[v] = t, t
+					stack = append(stack, frame{node: v, via: c})
+				} else if disc[v] < low[u] {
+					low[u] = disc[v]
+				}
+				continue
+			}
+			via := f.via
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 {
+				p := stack[len(stack)-1].node
+				low[p] = min(low[p], low[u])
+				if low[u] > disc[p] {
+					out[via] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+// closeLoop is rule (c): it suppresses the published cells of the cheapest path (least
+// total value) that joins the two ends of cell c without c, so that c lies on a cycle of
+// suppressed cells. It reports false when there is no such path.
+func (g *grid) closeLoop(c int32) bool {
+	n := len(g.adj)
+	dist := make([]int64, n)
+	prev := make([]int32, n)
+	for i := range dist {
+		dist[i] = math.MaxInt64
+	}
+	src, dst := g.ends[c][0], g.ends[c][1]
+	dist[src] = 0
+	h := &nodeHeap{{0, src}}
+	for h.Len() > 0 {
+		it := heap.Pop(h).(nodeDist)
+		if it.d > dist[it.n] {
+			continue
+		}
+		if it.n == dst {
+			break
+		}
+		for _, e := range g.adj[it.n] {
+			if e == c {
+				continue
+			}
+			var w int64
+			if !g.supp[e] {
+				w = int64(max(g.value[e], 0)) + 1
+			}
+			v := g.other(e, it.n)
+			if nd := it.d + w; nd < dist[v] {
+				dist[v], prev[v] = nd, e
+				heap.Push(h, nodeDist{nd, v})
+			}
+		}
+	}
+	if dist[dst] == math.MaxInt64 {
+		return false
+	}
+	for v := dst; v != src; {
+		e := prev[v]
+		g.supp[e] = true
+		v = g.other(e, v)
+	}
+	return true
+}
+
+type nodeDist struct {
+	d int64
+	n int32
+}
+
+type nodeHeap []nodeDist
+
+func (h nodeHeap) Len() int { return len(h) }
+func (h nodeHeap) Less(i, j int) bool {
+	if h[i].d != h[j].d {
+		return h[i].d < h[j].d
+	}
+	return h[i].n < h[j].n
+}
+func (h nodeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *nodeHeap) Push(x any)   { *h = append(*h, x.(nodeDist)) }
+func (h *nodeHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
