@@ -29,6 +29,7 @@ import (
 
 	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/cohortsvc"
+	"github.com/pthv/reach/internal/deploy"
 	"github.com/pthv/reach/internal/devstack"
 	"github.com/pthv/reach/internal/importer"
 	"github.com/pthv/reach/internal/queue"
@@ -100,8 +101,14 @@ func newEnv(t *testing.T, fnEnv map[string]string) *env {
 	b := make([]byte, 4)
 	rand.Read(b)
 	logs := &syncBuffer{}
-	st, err := devstack.StartStack(context.Background(), devstack.StackOptions{Prefix: "pthv-it-" + hex.EncodeToString(b),
-		Endpoint: moto.URL, Functions: functions, Env: fnEnv, Logs: logs})
+	prefix := "pthv-it-" + hex.EncodeToString(b)
+	names := deploy.NamesFor(prefix)
+	st, err := devstack.StartStack(context.Background(), devstack.StackOptions{Prefix: prefix,
+		Endpoint: moto.URL, Functions: functions, Env: fnEnv, Logs: logs, Principals: map[string]devstack.IAMPrincipal{
+			"district-d1": devstack.LocalPrincipal("district-d1", "secret-d1", names.DistrictRole("d1")),
+			"district-d2": devstack.LocalPrincipal("district-d2", "secret-d2", names.DistrictRole("d2")),
+			"outsider":    devstack.LocalPrincipal("outsider", "secret-o", "someone-else"),
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,8 +471,14 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 // rolesOf returns the rows of the test district's roles.csv (Students 300, Seed 11).
 func rolesOf(t *testing.T) [][]string {
 	t.Helper()
+	return readRoles(t, rostergen.Options{Students: 300, Seed: 11})
+}
+
+// readRoles returns the rows of a generated district's roles.csv.
+func readRoles(t *testing.T, o rostergen.Options) [][]string {
+	t.Helper()
 	dir := t.TempDir()
-	if _, err := rostergen.Write(dir, rostergen.Options{Students: 300, Seed: 11}); err != nil {
+	if _, err := rostergen.Write(dir, o); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(filepath.Join(dir, "roles.csv"))
