@@ -182,4 +182,3 @@ func TestResponsesAndScopes(t *testing.T) {
 		})
 	}
 }
-

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pthv/reach/internal/cohort"
+	"github.com/pthv/reach/internal/csvrows/csvrowstest"
 	"github.com/pthv/reach/schemas"
 )
 
@@ -34,26 +35,7 @@ func read(t testing.TB, in string) *Result {
 }
 
 // rowObjects turns a CSV file into the row objects the column schema describes.
-func rowObjects(t testing.TB, in string) []map[string]string {
-	t.Helper()
-	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(in, "\ufeff")))
-	cr.FieldsPerRecord = -1
-	rows, err := cr.ReadAll()
-	if err != nil {
-		t.Fatalf("fixture is not CSV: %v", err)
-	}
-	var out []map[string]string
-	for _, row := range rows[1:] {
-		obj := map[string]string{}
-		for i, c := range rows[0] {
-			if i < len(row) {
-				obj[c] = row[i]
-			}
-		}
-		out = append(out, obj)
-	}
-	return out
-}
+var rowObjects = csvrowstest.RowObjects
 
 func validRow(obj map[string]string) error {
 	b, _ := json.Marshal(obj)
@@ -193,15 +175,7 @@ func TestAStudentThatLooksLikeAnEmailIsNeverRepeated(t *testing.T) {
 	}
 }
 
-func count(res *Result, code string) int {
-	n := 0
-	for _, f := range res.Findings {
-		if f.Code == code {
-			n++
-		}
-	}
-	return n
-}
+func count(res *Result, code string) int { return csvrowstest.Count(res.Findings, code) }
 
 type ruleCase struct {
 	name, in   string
@@ -255,22 +229,7 @@ var ruleCases = []ruleCase{
 
 // bigReader yields a valid consent file larger than MaxBytes without holding it in memory.
 func bigReader() io.Reader {
-	row := []byte("2025-2026,fam-aaaaaaaaaaaa,,accepted,2025-09-01\n")
-	n := MaxBytes/len(row) + 1
-	return io.MultiReader(strings.NewReader(header), io.LimitReader(&repeat{b: row}, int64(n*len(row))))
-}
-
-type repeat struct {
-	b []byte
-	i int
-}
-
-func (r *repeat) Read(p []byte) (int, error) {
-	for n := range p {
-		p[n] = r.b[r.i]
-		r.i = (r.i + 1) % len(r.b)
-	}
-	return len(p), nil
+	return csvrowstest.Big(header, "2025-2026,fam-aaaaaaaaaaaa,,accepted,2025-09-01\n", MaxBytes)
 }
 
 func TestEveryRuleRejectsWhatItShould(t *testing.T) {

@@ -7,17 +7,14 @@
 package training
 
 import (
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/pthv/reach/internal/csvrows"
 	"github.com/pthv/reach/internal/roster"
 )
 
@@ -45,15 +42,9 @@ type Record struct {
 // Key identifies a record: the same educator, date and type is the same training.
 func (r Record) Key() string { return r.Educator + "#" + r.Date + "#" + r.Type }
 
-// Finding is a problem with the file or a row.
-type Finding struct {
-	Severity string `json:"severity"` // error or warning
-	Code     string `json:"code"`
-	File     string `json:"file"`
-	Line     int    `json:"line,omitempty"`
-	Column   string `json:"column,omitempty"`
-	Message  string `json:"message"`
-}
+// Finding is a problem with the file or a row: its fields are csvrows.Fields (Severity,
+// Code, File, Line, Column, Message).
+type Finding csvrows.Finding
 
 // Result is what Read found.
 type Result struct {
@@ -64,11 +55,29 @@ type Result struct {
 }
 
 // FileError reports whether a finding rejects the whole file.
-func (r *Result) FileError() bool {
-	return slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Severity == "error" && f.Line <= 1 })
-}
+func (r *Result) FileError() bool { return csvrows.FileError(r.Findings) }
 
-var idRE = regexp.MustCompile(`^[0-9A-Za-z./@_-]{1,255}$`)
+var idRE = csvrows.SourcedID
+
+// format is the training file for csvrows; it keeps the rules the training reader was first
+// written with (csvrows.Format.Legacy).
+var format = csvrows.Format{
+	Name:     "training",
+	Columns:  Columns,
+	Required: Columns[:5],
+	Codes: csvrows.Codes{
+		NoHeader:        "file.no_header",
+		HeaderMissing:   "header.missing_column",
+		HeaderDuplicate: "header.duplicate_column",
+		HeaderUnknown:   "header.unknown_column",
+		Encoding:        "encoding.not_utf8",
+		CSV:             "csv.malformed",
+		FieldCount:      "csv.field_count",
+		Required:        "value.required",
+		NoRows:          "file.no_rows",
+	},
+	Legacy: true,
+}
 
 // SchoolYear returns the school year (1 July – 30 June) containing t, e.g. "2025-2026".
 func SchoolYear(t time.Time) string {
@@ -83,89 +92,15 @@ func SchoolYear(t time.Time) string {
 // returns an error only when r fails; every problem of the file is a finding.
 func Read(r io.Reader, file string, today time.Time) (*Result, error) {
 	res := &Result{}
-	add := func(sev, code string, line int, col, msg string) {
-		res.Findings = append(res.Findings, Finding{Severity: sev, Code: code, File: file, Line: line, Column: col, Message: msg})
-	}
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		add("error", "file.no_header", 1, "", "the file is empty: it needs a header row naming the columns")
-		return res, nil
-	}
-	if err != nil {
-		return res, csvErr(err, file, add)
-	}
-	idx := map[string]int{}
-	for i, h := range header {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		if !slices.Contains(Columns, h) {
-			add("warning", "header.unknown_column", 1, safe(h), "the column is not part of the training file and is ignored")
-			continue
-		}
-		if _, dup := idx[h]; dup {
-			add("error", "header.duplicate_column", 1, h, "the column "+h+" appears twice")
-			continue
-		}
-		idx[h] = i
-	}
-	for _, c := range Columns[:5] {
-		if _, ok := idx[c]; !ok {
-			add("error", "header.missing_column", 1, c, "the required column "+c+" is missing")
-		}
-	}
-	if res.FileError() {
-		return res, nil
-	}
 	seen := map[string]int{}
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if !errors.As(err, &pe) {
-				return res, err
-			}
-			res.Rows++
-			res.Rejected++
-			add("error", "csv.malformed", pe.Line, "", "the row is not valid CSV: "+pe.Err.Error())
-			continue
-		}
-		line, _ := cr.FieldPos(0) // a record always has at least one field
-		if len(rec) == 1 && rec[0] == "" {
-			continue // blank line
-		}
-		res.Rows++
-		get := func(c string) string {
-			if i, ok := idx[c]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
-		errs := 0
-		bad := func(code, col, msg string) {
-			errs++
-			add("error", code, line, col, msg)
-		}
-		for _, c := range Columns {
-			if !utf8.ValidString(get(c)) {
-				bad("encoding.not_utf8", c, c+" has bytes that are not UTF-8; save the file as UTF-8")
-			}
-		}
-		if len(rec) != len(header) {
-			bad("csv.field_count", "", fmt.Sprintf("the row has %d cells but the header has %d", len(rec), len(header)))
-		}
+	t, err := format.Read(r, file, func(row *csvrows.Row) {
+		get, bad := row.Value, row.Error
 		out := Record{Educator: get("educatorSourcedId"), Date: get("date"), Type: get("trainingType"), Trainer: get("trainerOrganization")}
 		for _, c := range Columns[:5] {
-			if get(c) == "" {
-				bad("value.required", c, c+" is required but blank")
-			}
+			row.Required(c, get(c), true)
 		}
 		if out.Educator != "" && !idRE.MatchString(out.Educator) {
-			bad("value.sourced_id", "educatorSourcedId", "educatorSourcedId must be 1 to 255 characters of A-Z, a-z, 0-9 and . / @ _ -")
+			bad("value.sourced_id", "educatorSourcedId", "educatorSourcedId must be "+csvrows.SourcedIDText)
 		}
 		if out.Date != "" {
 			d, err := time.Parse("2006-01-02", out.Date)
@@ -199,43 +134,17 @@ func Read(r io.Reader, file string, today time.Time) (*Result, error) {
 		default:
 			bad("value.boolean", "optIn", "optIn must be true, false or blank")
 		}
-		if errs == 0 {
+		if !row.Failed() {
 			if first, dup := seen[out.Key()]; dup {
 				bad("id.duplicate", "", fmt.Sprintf("educator %s has a %s training on this date already on line %d", roster.MessageID(out.Educator), out.Type, first))
 			}
 		}
-		if errs > 0 {
-			res.Rejected++
-			continue
+		if row.Failed() {
+			return
 		}
-		seen[out.Key()] = line
+		seen[out.Key()] = row.Line
 		res.Records = append(res.Records, out)
-	}
-	if res.Rows == 0 {
-		add("warning", "file.no_rows", 1, "", "the file has a header but no rows")
-	}
-	return res, nil
-}
-
-func csvErr(err error, file string, add func(string, string, int, string, string)) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		add("error", "csv.malformed", pe.Line, "", "the header is not valid CSV: "+pe.Err.Error())
-		return nil
-	}
-	return err
-}
-
-// safe shortens an unknown header for a message.
-func safe(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) > 64 {
-		s = s[:64] + "…"
-	}
-	return s
+	})
+	res.Findings, res.Rows, res.Rejected = csvrows.As[Finding](t.Findings), t.Rows, t.Rejected
+	return res, err
 }

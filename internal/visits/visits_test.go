@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pthv/reach/internal/consent"
+	"github.com/pthv/reach/internal/csvrows/csvrowstest"
 	"github.com/pthv/reach/schemas"
 )
 
@@ -47,26 +48,7 @@ func with(col, v string) string {
 }
 
 // rowObjects turns a CSV file into the row objects the column schema describes.
-func rowObjects(t testing.TB, in string) []map[string]string {
-	t.Helper()
-	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(in, "\ufeff")))
-	cr.FieldsPerRecord = -1
-	rows, err := cr.ReadAll()
-	if err != nil {
-		t.Fatalf("fixture is not CSV: %v", err)
-	}
-	var out []map[string]string
-	for _, row := range rows[1:] {
-		obj := map[string]string{}
-		for i, c := range rows[0] {
-			if i < len(row) {
-				obj[c] = row[i]
-			}
-		}
-		out = append(out, obj)
-	}
-	return out
-}
+var rowObjects = csvrowstest.RowObjects
 
 // rowOf renders a record as the CSV row object the column schema describes.
 func rowOf(r Record) map[string]string {
@@ -285,15 +267,7 @@ func TestSchoolYear(t *testing.T) {
 	}
 }
 
-func count(res *Result, code string) int {
-	n := 0
-	for _, f := range res.Findings {
-		if f.Code == code {
-			n++
-		}
-	}
-	return n
-}
+func count(res *Result, code string) int { return csvrowstest.Count(res.Findings, code) }
 
 type ruleCase struct {
 	name, in   string
@@ -381,24 +355,7 @@ var ruleCases = []ruleCase{
 }
 
 // bigReader yields a valid visit file larger than MaxBytes without holding it in memory.
-func bigReader() io.Reader {
-	r := []byte(row)
-	n := MaxBytes/len(r) + 1
-	return io.MultiReader(strings.NewReader(header), io.LimitReader(&repeat{b: r}, int64(n*len(r))))
-}
-
-type repeat struct {
-	b []byte
-	i int
-}
-
-func (r *repeat) Read(p []byte) (int, error) {
-	for n := range p {
-		p[n] = r.b[r.i]
-		r.i = (r.i + 1) % len(r.b)
-	}
-	return len(p), nil
-}
+func bigReader() io.Reader { return csvrowstest.Big(header, row, MaxBytes) }
 
 func TestTheBaseRowIsValid(t *testing.T) {
 	res := read(t, header+row)
