@@ -88,8 +88,9 @@ printf 'save one with: pthv cohort show COHORT_ID --district demo-usd --csv FILE
 step "10. dropping visit logs for both cohorts: the reach function recomputes what they touched"
 $pthv gen visits --district demo-usd --out "$work/visits.csv" "$cohort_a" "$cohort_b"
 $pthv upload "$work/visits.csv" --kind visits --district demo-usd --wait | sed -n '1,12p'
-for _ in $(seq 1 50); do
-  if $pthv reach years 2>/dev/null | grep -q "$year"; then break; fi
+# The ingest function asked the reach function to recompute (an Event invocation): wait for it.
+for _ in $(seq 1 150); do
+  if $pthv reach --year "$year" --format json 2>/dev/null | grep -q '"visits": [1-9]'; then break; fi
   sleep 0.2
 done
 

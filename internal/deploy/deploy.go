@@ -95,6 +95,26 @@ type Notification struct {
 	Events []string
 }
 
+// Function is a Lambda function built from functions/{Base}.
+type Function struct {
+	Base string // the folder under functions/, e.g. "reach"
+	// ReservedConcurrency caps concurrent executions (0 = no reservation). The reach
+	// function runs one at a time, so that two recomputations of one district-year never
+	// interleave (a slower, older one could otherwise overwrite a newer aggregate).
+	ReservedConcurrency int
+	TimeoutSeconds      int
+	MemoryMB            int
+}
+
+// Functions are the deployment's functions, one per folder under functions/ (the local
+// Lambda host runs them, so they are not part of Spec, which moto provisions).
+var Functions = []Function{
+	{Base: "api", TimeoutSeconds: 10, MemoryMB: 512},
+	{Base: "cohort", TimeoutSeconds: 60, MemoryMB: 1024},
+	{Base: "ingest", TimeoutSeconds: 900, MemoryMB: 3008},
+	{Base: "reach", ReservedConcurrency: 1, TimeoutSeconds: 900, MemoryMB: 1024},
+}
+
 // Spec is everything one deployment holds.
 type Spec struct {
 	Names         Names

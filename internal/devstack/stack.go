@@ -10,9 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -96,7 +98,15 @@ func StartStack(ctx context.Context, opts StackOptions) (*Stack, error) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fns = append(fns, FunctionConfig{Name: st.Names.Function(n), Bootstrap: opts.Functions[n], Env: env, MemoryMB: 3008})
+		fc := FunctionConfig{Name: st.Names.Function(n), Bootstrap: opts.Functions[n], Env: env, MemoryMB: 3008}
+		if i := slices.IndexFunc(deploy.Functions, func(f deploy.Function) bool { return f.Base == n }); i >= 0 {
+			f := deploy.Functions[i]
+			fc.MemoryMB, fc.Timeout = f.MemoryMB, time.Duration(f.TimeoutSeconds)*time.Second
+			if f.ReservedConcurrency > 0 {
+				fc.Instances = f.ReservedConcurrency // the host's environments play reserved concurrency
+			}
+		}
+		fns = append(fns, fc)
 	}
 	if len(fns) == 0 {
 		return st, nil
