@@ -103,7 +103,11 @@ func newEnv(t *testing.T, fnEnv map[string]string) *env {
 	logs := &syncBuffer{}
 	prefix := "pthv-it-" + hex.EncodeToString(b)
 	names := deploy.NamesFor(prefix)
-	st, err := devstack.StartStack(context.Background(), devstack.StackOptions{Prefix: prefix,
+	rec := devstack.NewRecorder(names)
+	recorders.Lock()
+	recorders.all = append(recorders.all, rec)
+	recorders.Unlock()
+	st, err := devstack.StartStack(context.Background(), devstack.StackOptions{Prefix: prefix, Recorder: rec,
 		Endpoint: moto.URL, Functions: functions, Env: fnEnv, Logs: logs, Principals: map[string]devstack.IAMPrincipal{
 			"district-d1": devstack.LocalPrincipal("district-d1", "secret-d1", names.DistrictRole("d1")),
 			"district-d2": devstack.LocalPrincipal("district-d2", "secret-d2", names.DistrictRole("d2")),
@@ -443,6 +447,12 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 			if len(m.Pair) != 2 || !slices.Contains(trained, m.Pair[0]) || !slices.Contains(trained, m.Pair[1]) {
 				t.Fatalf("family %s has pair %v; eligible: %v", m.FamilyID, m.Pair, trained)
 			}
+		}
+		// verify reads the stored population back from the reports bucket.
+		res, err = e.stack.Host.Invoke(ctx, e.stack.Names.Function("cohort"),
+			[]byte(`{"action":"verify","district":"d1","cohortId":"`+resp.Cohort.ID+`"}`))
+		if err != nil || res.FunctionError != "" || !strings.Contains(string(res.Payload), `"match":true`) {
+			t.Fatalf("verify: %v %s", err, res.Payload)
 		}
 		out, err := e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &e.stack.Names.ReportsBucket, Key: &resp.Cohort.CSVKey})
 		if err != nil {

@@ -28,3 +28,24 @@ func TestEveryFunctionHasASpec(t *testing.T) {
 		t.Fatalf("functions/ has %v, deploy.Functions %v", dirs, specs)
 	}
 }
+
+// TestFunctionsMatchTheFile keeps Functions (used by the local stack) equal to
+// infra/functions.json (used by Terraform).
+func TestFunctionsMatchTheFile(t *testing.T) {
+	f, err := LoadFunctionsFile("../../infra/functions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Functions) != len(Functions) {
+		t.Fatalf("infra/functions.json has %d functions, deploy.Functions %d", len(f.Functions), len(Functions))
+	}
+	for _, fn := range Functions {
+		spec, ok := f.Functions[fn.Base]
+		if !ok {
+			t.Fatalf("%s is not in infra/functions.json", fn.Base)
+		}
+		if spec.Timeout != fn.TimeoutSeconds || spec.Memory != fn.MemoryMB || spec.ReservedConcurrency != fn.ReservedConcurrency {
+			t.Errorf("%s: file %+v, Go %+v", fn.Base, spec, fn)
+		}
+	}
+}

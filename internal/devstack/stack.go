@@ -33,6 +33,8 @@ type StackOptions struct {
 	Env map[string]string
 	// Logs receives the functions' and moto's output (nil discards it).
 	Logs io.Writer
+	// Recorder, when set, records each function's AWS calls (see Recorder).
+	Recorder *Recorder
 	// Principals are IAM callers the local API Gateway accepts besides the default national
 	// staff principal (access key "test", secret "test").
 	Principals map[string]IAMPrincipal
@@ -99,6 +101,20 @@ func StartStack(ctx context.Context, opts StackOptions) (*Stack, error) {
 	sort.Strings(names)
 	for _, n := range names {
 		fc := FunctionConfig{Name: st.Names.Function(n), Bootstrap: opts.Functions[n], Env: env, MemoryMB: 3008}
+		if rec := opts.Recorder; rec != nil {
+			fc.Env = maps.Clone(env)
+			aws, err := rec.proxy(n, func() string { return st.Endpoint })
+			if err != nil {
+				st.Close()
+				return nil, err
+			}
+			lam, err := rec.proxy(n, func() string { return st.Host.URL() })
+			if err != nil {
+				st.Close()
+				return nil, err
+			}
+			fc.Env["AWS_ENDPOINT_URL"], fc.Env["AWS_ENDPOINT_URL_LAMBDA"] = aws, lam
+		}
 		if i := slices.IndexFunc(deploy.Functions, func(f deploy.Function) bool { return f.Base == n }); i >= 0 {
 			f := deploy.Functions[i]
 			fc.MemoryMB, fc.Timeout = f.MemoryMB, time.Duration(f.TimeoutSeconds)*time.Second
