@@ -7,13 +7,16 @@ BIN := $(CURDIR)/bin
 GOBIN := $(BIN)/tools
 FUNCTIONS := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/main.go))))
 STATICCHECK_VERSION := v0.8.2
+TERRAFORM_VERSION := v1.5.7
+# terraform: the one on PATH, else one built with go install into bin/tools.
+TERRAFORM := $(shell command -v terraform 2>/dev/null || echo $(GOBIN)/terraform)
 FUZZTIME ?= 30s
 BENCHTIME ?= 3x
 DEMO_STUDENTS ?= 2000
 
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build cli functions local-functions local-up local-down test unit lint fmt fmt-check vet staticcheck bench fuzz demo deps deps-local clean help
+.PHONY: all build cli functions package plan terraform local-functions local-up local-down test unit lint fmt fmt-check vet staticcheck bench fuzz demo deps deps-local clean help
 
 all: build test
 
@@ -40,6 +43,21 @@ functions: deps
 			-o $(BIN)/functions/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
 
+package: functions ## zip every function's bootstrap into bin/package/<name>.zip for Terraform
+	@mkdir -p $(BIN)/package
+	@for f in $(FUNCTIONS); do \
+		rm -f $(BIN)/package/$$f.zip; \
+		(cd $(BIN)/functions/$$f && zip -q -X $(BIN)/package/$$f.zip bootstrap) || exit 1; \
+		echo "packaged $(BIN)/package/$$f.zip"; \
+	done
+
+terraform: ## make sure terraform is available (go install when it is not on PATH)
+	@test -x "$(TERRAFORM)" || { echo "installing terraform $(TERRAFORM_VERSION) with go install"; \
+		GOBIN=$(GOBIN) $(GO) install github.com/hashicorp/terraform@$(TERRAFORM_VERSION); }
+
+plan: terraform package ## terraform init + plan of infra/examples/complete (needs AWS credentials and network; skips otherwise)
+	TERRAFORM=$(TERRAFORM) $(GO) run ./infra/plan
+
 local-functions: deps ## build every function as a bootstrap for this machine, for the local stack
 	@for f in $(FUNCTIONS); do \
 		CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -o $(BIN)/local/functions/$$f/bootstrap ./functions/$$f || exit 1; \
@@ -51,10 +69,10 @@ local-up: cli local-functions deps-local ## start the local stack in the backgro
 local-down: cli ## stop the local stack
 	$(BIN)/pthv local down
 
-test: deps deps-local lint unit ## run every test (format, vet, staticcheck, unit and integration tests)
+test: deps deps-local terraform lint unit ## run every test (format, vet, staticcheck, unit and integration tests)
 
 unit:
-	$(GO) test -count=1 ./...
+	TERRAFORM=$(TERRAFORM) $(GO) test -count=1 ./...
 
 lint: fmt-check vet staticcheck
 

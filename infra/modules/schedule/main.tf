@@ -1,0 +1,94 @@
+# The nightly full recomputation of the reach figures: EventBridge Scheduler invokes the reach
+# function with {"full": true}. (The invocation is asynchronous: the function's own retries and
+# on-failure destination then apply; this schedule's retries and DLQ cover failures to invoke.)
+
+data "aws_caller_identity" "current" {}
+
+resource "aws_sqs_queue" "dlq" {
+  name                      = "${var.name_prefix}-scheduler-dlq"
+  message_retention_seconds = 1209600 # 14 days
+  # SQS managed encryption: the scheduler sends with its role, which holds no KMS permission.
+  # The messages carry the schedule's input ({"full": true}) and the error, no personal data.
+  sqs_managed_sse_enabled = true
+}
+
+# ---------------------------------------------------------------------------------------------
+# The scheduler's role: invoke the reach function, and write to the DLQ. Nothing else.
+# ---------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+
+    # Only schedules of this account may use the role.
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  name               = "${var.name_prefix}-scheduler"
+  description        = "EventBridge Scheduler: nightly reach recomputation"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  statement {
+    sid       = "InvokeReach"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [var.reach_function_arn]
+  }
+
+  statement {
+    sid       = "DeadLetterQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dlq.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  name   = "${var.name_prefix}-scheduler"
+  role   = aws_iam_role.scheduler.id
+  policy = data.aws_iam_policy_document.scheduler.json
+}
+
+# ---------------------------------------------------------------------------------------------
+# The schedule.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_scheduler_schedule" "reach_nightly" {
+  name        = "${var.name_prefix}-reach-nightly"
+  description = "PTHV Reach: recompute every reach figure from the records"
+
+  schedule_expression          = var.nightly_cron
+  schedule_expression_timezone = var.timezone
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = var.reach_function_arn
+    role_arn = aws_iam_role.scheduler.arn
+    input    = jsonencode({ full = true })
+
+    retry_policy {
+      maximum_retry_attempts = 3
+    }
+
+    dead_letter_config {
+      arn = aws_sqs_queue.dlq.arn
+    }
+  }
+
+  # The role must hold its policy before the first run.
+  depends_on = [aws_iam_role_policy.scheduler]
+}

@@ -1,0 +1,36 @@
+variable "name_prefix" {
+  description = "Prefix of the schedule, role and DLQ names."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9-]{3,40}$", var.name_prefix))
+    error_message = "name_prefix must be 3 to 40 lower case letters, digits or hyphens."
+  }
+}
+
+variable "reach_function_arn" {
+  description = "ARN of the reach function the schedule invokes."
+  type        = string
+}
+
+variable "nightly_cron" {
+  description = "Schedule expression of the nightly full recomputation (EventBridge Scheduler syntax), in var.timezone."
+  type        = string
+  default     = "cron(15 3 * * ? *)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.nightly_cron))
+    error_message = "nightly_cron must be a cron(...) or rate(...) expression."
+  }
+}
+
+variable "timezone" {
+  description = "IANA time zone of the schedule expression."
+  type        = string
+  default     = "America/Los_Angeles"
+
+  validation {
+    condition     = can(regex("^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", var.timezone))
+    error_message = "timezone must be an IANA time zone name such as America/Los_Angeles or UTC."
+  }
+}

@@ -1,0 +1,46 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name: the table is named after it, the buckets are \"<prefix>-drops\" and \"<prefix>-reports\"."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9-]{3,40}$", var.name_prefix))
+    error_message = "name_prefix must be 3 to 40 lower case letters, digits or hyphens (valid for S3, SQS, DynamoDB and IAM names)."
+  }
+
+  validation {
+    condition     = can(regex("^[a-z0-9]", var.name_prefix))
+    error_message = "name_prefix must start with a letter or digit (S3 bucket names do)."
+  }
+}
+
+variable "environment" {
+  description = "Deployment environment. In production the table has deletion protection, the buckets are never force-destroyed and the key has a 30-day deletion window."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "staging", "production"], var.environment)
+    error_message = "environment must be one of dev, staging, production."
+  }
+}
+
+variable "noncurrent_drop_days" {
+  description = "Days an overwritten (noncurrent) version of a drop is kept before it expires."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.noncurrent_drop_days > 0 && floor(var.noncurrent_drop_days) == var.noncurrent_drop_days
+    error_message = "noncurrent_drop_days must be a whole number of days greater than 0."
+  }
+}
+
+variable "report_days" {
+  description = "Days an object under reports/ in the reports bucket (import reports, cohort CSVs) is kept. public/ and published/ never expire."
+  type        = number
+  default     = 730
+
+  validation {
+    condition     = var.report_days > 0 && floor(var.report_days) == var.report_days
+    error_message = "report_days must be a whole number of days greater than 0."
+  }
+}

@@ -1,0 +1,189 @@
+# Plan-level tests of the root module: `terraform test` in infra/ (Terraform >= 1.11 for
+# override_during; the AWS provider must be installed, e.g. from a filesystem mirror, but no AWS
+# account is needed: the provider is given dummy credentials, the data sources that call AWS
+# are overridden, and computed ARNs are fixed during plan).
+#
+#   make package      # or any zips named bin/package/{api,cohort,ingest,reach}.zip
+#   cd infra && terraform init -backend=false && terraform test
+
+provider "aws" {
+  region                      = "us-west-2"
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+}
+
+# The modules' account lookups (STS) answer without AWS.
+override_data {
+  target = module.storage.data.aws_caller_identity.current
+  values = { account_id = "123456789012" }
+}
+override_data {
+  target = module.queue.data.aws_caller_identity.current
+  values = { account_id = "123456789012" }
+}
+override_data {
+  target = module.functions.data.aws_caller_identity.current
+  values = { account_id = "123456789012" }
+}
+override_data {
+  target = module.api.data.aws_caller_identity.current
+  values = { account_id = "123456789012" }
+}
+override_data {
+  target = module.schedule.data.aws_caller_identity.current
+  values = { account_id = "123456789012" }
+}
+override_data {
+  target = module.monitoring.data.aws_caller_identity.current
+  values = { account_id = "123456789012" }
+}
+override_data {
+  target = module.district_access["demo-usd"].data.aws_caller_identity.current
+  values = { account_id = "123456789012" }
+}
+override_data {
+  target = module.district_access["other"].data.aws_caller_identity.current
+  values = { account_id = "123456789012" }
+}
+
+# ARNs AWS would assign, so that the policies can be checked in the plan.
+override_resource {
+  override_during = plan
+  target          = module.storage.aws_kms_key.this
+  values          = { arn = "arn:aws:kms:us-west-2:123456789012:key/test", key_id = "test" }
+}
+override_resource {
+  override_during = plan
+  target          = module.storage.aws_s3_bucket.drops
+  values          = { arn = "arn:aws:s3:::pthv-reach-drops", id = "pthv-reach-drops" }
+}
+override_resource {
+  override_during = plan
+  target          = module.storage.aws_s3_bucket.reports
+  values          = { arn = "arn:aws:s3:::pthv-reach-reports", id = "pthv-reach-reports" }
+}
+override_resource {
+  override_during = plan
+  target          = module.api.aws_apigatewayv2_api.this
+  values          = { execution_arn = "arn:aws:execute-api:us-west-2:123456789012:abc123", id = "abc123", api_endpoint = "https://abc123.execute-api.us-west-2.amazonaws.com" }
+}
+
+variables {
+  environment = "production"
+  districts = {
+    "demo-usd" = ["arn:aws:iam::210987654321:role/district-it"]
+    "other"    = []
+  }
+  alarm_email = "ops@example.org"
+}
+
+run "names_follow_internal_deploy" {
+  command = plan
+
+  assert {
+    condition     = output.table_name == "pthv-reach" && output.drops_bucket == "pthv-reach-drops" && output.reports_bucket == "pthv-reach-reports"
+    error_message = "table and bucket names differ from internal/deploy.NamesFor"
+  }
+
+  assert {
+    condition = output.function_names == {
+      api    = "pthv-reach-api"
+      cohort = "pthv-reach-cohort"
+      ingest = "pthv-reach-ingest"
+      reach  = "pthv-reach-reach"
+    }
+    error_message = "function names differ from internal/deploy (Names.Function)"
+  }
+
+  assert {
+    condition     = module.api.routes == ["GET /v1/reach", "GET /v1/reach/years", "GET /v1/districts/{id}/reach"]
+    error_message = "routes differ from internal/api"
+  }
+
+  assert {
+    condition     = output.cli_environment["ROLE_PREFIX"] == "pthv-reach" && output.api_endpoint == "https://abc123.execute-api.us-west-2.amazonaws.com"
+    error_message = "CLI environment"
+  }
+}
+
+run "district_policy_is_scoped" {
+  command = plan
+
+  assert {
+    condition     = jsondecode(module.district_access["demo-usd"].policy_json).Statement[0].Resource == "arn:aws:s3:::pthv-reach-drops/drops/demo-usd/*"
+    error_message = "a district may upload under its own prefix only"
+  }
+
+  assert {
+    condition     = jsondecode(module.district_access["demo-usd"].policy_json).Statement[2].Resource == "arn:aws:execute-api:us-west-2:123456789012:abc123/*/GET/v1/districts/demo-usd/reach"
+    error_message = "a district may call its own route only"
+  }
+
+  assert {
+    condition     = length(jsondecode(module.district_access["other"].policy_json).Statement) == 3
+    error_message = "a district role holds exactly three statements"
+  }
+}
+
+run "dev_has_no_subscription_without_email" {
+  command = plan
+
+  variables {
+    environment = "dev"
+    alarm_email = ""
+    districts   = {}
+  }
+
+  assert {
+    condition     = length(module.monitoring.alarm_names) == 12
+    error_message = "4 functions x (errors, throttles) + 3 queues + held imports = 12 alarms"
+  }
+
+  assert {
+    condition     = output.district_role_arns == {}
+    error_message = "no district, no district role"
+  }
+}
+
+run "rejects_a_bad_prefix" {
+  command = plan
+
+  variables {
+    name_prefix = "PTHV_reach"
+  }
+
+  expect_failures = [var.name_prefix]
+}
+
+run "rejects_an_unknown_environment" {
+  command = plan
+
+  variables {
+    environment = "prod"
+  }
+
+  expect_failures = [var.environment]
+}
+
+run "rejects_a_retention_cloudwatch_does_not_offer" {
+  command = plan
+
+  variables {
+    log_retention_days = 10
+  }
+
+  expect_failures = [var.log_retention_days]
+}
+
+run "rejects_a_district_id_outside_the_drop_key_pattern" {
+  command = plan
+
+  variables {
+    districts = { "bad/id" = [] }
+  }
+
+  expect_failures = [var.districts]
+}
