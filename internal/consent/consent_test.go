@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pthv/reach/internal/cohort"
+	"github.com/pthv/reach/internal/csvrows"
 	"github.com/pthv/reach/internal/csvrows/csvrowstest"
 	"github.com/pthv/reach/schemas"
 )
@@ -177,54 +178,46 @@ func TestAStudentThatLooksLikeAnEmailIsNeverRepeated(t *testing.T) {
 
 func count(res *Result, code string) int { return csvrowstest.Count(res.Findings, code) }
 
-type ruleCase struct {
-	name, in   string
-	big        bool // the input is larger than MaxBytes
-	code, col  string
-	line       int
-	fileReject bool
-	leak       string // a value no finding may repeat
-	schema     bool   // the column schema rejects the row too
-}
+type ruleCase = csvrowstest.RuleCase
 
 // ruleCases has at least one case for every rule code (TestEveryRuleCodeHasACase).
 var ruleCases = []ruleCase{
-	{name: "an empty file", in: "", code: CodeNoHeader, line: 1, fileReject: true},
-	{name: "a missing required column", in: "familyId,consent\nfam-aaaaaaaaaaaa,accepted\n", code: CodeHeaderMissing, col: "schoolYear", line: 1, fileReject: true},
-	{name: "a missing consent column", in: "schoolYear,familyId\n2025-2026,fam-aaaaaaaaaaaa\n", code: CodeHeaderMissing, col: "consent", line: 1, fileReject: true},
-	{name: "no subject column", in: "schoolYear,consent,date\n2025-2026,accepted,\n", code: CodeHeaderMissing, col: "familyId", line: 1, fileReject: true},
-	{name: "no header row", in: "2025-2026,fam-aaaaaaaaaaaa,jane@example.org,accepted,\n", code: CodeHeaderMissing, line: 1, fileReject: true, leak: "fam-aaaa"},
-	{name: "a repeated column", in: "schoolYear,familyId,consent,familyId\n2025-2026,fam-aaaaaaaaaaaa,accepted,fam-aaaaaaaaaaaa\n", code: CodeHeaderDuplicate, col: "familyId", line: 1, fileReject: true},
-	{name: "an unknown column", in: "schoolYear,familyId,consent,notes\n2025-2026,fam-aaaaaaaaaaaa,accepted,busy weekdays\n", code: CodeHeaderUnknown, col: "notes", line: 1, leak: "busy"},
-	{name: "an email-like column name", in: "schoolYear,familyId,consent,jane@example.org\n2025-2026,fam-aaaaaaaaaaaa,accepted,x\n", code: CodeHeaderUnknown, line: 1, leak: "jane"},
-	{name: "a nameless column", in: "schoolYear,familyId,consent,\n2025-2026,fam-aaaaaaaaaaaa,accepted,\n", code: CodeHeaderUnknown, line: 1},
-	{name: "a file over the limit", big: true, code: CodeTooLarge, line: 0, fileReject: true},
-	{name: "a UTF-16 file", in: "\xff\xfes\x00c\x00h\x00\n\x00", code: CodeEncoding, line: 1, fileReject: true},
-	{name: "not UTF-8", in: header + "2025-2026,,Jos\xe9,accepted,\n", code: CodeEncoding, col: "studentSourcedId", line: 2, leak: "Jos"},
-	{name: "a bad quote", in: header + "2025-2026,\"fam-aaaaaaaaaaaa,,accepted,\n", code: CodeCSV, line: 2},
-	{name: "a bad quote in the header", in: "schoolYear,\"familyId,consent\n", code: CodeCSV, line: 1, fileReject: true},
-	{name: "a short row", in: header + "2025-2026,fam-aaaaaaaaaaaa,,accepted\n", code: CodeFieldCount, line: 2},
-	{name: "a long sourcedId", in: header + "2025-2026,," + strings.Repeat("s", 256) + ",accepted,\n", code: CodeTooLong, col: "studentSourcedId", line: 2, leak: "sss", schema: true},
-	{name: "a blank school year", in: header + ",fam-aaaaaaaaaaaa,,accepted,\n", code: CodeRequired, col: "schoolYear", line: 2, schema: true},
-	{name: "a blank consent", in: header + "2025-2026,fam-aaaaaaaaaaaa,,,\n", code: CodeRequired, col: "consent", line: 2, schema: true},
-	{name: "a one-year school year", in: header + "2025,fam-aaaaaaaaaaaa,,accepted,\n", code: CodeYear, col: "schoolYear", line: 2, schema: true},
-	{name: "a short school year", in: header + "2025-26,fam-aaaaaaaaaaaa,,accepted,\n", code: CodeYear, col: "schoolYear", line: 2, schema: true},
-	{name: "years not consecutive", in: header + "2025-2027,fam-aaaaaaaaaaaa,,accepted,\n", code: CodeYear, col: "schoolYear", line: 2},
-	{name: "a year before 2000", in: header + "1025-1026,fam-aaaaaaaaaaaa,,accepted,\n", code: CodeYear, col: "schoolYear", line: 2},
-	{name: "a year after next", in: header + "2027-2028,fam-aaaaaaaaaaaa,,accepted,\n", code: CodeYear, col: "schoolYear", line: 2},
-	{name: "no subject", in: header + "2025-2026,,,accepted,\n", code: CodeSubject, col: "familyId", line: 2, schema: true},
-	{name: "two subjects", in: header + "2025-2026,fam-aaaaaaaaaaaa,stu-1,accepted,\n", code: CodeSubject, col: "familyId", line: 2, schema: true},
-	{name: "no subject in a student-only file", in: "schoolYear,studentSourcedId,consent\n2025-2026,,accepted\n", code: CodeSubject, col: "familyId", line: 2, schema: true},
-	{name: "an uppercase family id", in: header + "2025-2026,FAM-AAAAAAAAAAAA,,accepted,\n", code: CodeFamilyID, col: "familyId", line: 2, leak: "FAM-", schema: true},
-	{name: "a short family id", in: header + "2025-2026,fam-abc,,accepted,\n", code: CodeFamilyID, col: "familyId", line: 2, leak: "fam-abc", schema: true},
-	{name: "a bad sourcedId", in: header + "2025-2026,,Jose Garcia,accepted,\n", code: CodeSourcedID, col: "studentSourcedId", line: 2, leak: "Jose", schema: true},
-	{name: "a capitalised answer", in: header + "2025-2026,fam-aaaaaaaaaaaa,,Accepted,\n", code: CodeValue, col: "consent", line: 2, leak: "Accepted", schema: true},
-	{name: "a yes", in: header + "2025-2026,fam-aaaaaaaaaaaa,,yes,\n", code: CodeValue, col: "consent", line: 2, leak: "yes", schema: true},
-	{name: "a day-first date", in: header + "2025-2026,fam-aaaaaaaaaaaa,,accepted,02/09/2025\n", code: CodeDate, col: "date", line: 2, leak: "02/09", schema: true},
-	{name: "a date that does not exist", in: header + "2025-2026,fam-aaaaaaaaaaaa,,accepted,2025-02-30\n", code: CodeDate, col: "date", line: 2, leak: "02-30"},
-	{name: "a future date", in: header + "2025-2026,fam-aaaaaaaaaaaa,,accepted,2026-03-16\n", code: CodeDateFuture, col: "date", line: 2, leak: "2026-03-16"},
-	{name: "the same family twice", in: header + "2025-2026,fam-aaaaaaaaaaaa,,accepted,\n2025-2026,fam-aaaaaaaaaaaa,,declined,\n", code: CodeDuplicate, line: 3},
-	{name: "a header only", in: header, code: CodeNoRows, line: 1},
+	{Name: "an empty file", In: "", Code: CodeNoHeader, Line: 1, FileReject: true},
+	{Name: "a missing required column", In: "familyId,consent\nfam-aaaaaaaaaaaa,accepted\n", Code: CodeHeaderMissing, Col: "schoolYear", Line: 1, FileReject: true},
+	{Name: "a missing consent column", In: "schoolYear,familyId\n2025-2026,fam-aaaaaaaaaaaa\n", Code: CodeHeaderMissing, Col: "consent", Line: 1, FileReject: true},
+	{Name: "no subject column", In: "schoolYear,consent,date\n2025-2026,accepted,\n", Code: CodeHeaderMissing, Col: "familyId", Line: 1, FileReject: true},
+	{Name: "no header row", In: "2025-2026,fam-aaaaaaaaaaaa,jane@example.org,accepted,\n", Code: CodeHeaderMissing, Line: 1, FileReject: true, Leak: "fam-aaaa"},
+	{Name: "a repeated column", In: "schoolYear,familyId,consent,familyId\n2025-2026,fam-aaaaaaaaaaaa,accepted,fam-aaaaaaaaaaaa\n", Code: CodeHeaderDuplicate, Col: "familyId", Line: 1, FileReject: true},
+	{Name: "an unknown column", In: "schoolYear,familyId,consent,notes\n2025-2026,fam-aaaaaaaaaaaa,accepted,busy weekdays\n", Code: CodeHeaderUnknown, Col: "notes", Line: 1, Leak: "busy"},
+	{Name: "an email-like column name", In: "schoolYear,familyId,consent,jane@example.org\n2025-2026,fam-aaaaaaaaaaaa,accepted,x\n", Code: CodeHeaderUnknown, Line: 1, Leak: "jane"},
+	{Name: "a nameless column", In: "schoolYear,familyId,consent,\n2025-2026,fam-aaaaaaaaaaaa,accepted,\n", Code: CodeHeaderUnknown, Line: 1},
+	{Name: "a file over the limit", Big: true, Code: CodeTooLarge, Line: 0, FileReject: true},
+	{Name: "a UTF-16 file", In: "\xff\xfes\x00c\x00h\x00\n\x00", Code: CodeEncoding, Line: 1, FileReject: true},
+	{Name: "not UTF-8", In: header + "2025-2026,,Jos\xe9,accepted,\n", Code: CodeEncoding, Col: "studentSourcedId", Line: 2, Leak: "Jos"},
+	{Name: "a bad quote", In: header + "2025-2026,\"fam-aaaaaaaaaaaa,,accepted,\n", Code: CodeCSV, Line: 2},
+	{Name: "a bad quote in the header", In: "schoolYear,\"familyId,consent\n", Code: CodeCSV, Line: 1, FileReject: true},
+	{Name: "a short row", In: header + "2025-2026,fam-aaaaaaaaaaaa,,accepted\n", Code: CodeFieldCount, Line: 2},
+	{Name: "a long sourcedId", In: header + "2025-2026,," + strings.Repeat("s", 256) + ",accepted,\n", Code: CodeTooLong, Col: "studentSourcedId", Line: 2, Leak: "sss", Schema: true},
+	{Name: "a blank school year", In: header + ",fam-aaaaaaaaaaaa,,accepted,\n", Code: CodeRequired, Col: "schoolYear", Line: 2, Schema: true},
+	{Name: "a blank consent", In: header + "2025-2026,fam-aaaaaaaaaaaa,,,\n", Code: CodeRequired, Col: "consent", Line: 2, Schema: true},
+	{Name: "a one-year school year", In: header + "2025,fam-aaaaaaaaaaaa,,accepted,\n", Code: CodeYear, Col: "schoolYear", Line: 2, Schema: true},
+	{Name: "a short school year", In: header + "2025-26,fam-aaaaaaaaaaaa,,accepted,\n", Code: CodeYear, Col: "schoolYear", Line: 2, Schema: true},
+	{Name: "years not consecutive", In: header + "2025-2027,fam-aaaaaaaaaaaa,,accepted,\n", Code: CodeYear, Col: "schoolYear", Line: 2},
+	{Name: "a year before 2000", In: header + "1025-1026,fam-aaaaaaaaaaaa,,accepted,\n", Code: CodeYear, Col: "schoolYear", Line: 2},
+	{Name: "a year after next", In: header + "2027-2028,fam-aaaaaaaaaaaa,,accepted,\n", Code: CodeYear, Col: "schoolYear", Line: 2},
+	{Name: "no subject", In: header + "2025-2026,,,accepted,\n", Code: CodeSubject, Col: "familyId", Line: 2, Schema: true},
+	{Name: "two subjects", In: header + "2025-2026,fam-aaaaaaaaaaaa,stu-1,accepted,\n", Code: CodeSubject, Col: "familyId", Line: 2, Schema: true},
+	{Name: "no subject in a student-only file", In: "schoolYear,studentSourcedId,consent\n2025-2026,,accepted\n", Code: CodeSubject, Col: "familyId", Line: 2, Schema: true},
+	{Name: "an uppercase family id", In: header + "2025-2026,FAM-AAAAAAAAAAAA,,accepted,\n", Code: CodeFamilyID, Col: "familyId", Line: 2, Leak: "FAM-", Schema: true},
+	{Name: "a short family id", In: header + "2025-2026,fam-abc,,accepted,\n", Code: CodeFamilyID, Col: "familyId", Line: 2, Leak: "fam-abc", Schema: true},
+	{Name: "a bad sourcedId", In: header + "2025-2026,,Jose Garcia,accepted,\n", Code: CodeSourcedID, Col: "studentSourcedId", Line: 2, Leak: "Jose", Schema: true},
+	{Name: "a capitalised answer", In: header + "2025-2026,fam-aaaaaaaaaaaa,,Accepted,\n", Code: CodeValue, Col: "consent", Line: 2, Leak: "Accepted", Schema: true},
+	{Name: "a yes", In: header + "2025-2026,fam-aaaaaaaaaaaa,,yes,\n", Code: CodeValue, Col: "consent", Line: 2, Leak: "yes", Schema: true},
+	{Name: "a day-first date", In: header + "2025-2026,fam-aaaaaaaaaaaa,,accepted,02/09/2025\n", Code: CodeDate, Col: "date", Line: 2, Leak: "02/09", Schema: true},
+	{Name: "a date that does not exist", In: header + "2025-2026,fam-aaaaaaaaaaaa,,accepted,2025-02-30\n", Code: CodeDate, Col: "date", Line: 2, Leak: "02-30"},
+	{Name: "a future date", In: header + "2025-2026,fam-aaaaaaaaaaaa,,accepted,2026-03-16\n", Code: CodeDateFuture, Col: "date", Line: 2, Leak: "2026-03-16"},
+	{Name: "the same family twice", In: header + "2025-2026,fam-aaaaaaaaaaaa,,accepted,\n2025-2026,fam-aaaaaaaaaaaa,,declined,\n", Code: CodeDuplicate, Line: 3},
+	{Name: "a header only", In: header, Code: CodeNoRows, Line: 1},
 }
 
 // bigReader yields a valid consent file larger than MaxBytes without holding it in memory.
@@ -233,70 +226,28 @@ func bigReader() io.Reader {
 }
 
 func TestEveryRuleRejectsWhatItShould(t *testing.T) {
-	for _, tc := range ruleCases {
-		t.Run(tc.name, func(t *testing.T) {
-			var res *Result
-			if tc.big {
-				var err error
-				if res, err = Read(bigReader(), "c.csv", today); err != nil {
-					t.Fatal(err)
-				}
-			} else {
-				res = read(t, tc.in)
+	csvrowstest.Rules{
+		File:  "c.csv",
+		Codes: Codes,
+		BigIn: bigReader,
+		Read: func(t *testing.T, in io.Reader) csvrowstest.Outcome {
+			res, err := Read(in, "c.csv", today)
+			if err != nil {
+				t.Fatal(err)
 			}
-			found := false
+			o := csvrowstest.Outcome{FileError: res.FileError(), Records: len(res.Records), Rows: res.Rows, Rejected: res.Rejected,
+				Duplicates: count(res, CodeDuplicate)}
 			for _, f := range res.Findings {
-				if f.Code == tc.code && f.Column == tc.col && f.Line == tc.line && f.File == "c.csv" {
-					found = true
-				}
-				if tc.leak != "" && (strings.Contains(f.Message, tc.leak) || strings.Contains(f.Column, tc.leak)) {
-					t.Errorf("a finding repeats a row value: %+v", f)
-				}
-				if !slices.Contains(Codes, f.Code) {
-					t.Errorf("finding with an unlisted code: %+v", f)
-				}
+				o.Findings = append(o.Findings, csvrows.Finding(f))
 			}
-			if !found {
-				t.Errorf("no %s at line %d column %q: %+v", tc.code, tc.line, tc.col, res.Findings)
-			}
-			if res.FileError() != tc.fileReject {
-				t.Errorf("FileError() = %v", res.FileError())
-			}
-			if tc.fileReject && len(res.Records) != 0 {
-				t.Errorf("a rejected file yields records: %+v", res.Records)
-			}
-			if res.Rows != len(res.Records)+res.Rejected+count(res, CodeDuplicate) {
-				t.Errorf("rows %d != records %d + rejected %d + duplicates", res.Rows, len(res.Records), res.Rejected)
-			}
-			if tc.schema {
-				objs := rowObjects(t, tc.in)
-				if err := validRow(objs[0]); err == nil {
-					t.Errorf("the schema accepts the row %v", objs[0])
-				}
-			}
-		})
-	}
+			return o
+		},
+		SchemaRejects: func(t *testing.T, in string) bool { return validRow(rowObjects(t, in)[0]) != nil },
+	}.Run(t, ruleCases)
 }
 
 func TestEveryRuleCodeHasACase(t *testing.T) {
-	src, err := os.ReadFile("consent.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inSource := regexp.MustCompile(`"consent\.[a-z_]+"`).FindAllString(string(src), -1)
-	for _, c := range inSource {
-		if !slices.Contains(Codes, strings.Trim(c, `"`)) {
-			t.Errorf("rule code %s is not in Codes", c)
-		}
-	}
-	for _, c := range Codes {
-		if !slices.ContainsFunc(ruleCases, func(tc ruleCase) bool { return tc.code == c }) {
-			t.Errorf("rule code %s has no case in ruleCases", c)
-		}
-	}
-	if len(inSource) != len(Codes) {
-		t.Errorf("%d codes in the source, %d in Codes", len(inSource), len(Codes))
-	}
+	csvrowstest.CodesHaveCases(t, "consent.go", "consent.", Codes, ruleCases)
 }
 
 func TestValuesAreTheCohortSelectorsValues(t *testing.T) {
@@ -349,8 +300,8 @@ func FuzzRead(f *testing.F) {
 		f.Add(b)
 	}
 	for _, tc := range ruleCases {
-		if !tc.big {
-			f.Add([]byte(tc.in))
+		if !tc.Big {
+			f.Add([]byte(tc.In))
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

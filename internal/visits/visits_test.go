@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pthv/reach/internal/consent"
+	"github.com/pthv/reach/internal/csvrows"
 	"github.com/pthv/reach/internal/csvrows/csvrowstest"
 	"github.com/pthv/reach/schemas"
 )
@@ -269,89 +270,81 @@ func TestSchoolYear(t *testing.T) {
 
 func count(res *Result, code string) int { return csvrowstest.Count(res.Findings, code) }
 
-type ruleCase struct {
-	name, in   string
-	big        bool // the input is larger than MaxBytes
-	code, col  string
-	line       int
-	fileReject bool
-	leak       string // a value no finding may repeat
-	schema     bool   // the column schema rejects the row too
-}
+type ruleCase = csvrowstest.RuleCase
 
 // ruleCases has at least one case for every rule code (TestEveryRuleCodeHasACase).
 var ruleCases = []ruleCase{
-	{name: "an empty file", in: "", code: CodeNoHeader, line: 1, fileReject: true},
-	{name: "a missing educators column", in: "visitId,familyId,schoolSourcedId,date,visitNumber,setting,durationMinutes,status\nv,fam-aaaaaaaaaaaa,s,2025-10-01,1,home,45,completed\n",
-		code: CodeHeaderMissing, col: "educatorSourcedIds", line: 1, fileReject: true},
-	{name: "a missing visitId column", in: "familyId,schoolSourcedId,date,visitNumber,educatorSourcedIds,setting,durationMinutes,status\nfam-aaaaaaaaaaaa,s,2025-10-01,1,a;b,home,45,completed\n",
-		code: CodeHeaderMissing, col: "visitId", line: 1, fileReject: true},
-	{name: "no subject column", in: "visitId,schoolSourcedId,date,visitNumber,educatorSourcedIds,setting,durationMinutes,status\nv,s,2025-10-01,1,a;b,home,45,completed\n",
-		code: CodeHeaderMissing, col: "familyId", line: 1, fileReject: true},
-	{name: "no header row", in: "v-1,fam-aaaaaaaaaaaa,jane@example.org,sch-1,2025-10-01,1,tch-01;tch-02,home,45,completed\n", code: CodeHeaderMissing, line: 1, fileReject: true, leak: "fam-aaaa"},
-	{name: "a repeated column", in: strings.TrimSuffix(header, "\n") + ",date\n" + strings.TrimSuffix(row, "\n") + ",2025-10-01\n", code: CodeHeaderDuplicate, col: "date", line: 1, fileReject: true},
-	{name: "an unknown column", in: strings.TrimSuffix(header, "\n") + ",coordinator\n" + strings.TrimSuffix(row, "\n") + ",Ms Rivera\n", code: CodeHeaderUnknown, col: "coordinator", line: 1, leak: "Rivera"},
-	{name: "an email-like column name", in: strings.TrimSuffix(header, "\n") + ",jane@example.org\n" + strings.TrimSuffix(row, "\n") + ",x\n", code: CodeHeaderUnknown, line: 1, leak: "jane"},
-	{name: "a nameless column", in: strings.TrimSuffix(header, "\n") + ",\n" + strings.TrimSuffix(row, "\n") + ",\n", code: CodeHeaderUnknown, line: 1},
-	{name: "a notes column", in: strings.TrimSuffix(header, "\n") + ",notes\n" + strings.TrimSuffix(row, "\n") + ",wants to be a vet\n", code: CodeContentColumn, col: "notes", line: 1, leak: "vet"},
-	{name: "a hopes and dreams column", in: strings.TrimSuffix(header, "\n") + ",Hopes and Dreams\n" + strings.TrimSuffix(row, "\n") + ",college\n", code: CodeContentColumn, col: "Hopes and Dreams", line: 1, leak: "college"},
-	{name: "an email-like content column", in: strings.TrimSuffix(header, "\n") + ",notes@example.org\n" + strings.TrimSuffix(row, "\n") + ",x\n", code: CodeContentColumn, line: 1, leak: "notes@"},
-	{name: "a file over the limit", big: true, code: CodeTooLarge, line: 0, fileReject: true},
-	{name: "a UTF-16 file", in: "\xff\xfev\x00i\x00s\x00\n\x00", code: CodeEncoding, line: 1, fileReject: true},
-	{name: "not UTF-8", in: with("studentSourcedId", "Jos\xe9"), code: CodeEncoding, col: "studentSourcedId", line: 2, leak: "Jos"},
-	{name: "a bad quote", in: header + "v-1,\"fam-aaaaaaaaaaaa,,sch-1,2025-10-01,1,tch-01;tch-02,home,45,completed\n", code: CodeCSV, line: 2},
-	{name: "a bad quote in the header", in: "visitId,\"familyId,date\n", code: CodeCSV, line: 1, fileReject: true},
-	{name: "a short row", in: header + "v-1,fam-aaaaaaaaaaaa,,sch-1,2025-10-01,1,tch-01;tch-02,home,45\n", code: CodeFieldCount, line: 2},
-	{name: "a long visitId", in: with("visitId", strings.Repeat("v", 256)), code: CodeTooLong, col: "visitId", line: 2, leak: "vvv", schema: true},
-	{name: "a long educator list", in: with("educatorSourcedIds", strings.Repeat("tch-0001;", 500)+"tch-0002"), code: CodeTooLong, col: "educatorSourcedIds", line: 2, leak: "tch-0001", schema: true},
-	{name: "a blank visitId", in: with("visitId", ""), code: CodeRequired, col: "visitId", line: 2, schema: true},
-	{name: "a blank school", in: with("schoolSourcedId", " "), code: CodeRequired, col: "schoolSourcedId", line: 2, schema: true},
-	{name: "a blank date", in: with("date", ""), code: CodeRequired, col: "date", line: 2, schema: true},
-	{name: "a blank visit number", in: with("visitNumber", ""), code: CodeRequired, col: "visitNumber", line: 2, schema: true},
-	{name: "no educators", in: with("educatorSourcedIds", ""), code: CodeRequired, col: "educatorSourcedIds", line: 2, schema: true},
-	{name: "a blank setting", in: with("setting", ""), code: CodeRequired, col: "setting", line: 2, schema: true},
-	{name: "a blank duration", in: with("durationMinutes", ""), code: CodeRequired, col: "durationMinutes", line: 2, schema: true},
-	{name: "a blank status", in: with("status", ""), code: CodeRequired, col: "status", line: 2, schema: true},
-	{name: "a visitId with a space", in: with("visitId", "visit 1"), code: CodeVisitID, col: "visitId", line: 2, leak: "visit 1", schema: true},
-	{name: "a visitId with a hash", in: with("visitId", "v#1"), code: CodeVisitID, col: "visitId", line: 2, leak: "v#1", schema: true},
-	{name: "no subject", in: with("familyId", ""), code: CodeSubject, col: "familyId", line: 2, schema: true},
-	{name: "two subjects", in: with("studentSourcedId", "stu-1"), code: CodeSubject, col: "familyId", line: 2, schema: true},
-	{name: "no subject in a student-only file", in: "visitId,studentSourcedId,schoolSourcedId,date,visitNumber,educatorSourcedIds,setting,durationMinutes,status\nv,,s,2025-10-01,1,a;b,home,45,completed\n",
-		code: CodeSubject, col: "familyId", line: 2, schema: true},
-	{name: "an uppercase family id", in: with("familyId", "FAM-AAAAAAAAAAAA"), code: CodeFamilyID, col: "familyId", line: 2, leak: "FAM-", schema: true},
-	{name: "a short family id", in: with("familyId", "fam-abc"), code: CodeFamilyID, col: "familyId", line: 2, leak: "fam-abc", schema: true},
-	{name: "a student's name", in: "visitId,studentSourcedId,schoolSourcedId,date,visitNumber,educatorSourcedIds,setting,durationMinutes,status\nv,Jose Garcia,s,2025-10-01,1,a;b,home,45,completed\n",
-		code: CodeSourcedID, col: "studentSourcedId", line: 2, leak: "Jose", schema: true},
-	{name: "a school's name", in: with("schoolSourcedId", "Lincoln Elementary"), code: CodeSourcedID, col: "schoolSourcedId", line: 2, leak: "Lincoln", schema: true},
-	{name: "an educator's name", in: with("educatorSourcedIds", "Ms Rivera;tch-02"), code: CodeSourcedID, col: "educatorSourcedIds", line: 2, leak: "Rivera", schema: true},
-	{name: "educators separated by commas", in: with("educatorSourcedIds", "\"tch-01, tch-02\""), code: CodeSourcedID, col: "educatorSourcedIds", line: 2, leak: "tch-01", schema: true},
-	{name: "an empty educator entry", in: with("educatorSourcedIds", "tch-01;;tch-02"), code: CodeSourcedID, col: "educatorSourcedIds", line: 2, schema: true},
-	{name: "a trailing semicolon", in: with("educatorSourcedIds", "tch-01;tch-02;"), code: CodeSourcedID, col: "educatorSourcedIds", line: 2, schema: true},
-	{name: "a long educator id", in: with("educatorSourcedIds", "tch-01;"+strings.Repeat("t", 256)), code: CodeSourcedID, col: "educatorSourcedIds", line: 2, leak: "ttt", schema: true},
-	{name: "a day-first date", in: with("date", "01/10/2025"), code: CodeDate, col: "date", line: 2, leak: "01/10", schema: true},
-	{name: "month 13", in: with("date", "2025-13-01"), code: CodeDate, col: "date", line: 2, leak: "2025-13", schema: true},
-	{name: "a date that does not exist", in: with("date", "2025-02-30"), code: CodeDate, col: "date", line: 2, leak: "02-30"},
-	{name: "a date before 2000", in: with("date", "1999-09-01"), code: CodeDate, col: "date", line: 2, leak: "1999"},
-	{name: "a future date", in: with("date", "2026-03-16"), code: CodeDateFuture, col: "date", line: 2, leak: "2026-03-16"},
-	{name: "a third visit", in: with("visitNumber", "3"), code: CodeNumber, col: "visitNumber", line: 2, schema: true},
-	{name: "a zero-padded visit number", in: with("visitNumber", "01"), code: CodeNumber, col: "visitNumber", line: 2, schema: true},
-	{name: "a visit number in words", in: with("visitNumber", "one"), code: CodeNumber, col: "visitNumber", line: 2, leak: "one", schema: true},
-	{name: "one educator", in: with("educatorSourcedIds", "tch-01"), code: CodePair, col: "educatorSourcedIds", line: 2, leak: "tch-01", schema: true},
-	{name: "the same educator twice", in: with("educatorSourcedIds", "tch-01;tch-01"), code: CodePair, col: "educatorSourcedIds", line: 2, leak: "tch-01"},
-	{name: "the same educator twice with spaces", in: with("educatorSourcedIds", " tch-01 ; tch-01 "), code: CodePair, col: "educatorSourcedIds", line: 2},
-	{name: "a capitalised setting", in: with("setting", "Home"), code: CodeSetting, col: "setting", line: 2, leak: "Home", schema: true},
-	{name: "a school setting", in: with("setting", "school"), code: CodeSetting, col: "setting", line: 2, schema: true},
-	{name: "no minutes", in: with("durationMinutes", "0"), code: CodeDuration, col: "durationMinutes", line: 2, schema: true},
-	{name: "too many minutes", in: with("durationMinutes", "601"), code: CodeDuration, col: "durationMinutes", line: 2, leak: "601", schema: true},
-	{name: "a fraction of minutes", in: with("durationMinutes", "1.5"), code: CodeDuration, col: "durationMinutes", line: 2, leak: "1.5", schema: true},
-	{name: "a zero-padded duration", in: with("durationMinutes", "045"), code: CodeDuration, col: "durationMinutes", line: 2, leak: "045", schema: true},
-	{name: "a negative duration", in: with("durationMinutes", "-5"), code: CodeDuration, col: "durationMinutes", line: 2, schema: true},
-	{name: "a duration in words", in: with("durationMinutes", "ninety"), code: CodeDuration, col: "durationMinutes", line: 2, leak: "ninety", schema: true},
-	{name: "a capitalised status", in: with("status", "Completed"), code: CodeStatus, col: "status", line: 2, leak: "Completed", schema: true},
-	{name: "a one-l cancelled", in: with("status", "canceled"), code: CodeStatus, col: "status", line: 2, leak: "canceled", schema: true},
-	{name: "a no-show", in: with("status", "no-show"), code: CodeStatus, col: "status", line: 2, leak: "no-show", schema: true},
-	{name: "the same visit twice", in: header + row + row, code: CodeDuplicate, line: 3},
-	{name: "a header only", in: header, code: CodeNoRows, line: 1},
+	{Name: "an empty file", In: "", Code: CodeNoHeader, Line: 1, FileReject: true},
+	{Name: "a missing educators column", In: "visitId,familyId,schoolSourcedId,date,visitNumber,setting,durationMinutes,status\nv,fam-aaaaaaaaaaaa,s,2025-10-01,1,home,45,completed\n",
+		Code: CodeHeaderMissing, Col: "educatorSourcedIds", Line: 1, FileReject: true},
+	{Name: "a missing visitId column", In: "familyId,schoolSourcedId,date,visitNumber,educatorSourcedIds,setting,durationMinutes,status\nfam-aaaaaaaaaaaa,s,2025-10-01,1,a;b,home,45,completed\n",
+		Code: CodeHeaderMissing, Col: "visitId", Line: 1, FileReject: true},
+	{Name: "no subject column", In: "visitId,schoolSourcedId,date,visitNumber,educatorSourcedIds,setting,durationMinutes,status\nv,s,2025-10-01,1,a;b,home,45,completed\n",
+		Code: CodeHeaderMissing, Col: "familyId", Line: 1, FileReject: true},
+	{Name: "no header row", In: "v-1,fam-aaaaaaaaaaaa,jane@example.org,sch-1,2025-10-01,1,tch-01;tch-02,home,45,completed\n", Code: CodeHeaderMissing, Line: 1, FileReject: true, Leak: "fam-aaaa"},
+	{Name: "a repeated column", In: strings.TrimSuffix(header, "\n") + ",date\n" + strings.TrimSuffix(row, "\n") + ",2025-10-01\n", Code: CodeHeaderDuplicate, Col: "date", Line: 1, FileReject: true},
+	{Name: "an unknown column", In: strings.TrimSuffix(header, "\n") + ",coordinator\n" + strings.TrimSuffix(row, "\n") + ",Ms Rivera\n", Code: CodeHeaderUnknown, Col: "coordinator", Line: 1, Leak: "Rivera"},
+	{Name: "an email-like column name", In: strings.TrimSuffix(header, "\n") + ",jane@example.org\n" + strings.TrimSuffix(row, "\n") + ",x\n", Code: CodeHeaderUnknown, Line: 1, Leak: "jane"},
+	{Name: "a nameless column", In: strings.TrimSuffix(header, "\n") + ",\n" + strings.TrimSuffix(row, "\n") + ",\n", Code: CodeHeaderUnknown, Line: 1},
+	{Name: "a notes column", In: strings.TrimSuffix(header, "\n") + ",notes\n" + strings.TrimSuffix(row, "\n") + ",wants to be a vet\n", Code: CodeContentColumn, Col: "notes", Line: 1, Leak: "vet"},
+	{Name: "a hopes and dreams column", In: strings.TrimSuffix(header, "\n") + ",Hopes and Dreams\n" + strings.TrimSuffix(row, "\n") + ",college\n", Code: CodeContentColumn, Col: "Hopes and Dreams", Line: 1, Leak: "college"},
+	{Name: "an email-like content column", In: strings.TrimSuffix(header, "\n") + ",notes@example.org\n" + strings.TrimSuffix(row, "\n") + ",x\n", Code: CodeContentColumn, Line: 1, Leak: "notes@"},
+	{Name: "a file over the limit", Big: true, Code: CodeTooLarge, Line: 0, FileReject: true},
+	{Name: "a UTF-16 file", In: "\xff\xfev\x00i\x00s\x00\n\x00", Code: CodeEncoding, Line: 1, FileReject: true},
+	{Name: "not UTF-8", In: with("studentSourcedId", "Jos\xe9"), Code: CodeEncoding, Col: "studentSourcedId", Line: 2, Leak: "Jos"},
+	{Name: "a bad quote", In: header + "v-1,\"fam-aaaaaaaaaaaa,,sch-1,2025-10-01,1,tch-01;tch-02,home,45,completed\n", Code: CodeCSV, Line: 2},
+	{Name: "a bad quote in the header", In: "visitId,\"familyId,date\n", Code: CodeCSV, Line: 1, FileReject: true},
+	{Name: "a short row", In: header + "v-1,fam-aaaaaaaaaaaa,,sch-1,2025-10-01,1,tch-01;tch-02,home,45\n", Code: CodeFieldCount, Line: 2},
+	{Name: "a long visitId", In: with("visitId", strings.Repeat("v", 256)), Code: CodeTooLong, Col: "visitId", Line: 2, Leak: "vvv", Schema: true},
+	{Name: "a long educator list", In: with("educatorSourcedIds", strings.Repeat("tch-0001;", 500)+"tch-0002"), Code: CodeTooLong, Col: "educatorSourcedIds", Line: 2, Leak: "tch-0001", Schema: true},
+	{Name: "a blank visitId", In: with("visitId", ""), Code: CodeRequired, Col: "visitId", Line: 2, Schema: true},
+	{Name: "a blank school", In: with("schoolSourcedId", " "), Code: CodeRequired, Col: "schoolSourcedId", Line: 2, Schema: true},
+	{Name: "a blank date", In: with("date", ""), Code: CodeRequired, Col: "date", Line: 2, Schema: true},
+	{Name: "a blank visit number", In: with("visitNumber", ""), Code: CodeRequired, Col: "visitNumber", Line: 2, Schema: true},
+	{Name: "no educators", In: with("educatorSourcedIds", ""), Code: CodeRequired, Col: "educatorSourcedIds", Line: 2, Schema: true},
+	{Name: "a blank setting", In: with("setting", ""), Code: CodeRequired, Col: "setting", Line: 2, Schema: true},
+	{Name: "a blank duration", In: with("durationMinutes", ""), Code: CodeRequired, Col: "durationMinutes", Line: 2, Schema: true},
+	{Name: "a blank status", In: with("status", ""), Code: CodeRequired, Col: "status", Line: 2, Schema: true},
+	{Name: "a visitId with a space", In: with("visitId", "visit 1"), Code: CodeVisitID, Col: "visitId", Line: 2, Leak: "visit 1", Schema: true},
+	{Name: "a visitId with a hash", In: with("visitId", "v#1"), Code: CodeVisitID, Col: "visitId", Line: 2, Leak: "v#1", Schema: true},
+	{Name: "no subject", In: with("familyId", ""), Code: CodeSubject, Col: "familyId", Line: 2, Schema: true},
+	{Name: "two subjects", In: with("studentSourcedId", "stu-1"), Code: CodeSubject, Col: "familyId", Line: 2, Schema: true},
+	{Name: "no subject in a student-only file", In: "visitId,studentSourcedId,schoolSourcedId,date,visitNumber,educatorSourcedIds,setting,durationMinutes,status\nv,,s,2025-10-01,1,a;b,home,45,completed\n",
+		Code: CodeSubject, Col: "familyId", Line: 2, Schema: true},
+	{Name: "an uppercase family id", In: with("familyId", "FAM-AAAAAAAAAAAA"), Code: CodeFamilyID, Col: "familyId", Line: 2, Leak: "FAM-", Schema: true},
+	{Name: "a short family id", In: with("familyId", "fam-abc"), Code: CodeFamilyID, Col: "familyId", Line: 2, Leak: "fam-abc", Schema: true},
+	{Name: "a student's name", In: "visitId,studentSourcedId,schoolSourcedId,date,visitNumber,educatorSourcedIds,setting,durationMinutes,status\nv,Jose Garcia,s,2025-10-01,1,a;b,home,45,completed\n",
+		Code: CodeSourcedID, Col: "studentSourcedId", Line: 2, Leak: "Jose", Schema: true},
+	{Name: "a school's name", In: with("schoolSourcedId", "Lincoln Elementary"), Code: CodeSourcedID, Col: "schoolSourcedId", Line: 2, Leak: "Lincoln", Schema: true},
+	{Name: "an educator's name", In: with("educatorSourcedIds", "Ms Rivera;tch-02"), Code: CodeSourcedID, Col: "educatorSourcedIds", Line: 2, Leak: "Rivera", Schema: true},
+	{Name: "educators separated by commas", In: with("educatorSourcedIds", "\"tch-01, tch-02\""), Code: CodeSourcedID, Col: "educatorSourcedIds", Line: 2, Leak: "tch-01", Schema: true},
+	{Name: "an empty educator entry", In: with("educatorSourcedIds", "tch-01;;tch-02"), Code: CodeSourcedID, Col: "educatorSourcedIds", Line: 2, Schema: true},
+	{Name: "a trailing semicolon", In: with("educatorSourcedIds", "tch-01;tch-02;"), Code: CodeSourcedID, Col: "educatorSourcedIds", Line: 2, Schema: true},
+	{Name: "a long educator id", In: with("educatorSourcedIds", "tch-01;"+strings.Repeat("t", 256)), Code: CodeSourcedID, Col: "educatorSourcedIds", Line: 2, Leak: "ttt", Schema: true},
+	{Name: "a day-first date", In: with("date", "01/10/2025"), Code: CodeDate, Col: "date", Line: 2, Leak: "01/10", Schema: true},
+	{Name: "month 13", In: with("date", "2025-13-01"), Code: CodeDate, Col: "date", Line: 2, Leak: "2025-13", Schema: true},
+	{Name: "a date that does not exist", In: with("date", "2025-02-30"), Code: CodeDate, Col: "date", Line: 2, Leak: "02-30"},
+	{Name: "a date before 2000", In: with("date", "1999-09-01"), Code: CodeDate, Col: "date", Line: 2, Leak: "1999"},
+	{Name: "a future date", In: with("date", "2026-03-16"), Code: CodeDateFuture, Col: "date", Line: 2, Leak: "2026-03-16"},
+	{Name: "a third visit", In: with("visitNumber", "3"), Code: CodeNumber, Col: "visitNumber", Line: 2, Schema: true},
+	{Name: "a zero-padded visit number", In: with("visitNumber", "01"), Code: CodeNumber, Col: "visitNumber", Line: 2, Schema: true},
+	{Name: "a visit number in words", In: with("visitNumber", "one"), Code: CodeNumber, Col: "visitNumber", Line: 2, Leak: "one", Schema: true},
+	{Name: "one educator", In: with("educatorSourcedIds", "tch-01"), Code: CodePair, Col: "educatorSourcedIds", Line: 2, Leak: "tch-01", Schema: true},
+	{Name: "the same educator twice", In: with("educatorSourcedIds", "tch-01;tch-01"), Code: CodePair, Col: "educatorSourcedIds", Line: 2, Leak: "tch-01"},
+	{Name: "the same educator twice with spaces", In: with("educatorSourcedIds", " tch-01 ; tch-01 "), Code: CodePair, Col: "educatorSourcedIds", Line: 2},
+	{Name: "a capitalised setting", In: with("setting", "Home"), Code: CodeSetting, Col: "setting", Line: 2, Leak: "Home", Schema: true},
+	{Name: "a school setting", In: with("setting", "school"), Code: CodeSetting, Col: "setting", Line: 2, Schema: true},
+	{Name: "no minutes", In: with("durationMinutes", "0"), Code: CodeDuration, Col: "durationMinutes", Line: 2, Schema: true},
+	{Name: "too many minutes", In: with("durationMinutes", "601"), Code: CodeDuration, Col: "durationMinutes", Line: 2, Leak: "601", Schema: true},
+	{Name: "a fraction of minutes", In: with("durationMinutes", "1.5"), Code: CodeDuration, Col: "durationMinutes", Line: 2, Leak: "1.5", Schema: true},
+	{Name: "a zero-padded duration", In: with("durationMinutes", "045"), Code: CodeDuration, Col: "durationMinutes", Line: 2, Leak: "045", Schema: true},
+	{Name: "a negative duration", In: with("durationMinutes", "-5"), Code: CodeDuration, Col: "durationMinutes", Line: 2, Schema: true},
+	{Name: "a duration in words", In: with("durationMinutes", "ninety"), Code: CodeDuration, Col: "durationMinutes", Line: 2, Leak: "ninety", Schema: true},
+	{Name: "a capitalised status", In: with("status", "Completed"), Code: CodeStatus, Col: "status", Line: 2, Leak: "Completed", Schema: true},
+	{Name: "a one-l cancelled", In: with("status", "canceled"), Code: CodeStatus, Col: "status", Line: 2, Leak: "canceled", Schema: true},
+	{Name: "a no-show", In: with("status", "no-show"), Code: CodeStatus, Col: "status", Line: 2, Leak: "no-show", Schema: true},
+	{Name: "the same visit twice", In: header + row + row, Code: CodeDuplicate, Line: 3},
+	{Name: "a header only", In: header, Code: CodeNoRows, Line: 1},
 }
 
 // bigReader yields a valid visit file larger than MaxBytes without holding it in memory.
@@ -368,73 +361,33 @@ func TestTheBaseRowIsValid(t *testing.T) {
 }
 
 func TestEveryRuleRejectsWhatItShould(t *testing.T) {
-	for _, tc := range ruleCases {
-		t.Run(tc.name, func(t *testing.T) {
-			var res *Result
-			if tc.big {
-				var err error
-				if res, err = Read(bigReader(), "v.csv", today); err != nil {
-					t.Fatal(err)
-				}
-			} else {
-				res = read(t, tc.in)
+	csvrowstest.Rules{
+		File:  "v.csv",
+		Codes: Codes,
+		BigIn: bigReader,
+		Read: func(t *testing.T, in io.Reader) csvrowstest.Outcome {
+			res, err := Read(in, "v.csv", today)
+			if err != nil {
+				t.Fatal(err)
 			}
-			found := false
+			o := csvrowstest.Outcome{FileError: res.FileError(), Records: len(res.Records), Rows: res.Rows, Rejected: res.Rejected,
+				Duplicates: count(res, CodeDuplicate)}
 			for _, f := range res.Findings {
-				if f.Code == tc.code && f.Column == tc.col && f.Line == tc.line && f.File == "v.csv" {
-					found = true
-				}
-				if tc.leak != "" && (strings.Contains(f.Message, tc.leak) || strings.Contains(f.Column, tc.leak)) {
-					t.Errorf("a finding repeats a row value: %+v", f)
-				}
-				if !slices.Contains(Codes, f.Code) {
-					t.Errorf("finding with an unlisted code: %+v", f)
-				}
+				o.Findings = append(o.Findings, csvrows.Finding(f))
 			}
-			if !found {
-				t.Errorf("no %s at line %d column %q: %+v", tc.code, tc.line, tc.col, res.Findings)
+			return o
+		},
+		SchemaRejects: func(t *testing.T, in string) bool { return validRow(rowObjects(t, in)[0]) != nil },
+		Extra: func(t *testing.T, tc ruleCase, o csvrowstest.Outcome) {
+			if tc.Line >= 2 && tc.Code != CodeDuplicate && (o.Records != 0 || o.Rejected != 1) {
+				t.Errorf("the row is not rejected: %d records, %d rejected", o.Records, o.Rejected)
 			}
-			if res.FileError() != tc.fileReject {
-				t.Errorf("FileError() = %v", res.FileError())
-			}
-			if tc.fileReject && len(res.Records) != 0 {
-				t.Errorf("a rejected file yields records: %+v", res.Records)
-			}
-			if res.Rows != len(res.Records)+res.Rejected+count(res, CodeDuplicate) {
-				t.Errorf("rows %d != records %d + rejected %d + duplicates", res.Rows, len(res.Records), res.Rejected)
-			}
-			if tc.line >= 2 && tc.code != CodeDuplicate && (len(res.Records) != 0 || res.Rejected != 1) {
-				t.Errorf("the row is not rejected: records %+v", res.Records)
-			}
-			if tc.schema {
-				objs := rowObjects(t, tc.in)
-				if err := validRow(objs[0]); err == nil {
-					t.Errorf("the schema accepts the row %v", objs[0])
-				}
-			}
-		})
-	}
+		},
+	}.Run(t, ruleCases)
 }
 
 func TestEveryRuleCodeHasACase(t *testing.T) {
-	src, err := os.ReadFile("visits.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inSource := regexp.MustCompile(`"visit\.[a-z_]+"`).FindAllString(string(src), -1)
-	for _, c := range inSource {
-		if !slices.Contains(Codes, strings.Trim(c, `"`)) {
-			t.Errorf("rule code %s is not in Codes", c)
-		}
-	}
-	for _, c := range Codes {
-		if !slices.ContainsFunc(ruleCases, func(tc ruleCase) bool { return tc.code == c }) {
-			t.Errorf("rule code %s has no case in ruleCases", c)
-		}
-	}
-	if len(inSource) != len(Codes) {
-		t.Errorf("%d codes in the source, %d in Codes", len(inSource), len(Codes))
-	}
+	csvrowstest.CodesHaveCases(t, "visits.go", "visit.", Codes, ruleCases)
 }
 
 func TestTheSchemaListsTheColumnsAndValues(t *testing.T) {
@@ -503,8 +456,8 @@ func FuzzRead(f *testing.F) {
 		f.Add(b)
 	}
 	for _, tc := range ruleCases {
-		if !tc.big {
-			f.Add([]byte(tc.in))
+		if !tc.Big {
+			f.Add([]byte(tc.In))
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -5,6 +5,9 @@ import (
 	"bytes"
 	"encoding/csv"
 	"io"
+	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,4 +85,108 @@ func Count[F ~csvrows.Fields](fs []F, code string) int {
 		}
 	}
 	return n
+}
+
+// RuleCase is one case of a reader's rule table: an input and the finding it must produce.
+type RuleCase struct {
+	Name, In   string
+	Big        bool // the input is larger than the reader's MaxBytes (Run passes BigIn instead)
+	Code, Col  string
+	Line       int
+	FileReject bool
+	Leak       string // a value no finding may repeat
+	Schema     bool   // the column schema rejects the row too
+}
+
+// Outcome is what a reader made of one case, in the shared shapes.
+type Outcome struct {
+	Findings   []csvrows.Finding
+	FileError  bool
+	Records    int
+	Rows       int
+	Rejected   int
+	Duplicates int // findings of the duplicate rule (the later row replaced an earlier one)
+}
+
+// Rules describes one reader for Run.
+type Rules struct {
+	File  string   // the file name the reader is given, as findings name it
+	Codes []string // every rule code of the reader
+	// Read reads in (BigIn for Big cases) as the package's Read does.
+	Read  func(t *testing.T, in io.Reader) Outcome
+	BigIn func() io.Reader
+	// SchemaRejects reports whether the column schema rejects the first row of in.
+	SchemaRejects func(t *testing.T, in string) bool
+	// Extra runs the package's own checks on a case (optional).
+	Extra func(t *testing.T, tc RuleCase, o Outcome)
+}
+
+// Run checks every case: the expected finding at its file, line and column; no finding
+// repeats the case's leak value or has an unlisted code; FileError as expected, and no
+// records from a rejected file; rows = records + rejected + duplicates; the schema rejects
+// the row when it can express the rule.
+func (r Rules) Run(t *testing.T, cases []RuleCase) {
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			in := io.Reader(strings.NewReader(tc.In))
+			if tc.Big {
+				in = r.BigIn()
+			}
+			o := r.Read(t, in)
+			found := false
+			for _, f := range o.Findings {
+				if f.Code == tc.Code && f.Column == tc.Col && f.Line == tc.Line && f.File == r.File {
+					found = true
+				}
+				if tc.Leak != "" && (strings.Contains(f.Message, tc.Leak) || strings.Contains(f.Column, tc.Leak)) {
+					t.Errorf("a finding repeats a row value: %+v", f)
+				}
+				if !slices.Contains(r.Codes, f.Code) {
+					t.Errorf("finding with an unlisted code: %+v", f)
+				}
+			}
+			if !found {
+				t.Errorf("no %s at line %d column %q: %+v", tc.Code, tc.Line, tc.Col, o.Findings)
+			}
+			if o.FileError != tc.FileReject {
+				t.Errorf("FileError() = %v", o.FileError)
+			}
+			if tc.FileReject && o.Records != 0 {
+				t.Errorf("a rejected file yields %d records", o.Records)
+			}
+			if o.Rows != o.Records+o.Rejected+o.Duplicates {
+				t.Errorf("rows %d != records %d + rejected %d + duplicates %d", o.Rows, o.Records, o.Rejected, o.Duplicates)
+			}
+			if tc.Schema && !r.SchemaRejects(t, tc.In) {
+				t.Errorf("the schema accepts the row of %q", tc.In)
+			}
+			if r.Extra != nil {
+				r.Extra(t, tc, o)
+			}
+		})
+	}
+}
+
+// CodesHaveCases checks that the rule codes written in the reader's source (string literals
+// with the prefix, like "visit.pair") are exactly codes, and that each has a case.
+func CodesHaveCases(t *testing.T, source, prefix string, codes []string, cases []RuleCase) {
+	t.Helper()
+	src, err := os.ReadFile(source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inSource := regexp.MustCompile(`"`+regexp.QuoteMeta(prefix)+`[a-z_]+"`).FindAllString(string(src), -1)
+	for _, c := range inSource {
+		if !slices.Contains(codes, strings.Trim(c, `"`)) {
+			t.Errorf("rule code %s is not in Codes", c)
+		}
+	}
+	for _, c := range codes {
+		if !slices.ContainsFunc(cases, func(tc RuleCase) bool { return tc.Code == c }) {
+			t.Errorf("rule code %s has no case", c)
+		}
+	}
+	if len(inSource) != len(codes) {
+		t.Errorf("%d codes in the source, %d in Codes", len(inSource), len(codes))
+	}
 }
