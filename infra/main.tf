@@ -83,12 +83,13 @@ module "district_access" {
   source   = "./modules/district_access"
   for_each = var.districts
 
-  name_prefix       = var.name_prefix
-  district_id       = each.key
-  principals        = each.value
-  drops_bucket_arn  = module.storage.drops_bucket_arn
-  kms_key_arn       = module.storage.kms_key_arn
-  api_execution_arn = module.api.execution_arn
+  name_prefix        = var.name_prefix
+  district_id        = each.key
+  principals         = each.value
+  drops_bucket_arn   = module.storage.drops_bucket_arn
+  reports_bucket_arn = module.storage.reports_bucket_arn
+  kms_key_arn        = module.storage.kms_key_arn
+  api_execution_arn  = module.api.execution_arn
 }
 
 module "monitoring" {
@@ -98,6 +99,9 @@ module "monitoring" {
   kms_key_arn    = module.storage.kms_key_arn
   alarm_email    = var.alarm_email
   function_names = module.functions.function_names
+  serialized_functions = [
+    for k, f in jsondecode(file(local.functions_file)).functions : k if f.reserved_concurrency == 1
+  ]
   failure_queue_names = {
     ingest_dlq     = module.queue.dlq_name
     scheduler_dlq  = module.schedule.dlq_name

@@ -118,13 +118,18 @@ run "district_policy_is_scoped" {
   }
 
   assert {
-    condition     = jsondecode(module.district_access["demo-usd"].policy_json).Statement[2].Resource == "arn:aws:execute-api:us-west-2:123456789012:abc123/*/GET/v1/districts/demo-usd/reach"
+    condition     = jsondecode(module.district_access["demo-usd"].policy_json).Statement[1].Resource == "arn:aws:s3:::pthv-reach-reports/reports/demo-usd/imports/*"
+    error_message = "a district may read its own import reports only (never its cohort CSVs)"
+  }
+
+  assert {
+    condition     = jsondecode(module.district_access["demo-usd"].policy_json).Statement[3].Resource == "arn:aws:execute-api:us-west-2:123456789012:abc123/*/GET/v1/districts/demo-usd/reach"
     error_message = "a district may call its own route only"
   }
 
   assert {
-    condition     = length(jsondecode(module.district_access["other"].policy_json).Statement) == 3
-    error_message = "a district role holds exactly three statements"
+    condition     = length(jsondecode(module.district_access["other"].policy_json).Statement) == 4
+    error_message = "a district role holds exactly four statements"
   }
 }
 
@@ -138,8 +143,8 @@ run "dev_has_no_subscription_without_email" {
   }
 
   assert {
-    condition     = length(module.monitoring.alarm_names) == 12
-    error_message = "4 functions x (errors, throttles) + 3 queues + held imports = 12 alarms"
+    condition     = length(module.monitoring.alarm_names) == 11
+    error_message = "4 functions' errors + 3 throttles (not reach, which runs one at a time) + 3 queues + held imports = 11 alarms"
   }
 
   assert {

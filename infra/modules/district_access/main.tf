@@ -47,10 +47,19 @@ data "aws_iam_policy_document" "district" {
     resources = ["${var.drops_bucket_arn}/drops/${var.district_id}/*"]
   }
 
+  # The reports of the district's own imports (reports/{district}/imports/*.json), so that
+  # district IT see what became of each drop: added, changed, rejected, with file, line and
+  # rule. Never the district's cohort CSVs, which hold families' contacts.
+  statement {
+    sid       = "ReadImportReports"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.reports_bucket_arn}/reports/${var.district_id}/imports/*"]
+  }
+
   # The drops bucket encrypts with the KMS key (SSE-KMS): an upload needs a data key, and a
-  # multipart upload (aws s3 cp of a file over 8 MB) also needs kms:Decrypt to complete. Only
-  # through S3 in this region, so the role can decrypt nothing it could not read from S3, and it
-  # reads nothing.
+  # multipart upload (aws s3 cp of a file over 8 MB) also needs kms:Decrypt to complete, as
+  # does reading an import report. Only through S3 in this region, so the role can decrypt
+  # nothing it could not read from S3, and it reads only its import reports.
   statement {
     sid       = "EncryptDrops"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]

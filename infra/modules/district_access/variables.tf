@@ -34,6 +34,11 @@ variable "drops_bucket_arn" {
   type        = string
 }
 
+variable "reports_bucket_arn" {
+  description = "ARN of the reports bucket (the district reads its own import reports)."
+  type        = string
+}
+
 variable "kms_key_arn" {
   description = "ARN of the KMS key that encrypts the drops bucket."
   type        = string

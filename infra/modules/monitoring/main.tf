@@ -75,8 +75,11 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   ok_actions          = local.alarm_actions
 }
 
+# A function that runs one at a time (reserved concurrency 1, like reach) is throttled by
+# design whenever invocations queue up: Lambda retries its asynchronous invocations, and
+# those that still fail land in the async-failures queue, which has its own alarm.
 resource "aws_cloudwatch_metric_alarm" "throttles" {
-  for_each = var.function_names
+  for_each = { for k, v in var.function_names : k => v if !contains(var.serialized_functions, k) }
 
   alarm_name        = "${each.value}-throttles"
   alarm_description = "The ${each.key} function was throttled (account concurrency, or its reserved concurrency)."

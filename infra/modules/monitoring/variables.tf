@@ -38,3 +38,9 @@ variable "ingest_log_group_name" {
   description = "Log group of the ingest function, where held imports are logged."
   type        = string
 }
+
+variable "serialized_functions" {
+  description = "Functions (base names) that run one at a time by design; they get no throttles alarm."
+  type        = list(string)
+  default     = []
+}
