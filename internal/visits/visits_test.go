@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -447,31 +446,18 @@ func TestTheSchemaListsTheColumnsAndValues(t *testing.T) {
 var fixedTexts = []string{idText}
 
 func FuzzRead(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.csv")
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-	for _, tc := range ruleCases {
-		if !tc.Big {
-			f.Add([]byte(tc.In))
-		}
-	}
+	csvrowstest.Seed(f, ruleCases)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		res, err := Read(bytes.NewReader(b), "f.csv", today)
 		if err != nil {
 			t.Fatal(err)
 		}
+		var fs []csvrows.Finding
 		for _, fd := range res.Findings {
-			if fd.File != "f.csv" || (fd.Severity != "error" && fd.Severity != "warning") || !slices.Contains(Codes, fd.Code) || fd.Message == "" {
-				t.Fatalf("a malformed finding: %+v", fd)
-			}
-			if fd.Line < 1 && fd.Code != CodeTooLarge {
-				t.Fatalf("a finding without a line: %+v", fd)
-			}
+			fs = append(fs, csvrows.Finding(fd))
+		}
+		csvrowstest.CheckFindings(t, fs, "f.csv", Codes, CodeTooLarge)
+		for _, fd := range res.Findings {
 			if !utf8Valid(fd.Message) || !utf8Valid(fd.Column) {
 				t.Fatalf("a finding that is not UTF-8: %+v", fd)
 			}

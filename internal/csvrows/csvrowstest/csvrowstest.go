@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -188,5 +189,37 @@ func CodesHaveCases(t *testing.T, source, prefix string, codes []string, cases [
 	}
 	if len(inSource) != len(codes) {
 		t.Errorf("%d codes in the source, %d in Codes", len(inSource), len(codes))
+	}
+}
+
+// Seed adds a reader's fuzz corpus: its testdata/*.csv files and its rule cases' inputs.
+func Seed(f *testing.F, cases []RuleCase) {
+	f.Helper()
+	files, _ := filepath.Glob("testdata/*.csv")
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, tc := range cases {
+		if !tc.Big {
+			f.Add([]byte(tc.In))
+		}
+	}
+}
+
+// CheckFindings fails on a malformed finding: another file name, an unknown severity or
+// code, no message, or no line (except for the file-size rule, tooLarge).
+func CheckFindings(t *testing.T, fs []csvrows.Finding, file string, codes []string, tooLarge string) {
+	t.Helper()
+	for _, fd := range fs {
+		if fd.File != file || (fd.Severity != "error" && fd.Severity != "warning") || !slices.Contains(codes, fd.Code) || fd.Message == "" {
+			t.Fatalf("a malformed finding: %+v", fd)
+		}
+		if fd.Line < 1 && fd.Code != tooLarge {
+			t.Fatalf("a finding without a line: %+v", fd)
+		}
 	}
 }
