@@ -45,6 +45,15 @@ func (t *idTable) get(h uint64) (ent, bool) {
 	return s.e, s.key != 0
 }
 
+// ref returns the entry stored for h, to be changed in place, or nil. It is valid until the
+// next put or insert.
+func (t *idTable) ref(h uint64) *ent {
+	if s := t.find(fixKey(h)); s.key != 0 {
+		return &s.e
+	}
+	return nil
+}
+
 // put stores e for h, replacing any entry already there.
 func (t *idTable) put(h uint64, e ent) {
 	h = fixKey(h)
