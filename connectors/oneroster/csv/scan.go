@@ -67,6 +67,16 @@ func (s *scanner) next() ([][]byte, error) {
 	return s.fields, nil
 }
 
+// rowBytes estimates the length of the file's rows from the lines already buffered after
+// the current one (64 when no line ends there), and never below 32 bytes.
+func (s *scanner) rowBytes() int64 {
+	b, _ := s.br.Peek(s.br.Buffered()) // never fills: the current line stays valid
+	if n := bytes.Count(b, []byte{'\n'}); n > 0 {
+		return max(32, int64(len(b)/n))
+	}
+	return 64
+}
+
 // readLine returns one physical line without its line ending, recording which ending it had.
 func (s *scanner) readLine() ([]byte, error) {
 	line, err := s.br.ReadSlice('\n')
