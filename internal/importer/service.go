@@ -389,10 +389,23 @@ func (s *Service) apply(ctx context.Context, imp *Import, ops []Op) (bool, error
 		}
 	}
 	t0 := time.Now()
+	// A chunk's checkpoint (the import record with its cursor) is written while the next
+	// chunk applies, so the writers never wait for it: the cursor it saves is still one
+	// before which everything is applied, and a chunk applied again after a crash writes the
+	// same items. It is waited for before the next checkpoint. The lock is renewed before
+	// the first chunk and then before any chunk once an eighth of its lease has passed, so
+	// every chunk starts with at least seven eighths of the lease left.
+	ckpt := make(chan error, 1)
+	ckpt <- nil
+	checkpoint := func(cp Import) { ckpt <- s.Store.PutImport(ctx, &cp) }
+	var renewed time.Time
 	// Every invocation applies at least one chunk before it may checkpoint, so an import
 	// always progresses however small the budget.
 	for first := true; imp.Cursor < len(ops); first = false {
 		if !first && s.Budget != nil && s.Budget(ctx) <= 0 {
+			if err := <-ckpt; err != nil {
+				return false, err
+			}
 			imp.TimingsMS["apply"] += time.Since(t0).Milliseconds()
 			if err := s.Store.PutImport(ctx, imp); err != nil {
 				return false, err
@@ -400,21 +413,29 @@ func (s *Service) apply(ctx context.Context, imp *Import, ops []Op) (bool, error
 			log.Info("import checkpointed; continuing in a new invocation", "decision", "continue", "cursor", imp.Cursor, "ops", len(ops))
 			return true, s.Queue.Continue(ctx, Continuation{Kind: ContinuationKind, District: imp.District, ImportID: imp.ID, Run: imp.Runs + 1})
 		}
+		if time.Since(renewed) > s.lease()/8 {
+			if err := s.Store.Lock(ctx, imp.District, imp.ID, s.lease()); err != nil {
+				<-ckpt
+				return false, fmt.Errorf("renew district lock: %w", err)
+			}
+			renewed = time.Now()
+		}
 		end := min(imp.Cursor+chunk, len(ops))
 		ws, err := s.Store.Apply(ctx, imp.District, imp.ID, ops[imp.Cursor:end])
 		imp.Writes.Add(ws)
+		if cerr := <-ckpt; err == nil && cerr != nil {
+			return false, cerr
+		}
 		if err != nil {
 			imp.TimingsMS["apply"] += time.Since(t0).Milliseconds()
 			_ = s.Store.PutImport(ctx, imp)
 			return false, fmt.Errorf("apply: %w", err)
 		}
 		imp.Cursor = end
-		if err := s.Store.PutImport(ctx, imp); err != nil {
-			return false, err
-		}
-		if err := s.Store.Lock(ctx, imp.District, imp.ID, s.lease()); err != nil {
-			return false, fmt.Errorf("renew district lock: %w", err)
-		}
+		go checkpoint(*imp)
+	}
+	if err := <-ckpt; err != nil {
+		return false, err
 	}
 	imp.TimingsMS["apply"] += time.Since(t0).Milliseconds()
 	if imp.StateKey != "" {

@@ -296,19 +296,7 @@ func (s *Store) Apply(ctx context.Context, district, importID string, ops []impo
 	for _, op := range ops {
 		switch op.Op {
 		case importer.OpPut:
-			it := key(RecordPK(district, op.Kind, Shard(op.ID)), op.ID)
-			it["h"] = str(op.Hash)
-			it["a"] = &types.AttributeValueMemberBOOL{Value: true}
-			it["j"] = str(string(op.Data))
-			it["iid"] = str(importID)
-			it["ua"] = str(now)
-			if op.Role != "" {
-				it["r"], it["u"] = str(op.Role), str(op.User)
-			}
-			if op.School != "" {
-				it[SchoolAttr] = str(SchoolKey(district, op.School))
-			}
-			puts = append(puts, it)
+			puts = append(puts, PutItem(district, importID, now, op))
 		case importer.OpDeactivate:
 			offs = append(offs, op)
 		default:
@@ -336,6 +324,24 @@ func (s *Store) Apply(ctx context.Context, district, importID string, ops []impo
 		return nil
 	})
 	return stats, err
+}
+
+// PutItem is the item Apply writes for a put: exported so that a benchmark's baseline
+// writes exactly the pipeline's items. now is the write time in RFC 3339.
+func PutItem(district, importID, now string, op importer.Op) map[string]types.AttributeValue {
+	it := key(RecordPK(district, op.Kind, Shard(op.ID)), op.ID)
+	it["h"] = str(op.Hash)
+	it["a"] = &types.AttributeValueMemberBOOL{Value: true}
+	it["j"] = str(string(op.Data))
+	it["iid"] = str(importID)
+	it["ua"] = str(now)
+	if op.Role != "" {
+		it["r"], it["u"] = str(op.Role), str(op.User)
+	}
+	if op.School != "" {
+		it[SchoolAttr] = str(SchoolKey(district, op.School))
+	}
+	return it
 }
 
 // writeBatch writes up to 25 items, retrying unprocessed ones with backoff.
