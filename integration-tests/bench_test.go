@@ -116,7 +116,17 @@ func BenchmarkImport(b *testing.B) {
 		rate := float64(first.Writes.Items) / applySec
 		baseRate := float64(len(items)) / (baseT1 + baseT2).Seconds()
 		records := float64(first.Ops)
-		staged := stagedBytes(ctx, b, s3c, st.Names.ReportsBucket, first)
+		planB, snapB, repB := stagedBytes(ctx, b, s3c, st.Names.ReportsBucket, first)
+		staged := planB + snapB + repB
+		var itemBytes, indexed float64
+		for _, it := range items {
+			itemBytes += float64(itemSize(it))
+			if _, ok := it[store.SchoolAttr]; ok {
+				indexed++
+			}
+		}
+		itemBytes /= float64(len(items))
+		indexed /= float64(len(items))
 
 		b.ReportMetric(rate, "items/s")
 		b.ReportMetric(baseRate, "baseline-items/s")
@@ -131,6 +141,8 @@ func BenchmarkImport(b *testing.B) {
 		b.ReportMetric(float64(firstWall.Milliseconds()), "first-import-ms")
 		b.ReportMetric(float64(firstCPU.Microseconds())/records, "pipeline-cpu-us/record")
 		b.ReportMetric(float64(staged)/records, "staged-bytes/record")
+		b.ReportMetric(itemBytes, "item-bytes")
+		b.ReportMetric(indexed, "school-indexed-share")
 		b.ReportMetric(float64(firstCalls.reads), "first-import-read-requests")
 		b.ReportMetric(float64(secondCalls.reads), "second-import-read-requests")
 		b.ReportMetric(float64(secondCalls.writes), "second-import-write-requests")
@@ -138,16 +150,20 @@ func BenchmarkImport(b *testing.B) {
 			b.Errorf("the unchanged import wrote %d items", second.Writes.Items+second.Writes.Updates)
 		}
 		writeInputs(b, map[string]float64{
-			"records":                     records,
-			"students":                    float64(stats.Students),
-			"pipeline_cpu_us_per_record":  float64(firstCPU.Microseconds()) / records,
-			"staged_bytes_per_record":     float64(staged) / records,
-			"drop_bytes_per_record":       float64(zipBuf.Len()) / records,
-			"import_read_requests":        float64(firstCalls.reads),
-			"unchanged_import_reads":      float64(secondCalls.reads),
-			"unchanged_import_writes":     float64(secondCalls.writes),
-			"items_per_changed_record":    float64(first.Writes.Items+first.Writes.Updates) / records,
-			"pipeline_to_baseline_writes": rate / baseRate,
+			"measured_students":          float64(stats.Students),
+			"records_per_student":        records / float64(stats.Students),
+			"pipeline_cpu_us_per_record": float64(firstCPU.Microseconds()) / records,
+			"item_bytes":                 itemBytes,
+			"school_indexed_share":       indexed,
+			"plan_bytes_per_op":          float64(planB) / records,
+			"snapshot_bytes_per_record":  float64(snapB) / records,
+			"report_bytes":               float64(repB),
+			"drop_bytes_per_record":      float64(zipBuf.Len()) / records,
+			"unchanged_import_reads":     float64(secondCalls.reads),
+			"unchanged_import_writes":    float64(secondCalls.writes),
+			"import_ratio_to_baseline":   rate / baseRate,
+			"import_items_per_second":    rate,
+			"baseline_items_per_second":  baseRate,
 		})
 		st.Close()
 		base.Close()
@@ -220,23 +236,37 @@ func rawBatchWrites(ctx context.Context, b *testing.B, db *dynamodb.Client, tabl
 }
 
 // stagedBytes is what the import left in S3 besides the drop: its plan, its snapshot and
-// its report.
-func stagedBytes(ctx context.Context, b *testing.B, s3c *s3.Client, bucket string, imp *importer.Import) int64 {
-	var total int64
-	for _, key := range []string{imp.PlanKey, imp.StateKey, "reports/bench/imports/" + imp.ID + ".json"} {
+// its report, in bytes.
+func stagedBytes(ctx context.Context, b *testing.B, s3c *s3.Client, bucket string, imp *importer.Import) (plan, snapshot, report int64) {
+	size := func(key string) int64 {
 		if key == "" {
-			continue
+			return 0
 		}
 		out, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
-		if err != nil {
+		if err != nil || out.ContentLength == nil {
 			b.Logf("staged object %s: %v", key, err)
-			continue
+			return 0
 		}
-		if out.ContentLength != nil {
-			total += *out.ContentLength
+		return *out.ContentLength
+	}
+	return size(imp.PlanKey), size(imp.StateKey), size(importer.ReportKey(imp.District, imp.ID))
+}
+
+// itemSize is an item's size as DynamoDB counts it: attribute names plus values.
+func itemSize(it map[string]types.AttributeValue) int {
+	n := 0
+	for k, v := range it {
+		n += len(k)
+		switch v := v.(type) {
+		case *types.AttributeValueMemberS:
+			n += len(v.Value)
+		case *types.AttributeValueMemberN:
+			n += len(v.Value)
+		case *types.AttributeValueMemberBOOL:
+			n++
 		}
 	}
-	return total
+	return n
 }
 
 // writeInputs merges measured capacity-model inputs into the JSON file PTHV_BENCH_INPUTS.

@@ -3,6 +3,7 @@ package csv
 import (
 	"archive/zip"
 	"context"
+	"encoding/json"
 	stdcsv "encoding/csv"
 	"io"
 	"os"
@@ -107,7 +108,7 @@ func validateOnce(b *testing.B, path string) *Report {
 func BenchmarkValidateVsEncodingCSV(b *testing.B) {
 	path := benchExport(b)
 	var base, val time.Duration
-	var ratios, cpuRatios []float64
+	var ratios, cpuRatios, vcpus []float64
 	rows := 0
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -136,6 +137,12 @@ func BenchmarkValidateVsEncodingCSV(b *testing.B) {
 		val += vt
 		ratios = append(ratios, float64(vt)/float64(bt))
 		cpuRatios = append(cpuRatios, float64(vc)/float64(max(bc, time.Millisecond)))
+		vcpus = append(vcpus, float64(vc))
+	}
+	if rows > 0 {
+		b.ReportMetric(median(vcpus)/float64(rows), "validate-cpu-ns/row")
+		writeInputs(b, map[string]float64{"validation_cpu_ns_per_row": median(vcpus) / float64(rows),
+			"validation_ratio": median(ratios), "validation_cpu_ratio": median(cpuRatios)})
 	}
 	b.ReportMetric(median(ratios), "ratio")
 	b.ReportMetric(median(cpuRatios), "cpu-ratio")
@@ -184,5 +191,28 @@ func BenchmarkBaselineEncodingCSV(b *testing.B) {
 		if _, err := baselineRead(path); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// writeInputs merges measured capacity-model inputs into the JSON file PTHV_BENCH_INPUTS
+// (see cmd/capacity).
+func writeInputs(b *testing.B, m map[string]float64) {
+	path := os.Getenv("PTHV_BENCH_INPUTS")
+	if path == "" {
+		return
+	}
+	cur := map[string]any{}
+	if data, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(data, &cur); err != nil {
+			b.Logf("capacity inputs: %v", err)
+			return
+		}
+	}
+	for k, v := range m {
+		cur[k] = v
+	}
+	out, _ := json.MarshalIndent(cur, "", "  ")
+	if err := os.WriteFile(path, append(out, '\n'), 0o644); err != nil {
+		b.Logf("capacity inputs: %v", err)
 	}
 }
