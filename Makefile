@@ -16,7 +16,7 @@ DEMO_STUDENTS ?= 2000
 
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build cli functions package plan terraform local-functions local-up local-down test unit lint fmt fmt-check vet staticcheck bench fuzz demo deps deps-local clean help
+.PHONY: all build cli functions package plan terraform local-functions local-up local-down test unit lint fmt fmt-check vet staticcheck bench load fuzz demo deps deps-local clean help
 
 all: build test
 
@@ -85,6 +85,7 @@ fmt-check:
 
 vet: ## go vet
 	$(GO) vet ./...
+	$(GO) vet -tags load ./integration-tests/
 
 $(GOBIN)/staticcheck:
 	GOBIN=$(GOBIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -92,9 +93,16 @@ $(GOBIN)/staticcheck:
 staticcheck: $(GOBIN)/staticcheck
 	$(GOBIN)/staticcheck ./...
 
-bench: deps deps-local ## run the benchmarks on a generated district (PTHV_BENCH_STUDENTS, default 100000)
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) $$($(GO) list ./... | grep -v integration-tests)
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./integration-tests/
+bench: deps deps-local ## run the benchmarks on a generated district (PTHV_BENCH_STUDENTS, default 100000); ends with the summary table, bench.json and the capacity model
+	@rm -f bench-inputs.json
+	set -o pipefail; PTHV_BENCH_INPUTS=$(CURDIR)/bench-inputs.json $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) $$($(GO) list ./... | grep -v integration-tests) | tee bench.txt
+	set -o pipefail; PTHV_BENCH_INPUTS=$(CURDIR)/bench-inputs.json $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 120m ./integration-tests/ | tee -a bench.txt
+	$(GO) run ./cmd/capacity --inputs bench-inputs.json > capacity.md
+	@echo; echo "== summary (bench.txt is benchstat input; rows also in bench.json; capacity model in capacity.md)"
+	@$(GO) run ./cmd/benchsummary --load load.json --json bench.json bench.txt
+
+load: deps deps-local ## many districts at once on the local stack (PTHV_LOAD_DISTRICTS=40, PTHV_LOAD_STUDENTS=2000); writes load.json for make bench
+	set -o pipefail; $(GO) test -tags load -run '^TestLoadManyDistricts$$' -count=1 -v -timeout 150m ./integration-tests/ 2>&1 | tee load.txt
 
 fuzz: deps ## run every fuzz target for FUZZTIME (default 30s)
 	@set -e; for pkg in $$($(GO) list ./...); do \
