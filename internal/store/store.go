@@ -43,7 +43,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
@@ -64,7 +64,9 @@ type API interface {
 	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 }
 
-// Store is the DynamoDB implementation of importer.Store.
+// Store is the DynamoDB store: it implements the role interfaces internal/importer,
+// internal/cohortsvc and internal/reachsvc declare, and translates DynamoDB failures into
+// pthv error codes (a lost condition is pthv.ErrConflict, a missing item pthv.ErrNotFound).
 type Store struct {
 	DB    API
 	Table string
@@ -76,8 +78,6 @@ type Store struct {
 	// (defaults 50 ms and 5 s); a batch gives up after 12 retries.
 	RetryBase, RetryMax time.Duration
 }
-
-var _ importer.Store = (*Store)(nil)
 
 func (s *Store) now() time.Time {
 	if s.Now != nil {
@@ -132,15 +132,15 @@ func isConditionFailed(err error) bool {
 }
 
 // District implements importer.Store.
-func (s *Store) District(ctx context.Context, id string) (*importer.District, error) {
+func (s *Store) District(ctx context.Context, id string) (*pthv.District, error) {
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key("DISTRICTS", id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("get district %s: %w", id, err)
 	}
 	if out.Item == nil {
-		return nil, fmt.Errorf("district %s: %w", id, importer.ErrNotFound)
+		return nil, fmt.Errorf("district %s: %w", id, pthv.ErrNotFound)
 	}
-	var d importer.District
+	var d pthv.District
 	if err := json.Unmarshal([]byte(getS(out.Item, "j")), &d); err != nil {
 		return nil, fmt.Errorf("district %s: %w", id, err)
 	}
@@ -149,22 +149,22 @@ func (s *Store) District(ctx context.Context, id string) (*importer.District, er
 
 // PutDistrict registers a district, or updates its name, state and hold share. The
 // watermark is kept.
-func (s *Store) PutDistrict(ctx context.Context, d importer.District) error {
+func (s *Store) PutDistrict(ctx context.Context, d pthv.District) error {
 	if old, err := s.District(ctx, d.ID); err == nil {
 		d.Watermark, d.Created = old.Watermark, old.Created
-	} else if !errors.Is(err, importer.ErrNotFound) {
+	} else if !errors.Is(err, pthv.ErrNotFound) {
 		return err
 	}
 	if d.Created.IsZero() {
 		d.Created = s.now()
 	}
 	if d.HoldShare <= 0 {
-		d.HoldShare = importer.DefaultHoldShare
+		d.HoldShare = pthv.DefaultHoldShare
 	}
 	return s.putDistrict(ctx, d)
 }
 
-func (s *Store) putDistrict(ctx context.Context, d importer.District) error {
+func (s *Store) putDistrict(ctx context.Context, d pthv.District) error {
 	b, _ := json.Marshal(d)
 	item := key("DISTRICTS", d.ID)
 	item["j"] = str(string(b))
@@ -175,8 +175,8 @@ func (s *Store) putDistrict(ctx context.Context, d importer.District) error {
 }
 
 // ListDistricts returns every registered district.
-func (s *Store) ListDistricts(ctx context.Context) ([]importer.District, error) {
-	var out []importer.District
+func (s *Store) ListDistricts(ctx context.Context) ([]pthv.District, error) {
+	var out []pthv.District
 	p := dynamodb.NewQueryPaginator(s.DB, &dynamodb.QueryInput{TableName: &s.Table,
 		KeyConditionExpression:    aws.String("pk = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("DISTRICTS")}})
@@ -186,7 +186,7 @@ func (s *Store) ListDistricts(ctx context.Context) ([]importer.District, error) 
 			return nil, fmt.Errorf("list districts: %w", err)
 		}
 		for _, it := range page.Items {
-			var d importer.District
+			var d pthv.District
 			if err := json.Unmarshal([]byte(getS(it, "j")), &d); err != nil {
 				return nil, err
 			}
@@ -221,16 +221,16 @@ func (s *Store) SetSnapshot(ctx context.Context, id, key string, dirty bool) err
 
 // LoadState implements importer.Store: 7 kinds × 32 shards queried in parallel, reading only
 // the key, hash, active flag and role fields.
-func (s *Store) LoadState(ctx context.Context, district string) (importer.State, error) {
+func (s *Store) LoadState(ctx context.Context, district string) (pthv.State, error) {
 	type job struct {
 		kind  roster.Kind
 		shard int
 	}
 	jobs := make(chan job)
 	var mu sync.Mutex
-	state := importer.State{}
+	state := pthv.State{}
 	for _, k := range roster.Kinds {
-		state[k] = map[string]importer.Current{}
+		state[k] = map[string]pthv.Current{}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -263,7 +263,7 @@ func (s *Store) LoadState(ctx context.Context, district string) (importer.State,
 						if b, ok := it["a"].(*types.AttributeValueMemberBOOL); ok {
 							active = b.Value
 						}
-						m[getS(it, "sk")] = importer.Current{Hash: getS(it, "h"), Active: active, Role: getS(it, "r"), User: getS(it, "u")}
+						m[getS(it, "sk")] = pthv.Current{Hash: getS(it, "h"), Active: active, Role: getS(it, "r"), User: getS(it, "u")}
 					}
 					mu.Unlock()
 				}
@@ -289,13 +289,13 @@ func (s *Store) LoadState(ctx context.Context, district string) (importer.State,
 // Apply implements importer.Store. Puts go in full batches of 25 through BatchWriteItem, with
 // UnprocessedItems retried after exponential backoff with jitter; deactivations are
 // conditional UpdateItem calls (the record must exist) so that nothing but the flag changes.
-func (s *Store) Apply(ctx context.Context, district, importID string, ops []importer.Op) (importer.WriteStats, error) {
+func (s *Store) Apply(ctx context.Context, district, importID string, ops []pthv.Op) (pthv.WriteStats, error) {
 	now := s.now().Format(time.RFC3339)
 	var puts []map[string]types.AttributeValue
-	var offs []importer.Op
+	var offs []pthv.Op
 	for _, op := range ops {
 		switch op.Op {
-		case importer.OpPut:
+		case pthv.OpPut:
 			it := key(RecordPK(district, op.Kind, Shard(op.ID)), op.ID)
 			it["h"] = str(op.Hash)
 			it["a"] = &types.AttributeValueMemberBOOL{Value: true}
@@ -309,10 +309,10 @@ func (s *Store) Apply(ctx context.Context, district, importID string, ops []impo
 				it[SchoolAttr] = str(SchoolKey(district, op.School))
 			}
 			puts = append(puts, it)
-		case importer.OpDeactivate:
+		case pthv.OpDeactivate:
 			offs = append(offs, op)
 		default:
-			return importer.WriteStats{}, fmt.Errorf("unknown op %q", op.Op)
+			return pthv.WriteStats{}, fmt.Errorf("unknown op %q", op.Op)
 		}
 	}
 	stats, err := s.putAll(ctx, puts)
@@ -339,8 +339,8 @@ func (s *Store) Apply(ctx context.Context, district, importID string, ops []impo
 }
 
 // writeBatch writes up to 25 items, retrying unprocessed ones with backoff.
-func (s *Store) writeBatch(ctx context.Context, items []map[string]types.AttributeValue) (importer.WriteStats, error) {
-	var ws importer.WriteStats
+func (s *Store) writeBatch(ctx context.Context, items []map[string]types.AttributeValue) (pthv.WriteStats, error) {
+	var ws pthv.WriteStats
 	reqs := make([]types.WriteRequest, len(items))
 	for i, it := range items {
 		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: it}}
@@ -354,7 +354,7 @@ func (s *Store) writeBatch(ctx context.Context, items []map[string]types.Attribu
 }
 
 // writeRequests runs up to 25 write requests, retrying unprocessed ones with backoff.
-func (s *Store) writeRequests(ctx context.Context, reqs []types.WriteRequest, ws *importer.WriteStats) error {
+func (s *Store) writeRequests(ctx context.Context, reqs []types.WriteRequest, ws *pthv.WriteStats) error {
 	backoff, maxBackoff := s.RetryBase, s.RetryMax
 	if backoff <= 0 {
 		backoff = 50 * time.Millisecond
@@ -438,7 +438,7 @@ func (s *Store) GetRecord(ctx context.Context, district string, kind roster.Kind
 		return nil, false, err
 	}
 	if out.Item == nil {
-		return nil, false, fmt.Errorf("%s %s: %w", kind, id, importer.ErrNotFound)
+		return nil, false, fmt.Errorf("%s %s: %w", kind, id, pthv.ErrNotFound)
 	}
 	active := false
 	if b, ok := out.Item["a"].(*types.AttributeValueMemberBOOL); ok {
@@ -467,7 +467,7 @@ func (s *Store) LoadTrainings(ctx context.Context, district string) (map[string]
 }
 
 // PutTrainings implements importer.Store.
-func (s *Store) PutTrainings(ctx context.Context, district, importID string, recs []importer.TrainingWrite) (importer.WriteStats, error) {
+func (s *Store) PutTrainings(ctx context.Context, district, importID string, recs []pthv.TrainingWrite) (pthv.WriteStats, error) {
 	now := s.now().Format(time.RFC3339)
 	items := make([]map[string]types.AttributeValue, 0, len(recs))
 	for _, r := range recs {
@@ -479,10 +479,10 @@ func (s *Store) PutTrainings(ctx context.Context, district, importID string, rec
 }
 
 // SetOptIns implements importer.Store.
-func (s *Store) SetOptIns(ctx context.Context, district string, opts []importer.OptIn) error {
+func (s *Store) SetOptIns(ctx context.Context, district string, opts []pthv.OptIn) error {
 	now := s.now().Format(time.RFC3339)
 	// The last choice for an educator and year wins within one call.
-	last := map[string]importer.OptIn{}
+	last := map[string]pthv.OptIn{}
 	for _, o := range opts {
 		last[o.SchoolYear+"/"+o.Educator] = o
 	}
@@ -517,7 +517,7 @@ func (s *Store) OptIns(ctx context.Context, district, year string) (map[string]b
 }
 
 // putAll writes items in full batches on the store's workers.
-func (s *Store) putAll(ctx context.Context, items []map[string]types.AttributeValue) (importer.WriteStats, error) {
+func (s *Store) putAll(ctx context.Context, items []map[string]types.AttributeValue) (pthv.WriteStats, error) {
 	var batches [][]map[string]types.AttributeValue
 	for len(items) > 0 {
 		n := min(maxBatch, len(items))
@@ -526,7 +526,7 @@ func (s *Store) putAll(ctx context.Context, items []map[string]types.AttributeVa
 	}
 	var (
 		mu    sync.Mutex
-		stats importer.WriteStats
+		stats pthv.WriteStats
 	)
 	err := parallel(ctx, s.workers(), len(batches), func(ctx context.Context, i int) error {
 		ws, err := s.writeBatch(ctx, batches[i])
@@ -539,7 +539,7 @@ func (s *Store) putAll(ctx context.Context, items []map[string]types.AttributeVa
 }
 
 // ClaimObject implements importer.Store.
-func (s *Store) ClaimObject(ctx context.Context, obj importer.Object, importID string) error {
+func (s *Store) ClaimObject(ctx context.Context, obj pthv.Object, importID string) error {
 	pk, sk := objectKey(obj)
 	item := key(pk, sk)
 	item["iid"] = str(importID)
@@ -547,7 +547,7 @@ func (s *Store) ClaimObject(ctx context.Context, obj importer.Object, importID s
 	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.Table, Item: item,
 		ConditionExpression: aws.String("attribute_not_exists(pk)")})
 	if isConditionFailed(err) {
-		return fmt.Errorf("object %s: %w", obj.Identity(), importer.ErrConflict)
+		return fmt.Errorf("object %s: %w", obj.Identity(), pthv.ErrConflict)
 	}
 	if err != nil {
 		return fmt.Errorf("claim object: %w", err)
@@ -556,19 +556,19 @@ func (s *Store) ClaimObject(ctx context.Context, obj importer.Object, importID s
 }
 
 // ObjectClaim implements importer.Store.
-func (s *Store) ObjectClaim(ctx context.Context, obj importer.Object) (string, error) {
+func (s *Store) ObjectClaim(ctx context.Context, obj pthv.Object) (string, error) {
 	pk, sk := objectKey(obj)
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return "", fmt.Errorf("get object claim: %w", err)
 	}
 	if out.Item == nil {
-		return "", importer.ErrNotFound
+		return "", pthv.ErrNotFound
 	}
 	return getS(out.Item, "iid"), nil
 }
 
-func objectKey(obj importer.Object) (string, string) {
+func objectKey(obj pthv.Object) (string, string) {
 	v := obj.VersionID
 	if v == "" || v == "null" {
 		v = "etag:" + obj.ETag
@@ -578,7 +578,7 @@ func objectKey(obj importer.Object) (string, string) {
 
 // PutImport implements importer.Store. The record is kept as JSON plus the status, so that
 // status transitions can be conditional.
-func (s *Store) PutImport(ctx context.Context, imp *importer.Import) error {
+func (s *Store) PutImport(ctx context.Context, imp *pthv.Import) error {
 	b, err := json.Marshal(imp)
 	if err != nil {
 		return err
@@ -601,34 +601,34 @@ func (s *Store) ClaimRun(ctx context.Context, district, id string, runs int) err
 		ExpressionAttributeNames:  map[string]string{"#r": "runs"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":runs": num(int64(runs)), ":next": num(int64(runs + 1))}})
 	if isConditionFailed(err) {
-		return fmt.Errorf("run %d of import %s: %w", runs+1, id, importer.ErrConflict)
+		return fmt.Errorf("run %d of import %s: %w", runs+1, id, pthv.ErrConflict)
 	}
 	return err
 }
 
 // GetImport implements importer.Store.
-func (s *Store) GetImport(ctx context.Context, district, id string) (*importer.Import, error) {
+func (s *Store) GetImport(ctx context.Context, district, id string) (*pthv.Import, error) {
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key("I#"+district, id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("get import %s: %w", id, err)
 	}
 	if out.Item == nil {
-		return nil, fmt.Errorf("import %s of district %s: %w", id, district, importer.ErrNotFound)
+		return nil, fmt.Errorf("import %s of district %s: %w", id, district, pthv.ErrNotFound)
 	}
 	return decodeImport(out.Item)
 }
 
-func decodeImport(item map[string]types.AttributeValue) (*importer.Import, error) {
-	var imp importer.Import
+func decodeImport(item map[string]types.AttributeValue) (*pthv.Import, error) {
+	var imp pthv.Import
 	if err := json.Unmarshal([]byte(getS(item, "j")), &imp); err != nil {
 		return nil, err
 	}
-	imp.Status = importer.Status(getS(item, "st"))
+	imp.Status = pthv.Status(getS(item, "st"))
 	return &imp, nil
 }
 
 // ListImports implements importer.Store.
-func (s *Store) ListImports(ctx context.Context, district string, limit int) ([]*importer.Import, error) {
+func (s *Store) ListImports(ctx context.Context, district string, limit int) ([]*pthv.Import, error) {
 	if limit <= 0 {
 		limit = 20
 	}
@@ -639,7 +639,7 @@ func (s *Store) ListImports(ctx context.Context, district string, limit int) ([]
 	if err != nil {
 		return nil, fmt.Errorf("list imports: %w", err)
 	}
-	var imps []*importer.Import
+	var imps []*pthv.Import
 	for _, it := range out.Items {
 		imp, err := decodeImport(it)
 		if err != nil {
@@ -651,13 +651,13 @@ func (s *Store) ListImports(ctx context.Context, district string, limit int) ([]
 }
 
 // TransitionImport implements importer.Store.
-func (s *Store) TransitionImport(ctx context.Context, district, id string, from, to importer.Status) error {
+func (s *Store) TransitionImport(ctx context.Context, district, id string, from, to pthv.Status) error {
 	imp, err := s.GetImport(ctx, district, id)
 	if err != nil {
 		return err
 	}
 	if imp.Status != from {
-		return fmt.Errorf("import %s is %s, not %s: %w", id, imp.Status, from, importer.ErrConflict)
+		return fmt.Errorf("import %s is %s, not %s: %w", id, imp.Status, from, pthv.ErrConflict)
 	}
 	imp.Status = to
 	b, _ := json.Marshal(imp)
@@ -666,7 +666,7 @@ func (s *Store) TransitionImport(ctx context.Context, district, id string, from,
 		ConditionExpression:       aws.String("st = :from"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":to": str(string(to)), ":from": str(string(from)), ":j": str(string(b))}})
 	if isConditionFailed(err) {
-		return fmt.Errorf("import %s changed meanwhile: %w", id, importer.ErrConflict)
+		return fmt.Errorf("import %s changed meanwhile: %w", id, pthv.ErrConflict)
 	}
 	return err
 }
@@ -682,7 +682,7 @@ func (s *Store) Lock(ctx context.Context, district, owner string, lease time.Dur
 		ExpressionAttributeNames:  map[string]string{"#u": "until", "#o": "owner"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.UnixMilli()), ":owner": str(owner)}})
 	if isConditionFailed(err) {
-		return fmt.Errorf("district %s is locked: %w", district, importer.ErrConflict)
+		return fmt.Errorf("district %s is locked: %w", district, pthv.ErrConflict)
 	}
 	if err != nil {
 		return fmt.Errorf("lock district %s: %w", district, err)
