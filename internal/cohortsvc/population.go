@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/pthv/reach/internal/cohort"
-	"github.com/pthv/reach/internal/consent"
 	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
@@ -179,10 +178,10 @@ func (s *Service) eligible(ctx context.Context, district, year string, all []coh
 
 // familyConsent resolves each family's consent: the newest answer (by date, then by the
 // time it was recorded) given for the family or for any of its students.
-func familyConsent(families []cohort.Family, entries map[string]consent.Entry) map[string]cohort.Consent {
+func familyConsent(families []cohort.Family, entries map[string]pthv.ConsentEntry) map[string]cohort.Consent {
 	out := make(map[string]cohort.Consent, len(families))
 	for _, f := range families {
-		var best *consent.Entry
+		var best *pthv.ConsentEntry
 		try := func(subject string) {
 			if e, ok := entries[subject]; ok {
 				if best == nil || cmp.Or(cmp.Compare(e.Date, best.Date), e.At.Compare(best.At)) > 0 {

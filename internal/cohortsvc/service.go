@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/pthv/reach/internal/cohort"
-	"github.com/pthv/reach/internal/consent"
 	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
@@ -31,7 +30,7 @@ type Store interface {
 	OptIns(ctx context.Context, district, year string) (map[string]bool, error)
 	LoadTrainings(ctx context.Context, district string) (map[string]string, error)
 	// Consent returns the year's answers by subject.
-	Consent(ctx context.Context, district, year string) (map[string]consent.Entry, error)
+	Consent(ctx context.Context, district, year string) (map[string]pthv.ConsentEntry, error)
 	// PutCohort stores a revision of the cohort with its members; it fails with
 	// pthv.ErrConflict unless rec.Revision follows the stored revision (1: no cohort yet).
 	PutCohort(ctx context.Context, rec *cohort.Record, members []cohort.MemberItem) error

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/pthv/reach/internal/cohort"
-	"github.com/pthv/reach/internal/consent"
 	"github.com/pthv/reach/internal/deploy"
 	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
@@ -142,10 +141,10 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 func consentPK(district, year string) string { return "C#" + district + "#" + year }
 
 // Consent implements cohortsvc.Store.
-func (s *Store) Consent(ctx context.Context, district, year string) (map[string]consent.Entry, error) {
-	out := map[string]consent.Entry{}
+func (s *Store) Consent(ctx context.Context, district, year string) (map[string]pthv.ConsentEntry, error) {
+	out := map[string]pthv.ConsentEntry{}
 	err := s.query(ctx, consentPK(district, year), func(it map[string]types.AttributeValue) error {
-		e := consent.Entry{Year: year, Subject: getS(it, "sk"), Consent: getS(it, "c"), Date: getS(it, "dt"), Source: getS(it, "src")}
+		e := pthv.ConsentEntry{Year: year, Subject: getS(it, "sk"), Consent: getS(it, "c"), Date: getS(it, "dt"), Source: getS(it, "src")}
 		e.At, _ = time.Parse(time.RFC3339Nano, getS(it, "at"))
 		out[e.Subject] = e
 		return nil
@@ -158,8 +157,8 @@ func (s *Store) Consent(ctx context.Context, district, year string) (map[string]
 
 // SetConsent records answers; for one subject and year the last entry of the call wins.
 // "unknown" is stored too: it withdraws an earlier answer (newest wins).
-func (s *Store) SetConsent(ctx context.Context, district string, entries []consent.Entry) error {
-	last := map[string]consent.Entry{}
+func (s *Store) SetConsent(ctx context.Context, district string, entries []pthv.ConsentEntry) error {
+	last := map[string]pthv.ConsentEntry{}
 	for _, e := range entries {
 		last[e.Year+"/"+e.Subject] = e
 	}
