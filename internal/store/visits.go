@@ -16,7 +16,7 @@ import (
 // corrected date moves it to another school year.
 func visitPK(district string) string { return "V#" + district }
 
-// LoadVisits implements importer.Store.
+// LoadVisits implements importer.Visits.
 func (s *Store) LoadVisits(ctx context.Context, district string) (map[string]pthv.VisitCurrent, error) {
 	out := map[string]pthv.VisitCurrent{}
 	err := s.query(ctx, visitPK(district), func(it map[string]types.AttributeValue) error {
@@ -30,7 +30,7 @@ func (s *Store) LoadVisits(ctx context.Context, district string) (map[string]pth
 	return out, nil
 }
 
-// PutVisits implements importer.Store.
+// PutVisits implements importer.Visits.
 func (s *Store) PutVisits(ctx context.Context, district, importID string, vs []pthv.VisitWrite) (pthv.WriteStats, error) {
 	now := s.now().Format(time.RFC3339)
 	items := make([]map[string]types.AttributeValue, 0, len(vs))
