@@ -10,6 +10,12 @@
 // The package imports no AWS package and no adapter: the store roles it calls (Districts,
 // Claims, Locks, Imports, Rosters, Trainings, Consents, Visits), Blobs and Queue are declared
 // in store.go; the records it reads and writes are internal/pthv's.
+//
+// Files: service.go (Service, HandleDrop: which drop goes where), roster.go (a roster drop:
+// drain, plan, apply with checkpoints, Continue, Approve), planner.go and plan.go (the diff
+// against the current roster), snapshot.go (the roster state kept in S3), report.go (plans
+// and reports in the reports bucket), csvimport.go, trainings.go, consent.go, visits.go (the
+// CSV drops), store.go (the interfaces it consumes).
 package importer
 
 import (
