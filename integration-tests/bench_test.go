@@ -21,6 +21,7 @@ import (
 	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/devstack"
 	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/rostergen"
 	"github.com/pthv/reach/internal/store"
 )
@@ -64,7 +65,7 @@ func BenchmarkImport(b *testing.B) {
 	if _, err := orcsv.ReadPath(ctx, zipPath, planner, orcsv.Options{}); err != nil {
 		b.Fatal(err)
 	}
-	ops := planner.Finish(importer.DefaultHoldShare).Ops
+	ops := planner.Finish(pthv.DefaultHoldShare).Ops
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		st := benchStack(ctx, b, "pthv-bench-")
@@ -72,18 +73,19 @@ func BenchmarkImport(b *testing.B) {
 		cfg := devstack.AWSConfig(st.Endpoint)
 		calls := &countingDB{API: dynamodb.NewFromConfig(cfg)}
 		db := &store.Store{DB: calls, Table: st.Names.Table}
-		if err := db.PutDistrict(ctx, importer.District{ID: "bench", Name: "Bench", State: "CA"}); err != nil {
+		if err := db.PutDistrict(ctx, pthv.District{ID: "bench", Name: "Bench", State: "CA"}); err != nil {
 			b.Fatal(err)
 		}
-		svc := &importer.Service{Store: db, Blobs: blob.New(cfg), DropsBucket: st.Names.DropsBucket,
+		bl := blob.New(cfg)
+		svc := &importer.Service{Store: db, Blobs: bl, DropsBucket: st.Names.DropsBucket,
 			ReportsBucket: st.Names.ReportsBucket, TempDir: b.TempDir()}
 		s3c := s3.NewFromConfig(cfg, blob.Options(cfg))
-		drop := func(name string) (*importer.Import, time.Duration, time.Duration) {
+		drop := func(name string) (*pthv.Import, time.Duration, time.Duration) {
 			key := "drops/bench/rosters/" + name
 			if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: &st.Names.DropsBucket, Key: &key, Body: bytes.NewReader(zipBuf.Bytes())}); err != nil {
 				b.Fatal(err)
 			}
-			obj, err := svc.Blobs.Stat(ctx, importer.Object{Bucket: st.Names.DropsBucket, Key: key})
+			obj, err := bl.Stat(ctx, pthv.Object{Bucket: st.Names.DropsBucket, Key: key})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -94,7 +96,7 @@ func BenchmarkImport(b *testing.B) {
 			wall, cpu := time.Since(t0), cpuTime()-c0
 			id, _ := db.ObjectClaim(ctx, obj)
 			imp, err := db.GetImport(ctx, "bench", id)
-			if err != nil || imp.Status != importer.StatusApplied {
+			if err != nil || imp.Status != pthv.StatusApplied {
 				b.Fatalf("import: %v %+v", err, imp)
 			}
 			return imp, wall, cpu
@@ -181,11 +183,11 @@ func benchStack(ctx context.Context, b *testing.B, prefix string) *devstack.Stac
 }
 
 // baselineItems builds the items the store writes for the plan's puts.
-func baselineItems(ops []importer.Op) []map[string]types.AttributeValue {
+func baselineItems(ops []pthv.Op) []map[string]types.AttributeValue {
 	now := time.Now().UTC().Format(time.RFC3339)
 	var items []map[string]types.AttributeValue
 	for _, op := range ops {
-		if op.Op == importer.OpPut {
+		if op.Op == pthv.OpPut {
 			items = append(items, store.PutItem("bench", "baseline", now, op))
 		}
 	}
@@ -237,7 +239,7 @@ func rawBatchWrites(ctx context.Context, b *testing.B, db *dynamodb.Client, tabl
 
 // stagedBytes is what the import left in S3 besides the drop: its plan, its snapshot and
 // its report, in bytes.
-func stagedBytes(ctx context.Context, b *testing.B, s3c *s3.Client, bucket string, imp *importer.Import) (plan, snapshot, report int64) {
+func stagedBytes(ctx context.Context, b *testing.B, s3c *s3.Client, bucket string, imp *pthv.Import) (plan, snapshot, report int64) {
 	size := func(key string) int64 {
 		if key == "" {
 			return 0

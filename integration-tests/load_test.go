@@ -39,6 +39,7 @@ import (
 	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/devstack"
 	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/internal/rostergen"
 	"github.com/pthv/reach/internal/store"
@@ -63,9 +64,9 @@ type loadDistrict struct {
 
 type loadDrop struct {
 	wave    int
-	obj     importer.Object
+	obj     pthv.Object
 	at      time.Time
-	imp     *importer.Import
+	imp     *pthv.Import
 	dupSent bool // the S3 notification of this version was sent to the queue a second time
 }
 
@@ -135,7 +136,7 @@ func TestLoadManyDistricts(t *testing.T) {
 			d.twice = true
 		}
 		ds[i] = d
-		if err := db.PutDistrict(ctx, importer.District{ID: d.id, Name: "Load " + d.id, State: "CA", HoldShare: d.holdShare}); err != nil {
+		if err := db.PutDistrict(ctx, pthv.District{ID: d.id, Name: "Load " + d.id, State: "CA", HoldShare: d.holdShare}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -194,7 +195,7 @@ func TestLoadManyDistricts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return loadDrop{wave: wave, at: time.Now(), obj: importer.Object{Bucket: st.Names.DropsBucket, Key: key, VersionID: aws.ToString(out.VersionId)}}
+		return loadDrop{wave: wave, at: time.Now(), obj: pthv.Object{Bucket: st.Names.DropsBucket, Key: key, VersionID: aws.ToString(out.VersionId)}}
 	}
 	start := time.Now()
 	// Wave 1: every district within a few seconds.
@@ -236,9 +237,9 @@ func TestLoadManyDistricts(t *testing.T) {
 	t.Logf("wave 2 dropped %s after the first drop", time.Since(start).Round(time.Millisecond))
 
 	// Wait for every drop's import to finish (claims and imports are single-item reads).
-	final := func(s importer.Status) bool {
+	final := func(s pthv.Status) bool {
 		switch s {
-		case importer.StatusApplied, importer.StatusHeld, importer.StatusRejected, importer.StatusSuperseded, importer.StatusFailed:
+		case pthv.StatusApplied, pthv.StatusHeld, pthv.StatusRejected, pthv.StatusSuperseded, pthv.StatusFailed:
 			return true
 		}
 		return false
@@ -278,7 +279,7 @@ func TestLoadManyDistricts(t *testing.T) {
 	sampler.Wait()
 
 	res := LoadResult{Districts: nd, Students: ns, WallSeconds: wall.Seconds(), GeneratedAt: time.Now().UTC().Format(time.RFC3339),
-		HoldShareDefault: importer.DefaultHoldShare, StrictHoldShare: strictShare, SecondWaveRemoved: remove, MaxQueueDepth: maxDepth}
+		HoldShareDefault: pthv.DefaultHoldShare, StrictHoldShare: strictShare, SecondWaveRemoved: remove, MaxQueueDepth: maxDepth}
 	var lastDrop, firstDrop time.Time
 	var dropToRep []float64
 	for _, d := range ds {
@@ -298,14 +299,14 @@ func TestLoadManyDistricts(t *testing.T) {
 			// The oldest message: how long a drop waited before its import claimed it.
 			res.OldestMessageAge = math.Max(res.OldestMessageAge, imp.Started.Sub(dr.at).Seconds())
 			dropToRep = append(dropToRep, imp.Finished.Sub(dr.at).Seconds())
-			want := importer.StatusApplied
+			want := pthv.StatusApplied
 			if dr.wave == 1 && d.strict {
-				want = importer.StatusHeld
+				want = pthv.StatusHeld
 			}
 			if imp.Status != want {
 				t.Errorf("%s drop %d (wave %d): %s (%s), want %s", d.id, i, dr.wave+1, imp.Status, imp.Reason, want)
 			}
-			if i == 2 && imp.Status == importer.StatusApplied && imp.Writes.Items+imp.Writes.Updates != 0 {
+			if i == 2 && imp.Status == pthv.StatusApplied && imp.Writes.Items+imp.Writes.Updates != 0 {
 				t.Errorf("%s: the same export uploaded again wrote %d items", d.id, imp.Writes.Items+imp.Writes.Updates)
 			}
 		}
@@ -322,9 +323,9 @@ func TestLoadManyDistricts(t *testing.T) {
 			res.Imports++
 			versions[imp.Source.VersionID]++
 			switch imp.Status {
-			case importer.StatusApplied:
+			case pthv.StatusApplied:
 				res.Applied++
-			case importer.StatusHeld:
+			case pthv.StatusHeld:
 				res.Held++
 			}
 		}

@@ -3,8 +3,8 @@ package csv
 import (
 	"archive/zip"
 	"context"
-	"encoding/json"
 	stdcsv "encoding/csv"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
