@@ -74,11 +74,29 @@ func load(path string) (Inputs, string, error) {
 	case err != nil:
 		return in, "", err
 	}
-	if err := json.Unmarshal(b, &in); err != nil {
+	// Only the measured figures are taken from the file: the population, limits and prices
+	// stay the defaults' whatever else a benchmark wrote there.
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return in, "", fmt.Errorf("%s: %w", path, err)
+	}
+	measured := map[string]json.RawMessage{}
+	for _, k := range measuredKeys {
+		if v, ok := all[k]; ok {
+			measured[k] = v
+		}
+	}
+	mb, _ := json.Marshal(measured)
+	if err := json.Unmarshal(mb, &in); err != nil {
 		return in, "", fmt.Errorf("%s: %w", path, err)
 	}
 	return in, "the measured figures in " + path + " over the defaults", nil
 }
+
+// measuredKeys are the inputs a benchmark measures.
+var measuredKeys = []string{"validation_cpu_ns_per_row", "pipeline_cpu_us_per_record", "records_per_student", "item_bytes",
+	"school_indexed_share", "plan_bytes_per_op", "snapshot_bytes_per_record", "report_bytes", "drop_bytes_per_record",
+	"unchanged_import_writes", "unchanged_import_reads"}
 
 func writeMarkdown(w io.Writer, r Result, src string) {
 	in := r.In
@@ -121,6 +139,7 @@ func writeMarkdown(w io.Writer, r Result, src string) {
 	row("$ a year", func(s float64) string { return num(365 * r.NightDollars[s].Total) })
 	p("\nS3 after one year (at 1%% changed a night, reports kept %.0f days, plans and snapshots %s): %.0f GB; %.0f GB-months on average over the year.\n",
 		in.ReportDays, keepText(in.PlanStateExpires), r.S3GBYear, r.S3GBMonthAvg)
+	p("With plans/ and state/ expired after 30 days it would be %.0f GB.\n", r.S3GBYear30)
 	p("The largest district (%s students) read in full: %.1f h at the OneRoster limit, %.2f h at Clever's.\n",
 		num(in.Largest), r.LargestHours["oneroster"], r.LargestHours["clever"])
 	p("SIS requests a night: OneRoster %s in full, %s as deltas at 1%% changed (%.0f h if one %.0f/min limit served every district); Clever %s in full, %s as deltas (%.1f h at one %.0f/min limit).\n",

@@ -97,6 +97,7 @@ type Result struct {
 	LargestHours  map[string]float64  // the largest district's full read at each provider's limit
 	S3GBYear      float64             // stored after one year
 	S3GBMonthAvg  float64             // average over the first year
+	S3GBYear30    float64             // stored after one year if plans/ and state/ expired after 30 days
 	NightDollars  map[float64]Cost
 	PartitionSecs float64 // seconds a full load of the largest school index partition needs at the partition limit
 	// SIS requests a night over all districts: full reads, and delta reads (only records
@@ -186,6 +187,7 @@ func Compute(in Inputs) Result {
 		d := keepDays(days)
 		return daily * (d*d/2 + d*(365-d)) / 365
 	}
+	r.S3GBYear30 = (dailyRep*keepDays(in.ReportDays) + dailyDrop*keepDays(in.NoncurrentDays) + (dailyPlan+dailySnap)*30) / 1e9
 	r.S3GBMonthAvg = (avg(dailyRep, in.ReportDays) + avg(dailyDrop, in.NoncurrentDays) + avg(dailyPlan+dailySnap, in.PlanStateExpires)) / 1e9
 
 	p := in.Prices

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"math"
+	"os"
 	"strings"
 	"testing"
 )
@@ -52,6 +53,8 @@ func TestTheModelsArithmetic(t *testing.T) {
 	daily := 10*1000.0 + 100_000*0.5*20 + 100_000*0.01*40 + 100_000*10
 	near(t, "S3 GB after a year", r.S3GBYear, daily*365/1e9)
 	near(t, "S3 GB-months on average", r.S3GBMonthAvg, daily*365/2/1e9)
+	near(t, "S3 GB after a year, plans and snapshots kept 30 days", r.S3GBYear30,
+		((10*1000.0+100_000*0.5*20)*365+(100_000*0.01*40+100_000*10)*30)/1e9)
 	cost := r.NightDollars[0.1]
 	near(t, "DynamoDB $ a night", cost.DynamoDB, r.WriteUnits[0.1]/1e6*1+100/1e6*0.5)
 	near(t, "Lambda $ a night", cost.Lambda, r.GBSeconds[0.1]*0.00001)
@@ -77,5 +80,19 @@ func TestTheTableIsPrinted(t *testing.T) {
 	}
 	if got := num(1234567); got != "1,234,567" {
 		t.Errorf("num = %q", got)
+	}
+}
+
+func TestOnlyMeasuredFiguresComeFromTheBenchmarksFile(t *testing.T) {
+	path := t.TempDir() + "/in.json"
+	if err := os.WriteFile(path, []byte(`{"pipeline_cpu_us_per_record": 50, "students": 20000, "districts": 3}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, _, err := load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.PipelineCPUUsPerRecord != 50 || in.Students != 49_000_000 || in.Districts != 13_000 {
+		t.Errorf("measured %v, students %v, districts %v", in.PipelineCPUUsPerRecord, in.Students, in.Districts)
 	}
 }
