@@ -201,18 +201,20 @@ func (s *Store) LoadTrainings(_ context.Context, district string) (map[string]st
 func (s *Store) PutTrainings(_ context.Context, district, _ string, recs []pthv.TrainingWrite) (pthv.WriteStats, error) {
 	s.enter("PutTrainings")
 	defer s.mu.Unlock()
-	m := inner(s.trainings, district)
-	for _, r := range recs {
+	return upsert(s, "PutTrainings", inner(s.trainings, district), recs, func(r *pthv.TrainingWrite) string {
 		r.Data = slices.Clone(r.Data)
-		m[r.Key] = r
-	}
-	s.items["PutTrainings"] += len(recs)
-	return batches(len(recs)), nil
+		return r.Key
+	}), nil
 }
 
-// batches is the write stats of n items put in full batches of 25.
-func batches(n int) pthv.WriteStats {
-	return pthv.WriteStats{Items: n, Batches: (n + 24) / 25, FullBatches: n / 25}
+// upsert puts items in m under the key each gives (after it copies what it must), counts
+// them for method and returns the write stats of full batches of 25.
+func upsert[T any](s *Store, method string, m map[string]T, items []T, key func(*T) string) pthv.WriteStats {
+	for _, it := range items {
+		m[key(&it)] = it
+	}
+	s.items[method] += len(items)
+	return pthv.WriteStats{Items: len(items), Batches: (len(items) + 24) / 25, FullBatches: len(items) / 25}
 }
 
 // SetOptIns records opt-ins and opt-outs; within one call the last choice for an educator
@@ -280,13 +282,10 @@ func (s *Store) LoadVisits(_ context.Context, district string) (map[string]pthv.
 func (s *Store) PutVisits(_ context.Context, district, _ string, vs []pthv.VisitWrite) (pthv.WriteStats, error) {
 	s.enter("PutVisits")
 	defer s.mu.Unlock()
-	m := inner(s.visits, district)
-	for _, v := range vs {
+	return upsert(s, "PutVisits", inner(s.visits, district), vs, func(v *pthv.VisitWrite) string {
 		v.Data = slices.Clone(v.Data)
-		m[v.ID] = v
-	}
-	s.items["PutVisits"] += len(vs)
-	return batches(len(vs)), nil
+		return v.ID
+	}), nil
 }
 
 // VisitsOf returns the district's visits of a school year, and how many items it read (the
