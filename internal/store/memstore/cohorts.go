@@ -17,8 +17,8 @@ import (
 // school index holds them), in id order.
 func (s *Store) atSchool(district, school string, kind roster.Kind) []record {
 	var ids []string
-	for k, r := range s.records {
-		if k.district == district && k.kind == kind && r.Active && r.school == school {
+	for k := range s.bySchool[district+"#"+school] {
+		if r := s.records[k]; k.kind == kind && r.Active {
 			ids = append(ids, k.id)
 		}
 	}
@@ -197,4 +197,33 @@ func (s *Store) Aggregates(_ context.Context, year, prefix string) (map[string][
 		}
 	}
 	return out, nil
+}
+
+// EditMembers changes the stored members of a cohort's current revision in place, as someone
+// editing the table by hand would: for tests that a stored cohort is verified against its
+// inputs. The DynamoDB store has no such method.
+func (s *Store) EditMembers(district, id string, edit func([]cohort.MemberItem)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, err := s.getCohort(district, id)
+	if err != nil {
+		return err
+	}
+	key := district + "#" + id + "#" + rec.MembersSet
+	var ms []cohort.MemberItem
+	if err := json.Unmarshal(s.members[key], &ms); err != nil {
+		return err
+	}
+	edit(ms)
+	s.members[key], err = json.Marshal(ms)
+	return err
+}
+
+// ForgetCohorts drops every stored cohort and member, so that a benchmark may draw the same
+// cohorts again. The DynamoDB store has no such method.
+func (s *Store) ForgetCohorts() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.cohorts)
+	clear(s.members)
 }

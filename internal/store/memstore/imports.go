@@ -46,6 +46,12 @@ func (s *Store) Apply(_ context.Context, district, _ string, ops []pthv.Op) (pth
 		k := recKey{district, op.Kind, op.ID}
 		switch op.Op {
 		case pthv.OpPut:
+			if old, ok := s.records[k]; ok && old.school != "" {
+				delete(s.bySchool[district+"#"+old.school], k)
+			}
+			if op.School != "" {
+				inner(s.bySchool, district+"#"+op.School)[k] = true
+			}
 			s.records[k] = record{Current: pthv.Current{Hash: op.Hash, Active: true, Role: op.Role, User: op.User}, data: string(op.Data), school: op.School}
 			puts++
 		case pthv.OpDeactivate:

@@ -34,6 +34,7 @@ type Store struct {
 	districts map[string]pthv.District
 	locks     map[string]lock
 	records   map[recKey]record
+	bySchool  map[string]map[recKey]bool // district#school → records naming the school
 	claims    map[string]string
 	imports   map[string]map[string]stored // district → id
 	trainings map[string]map[string]pthv.TrainingWrite
@@ -77,7 +78,7 @@ type storedCohort struct {
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{districts: map[string]pthv.District{}, locks: map[string]lock{}, records: map[recKey]record{},
+	return &Store{districts: map[string]pthv.District{}, locks: map[string]lock{}, records: map[recKey]record{}, bySchool: map[string]map[recKey]bool{},
 		claims: map[string]string{}, imports: map[string]map[string]stored{}, trainings: map[string]map[string]pthv.TrainingWrite{},
 		optIns: map[string]map[string]bool{}, consent: map[string]map[string]pthv.ConsentEntry{}, visits: map[string]map[string]pthv.VisitWrite{},
 		cohorts: map[string]map[string]storedCohort{}, members: map[string][]byte{}, aggs: map[string]map[string][]byte{},
