@@ -52,8 +52,10 @@ func (c Collection) valid() bool {
 	return false
 }
 
-// Kinds returns the roster kinds the collection's records become. A kind's records are a
-// complete snapshot (bulk) only when every collection that feeds it completed.
+// Kinds returns the roster kinds the collection's records become or vouch for. A kind's
+// records are a complete snapshot (bulk) only when every collection that feeds it
+// completed: enrollments come from sections but are checked against the users, so an
+// incomplete user collection keeps them delta too.
 func (c Collection) Kinds() []roster.Kind {
 	switch c {
 	case Districts, Schools:
@@ -65,7 +67,7 @@ func (c Collection) Kinds() []roster.Kind {
 	case Sections:
 		return []roster.Kind{roster.KindClass, roster.KindEnrollment}
 	}
-	return []roster.Kind{roster.KindUser, roster.KindRole}
+	return []roster.Kind{roster.KindUser, roster.KindRole, roster.KindEnrollment}
 }
 
 // Cursor is where a collection's pull stands: a checkpoint the frame may store between

@@ -154,6 +154,7 @@ func (c *Client) PullCollection(ctx context.Context, col Collection, cur Cursor,
 		next := cur
 		next.Pages = page
 		next.Records += len(env.Data)
+		orderErr := ""
 		for _, raw := range env.Data {
 			rec, err := unwrap(raw)
 			if err != nil {
@@ -170,8 +171,9 @@ func (c *Client) PullCollection(ctx context.Context, col Collection, cur Cursor,
 			case id.ID == next.LastID:
 				res.Duplicates++
 			case id.ID < next.LastID:
-				res.Pages, res.Records = next.Pages, next.Records
-				return fail("page %d: record %s comes after %s: records are not in ascending id order, so paging by starting_after would skip or repeat records", page, id.ID, next.LastID)
+				if orderErr == "" {
+					orderErr = fmt.Sprintf("record %s comes after %s: records are not in ascending id order, so paging by starting_after would skip or repeat records", roster.MessageID(id.ID), roster.MessageID(next.LastID))
+				}
 			default:
 				next.LastID = id.ID
 			}
@@ -181,8 +183,11 @@ func (c *Client) PullCollection(ctx context.Context, col Collection, cur Cursor,
 		}
 		link := env.next()
 		end := len(env.Data) == 0 || link == ""
-		if !end {
+		if !end || orderErr != "" {
 			nu, err := c.checkNext(col, next, link)
+			if orderErr != "" {
+				err = errors.New(orderErr)
+			}
 			if err != nil {
 				// Stage the page anyway: what was pulled can be inspected.
 				if perr := stage.Put(ctx, col, page, stripped, next); perr != nil {

@@ -57,6 +57,9 @@ type Faults struct {
 	RateWindow time.Duration
 	// MaxLimit is the largest limit served; MaxLimit when 0. Above it: 413.
 	MaxLimit int
+	// AlwaysNext sends a next link on every page with records, so that the last page is
+	// followed by an empty one (as some servers do).
+	AlwaysNext bool
 }
 
 // Server serves one district. Create it with NewServer; it is an http.Handler.
@@ -223,7 +226,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	base := s.Prefix + "/" + path
 	links := []map[string]string{{"rel": "self", "uri": base + "?" + r.URL.RawQuery}}
-	if len(items) > 0 && end < len(list) {
+	if len(items) > 0 && (end < len(list) || f.AlwaysNext) {
 		nq := url.Values{}
 		nq.Set("limit", strconv.Itoa(limit))
 		if role != "" {
