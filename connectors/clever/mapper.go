@@ -50,6 +50,7 @@ type mapper struct {
 	roles    []*roster.Role
 	rejRoles []string
 	rejected map[string]bool // users not imported
+	broken   map[Collection]bool
 }
 
 // Map reads the staged pages of a pull and passes roster records to sink, in roster.Kinds
@@ -73,6 +74,9 @@ func Map(ctx context.Context, pages Pages, pull *PullResult, sink Sink, opt MapO
 		m.rep.add(Finding{Code: CodeNoStudents, Collection: Students,
 			Message: "Clever returned no students (a summer pause, an unshared app or a wrong district?): users, roles and enrollments are read as changes only and nothing is deactivated"})
 	}
+	if err := m.prescan(); err != nil {
+		return nil, err
+	}
 	m.setModes()
 	steps := []func() error{m.orgs, m.terms, m.courses, m.sections, m.users, m.emitRoles, m.enrollments}
 	for _, step := range steps {
@@ -89,6 +93,26 @@ func Map(ctx context.Context, pages Pages, pull *PullResult, sink Sink, opt MapO
 	return m.rep, nil
 }
 
+// prescan reads every staged page once before anything is emitted: a page that is not a
+// Clever list page (a corrupted stage) makes its collection incomplete, so that no kind it
+// feeds is announced as bulk.
+func (m *mapper) prescan() error {
+	m.broken = map[Collection]bool{}
+	for _, cr := range m.pull.Collections {
+		for page := 1; page <= cr.Pages; page++ {
+			body, err := m.pages.Get(m.ctx, cr.Collection, page)
+			if err != nil {
+				return fmt.Errorf("clever: reading staged %s page %d: %w", cr.Collection, page, err)
+			}
+			if _, err := decodeEnvelope(body); err != nil {
+				m.rep.add(Finding{Code: CodeEnvelope, Collection: cr.Collection, Page: page, Message: err.Error()})
+				m.broken[cr.Collection] = true
+			}
+		}
+	}
+	return nil
+}
+
 // setModes decides bulk or delta per kind from the collections that feed it.
 func (m *mapper) setModes() {
 	ok := map[roster.Kind]bool{}
@@ -99,7 +123,7 @@ func (m *mapper) setModes() {
 	for _, cr := range m.pull.Collections {
 		for _, k := range cr.Collection.Kinds() {
 			pulled[k] = true
-			ok[k] = ok[k] && cr.Complete
+			ok[k] = ok[k] && cr.Complete && !m.broken[cr.Collection]
 		}
 	}
 	if cr, found := m.pull.Result(Students); !found || cr.Records == 0 {
@@ -118,7 +142,7 @@ func (m *mapper) setModes() {
 }
 
 // complete reports whether references into c can be checked: c was pulled to its end.
-func (m *mapper) complete(c Collection) bool { return m.pull.Complete(c) }
+func (m *mapper) complete(c Collection) bool { return m.pull.Complete(c) && !m.broken[c] }
 
 // each calls fn for every record of c, in staged order, once per Clever id. Page and
 // record problems are reported when report is set (the first pass over c).
@@ -138,10 +162,7 @@ func (m *mapper) each(c Collection, report bool, fn func(page int, rec json.RawM
 		}
 		env, err := decodeEnvelope(body)
 		if err != nil {
-			if report {
-				m.rep.add(Finding{Code: CodeEnvelope, Collection: c, Page: page, Message: err.Error()})
-			}
-			continue
+			continue // reported by prescan
 		}
 		for i, raw := range env.Data {
 			rec, err := unwrap(raw)

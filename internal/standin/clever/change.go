@@ -147,3 +147,14 @@ func (s *Server) Object(col, id string) []byte {
 	}
 	return nil
 }
+
+// Delete removes one record from a collection (a user from the district, as when a student
+// moves away), leaving references to it in place.
+func (s *Server) Delete(col, id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.data.cols[col])
+	s.data.cols[col] = slices.DeleteFunc(s.data.cols[col], func(r *record) bool { return r.id == id })
+	s.data.count()
+	return len(s.data.cols[col]) < n
+}
