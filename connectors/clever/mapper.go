@@ -262,6 +262,13 @@ func (m *mapper) orgs() error {
 	return m.each(Schools, true, func(page int, rec json.RawMessage, id string) error {
 		var s school
 		_ = json.Unmarshal(rec, &s)
+		if id == m.district {
+			// Clever's ids are unique across collections; a school with the district's id
+			// is a duplicate org, and rejecting it would withdraw the district.
+			m.rep.add(Finding{Code: csv.CodeDuplicate, Collection: Schools, Page: page, CleverID: id,
+				Message: "a school has the district's id; it is dropped"})
+			return nil
+		}
 		switch {
 		case !m.ownDistrict(Schools, page, id, s.District):
 		case strings.TrimSpace(s.Name) == "":
