@@ -116,7 +116,8 @@ func TestStrip(t *testing.T) {
 		{`{"data":[{"data":{"id":"a","roles":{"student":{"dob":"1/2/2014","grade":"3","location":{"zip":"9"},"gender":"F"}}}}],"links":[]}`,
 			`{"data":[{"data":{"id":"a","roles":{"student":{"grade":"3"}}}}],"links":[]}`},
 		{`{"dob":1,"a":[1,{"race":"x","b":null}],"c":true}`, `{"a":[1,{"b":null}],"c":true}`},
-		{` {"a" : "\u00e9\"\n" , "ext":{"x":[1,2]} } `, `{"a":"é\"\u000a"}`},
+		{` {"a" : "\u00e9\"\n" , "ext":{"x":[1,2]} } `, `{"a":"\u00e9\"\n"}`},
+		{`{"D\u004fB":"x","Gender":"F","k":-0.5e+3}`, `{"k":-0.5e+3}`},
 		{`[]`, `[]`},
 		{`{"credentials":{"district_username":"u"}}`, `{}`},
 	}

@@ -1,13 +1,10 @@
 package clever
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"strconv"
-	"unicode/utf8"
+	"strings"
 )
 
 // Stripped lists the keys Strip removes, at any depth of a page: Clever's demographic and
@@ -27,142 +24,279 @@ var strippedSet = func() map[string]bool {
 	return m
 }()
 
+// maxDepth is encoding/json's nesting limit.
+const maxDepth = 10000
+
 // Strip returns page (one Clever JSON response body) without the keys in Stripped, wherever
-// they occur, as compact JSON with keys in their original order. A stager calls it on every
-// body before the bytes are kept anywhere. It fails on a body that is not one JSON value (an
-// HTML error page, a truncated body); the error never quotes the body.
+// they occur (matched by the key's value and in any case: "d\u006fb" and "DOB" are dob), as compact
+// JSON with everything else byte for byte and in its original order. A stager calls it on
+// every body before the bytes are kept anywhere. It fails on a body that is not exactly one
+// JSON value (an HTML error page, a truncated body); the error never quotes the body.
 func Strip(page []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(page))
-	dec.UseNumber()
-	out := bytes.NewBuffer(make([]byte, 0, len(page)))
-	// Each open container: '{' or '['; first tells whether a separator is due.
-	type level struct {
-		obj   bool
-		first bool
-		key   bool // in an object: the next token is a key
+	s := &stripper{in: page, out: make([]byte, 0, len(page))}
+	s.ws()
+	if err := s.value(0); err != nil {
+		return nil, err
 	}
-	var stack []level
-	sep := func() {
-		if len(stack) == 0 {
+	s.ws()
+	if s.i != len(s.in) {
+		return nil, s.fail("more than one JSON value in the body")
+	}
+	return s.out, nil
+}
+
+type stripper struct {
+	in      []byte
+	i       int
+	out     []byte
+	discard int // > 0 while skipping a stripped value
+}
+
+var errStrip = errors.New("clever: strip")
+
+func (s *stripper) fail(what string) error {
+	return fmt.Errorf("%w: %s at byte %d", errStrip, what, s.i)
+}
+
+func (s *stripper) emit(b ...byte) {
+	if s.discard == 0 {
+		s.out = append(s.out, b...)
+	}
+}
+
+func (s *stripper) ws() {
+	for s.i < len(s.in) {
+		switch s.in[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
 			return
 		}
-		top := &stack[len(stack)-1]
-		if !top.first {
-			out.WriteByte(',')
-		}
-		top.first = false
 	}
-	afterValue := func() {
-		if len(stack) > 0 && stack[len(stack)-1].obj {
-			stack[len(stack)-1].key = true
+}
+
+func (s *stripper) value(depth int) error {
+	if depth > maxDepth {
+		return s.fail("nested too deeply")
+	}
+	if s.i >= len(s.in) {
+		return s.fail("the body ends where a value belongs")
+	}
+	switch c := s.in[s.i]; {
+	case c == '{':
+		return s.object(depth + 1)
+	case c == '[':
+		return s.array(depth + 1)
+	case c == '"':
+		start := s.i
+		if err := s.str(); err != nil {
+			return err
+		}
+		s.emit(s.in[start:s.i]...)
+		return nil
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return s.number()
+	}
+	return s.fail("invalid JSON")
+}
+
+func (s *stripper) literal(lit string) error {
+	if len(s.in)-s.i < len(lit) || string(s.in[s.i:s.i+len(lit)]) != lit {
+		return s.fail("invalid JSON literal")
+	}
+	s.emit(s.in[s.i : s.i+len(lit)]...)
+	s.i += len(lit)
+	return nil
+}
+
+func (s *stripper) digits() int {
+	n := 0
+	for s.i < len(s.in) && s.in[s.i] >= '0' && s.in[s.i] <= '9' {
+		s.i++
+		n++
+	}
+	return n
+}
+
+func (s *stripper) number() error {
+	start := s.i
+	if s.in[s.i] == '-' {
+		s.i++
+	}
+	switch {
+	case s.i < len(s.in) && s.in[s.i] == '0':
+		s.i++
+	case s.digits() == 0:
+		return s.fail("invalid number")
+	}
+	if s.i < len(s.in) && s.in[s.i] == '.' {
+		s.i++
+		if s.digits() == 0 {
+			return s.fail("invalid number")
 		}
 	}
-	started := false
+	if s.i < len(s.in) && (s.in[s.i] == 'e' || s.in[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.in) && (s.in[s.i] == '+' || s.in[s.i] == '-') {
+			s.i++
+		}
+		if s.digits() == 0 {
+			return s.fail("invalid number")
+		}
+	}
+	s.emit(s.in[start:s.i]...)
+	return nil
+}
+
+// str scans a string starting at the opening quote, validating escapes; s.i ends after
+// the closing quote.
+func (s *stripper) str() error {
+	s.i++
+	for s.i < len(s.in) {
+		c := s.in[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return nil
+		case c < 0x20:
+			return s.fail("a control character in a string")
+		case c == '\\':
+			if s.i+1 >= len(s.in) {
+				return s.fail("the body ends in a string")
+			}
+			switch s.in[s.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i += 2
+			case 'u':
+				if s.i+6 > len(s.in) {
+					return s.fail("the body ends in a string")
+				}
+				for _, h := range s.in[s.i+2 : s.i+6] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return s.fail("an invalid escape in a string")
+					}
+				}
+				s.i += 6
+			default:
+				return s.fail("an invalid escape in a string")
+			}
+		default:
+			s.i++
+		}
+	}
+	return s.fail("the body ends in a string")
+}
+
+func (s *stripper) array(depth int) error {
+	s.emit('[')
+	s.i++
+	s.ws()
+	if s.i < len(s.in) && s.in[s.i] == ']' {
+		s.i++
+		s.emit(']')
+		return nil
+	}
 	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			break
+		s.ws()
+		if err := s.value(depth); err != nil {
+			return err
+		}
+		s.ws()
+		if s.i >= len(s.in) {
+			return s.fail("the body ends in an array")
+		}
+		switch s.in[s.i] {
+		case ',':
+			s.i++
+			s.emit(',')
+		case ']':
+			s.i++
+			s.emit(']')
+			return nil
+		default:
+			return s.fail("invalid JSON in an array")
+		}
+	}
+}
+
+func (s *stripper) object(depth int) error {
+	s.emit('{')
+	s.i++
+	s.ws()
+	if s.i < len(s.in) && s.in[s.i] == '}' {
+		s.i++
+		s.emit('}')
+		return nil
+	}
+	first := true
+	for {
+		s.ws()
+		if s.i >= len(s.in) || s.in[s.i] != '"' {
+			return s.fail("an object key is not a string")
+		}
+		ks := s.i
+		if err := s.str(); err != nil {
+			return err
+		}
+		key := s.in[ks:s.i]
+		s.ws()
+		if s.i >= len(s.in) || s.in[s.i] != ':' {
+			return s.fail("an object key is not followed by a colon")
+		}
+		s.i++
+		s.ws()
+		drop := stripKey(key)
+		if drop {
+			s.discard++
+		} else {
+			if !first {
+				s.emit(',')
+			}
+			first = false
+			s.emit(key...)
+			s.emit(':')
+		}
+		err := s.value(depth)
+		if drop {
+			s.discard--
 		}
 		if err != nil {
-			return nil, fmt.Errorf("clever: strip: %s", tokenErr(err))
+			return err
 		}
-		if len(stack) == 0 && started {
-			return nil, fmt.Errorf("clever: strip: more than one JSON value in the body")
+		s.ws()
+		if s.i >= len(s.in) {
+			return s.fail("the body ends in an object")
 		}
-		started = true
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				if len(stack) == 0 || !stack[len(stack)-1].obj {
-					sep()
-				}
-				out.WriteByte(byte(t))
-				stack = append(stack, level{obj: t == '{', first: true, key: t == '{'})
-			case '}', ']':
-				stack = stack[:len(stack)-1]
-				out.WriteByte(byte(t))
-				afterValue()
-			}
-		case string:
-			top := len(stack) - 1
-			if top >= 0 && stack[top].obj && stack[top].key {
-				if strippedSet[t] {
-					var skip json.RawMessage
-					if err := dec.Decode(&skip); err != nil {
-						return nil, fmt.Errorf("clever: strip: %s", tokenErr(err))
-					}
-					continue
-				}
-				sep()
-				writeString(out, t)
-				out.WriteByte(':')
-				stack[top].key = false
-				continue
-			}
-			if top < 0 || !stack[top].obj {
-				sep()
-			}
-			writeString(out, t)
-			afterValue()
+		switch s.in[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			s.emit('}')
+			return nil
 		default:
-			if len(stack) == 0 || !stack[len(stack)-1].obj {
-				sep()
-			}
-			switch v := t.(type) {
-			case json.Number:
-				out.WriteString(v.String())
-			case bool:
-				out.WriteString(strconv.FormatBool(v))
-			case nil:
-				out.WriteString("null")
-			}
-			afterValue()
+			return s.fail("invalid JSON in an object")
 		}
 	}
-	if !started || len(stack) != 0 {
-		return nil, fmt.Errorf("clever: strip: the body is not one complete JSON value")
-	}
-	return out.Bytes(), nil
 }
 
-func tokenErr(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return "the body ends in the middle of a JSON value"
-	}
-	return "invalid JSON"
-}
-
-// writeString writes s as a JSON string. s came from the decoder, so it is valid UTF-8
-// (invalid bytes were replaced); only the characters JSON requires are escaped.
-func writeString(b *bytes.Buffer, s string) {
-	b.WriteByte('"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b.WriteByte('\\')
-				b.WriteByte(c)
-			case c < 0x20:
-				fmt.Fprintf(b, `\u%04x`, c)
-			default:
-				b.WriteByte(c)
+// stripKey reports whether a raw key (with its quotes) is a stripped key.
+func stripKey(raw []byte) bool {
+	inner := raw[1 : len(raw)-1]
+	for _, c := range inner {
+		if c == '\\' {
+			var k string
+			if json.Unmarshal(raw, &k) != nil {
+				return false
 			}
-			i++
-			continue
+			return strippedSet[strings.ToLower(k)]
 		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == '\u2028' || r == '\u2029' {
-			fmt.Fprintf(b, `\u%04x`, r)
-		} else {
-			b.WriteString(s[i : i+n])
-		}
-		i += n
 	}
-	b.WriteByte('"')
+	return len(inner) <= 20 && strippedSet[strings.ToLower(string(inner))]
 }

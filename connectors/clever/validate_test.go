@@ -30,13 +30,15 @@ func TestValidationFindings(t *testing.T) {
 	var secStudents []string
 	e.srv.Edit("sections", badSchool, func(o map[string]any) {
 		o["school"] = "5f0000000000000000000000"
-		secStudents = o["students"].([]string)
+		for _, st := range o["students"].([]any) {
+			secStudents = append(secStudents, st.(string))
+		}
 	})
 	e.srv.Edit("sections", badTerm, func(o map[string]any) { o["term_id"] = "5f0000000000000000000001" })
 	e.srv.Edit("users", noName, func(o map[string]any) { o["name"].(map[string]any)["first"] = "" })
 	e.srv.Edit("users", badGrade, func(o map[string]any) { o["roles"].(map[string]any)["student"].(map[string]any)["grade"] = "Grade 3" })
 	e.srv.Edit("users", badSchoolStudent, func(o map[string]any) {
-		o["roles"].(map[string]any)["student"].(map[string]any)["schools"] = []string{"5f0000000000000000000002"}
+		o["roles"].(map[string]any)["student"].(map[string]any)["schools"] = []any{"5f0000000000000000000002"}
 	})
 	e.srv.Edit("users", badLink, func(o map[string]any) {
 		c := o["roles"].(map[string]any)["contact"].(map[string]any)
@@ -63,6 +65,9 @@ func TestValidationFindings(t *testing.T) {
 	}
 	t.Run("a section at an unknown school is rejected with its enrollments", func(t *testing.T) {
 		check(Sections, csv.CodeRefDangling, badSchool, "school")
+		if len(secStudents) == 0 {
+			t.Fatal("the edited section has no students")
+		}
 		if !sink.rejected[roster.KindClass][badSchool] || sink.records[roster.KindClass][badSchool] != nil {
 			t.Error("the class was not rejected")
 		}

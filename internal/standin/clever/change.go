@@ -1,6 +1,8 @@
 package clever
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -59,9 +61,13 @@ func (s *Server) change() {
 	d.cols["users"] = slices.DeleteFunc(d.cols["users"], func(r *record) bool { return r == gone })
 	delete(d.byID, gone.id)
 	for _, sec := range d.cols["sections"] {
-		st, _ := sec.obj["students"].([]string)
-		if i := slices.Index(st, gone.id); i >= 0 {
-			sec.obj["students"] = slices.Delete(slices.Clone(st), i, i+1)
+		if !bytes.Contains(sec.body, []byte(`"`+gone.id+`"`)) {
+			continue
+		}
+		sec.obj = sec.object()
+		st, _ := sec.obj["students"].([]any)
+		if i := slices.Index(st, any(gone.id)); i >= 0 {
+			sec.obj["students"] = slices.Delete(st, i, i+1)
 			sec.obj["last_modified"] = now
 			sec.encode()
 			s.event("sections.updated", sec, now)
@@ -70,6 +76,7 @@ func (s *Server) change() {
 	s.event("users.deleted", gone, now)
 	// Renamed.
 	ren := studs[len(studs)/2]
+	ren.obj = ren.object()
 	nm, _ := ren.obj["name"].(map[string]any)
 	nm["last"] = fmt.Sprint(nm["last"]) + "-Renamed"
 	ren.obj["last_modified"] = now
@@ -83,7 +90,7 @@ func (s *Server) change() {
 func (s *Server) event(typ string, r *record, now string) {
 	s.seq++
 	e := &record{id: fmt.Sprintf("%024x", s.seq), obj: map[string]any{"type": typ, "created": now,
-		"data": map[string]any{"object": r.obj}}}
+		"data": map[string]any{"object": json.RawMessage(r.body)}}}
 	e.obj["id"] = e.id
 	e.encode()
 	s.events = append(s.events, e)
@@ -114,6 +121,7 @@ func (s *Server) Edit(col, id string, fn func(obj map[string]any)) bool {
 	defer s.mu.Unlock()
 	for _, r := range s.data.cols[col] {
 		if r.id == id {
+			r.obj = r.object()
 			fn(r.obj)
 			r.encode()
 			return true

@@ -52,12 +52,23 @@ type record struct {
 	body  []byte
 }
 
+// encode sets the served JSON from obj and drops obj, so that a large district is held
+// as bytes only.
 func (r *record) encode() {
 	b, err := json.Marshal(r.obj)
 	if err != nil {
 		panic(err)
 	}
-	r.body = b
+	r.body, r.obj = b, nil
+}
+
+// object decodes the served JSON for a change (arrays decode as []any).
+func (r *record) object() map[string]any {
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		panic(err)
+	}
+	return m
 }
 
 // Data is a generated district in Clever's shape.
