@@ -53,5 +53,19 @@ func (c *Connector) Pull(ctx context.Context, sink Sink) (*Report, error) {
 	if err != nil {
 		return newReport(pull, c.Map.MaxFindingsPerRule), err
 	}
-	return Map(ctx, stage, pull, sink, c.Map)
+	// Map reads each page once: let the pages go as it does.
+	return Map(ctx, takePages{stage}, pull, sink, c.Map)
+}
+
+// takePages hands each page over once and forgets it.
+type takePages struct{ m *MemStage }
+
+func (t takePages) Get(ctx context.Context, c Collection, page int) ([]byte, error) {
+	b, err := t.m.Get(ctx, c, page)
+	if err == nil {
+		t.m.mu.Lock()
+		t.m.pages[c][page-1] = nil
+		t.m.mu.Unlock()
+	}
+	return b, err
 }

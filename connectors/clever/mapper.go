@@ -2,7 +2,6 @@ package clever
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -51,6 +50,7 @@ type mapper struct {
 	rejRoles []string
 	rejected map[string]bool // users not imported
 	broken   map[Collection]bool
+	cache    map[Collection]any // []item[T] per collection
 }
 
 // Map reads the staged pages of a pull and passes roster records to sink, in roster.Kinds
@@ -93,21 +93,31 @@ func Map(ctx context.Context, pages Pages, pull *PullResult, sink Sink, opt MapO
 	return m.rep, nil
 }
 
-// prescan reads every staged page once before anything is emitted: a page that is not a
-// Clever list page (a corrupted stage) makes its collection incomplete, so that no kind it
-// feeds is announced as bulk.
+// prescan reads and decodes every staged page exactly once, before anything is emitted: a page
+// that is not a Clever list page (a corrupted stage) makes its collection incomplete, so
+// that no kind it feeds is announced as bulk.
 func (m *mapper) prescan() error {
 	m.broken = map[Collection]bool{}
+	m.cache = map[Collection]any{}
 	for _, cr := range m.pull.Collections {
-		for page := 1; page <= cr.Pages; page++ {
-			body, err := m.pages.Get(m.ctx, cr.Collection, page)
-			if err != nil {
-				return fmt.Errorf("clever: reading staged %s page %d: %w", cr.Collection, page, err)
-			}
-			if _, err := decodeEnvelope(body); err != nil {
-				m.rep.add(Finding{Code: CodeEnvelope, Collection: cr.Collection, Page: page, Message: err.Error()})
-				m.broken[cr.Collection] = true
-			}
+		var err error
+		c := cr.Collection
+		switch c {
+		case Districts:
+			m.cache[c], err = load[district](m, c, cr.Pages)
+		case Schools:
+			m.cache[c], err = load[school](m, c, cr.Pages)
+		case Terms:
+			m.cache[c], err = load[term](m, c, cr.Pages)
+		case Courses:
+			m.cache[c], err = load[course](m, c, cr.Pages)
+		case Sections:
+			m.cache[c], err = load[section](m, c, cr.Pages)
+		default:
+			m.cache[c], err = load[user](m, c, cr.Pages)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -143,62 +153,6 @@ func (m *mapper) setModes() {
 
 // complete reports whether references into c can be checked: c was pulled to its end.
 func (m *mapper) complete(c Collection) bool { return m.pull.Complete(c) && !m.broken[c] }
-
-// each calls fn for every record of c, in staged order, once per Clever id. Page and
-// record problems are reported when report is set (the first pass over c).
-func (m *mapper) each(c Collection, report bool, fn func(page int, rec json.RawMessage, id string) error) error {
-	cr, ok := m.pull.Result(c)
-	if !ok {
-		return nil
-	}
-	seen := map[string]bool{}
-	for page := 1; page <= cr.Pages; page++ {
-		if err := m.ctx.Err(); err != nil {
-			return err
-		}
-		body, err := m.pages.Get(m.ctx, c, page)
-		if err != nil {
-			return fmt.Errorf("clever: reading staged %s page %d: %w", c, page, err)
-		}
-		env, err := decodeEnvelope(body)
-		if err != nil {
-			continue // reported by prescan
-		}
-		for i, raw := range env.Data {
-			rec, err := unwrap(raw)
-			var probe idOnly
-			if err == nil {
-				if jerr := json.Unmarshal(rec, &probe); jerr != nil {
-					err = fmt.Errorf("the record is malformed: %s", jsonErr(jerr))
-				}
-			}
-			if err != nil {
-				if report {
-					m.rep.add(Finding{Code: CodeRecord, Collection: c, Page: page, Message: fmt.Sprintf("element %d: %s", i+1, err.Error())})
-				}
-				continue
-			}
-			if !idPattern.MatchString(probe.ID) {
-				if report {
-					m.rep.add(Finding{Code: csv.CodeSourcedID, Collection: c, Page: page, Field: "id",
-						Message: fmt.Sprintf("element %d has no valid id; it is skipped", i+1)})
-				}
-				continue
-			}
-			if seen[probe.ID] {
-				if report {
-					m.rep.add(Finding{Code: csv.CodeDuplicate, Collection: c, Page: page, CleverID: probe.ID})
-				}
-				continue
-			}
-			seen[probe.ID] = true
-			if err := fn(page, rec, probe.ID); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
 
 func (m *mapper) file(k roster.Kind) error {
 	if m.rep.Modes[k] == roster.ModeAbsent {
@@ -242,9 +196,7 @@ func (m *mapper) orgs() error {
 	if err := m.file(roster.KindOrg); err != nil {
 		return err
 	}
-	err := m.each(Districts, true, func(page int, rec json.RawMessage, id string) error {
-		var d district
-		_ = json.Unmarshal(rec, &d) // the probe decoded; a type mismatch leaves fields blank
+	err := eachOf(m, Districts, func(page int, id string, d *district) error {
 		if m.district != "" {
 			return nil // one district only: PullCollection already failed the collection
 		}
@@ -259,9 +211,7 @@ func (m *mapper) orgs() error {
 	if err != nil {
 		return err
 	}
-	return m.each(Schools, true, func(page int, rec json.RawMessage, id string) error {
-		var s school
-		_ = json.Unmarshal(rec, &s)
+	return eachOf(m, Schools, func(page int, id string, s *school) error {
 		if id == m.district {
 			// Clever's ids are unique across collections; a school with the district's id
 			// is a duplicate org, and rejecting it would withdraw the district.
@@ -310,9 +260,7 @@ func (m *mapper) terms() error {
 	if err := m.file(roster.KindAcademicSession); err != nil {
 		return err
 	}
-	return m.each(Terms, true, func(page int, rec json.RawMessage, id string) error {
-		var t term
-		_ = json.Unmarshal(rec, &t)
+	return eachOf(m, Terms, func(page int, id string, t *term) error {
 		start, ok1 := day(t.StartDate)
 		end, ok2 := day(t.EndDate)
 		switch {
@@ -340,9 +288,7 @@ func (m *mapper) courses() error {
 	if err := m.file(roster.KindCourse); err != nil {
 		return err
 	}
-	return m.each(Courses, true, func(page int, rec json.RawMessage, id string) error {
-		var c course
-		_ = json.Unmarshal(rec, &c)
+	return eachOf(m, Courses, func(page int, id string, c *course) error {
 		if !m.ownDistrict(Courses, page, id, c.District) {
 			return m.reject(roster.KindCourse, id)
 		}
@@ -356,9 +302,7 @@ func (m *mapper) sections() error {
 	if err := m.file(roster.KindClass); err != nil {
 		return err
 	}
-	return m.each(Sections, true, func(page int, rec json.RawMessage, id string) error {
-		var s section
-		_ = json.Unmarshal(rec, &s)
+	return eachOf(m, Sections, func(page int, id string, s *section) error {
 		grade, gradeOK := Grade(s.Grade)
 		if !gradeOK {
 			m.rep.add(Finding{Code: CodeGrade, Collection: Sections, Page: page, CleverID: id, Field: "grade"})

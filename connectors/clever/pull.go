@@ -147,26 +147,15 @@ func (c *Client) PullCollection(ctx context.Context, col Collection, cur Cursor,
 			return fail("page %d: the response is not JSON (%s)", page, err.Error())
 		}
 		body = nil
-		env, err := decodeEnvelope(stripped)
+		recs, links, n, err := pageIDs(stripped)
 		if err != nil {
 			return fail("page %d: %s", page, err.Error())
 		}
 		next := cur
 		next.Pages = page
-		next.Records += len(env.Data)
+		next.Records += n
 		orderErr := ""
-		for _, raw := range env.Data {
-			rec, err := unwrap(raw)
-			if err != nil {
-				continue // reported by the mapper, which sees the same page
-			}
-			var id struct {
-				ID           string `json:"id"`
-				LastModified string `json:"last_modified"`
-			}
-			if json.Unmarshal(rec, &id) != nil || id.ID == "" {
-				continue
-			}
+		for _, id := range recs {
 			switch {
 			case id.ID == next.LastID:
 				res.Duplicates++
@@ -181,8 +170,10 @@ func (c *Client) PullCollection(ctx context.Context, col Collection, cur Cursor,
 				res.ChangedDuringPull++
 			}
 		}
+		env := &envelope{Links: links}
+		empty := n == 0
 		link := env.next()
-		end := len(env.Data) == 0 || link == ""
+		end := empty || link == ""
 		if !end || orderErr != "" {
 			nu, err := c.checkNext(col, next, link)
 			if orderErr != "" {
@@ -256,4 +247,52 @@ func (c *Client) checkNext(col Collection, cur Cursor, link string) (nextURI, er
 		return nextURI{}, fmt.Errorf("the next link's starting_after is not the page's last id: records would be skipped or repeated")
 	}
 	return nextURI{uri: u.RequestURI(), after: after}, nil
+}
+
+type pageID struct {
+	ID           string `json:"id"`
+	LastModified string `json:"last_modified"`
+}
+
+// pageIDs reads a stripped page's record ids, its links and its number of elements: in one
+// decode when the page is well formed, element by element otherwise (elements that are not
+// records are counted and left to the mapper to report).
+func pageIDs(page []byte) ([]pageID, []link, int, error) {
+	var fast struct {
+		Data []struct {
+			Data *pageID `json:"data"`
+		} `json:"data"`
+		Links []link `json:"links"`
+	}
+	if len(page) > 0 && page[0] == '{' && json.Unmarshal(page, &fast) == nil {
+		ids := make([]pageID, 0, len(fast.Data))
+		ok := true
+		for _, w := range fast.Data {
+			if w.Data == nil || w.Data.ID == "" {
+				ok = false
+				break
+			}
+			ids = append(ids, *w.Data)
+		}
+		if ok {
+			return ids, fast.Links, len(fast.Data), nil
+		}
+	}
+	env, err := decodeEnvelope(page)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	var ids []pageID
+	for _, raw := range env.Data {
+		rec, err := unwrap(raw)
+		if err != nil {
+			continue
+		}
+		var id pageID
+		if json.Unmarshal(rec, &id) != nil || id.ID == "" {
+			continue
+		}
+		ids = append(ids, id)
+	}
+	return ids, env.Links, len(env.Data), nil
 }

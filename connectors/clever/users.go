@@ -1,7 +1,6 @@
 package clever
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -65,10 +64,8 @@ func (m *mapper) users() error {
 	m.valid[userKey] = map[string]bool{}
 	// Pass 1: which users are acceptable, per collection.
 	for _, c := range userCollections[:3] {
-		err := m.each(c, true, func(page int, rec json.RawMessage, id string) error {
-			var u user
-			_ = json.Unmarshal(rec, &u)
-			if m.checkUser(c, page, id, &u) {
+		err := eachOf(m, c, func(page int, id string, u *user) error {
+			if m.checkUser(c, page, id, u) {
 				m.accept(c, id)
 				m.valid[userKey][id] = true
 			} else {
@@ -81,10 +78,8 @@ func (m *mapper) users() error {
 		}
 	}
 	// Pass 2: contacts and their links to students.
-	err := m.each(Contacts, true, func(page int, rec json.RawMessage, id string) error {
-		var u user
-		_ = json.Unmarshal(rec, &u)
-		if !m.checkUser(Contacts, page, id, &u) {
+	err := eachOf(m, Contacts, func(page int, id string, u *user) error {
+		if !m.checkUser(Contacts, page, id, u) {
 			rejected[id] = true
 			return nil
 		}
@@ -122,14 +117,12 @@ func (m *mapper) users() error {
 	}
 	emitted := map[string]bool{}
 	for _, c := range userCollections {
-		err := m.each(c, false, func(page int, rec json.RawMessage, id string) error {
+		err := eachOf(m, c, func(page int, id string, u *user) error {
 			if emitted[id] {
 				return nil
 			}
 			emitted[id] = true
-			var u user
-			_ = json.Unmarshal(rec, &u)
-			roles := m.userRoles(c, page, id, &u)
+			roles := m.userRoles(c, page, id, u)
 			if !m.valid[c][id] {
 				for _, r := range roles {
 					m.rejRoles = append(m.rejRoles, r.SourcedID)
@@ -137,7 +130,7 @@ func (m *mapper) users() error {
 				return m.reject(roster.KindUser, id)
 			}
 			m.roles = append(m.roles, roles...)
-			return m.record(m.toUser(c, page, id, &u))
+			return m.record(m.toUser(c, page, id, u))
 		})
 		if err != nil {
 			return err
@@ -272,9 +265,7 @@ func (m *mapper) enrollments() error {
 	if err := m.file(roster.KindEnrollment); err != nil {
 		return err
 	}
-	return m.each(Sections, false, func(page int, rec json.RawMessage, id string) error {
-		var s section
-		_ = json.Unmarshal(rec, &s)
+	return eachOf(m, Sections, func(page int, id string, s *section) error {
 		ok := m.valid[Sections][id]
 		teachers := s.Teachers
 		if s.Teacher != "" && !slices.Contains(teachers, s.Teacher) {
