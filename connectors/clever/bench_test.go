@@ -6,8 +6,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,15 +30,18 @@ func benchStudents(b *testing.B) int {
 	return n
 }
 
-// heapPeak samples the live heap every 5 ms until stop is called and returns the peak
-// above the heap at start (after a GC): what the pull itself holds, the stand-in's
-// district (same process) excluded.
-func heapPeak() (stop func() uint64) {
+// heapPeak samples the heap every 5 ms until stop is called and returns two peaks above
+// the heap at start (after a GC), so the stand-in's district (same process) is excluded:
+// allocated (live plus garbage not yet collected, what the process must have room for at
+// GOGC=100) and live (the heap marked live by the last GC).
+func heapPeak() (stop func() (alloc, live uint64)) {
 	runtime.GC()
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
-	var peak atomic.Uint64
+	metrics.Read(sample)
+	baseAlloc, baseLive := ms.HeapAlloc, sample[0].Value.Uint64()
+	var peakAlloc, peakLive atomic.Uint64
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -46,8 +51,12 @@ func heapPeak() (stop func() uint64) {
 		for {
 			var m runtime.MemStats
 			runtime.ReadMemStats(&m)
-			if m.HeapAlloc > base && m.HeapAlloc-base > peak.Load() {
-				peak.Store(m.HeapAlloc - base)
+			metrics.Read(sample)
+			if m.HeapAlloc > baseAlloc && m.HeapAlloc-baseAlloc > peakAlloc.Load() {
+				peakAlloc.Store(m.HeapAlloc - baseAlloc)
+			}
+			if l := sample[0].Value.Uint64(); l > baseLive && l-baseLive > peakLive.Load() {
+				peakLive.Store(l - baseLive)
 			}
 			select {
 			case <-done:
@@ -56,7 +65,13 @@ func heapPeak() (stop func() uint64) {
 			}
 		}
 	}()
-	return func() uint64 { close(done); <-finished; return peak.Load() }
+	return func() (uint64, uint64) { close(done); <-finished; return peakAlloc.Load(), peakLive.Load() }
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // countingSink counts records and keeps none: the benchmark measures the connector, not
@@ -97,8 +112,8 @@ func BenchmarkPull(b *testing.B) {
 			}
 			var reqs, records int
 			var bytes int64
-			var peak uint64
-			var wall time.Duration
+			var peak, live uint64
+			var wall, cpu time.Duration
 			b.ResetTimer()
 			for range b.N {
 				c, err := New(Options{BaseURL: hs.URL + "/v3.0", Token: testToken, Limit: MaxLimit, RequestsPerMinute: rpm,
@@ -107,13 +122,12 @@ func BenchmarkPull(b *testing.B) {
 					b.Fatal(err)
 				}
 				stop := heapPeak()
-				start := time.Now()
+				start, cpu0 := time.Now(), cpuTime()
 				sink := newCountingSink()
 				rep, err := (&Connector{Client: c}).Pull(context.Background(), sink)
-				wall += time.Since(start)
-				if p := stop(); p > peak {
-					peak = p
-				}
+				wall, cpu = wall+time.Since(start), cpu+cpuTime()-cpu0
+				p, l := stop()
+				peak, live = max(peak, p), max(live, l)
 				if err != nil || !rep.Complete {
 					b.Fatalf("%v %+v", err, rep.Findings)
 				}
@@ -125,7 +139,9 @@ func BenchmarkPull(b *testing.B) {
 			b.ReportMetric(float64(bytes)/1e6, "MB-received")
 			b.ReportMetric(float64(records), "records")
 			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+			b.ReportMetric(float64(live)/(1<<20), "peak-live-MiB")
 			b.ReportMetric(wall.Seconds()/n, "s/pull")
+			b.ReportMetric(cpu.Seconds()/n, "cpu-s/pull")
 			if bc.capped {
 				floor := float64(reqs) / 20
 				b.ReportMetric(floor, "floor-s")
@@ -133,4 +149,53 @@ func BenchmarkPull(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkPullCappedManyPages shows the cap biting: a district pulled in small pages, so
+// that the pull needs more than one minute's 1,200 requests, through the stand-in's fixed
+// window and the client's. It takes over a minute, so it runs only when
+// PTHV_BENCH_CLEVER_MANY_PAGES is set (students: PTHV_BENCH_CLEVER_MANY_PAGES_STUDENTS,
+// default 20,000; limit 25).
+func BenchmarkPullCappedManyPages(b *testing.B) {
+	if os.Getenv("PTHV_BENCH_CLEVER_MANY_PAGES") == "" {
+		b.Skip("set PTHV_BENCH_CLEVER_MANY_PAGES=1 to run (over a minute of mostly waiting)")
+	}
+	students := 20_000
+	if v := os.Getenv("PTHV_BENCH_CLEVER_MANY_PAGES_STUDENTS"); v != "" {
+		var err error
+		if students, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	data, err := standin.Generate(rostergen.Options{Students: students, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := standin.NewServer(data, testToken)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	var wall time.Duration
+	var reqs, limited int
+	b.ResetTimer()
+	for range b.N {
+		srv.SetFaults(standin.Faults{RateLimit: 1200, RateWindow: time.Minute})
+		c, err := New(Options{BaseURL: hs.URL + "/v3.0", Token: testToken, Limit: 25, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		rep, err := (&Connector{Client: c}).Pull(context.Background(), newCountingSink())
+		wall += time.Since(start)
+		if err != nil || !rep.Complete {
+			b.Fatalf("%v %+v", err, rep.Findings)
+		}
+		reqs, limited = rep.Pull.Requests, rep.Pull.RateLimited
+	}
+	b.StopTimer()
+	floor := float64(reqs) / 20
+	b.ReportMetric(float64(reqs), "requests")
+	b.ReportMetric(float64(limited), "429s")
+	b.ReportMetric(wall.Seconds()/float64(b.N), "s/pull")
+	b.ReportMetric(floor, "floor-s")
+	b.ReportMetric(wall.Seconds()/float64(b.N)/floor, "x-floor")
 }

@@ -46,9 +46,7 @@ type mapper struct {
 	secGrade map[string]string              // student id → grade of their first section with one
 	agents   map[string][]string            // student id → contact ids
 	children map[string][]string            // contact id → student ids
-	roles    []*roster.Role
-	rejRoles []string
-	rejected map[string]bool // users not imported
+	rejected map[string]bool                // users not imported
 	broken   map[Collection]bool
 	cache    map[Collection]any // []item[T] per collection
 }
@@ -78,7 +76,13 @@ func Map(ctx context.Context, pages Pages, pull *PullResult, sink Sink, opt MapO
 		return nil, err
 	}
 	m.setModes()
-	steps := []func() error{m.orgs, m.terms, m.courses, m.sections, m.users, m.emitRoles, m.enrollments}
+	dropUsers := func() error {
+		for _, c := range userCollections {
+			delete(m.cache, c)
+		}
+		return nil
+	}
+	steps := []func() error{m.orgs, m.terms, m.courses, m.sections, m.users, m.emitRoles, dropUsers, m.enrollments}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, err

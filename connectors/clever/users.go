@@ -61,13 +61,11 @@ func (m *mapper) checkUser(c Collection, page int, id string, u *user) bool {
 
 func (m *mapper) users() error {
 	rejected := map[string]bool{}
-	m.valid[userKey] = map[string]bool{}
 	// Pass 1: which users are acceptable, per collection.
 	for _, c := range userCollections[:3] {
 		err := eachOf(m, c, func(page int, id string, u *user) error {
 			if m.checkUser(c, page, id, u) {
 				m.accept(c, id)
-				m.valid[userKey][id] = true
 			} else {
 				rejected[id] = true
 			}
@@ -84,7 +82,6 @@ func (m *mapper) users() error {
 			return nil
 		}
 		m.accept(Contacts, id)
-		m.valid[userKey][id] = true
 		if u.Roles.Contact == nil {
 			return nil
 		}
@@ -122,14 +119,9 @@ func (m *mapper) users() error {
 				return nil
 			}
 			emitted[id] = true
-			roles := m.userRoles(c, page, id, u)
 			if !m.valid[c][id] {
-				for _, r := range roles {
-					m.rejRoles = append(m.rejRoles, r.SourcedID)
-				}
 				return m.reject(roster.KindUser, id)
 			}
-			m.roles = append(m.roles, roles...)
 			return m.record(m.toUser(c, page, id, u))
 		})
 		if err != nil {
@@ -138,9 +130,6 @@ func (m *mapper) users() error {
 	}
 	return nil
 }
-
-// userKey is the pseudo-collection of every accepted user, whatever its role.
-const userKey Collection = "users"
 
 func (m *mapper) toUser(c Collection, page int, id string, u *user) *roster.User {
 	out := &roster.User{SourcedID: id, Status: roster.StatusActive, EnabledUser: true, GivenName: strings.TrimSpace(u.Name.First),
@@ -187,8 +176,7 @@ func (m *mapper) toUser(c Collection, page int, id string, u *user) *roster.User
 // userRoles returns the roles of a user: one per school for student, teacher and staff, and
 // one per guardian role at the district for a contact. Roles at schools that were not pulled
 // are rejected with a finding.
-func (m *mapper) userRoles(c Collection, page int, id string, u *user) []*roster.Role {
-	var out []*roster.Role
+func (m *mapper) userRoles(c Collection, page int, id string, u *user) (out []*roster.Role, rejected []string) {
 	atSchools := func(role, field, primary string, schools []string) {
 		all := schools
 		if primary != "" {
@@ -204,7 +192,7 @@ func (m *mapper) userRoles(c Collection, page int, id string, u *user) []*roster
 			if !m.known(Schools, s) {
 				m.rep.add(Finding{Code: csv.CodeRefDangling, Collection: c, Page: page, CleverID: id, Field: field,
 					Message: fmt.Sprintf("the %s role names school %s, which was not pulled; the role is not imported", role, roster.MessageID(s))})
-				m.rejRoles = append(m.rejRoles, rid)
+				rejected = append(rejected, rid)
 				continue
 			}
 			rt := "secondary"
@@ -240,25 +228,53 @@ func (m *mapper) userRoles(c Collection, page int, id string, u *user) []*roster
 				UserSourcedID: id, RoleType: rt, Role: g, OrgSourcedID: m.district})
 		}
 	}
-	return out
+	return out, rejected
 }
 
+// emitRoles passes each user's roles, once per user, from the collection the user was
+// emitted from; the roles of a rejected user, and roles at schools that were not pulled,
+// are rejected.
 func (m *mapper) emitRoles() error {
 	if err := m.file(roster.KindRole); err != nil {
 		return err
 	}
-	for _, r := range m.roles {
-		if err := m.record(r); err != nil {
+	emitted := map[string]bool{}
+	for _, c := range userCollections {
+		err := eachOf(m, c, func(page int, id string, u *user) error {
+			if emitted[id] {
+				return nil
+			}
+			emitted[id] = true
+			roles, rejected := m.userRoles(c, page, id, u)
+			if !m.valid[c][id] {
+				rejected = append(rejected, roleIDs(roles)...)
+				roles = nil
+			}
+			for _, r := range roles {
+				if err := m.record(r); err != nil {
+					return err
+				}
+			}
+			for _, rid := range rejected {
+				if err := m.reject(roster.KindRole, rid); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 	}
-	for _, id := range m.rejRoles {
-		if err := m.reject(roster.KindRole, id); err != nil {
-			return err
-		}
-	}
-	m.roles, m.rejRoles = nil, nil
 	return nil
+}
+
+func roleIDs(roles []*roster.Role) []string {
+	out := make([]string, len(roles))
+	for i, r := range roles {
+		out[i] = r.SourcedID
+	}
+	return out
 }
 
 func (m *mapper) enrollments() error {
