@@ -44,6 +44,9 @@ func (c Collection) Path() (path, role string) {
 }
 
 func (c Collection) valid() bool {
+	if c == Events {
+		return true
+	}
 	for _, k := range AllCollections {
 		if k == c {
 			return true

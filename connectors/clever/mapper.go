@@ -49,6 +49,11 @@ type mapper struct {
 	rejected map[string]bool                // users not imported
 	broken   map[Collection]bool
 	cache    map[Collection]any // []item[T] per collection
+	// events mode: records deleted by events, and students whose upsert waits for a full
+	// pull (their guardians are not in their event).
+	events   bool
+	deleted  map[string]bool
+	deferred int
 }
 
 // Map reads the staged pages of a pull and passes roster records to sink, in roster.Kinds
@@ -76,6 +81,11 @@ func Map(ctx context.Context, pages Pages, pull *PullResult, sink Sink, opt MapO
 		return nil, err
 	}
 	m.setModes()
+	return m.run()
+}
+
+// run emits every kind from the decoded collections.
+func (m *mapper) run() (*Report, error) {
 	dropUsers := func() error {
 		for _, c := range userCollections {
 			delete(m.cache, c)
@@ -307,6 +317,9 @@ func (m *mapper) sections() error {
 		return err
 	}
 	return eachOf(m, Sections, func(page int, id string, s *section) error {
+		if gone, err := m.tombstone(&roster.Class{SourcedID: id, Status: roster.StatusToBeDeleted}); gone {
+			return err
+		}
 		grade, gradeOK := Grade(s.Grade)
 		if !gradeOK {
 			m.rep.add(Finding{Code: CodeGrade, Collection: Sections, Page: page, CleverID: id, Field: "grade"})
