@@ -48,9 +48,10 @@ type event struct {
 
 // ApplyEvents reads /events after since (an event id; Clever keeps 30 days of them) to the
 // end and passes the changes to sink as delta records, in roster.Kinds order: created and
-// updated schools, terms, courses, sections (with their enrollments), teachers, staff and
-// contacts are upserts; deleted users and sections are deactivations (status tobedeleted)
-// with their roles and enrollments. Students created or updated by an event are left to the
+// updated sections (with their enrollments), teachers, staff and contacts are upserts;
+// deleted users and sections are deactivations (status tobedeleted) with their roles and
+// enrollments; other event types are counted in ByType and left to the full pull. Students
+// created or updated by an event are left to the
 // next full pull (EventsReport.Deferred). Every kind is announced as delta: nothing is
 // deactivated for being absent from events. Removals of a student from a section, and
 // anything else an event cannot say completely, are seen by the weekly full pull, which
