@@ -73,7 +73,7 @@ func (c *Client) ApplyEvents(ctx context.Context, since string, sink Sink, opt E
 	}
 	pull := &PullResult{Started: c.serverStart(), Collections: []CollectionResult{cr}, Counters: cr.Counters}
 	m := &mapper{ctx: ctx, pages: stage, pull: pull, sink: sink, rep: newReport(pull, opt.Map.MaxFindingsPerRule),
-		valid: map[Collection]map[string]bool{}, seen: map[Collection]map[string]bool{}, secGrade: map[string]string{},
+		valid: map[Collection]map[string]bool{}, secGrade: map[string]string{},
 		agents: map[string][]string{}, children: map[string][]string{}, broken: map[Collection]bool{},
 		cache: map[Collection]any{}, events: true, deleted: map[string]bool{}, district: opt.District}
 	if !cr.Complete {

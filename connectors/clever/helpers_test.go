@@ -16,27 +16,6 @@ import (
 
 const testToken = "tok-" + "district-app-secret-7f3a"
 
-var (
-	dataMu    sync.Mutex
-	dataCache = map[int]*standin.Data{}
-)
-
-// district generates (once per size) a Clever-shaped district.
-func cachedDistrict(t testing.TB, students int) *standin.Data {
-	t.Helper()
-	dataMu.Lock()
-	defer dataMu.Unlock()
-	if d, ok := dataCache[students]; ok {
-		return d
-	}
-	d, err := standin.Generate(rostergen.Options{Students: students, Seed: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dataCache[students] = d
-	return d
-}
-
 type env struct {
 	srv  *standin.Server
 	http *httptest.Server

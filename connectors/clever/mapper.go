@@ -42,7 +42,6 @@ type mapper struct {
 
 	district string
 	valid    map[Collection]map[string]bool // accepted ids per collection
-	seen     map[Collection]map[string]bool // every id read per collection (dedupe)
 	secGrade map[string]string              // student id → grade of their first section with one
 	agents   map[string][]string            // student id → contact ids
 	children map[string][]string            // contact id → student ids
@@ -62,7 +61,7 @@ type mapper struct {
 // read or the sink fails; every problem of the data is a finding.
 func Map(ctx context.Context, pages Pages, pull *PullResult, sink Sink, opt MapOptions) (*Report, error) {
 	m := &mapper{ctx: ctx, pages: pages, pull: pull, sink: sink, rep: newReport(pull, opt.MaxFindingsPerRule),
-		valid: map[Collection]map[string]bool{}, seen: map[Collection]map[string]bool{},
+		valid:    map[Collection]map[string]bool{},
 		secGrade: map[string]string{}, agents: map[string][]string{}, children: map[string][]string{}}
 	for _, cr := range pull.Collections {
 		if !cr.Complete {

@@ -28,10 +28,6 @@ type wrapped struct {
 	Data json.RawMessage `json:"data"`
 }
 
-type idOnly struct {
-	ID string `json:"id"`
-}
-
 type district struct {
 	ID     string `json:"id"`
 	Name   string `json:"name"`

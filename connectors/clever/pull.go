@@ -75,6 +75,9 @@ func (r *PullResult) AllComplete() bool {
 // run must stop: the token was refused (ErrRevoked), ctx ended, or stage failed.
 func (c *Client) PullAll(ctx context.Context, cols []Collection, stage Stage, cursors map[Collection]Cursor) (*PullResult, error) {
 	res := &PullResult{}
+	c.mu.Lock()
+	c.started = time.Time{} // the next answer's Date starts this pull
+	c.mu.Unlock()
 	for _, col := range cols {
 		cr, _, err := c.PullCollection(ctx, col, cursors[col], stage)
 		res.Collections = append(res.Collections, cr)
