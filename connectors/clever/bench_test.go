@@ -151,6 +151,47 @@ func BenchmarkPull(b *testing.B) {
 	}
 }
 
+// BenchmarkMap maps a district already staged (as the frame maps pages it staged in S3):
+// time, and the heap the mapping itself holds above the staged pages — what a sync
+// invocation needs for the mapping phase when its pages come from S3 one at a time.
+func BenchmarkMap(b *testing.B) {
+	data, err := standin.Generate(rostergen.Options{Students: benchStudents(b), Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(standin.NewServer(data, testToken))
+	c, err := New(Options{BaseURL: hs.URL + "/v3.0", Token: testToken, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	stage := NewMemStage()
+	pull, err := c.PullAll(context.Background(), AllCollections, stage, nil)
+	hs.Close()
+	if err != nil || !pull.AllComplete() {
+		b.Fatalf("%v %+v", err, pull)
+	}
+	data = nil
+	var peak, live uint64
+	var cpu time.Duration
+	b.ResetTimer()
+	for range b.N {
+		stop := heapPeak()
+		cpu0 := cpuTime()
+		rep, err := Map(context.Background(), stage, pull, newCountingSink(), MapOptions{})
+		cpu += cpuTime() - cpu0
+		p, l := stop()
+		peak, live = max(peak, p), max(live, l)
+		if err != nil || !rep.Complete {
+			b.Fatalf("%v %+v", err, rep.Findings)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(stage.Bytes())/1e6, "MB-staged")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(live)/(1<<20), "peak-live-MiB")
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/map")
+}
+
 // BenchmarkPullCappedManyPages shows the cap biting: a district pulled in small pages, so
 // that the pull needs more than one minute's 1,200 requests, through the stand-in's fixed
 // window and the client's. It takes over a minute, so it runs only when
