@@ -340,8 +340,10 @@ func (c *Client) noteHeaders(resp *http.Response) {
 		}
 	}
 	if resp.Header.Get("X-RateLimit-Remaining") == "0" {
-		if t, ok := resetTime(resp); ok && t.After(c.blockedTill) {
-			c.blockedTill = t
+		// A reset further away than MaxWait is left to the 429 that follows, which fails
+		// the page instead of sleeping on.
+		if t, ok := resetTime(resp); ok && t.After(c.blockedTill) && t.Sub(c.opt.Now()) <= c.opt.MaxWait {
+			c.blockedTill = t.Add(resetMargin)
 		}
 	}
 }

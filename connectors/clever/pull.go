@@ -102,6 +102,11 @@ func (c *Client) serverStart() time.Time {
 // collection's verdict and the final cursor. The error is non-nil only when the run must
 // stop (ErrRevoked, ctx, stage); a collection that cannot be completed returns a result
 // with Complete false and the Reason.
+//
+// To continue in a later invocation, pass the cursor of the last page the stage kept (the
+// one Put received, or the cursor returned with a ctx or stage error). A collection that
+// failed is not continued: the next run starts it over from the zero Cursor. Counters in a
+// continued result count that invocation's requests only; Pages and Records are totals.
 func (c *Client) PullCollection(ctx context.Context, col Collection, cur Cursor, stage Stage) (CollectionResult, Cursor, error) {
 	res := CollectionResult{Collection: col, Pages: cur.Pages, Records: cur.Records}
 	if !col.valid() {
