@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
@@ -36,7 +37,7 @@ func TestApplyEvents(t *testing.T) {
 	}
 	off := map[roster.Kind]int{}
 	for _, op := range plan.Ops {
-		if op.Op == importer.OpDeactivate {
+		if op.Op == pthv.OpDeactivate {
 			off[op.Kind]++
 			if op.Kind == roster.KindUser && op.ID != ch.Removed {
 				t.Errorf("deactivated user %s", op.ID)

@@ -5,23 +5,24 @@ import (
 	"testing"
 
 	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 	standin "github.com/pthv/reach/internal/standin/clever"
 )
 
 // applied returns the roster state after a plan's ops, as the store would hold it.
-func applied(st importer.State, plan importer.Plan) importer.State {
+func applied(st pthv.State, plan importer.Plan) pthv.State {
 	if st == nil {
-		st = importer.State{}
+		st = pthv.State{}
 	}
 	for _, op := range plan.Ops {
 		if st[op.Kind] == nil {
-			st[op.Kind] = map[string]importer.Current{}
+			st[op.Kind] = map[string]pthv.Current{}
 		}
 		switch op.Op {
-		case importer.OpPut:
-			st[op.Kind][op.ID] = importer.Current{Hash: op.Hash, Active: true, Role: op.Role, User: op.User}
-		case importer.OpDeactivate:
+		case pthv.OpPut:
+			st[op.Kind][op.ID] = pthv.Current{Hash: op.Hash, Active: true, Role: op.Role, User: op.User}
+		case pthv.OpDeactivate:
 			c := st[op.Kind][op.ID]
 			c.Active = false
 			st[op.Kind][op.ID] = c
@@ -30,7 +31,7 @@ func applied(st importer.State, plan importer.Plan) importer.State {
 	return st
 }
 
-func planPull(t *testing.T, e *env, st importer.State) (importer.Plan, *Report) {
+func planPull(t *testing.T, e *env, st pthv.State) (importer.Plan, *Report) {
 	t.Helper()
 	p := importer.NewPlanner(st)
 	rep, err := (&Connector{Client: e.client(t, Options{Limit: 50}, false)}).Pull(context.Background(), p)
@@ -104,7 +105,7 @@ func TestThroughThePlanner(t *testing.T) {
 		}
 		off := map[string]bool{}
 		for _, op := range plan.Ops {
-			if op.Op == importer.OpDeactivate && op.Kind == roster.KindUser {
+			if op.Op == pthv.OpDeactivate && op.Kind == roster.KindUser {
 				off[op.ID] = true
 			}
 		}
