@@ -17,14 +17,14 @@ type Code = csv.Code
 
 // The rule codes the Clever connector adds.
 const (
-	CodeIncomplete   Code = "clever.incomplete"          // a collection was not enumerated to its end
-	CodeEnvelope     Code = "clever.envelope"            // a staged page is not a Clever list page
-	CodeRecord       Code = "clever.record"              // a data element is not a record object
-	CodeGrade        Code = "clever.grade"               // a grade outside Clever's vocabulary is dropped
-	CodeLinkDropped  Code = "clever.link_dropped"        // a contact's relationship names no pulled student
-	CodeNoStudents   Code = "clever.no_students"         // the students collection is empty
-	CodeChanged      Code = "clever.changed_during_pull" // records changed while the pull ran
-	CodeOtherDistrct Code = "clever.other_district"      // a record belongs to another district than the token's
+	CodeIncomplete    Code = "clever.incomplete"          // a collection was not enumerated to its end
+	CodeEnvelope      Code = "clever.envelope"            // a staged page is not a Clever list page
+	CodeRecord        Code = "clever.record"              // a data element is not a record object
+	CodeGrade         Code = "clever.grade"               // a grade outside Clever's vocabulary is dropped
+	CodeLinkDropped   Code = "clever.link_dropped"        // a contact's relationship names no pulled student
+	CodeNoStudents    Code = "clever.no_students"         // the students collection is empty
+	CodeChanged       Code = "clever.changed_during_pull" // records changed while the pull ran
+	CodeOtherDistrict Code = "clever.other_district"      // a record belongs to another district than the token's
 )
 
 // Rule describes one rule the connector applies.
@@ -47,7 +47,7 @@ var Rules = []Rule{
 	{csv.CodeDuplicate, csv.SeverityWarning, "record", "a Clever id appears twice in one collection; the later record is dropped"},
 	{csv.CodeRefDangling, csv.SeverityError, "record", "a reference names a record that is not in the pulled collection; the referring record is not imported"},
 	{csv.CodeRefRejected, csv.SeverityError, "record", "a reference names a record that was not imported; the referring record is not imported either"},
-	{CodeOtherDistrct, csv.SeverityError, "record", "a record names another district than the token's; it is not imported"},
+	{CodeOtherDistrict, csv.SeverityError, "record", "a record names another district than the token's; it is not imported"},
 	{CodeGrade, csv.SeverityWarning, "record", "a grade outside Clever's vocabulary is dropped; the record is kept"},
 	{CodeLinkDropped, csv.SeverityWarning, "record", "a contact's student relationship names a student who was not pulled (or is the contact); the link is dropped"},
 	{CodeChanged, csv.SeverityInfo, "collection", "records changed while the pull ran (cursor paging keeps the pull consistent; the next run picks the changes up)"},

@@ -201,7 +201,7 @@ func (m *mapper) ownDistrict(c Collection, page int, id, d string) bool {
 	if m.district == "" || d == "" || d == m.district {
 		return true
 	}
-	m.rep.add(Finding{Code: CodeOtherDistrct, Collection: c, Page: page, CleverID: id, Field: "district"})
+	m.rep.add(Finding{Code: CodeOtherDistrict, Collection: c, Page: page, CleverID: id, Field: "district"})
 	return false
 }
 

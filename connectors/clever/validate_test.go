@@ -169,7 +169,7 @@ func TestMapLeniencyAndDuplicates(t *testing.T) {
 		code Code
 		page int
 		id   string
-	}{{csv.CodeDuplicate, 2, "s1"}, {CodeOtherDistrct, 1, "s2"}, {CodeRecord, 2, ""}, {csv.CodeSourcedID, 2, ""}} {
+	}{{csv.CodeDuplicate, 2, "s1"}, {CodeOtherDistrict, 1, "s2"}, {CodeRecord, 2, ""}, {csv.CodeSourcedID, 2, ""}} {
 		found := false
 		for _, f := range rep.Findings {
 			if f.Collection == Schools && f.Code == c.code && f.Page == c.page && f.CleverID == c.id {
