@@ -133,10 +133,14 @@ func (m *memStore) Aggregates(_ context.Context, year, prefix string) (map[strin
 	return out, nil
 }
 
-type memBlobs struct{ objs map[string][]byte }
+type memBlobs struct {
+	objs map[string][]byte
+	puts []string // every key put, in order
+}
 
 func (b *memBlobs) Put(_ context.Context, _, key, _ string, body []byte) error {
 	b.objs[key] = slices.Clone(body)
+	b.puts = append(b.puts, key)
 	return nil
 }
 
