@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -151,4 +152,35 @@ func (l *Local) authorize(r *http.Request, key string) (int, string) {
 		}
 	}
 	return http.StatusForbidden, "AccessDenied: the caller's role may not read " + key
+}
+
+// Server is an HTTP server on 127.0.0.1 for a handler such as Local.
+type Server struct {
+	url  string
+	srv  *http.Server
+	done chan struct{}
+}
+
+// StartServer serves h on a free port of 127.0.0.1 until Close.
+func StartServer(h http.Handler) (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: listen: %w", err)
+	}
+	s := &Server{url: "http://" + ln.Addr().String(), srv: &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		_ = s.srv.Serve(ln)
+	}()
+	return s, nil
+}
+
+// URL is the server's address, http://127.0.0.1:PORT.
+func (s *Server) URL() string { return s.url }
+
+// Close stops the server.
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	<-s.done
+	return err
 }

@@ -303,11 +303,15 @@
   }
 
   function bins(max) {
-    // Upper bounds of BINS equal steps up to max, rounded to 1, 2 or 5 times a power of ten.
-    const step = max / BINS;
-    const p = Math.pow(10, Math.floor(Math.log10(Math.max(step, 1))));
-    const nice = [1, 2, 5, 10].map((m) => m * p).find((v) => v >= step) || step;
-    return Array.from({ length: BINS }, (_, i) => nice * (i + 1));
+    // Upper bounds of BINS equal steps up to max, each step a round number.
+    const step = niceStep(max / BINS);
+    return Array.from({ length: BINS }, (_, i) => step * (i + 1));
+  }
+
+  // niceStep rounds x up to 1, 2, 2.5 or 5 times a power of ten (at least 1).
+  function niceStep(x) {
+    const p = Math.pow(10, Math.floor(Math.log10(Math.max(x, 1))));
+    return [1, 2, 2.5, 5, 10].map((m) => m * p).find((v) => v >= x) || 10 * p;
   }
 
   function binOf(v, bounds) {
@@ -411,21 +415,23 @@
     const cols = state.filter ? TREND_COLUMNS.filter((c) => c.key !== 'states') : TREND_COLUMNS;
     renderTable('trend-table', cols, rows, renderTrend);
     const where = state.filter ? stateName(state.filter) : 'all states';
-    const W = 640;
-    const H = 240;
+    const box = $('trend-chart');
+    const W = Math.round(Math.max(300, Math.min(704, box.clientWidth || 640)));
+    const H = W < 480 ? 220 : 240;
     const pad = { l: 56, r: 12, t: 24, b: 36 };
-    const max = Math.max(1, ...rows.map((r) => r.visits));
-    const chart = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', class: 'trend' });
+    const peak = Math.max(1, ...rows.map((r) => r.visits));
+    const step = niceStep(peak / 4);
+    const max = Math.ceil(peak / step) * step;
+    const chart = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, width: W, height: H, role: 'img', class: 'trend' });
     const summary = 'Home visits by school year, ' + where + ': ' +
       (rows.map((r) => r.year + ', ' + fmt.format(r.visits)).join('; ') || 'none published') + '.';
     chart.append(svg('title', {}, summary));
     const plotW = W - pad.l - pad.r;
     const plotH = H - pad.t - pad.b;
-    for (let i = 0; i <= 4; i++) {
-      const v = (max * i) / 4;
-      const y = pad.t + plotH - (plotH * i) / 4;
-      chart.append(svg('line', { x1: pad.l, x2: W - pad.r, y1: y, y2: y, class: i ? 'grid' : 'axis' }));
-      chart.append(svg('text', { x: pad.l - 6, y: y + 4, class: 'tick', 'text-anchor': 'end' }, fmt.format(Math.round(v))));
+    for (let v = 0; v <= max + step / 2; v += step) {
+      const y = pad.t + plotH - (plotH * v) / max;
+      chart.append(svg('line', { x1: pad.l, x2: W - pad.r, y1: y, y2: y, class: v ? 'grid' : 'axis' }));
+      chart.append(svg('text', { x: pad.l - 6, y: y + 4, class: 'tick', 'text-anchor': 'end' }, fmt.format(v)));
     }
     const bw = Math.min(80, plotW / Math.max(rows.length, 1) * 0.6);
     rows.forEach((r, i) => {
@@ -593,6 +599,11 @@
       if (e.key === 'Escape') hideTip();
     });
     $('map-wrap').addEventListener('mouseleave', hideTip);
+    let resized = 0;
+    window.addEventListener('resize', () => {
+      clearTimeout(resized);
+      resized = setTimeout(renderTrend, 150);
+    });
     await render();
     document.body.dataset.ready = 'true';
   }
