@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/reach"
 	"github.com/pthv/reach/internal/reachsvc"
 	"github.com/pthv/reach/internal/rostergen"
@@ -46,7 +46,7 @@ func publishDemoData(t *testing.T, e *env) dashboardData {
 	t.Helper()
 	ctx := context.Background()
 	data, _ := gen(t, rostergen.Options{Students: 300, Seed: 11, SchoolYear: 2027})
-	if imp := e.await(e.put("drops/d1/rosters/a.zip", data)); imp.Status != importer.StatusApplied {
+	if imp := e.await(e.put("drops/d1/rosters/a.zip", data)); imp.Status != pthv.StatusApplied {
 		t.Fatalf("roster: %s", imp.Status)
 	}
 	teachers, students := map[string][]string{}, map[string][]string{}
@@ -71,7 +71,7 @@ func publishDemoData(t *testing.T, e *env) dashboardData {
 			fmt.Fprintf(&trainings, "%s,2026-08-20,introductory,6,PTHV National,true\n", tch)
 		}
 	}
-	if imp := e.await(e.put("drops/d1/trainings/t.csv", []byte(trainings.String()))); imp.Status != importer.StatusApplied {
+	if imp := e.await(e.put("drops/d1/trainings/t.csv", []byte(trainings.String()))); imp.Status != pthv.StatusApplied {
 		t.Fatalf("trainings: %s", imp.Status)
 	}
 	schools := slices.Sorted(func(yield func(string) bool) {
@@ -99,7 +99,7 @@ func publishDemoData(t *testing.T, e *env) dashboardData {
 			}
 		}
 	}
-	if imp := e.await(e.put("drops/d1/visits/fall.csv", []byte(visits.String()))); imp.Status != importer.StatusApplied {
+	if imp := e.await(e.put("drops/d1/visits/fall.csv", []byte(visits.String()))); imp.Status != pthv.StatusApplied {
 		t.Fatalf("visits: %s", imp.Status)
 	}
 
@@ -118,14 +118,14 @@ func publishDemoData(t *testing.T, e *env) dashboardData {
 			for s := range in.Schools {
 				in.Schools[s].Students = min(in.Schools[s].Students, 60)
 			}
-			in.Trainings = slices.DeleteFunc(in.Trainings, func(tr reach.Training) bool { return reach.SchoolYear(tr.Date) != y })
+			in.Trainings = slices.DeleteFunc(in.Trainings, func(tr reach.Training) bool { return pthv.SchoolYearOfDate(tr.Date).String() != y })
 			touched = append(touched, reachsvc.DistrictYear{District: in.District, Year: y})
 		}
 		if i == 0 {
 			ins[0].District, ins[0].State = "hostile", hostileState
 			touched[0].District = "hostile"
 			v := ins[0].Visits[slices.IndexFunc(ins[0].Visits, func(v reach.Visit) bool {
-				return v.Status == reach.StatusCompleted && reach.SchoolYear(v.Date) == y && len(v.Educators) >= 2
+				return v.Status == reach.StatusCompleted && pthv.SchoolYearOfDate(v.Date).String() == y && len(v.Educators) >= 2
 			})]
 			for s := range ins[0].Schools {
 				if ins[0].Schools[s].ID == v.School {

@@ -22,6 +22,7 @@ import (
 	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/dashboard"
 	"github.com/pthv/reach/internal/deploy"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/reachsvc"
 )
 
@@ -49,7 +50,7 @@ func cmdReachDashboard(ctx context.Context, args []string, stdout, stderr io.Wri
 		return usageErr("--url or %s is needed: the dashboard's address (terraform output dashboard_url, or 'pthv local env')", dashboard.EnvURL)
 	case *expires < time.Minute || *expires > maxLinkLife:
 		return usageErr("--expires must be between 1m and %v", maxLinkLife)
-	case *district != "" && !districtIDRE.MatchString(*district):
+	case *district != "" && !pthv.ValidDistrictID(*district):
 		return usageErr("--district %q is not a district id", *district)
 	}
 	env, err := app.LoadEnv(ctx)

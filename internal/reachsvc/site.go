@@ -12,7 +12,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/reach"
 )
 
@@ -107,7 +107,7 @@ func (s *Service) publishDistricts(ctx context.Context, year string, old *reach.
 // previous reads the published view of year as last written, or nil.
 func (s *Service) previous(ctx context.Context, year string) (*reach.Published, error) {
 	b, err := s.Blobs.Get(ctx, s.ReportsBucket, PublishedKey(year))
-	if errors.Is(err, importer.ErrNotFound) {
+	if errors.Is(err, pthv.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
@@ -137,7 +137,7 @@ func (s *Service) publishSite(ctx context.Context) ([]string, error) {
 	manifest := map[string]string{}
 	b, err := s.Blobs.Get(ctx, s.ReportsBucket, SiteManifestKey)
 	switch {
-	case errors.Is(err, importer.ErrNotFound):
+	case errors.Is(err, pthv.ErrNotFound):
 	case err != nil:
 		return nil, fmt.Errorf("dashboard manifest: %w", err)
 	default:
