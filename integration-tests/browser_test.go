@@ -110,7 +110,17 @@ func (b *browser) waitFor(what, js string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(45*time.Second))); err != nil {
+	var err error
+	for range 5 {
+		_, err = chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(45*time.Second)))
+		// Right after a navigation the page's JavaScript context may be replaced under the
+		// poll: poll again in the new one.
+		if err == nil || !strings.Contains(err.Error(), "context") || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
 		b.t.Fatalf("waiting for %s (%s): %v\nconsole: %v", what, js, err, b.messages())
 	}
 }
