@@ -15,8 +15,7 @@ import (
 
 func TestTheDashboardIsWrittenWhenItChangesOnly(t *testing.T) {
 	ins, _ := reach.Synth(3, reach.SynthOptions{Year: year, States: 2})
-	st := newMemStore()
-	st.load(ins)
+	st := newStore(t, ins)
 	svc, blobs, _ := newService(st)
 	svc.Site = []SiteFile{
 		{Path: "index.html", ContentType: "text/html; charset=utf-8", Body: []byte("<!doctype html>v1")},
@@ -32,8 +31,8 @@ func TestTheDashboardIsWrittenWhenItChangesOnly(t *testing.T) {
 	}
 	var yf YearsFile
 	if err := json.Unmarshal(blobs.objs[YearsKey], &yf); err != nil || !slices.Contains(yf.Years, year) ||
-		!slices.Equal(yf.Years, slices.Sorted(maps.Keys(st.aggs[yearsIndex]))) {
-		t.Fatalf("years %s (%v); the index holds %v", blobs.objs[YearsKey], err, slices.Sorted(maps.Keys(st.aggs[yearsIndex])))
+		!slices.Equal(yf.Years, slices.Sorted(maps.Keys(aggs(t, st, yearsIndex)))) {
+		t.Fatalf("years %s (%v); the index holds %v", blobs.objs[YearsKey], err, slices.Sorted(maps.Keys(aggs(t, st, yearsIndex))))
 	}
 	if string(blobs.objs["public/index.html"]) != "<!doctype html>v1" || string(blobs.objs["public/assets/dashboard.js"]) != "'use strict';" {
 		t.Fatalf("public/index.html %q", blobs.objs["public/index.html"])
@@ -65,7 +64,8 @@ func TestTheDashboardIsWrittenWhenItChangesOnly(t *testing.T) {
 	more, _ := reach.Synth(4, reach.SynthOptions{Year: other, States: 1})
 	more[0].District = ins[0].District
 	for _, v := range more[0].Visits {
-		st.visits[ins[0].District]["n-"+v.ID] = storedVisit(v)
+		v.ID = "n-" + v.ID
+		putVisit(t, st, ins[0].District, v)
 	}
 	blobs.puts = nil
 	if _, err = svc.Recompute(ctx, []DistrictYear{{District: ins[0].District, Year: other}}); err != nil {
@@ -79,8 +79,7 @@ func TestTheDashboardIsWrittenWhenItChangesOnly(t *testing.T) {
 
 func TestEachDistrictGetsItsOwnPartOfTheView(t *testing.T) {
 	ins, _ := reach.Synth(5, reach.SynthOptions{Year: year, States: 3, DistrictsPerState: [2]int{2, 3}})
-	st := newMemStore()
-	st.load(ins)
+	st := newStore(t, ins)
 	svc, blobs, _ := newService(st)
 	ctx := context.Background()
 	if _, err := svc.Full(ctx); err != nil {
@@ -117,13 +116,15 @@ func TestEachDistrictGetsItsOwnPartOfTheView(t *testing.T) {
 
 	// One district's figures change: its part is rewritten, no district of another state's is.
 	target := pub.Districts[0]
+	var own []reach.Visit
 	for _, in := range ins {
 		if in.District != target.District {
 			continue
 		}
 		v := in.Visits[0]
 		v.ID, v.Status, v.Number, v.Date, v.Family, v.Students = "extra", "completed", 1, "2026-03-03", "fam-x", []string{"stu-x"}
-		st.visits[in.District][v.ID] = storedVisit(v)
+		putVisit(t, st, in.District, v)
+		own = append(slices.Clone(in.Visits), v)
 	}
 	blobs.puts = nil
 	if _, err := svc.Recompute(ctx, []DistrictYear{{District: target.District, Year: year}}); err != nil {
@@ -138,9 +139,11 @@ func TestEachDistrictGetsItsOwnPartOfTheView(t *testing.T) {
 		}
 	}
 
-	// A district whose visits are all gone keeps an object that says it has no figures.
-	for id := range st.visits[target.District] {
-		delete(st.visits[target.District], id)
+	// A district whose visits are all cancelled (corrected logs) keeps an object that says it
+	// has no figures.
+	for _, v := range own {
+		v.Status = "cancelled"
+		putVisit(t, st, target.District, v)
 	}
 	if _, err := svc.Recompute(ctx, []DistrictYear{{District: target.District, Year: year}}); err != nil {
 		t.Fatal(err)
