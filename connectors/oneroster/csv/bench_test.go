@@ -24,6 +24,15 @@ var (
 	benchErr  error
 )
 
+// TestMain removes the benchmark district once the package's tests and benchmarks are done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchZip != "" {
+		os.RemoveAll(filepath.Dir(benchZip))
+	}
+	os.Exit(code)
+}
+
 // benchStudents is the district size of the benchmarks: PTHV_BENCH_STUDENTS, default 100,000.
 func benchStudents() int {
 	if n, err := strconv.Atoi(os.Getenv("PTHV_BENCH_STUDENTS")); err == nil && n > 0 {
