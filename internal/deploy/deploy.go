@@ -23,6 +23,9 @@ const (
 	EnvRolePrefix = "ROLE_PREFIX"
 	// EnvReachAPIURL is where the CLI finds the reach API (pthv reach).
 	EnvReachAPIURL = "REACH_API_URL"
+	// EnvSyncFunction names the sync function: the CLI invokes it (pthv sync run) and it
+	// invokes itself to continue a run that outlasts one invocation.
+	EnvSyncFunction = "SYNC_FUNCTION"
 )
 
 // The table's global secondary index of roster records by school: roles (by org), classes

@@ -1,9 +1,6 @@
 package importer
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -248,24 +245,31 @@ func (s *Service) unclaimed(ctx context.Context, d *District) ([]Object, error) 
 // importObject runs one import under the district lock held by id. It reports whether the
 // import continues in another invocation (the lock stays held).
 func (s *Service) importObject(ctx context.Context, d *District, obj Object, id string) (bool, error) {
-	log := s.log().With("districtId", d.ID, "importId", id)
-	now := s.now()
-	imp := &Import{ID: id, District: d.ID, Source: obj, Status: StatusPlanning, Started: now,
+	imp := &Import{ID: id, District: d.ID, Source: obj, Status: StatusPlanning, Started: s.now(),
 		Counts: map[roster.Kind]Counts{}, TimingsMS: map[string]int64{}, Runs: 1}
+	continued, _, err := s.importPackage(ctx, d, imp, "")
+	return continued, err
+}
+
+// importPackage plans and applies (or holds: always when hold gives a reason) the package
+// imp.Source. It returns the validation report once planned.
+func (s *Service) importPackage(ctx context.Context, d *District, imp *Import, hold string) (bool, *orcsv.Report, error) {
+	log := s.log().With("districtId", d.ID, "importId", imp.ID)
+	obj, id := imp.Source, imp.ID
 	if err := s.Store.ClaimObject(ctx, obj, id); errors.Is(err, ErrConflict) {
 		log.Info("drop claimed by another import", "decision", "skip")
-		return false, nil
+		return false, nil, nil
 	} else if err != nil {
-		return false, err
+		return false, nil, err
 	}
 	if !d.Watermark.IsZero() && obj.UploadedAt.Before(d.Watermark) {
 		imp.Status, imp.Reason, imp.Finished = StatusSuperseded,
 			"a newer export of the district was imported already; this older one is not applied over it", s.now()
 		log.Info("import superseded", "decision", "superseded")
-		return false, s.finish(ctx, imp, nil)
+		return false, nil, s.finish(ctx, imp, nil)
 	}
 	if err := s.Store.PutImport(ctx, imp); err != nil {
-		return false, err
+		return false, nil, err
 	}
 	log.Info("import started", "decision", "plan", "bytes", obj.Size)
 
@@ -274,32 +278,38 @@ func (s *Service) importObject(ctx context.Context, d *District, obj Object, id 
 		imp.Status, imp.Reason, imp.Finished = StatusFailed, "internal error while planning; the import will be retried", s.now()
 		log.Error("planning failed", "error", err.Error())
 		_ = s.Store.PutImport(ctx, imp)
-		return false, err
+		return false, rep, err
 	}
 	if err := s.Store.SetWatermark(ctx, d.ID, obj.UploadedAt); err != nil {
-		return false, err
+		return false, rep, err
 	}
 	if rep.Fatal() {
 		imp.Status, imp.Reason, imp.Finished = StatusRejected, "the export has package or file errors; nothing was applied", s.now()
 		log.Info("import rejected", "decision", "rejected", "errors", rep.Errors)
-		return false, s.finish(ctx, imp, rep)
+		return false, rep, s.finish(ctx, imp, rep)
 	}
 	if len(plan.Ops) > 0 {
 		if imp.PlanKey, err = s.savePlan(ctx, imp, plan.Ops); err != nil {
-			return false, err
+			return false, rep, err
 		}
+	}
+	if hold != "" {
+		imp.Status, imp.Finished, imp.Reason = StatusHeld, s.now(), hold+fmt.Sprintf("; approve it with 'pthv imports approve %s --district %s'", imp.ID, d.ID)
+		log.Info("import held for approval", "decision", "held", "deactivatedStudents", plan.Safety.DeactivatedStudents)
+		return false, rep, s.finish(ctx, imp, rep)
 	}
 	if plan.Safety.Held {
 		imp.Status, imp.Finished = StatusHeld, s.now()
 		imp.Reason = fmt.Sprintf("the import would deactivate %d of %d active students (%.1f%%, more than %.0f%%); approve it with 'pthv imports approve %s --district %s'",
 			plan.Safety.DeactivatedStudents, plan.Safety.ActiveStudents, 100*plan.Safety.Share, 100*plan.Safety.Threshold, imp.ID, d.ID)
 		log.Info("import held for approval", "decision", "held", "deactivatedStudents", plan.Safety.DeactivatedStudents, "activeStudents", plan.Safety.ActiveStudents)
-		return false, s.finish(ctx, imp, rep)
+		return false, rep, s.finish(ctx, imp, rep)
 	}
 	if err := s.writeReport(ctx, imp, rep); err != nil { // the report exists while the import applies
-		return false, err
+		return false, rep, err
 	}
-	return s.apply(ctx, imp, plan.Ops)
+	continued, err := s.apply(ctx, imp, plan.Ops)
+	return continued, rep, err
 }
 
 // plan downloads the drop, reads it against the district's current roster and returns the
@@ -505,62 +515,6 @@ func (s *Service) Approve(ctx context.Context, district, importID string) error 
 	}
 	s.log().Info("held import approved", "districtId", district, "importId", importID, "decision", "approved")
 	return s.Queue.Continue(ctx, Continuation{Kind: ContinuationKind, District: district, ImportID: importID, Run: imp.Runs + 1})
-}
-
-func (s *Service) planKey(imp *Import) string {
-	return "plans/" + imp.District + "/" + imp.ID + ".jsonl.gz"
-}
-
-// ReportKey is where an import's report is written in the reports bucket.
-func ReportKey(district, importID string) string {
-	return "reports/" + district + "/imports/" + importID + ".json"
-}
-
-func (s *Service) savePlan(ctx context.Context, imp *Import, ops []Op) (string, error) {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	enc := json.NewEncoder(zw)
-	for i := range ops {
-		if err := enc.Encode(&ops[i]); err != nil {
-			return "", err
-		}
-	}
-	if err := zw.Close(); err != nil {
-		return "", err
-	}
-	key := s.planKey(imp)
-	return key, s.Blobs.Put(ctx, s.ReportsBucket, key, "application/gzip", buf.Bytes())
-}
-
-func (s *Service) loadPlan(ctx context.Context, imp *Import) ([]Op, error) {
-	if imp.PlanKey == "" {
-		return nil, nil
-	}
-	b, err := s.Blobs.Get(ctx, s.ReportsBucket, imp.PlanKey)
-	if err != nil {
-		return nil, fmt.Errorf("read plan: %w", err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		return nil, fmt.Errorf("read plan: %w", err)
-	}
-	var ops []Op
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var op Op
-		if err := json.Unmarshal(sc.Bytes(), &op); err != nil {
-			return nil, fmt.Errorf("read plan: %w", err)
-		}
-		ops = append(ops, op)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read plan: %w", err)
-	}
-	if len(ops) != imp.Ops {
-		return nil, fmt.Errorf("read plan: %d ops, the import planned %d", len(ops), imp.Ops)
-	}
-	return ops, nil
 }
 
 // finish writes the final report and the import record.

@@ -125,22 +125,22 @@ type record struct {
 	Identifier flex `json:"identifier"`
 	Parent     ref  `json:"parent"`
 	// academicSessions, courses, classes
-	Title       flex `json:"title"`
-	StartDate   flex `json:"startDate"`
-	EndDate     flex `json:"endDate"`
+	Title       flex            `json:"title"`
+	StartDate   flex            `json:"startDate"`
+	EndDate     flex            `json:"endDate"`
 	SchoolYear  json.RawMessage `json:"schoolYear"`
-	CourseCode  flex `json:"courseCode"`
-	Grades      list `json:"grades"`
-	Org         ref  `json:"org"`
-	Subjects    list `json:"subjects"`
-	SubjectCode list `json:"subjectCodes"`
-	Course      ref  `json:"course"`
-	ClassCode   flex `json:"classCode"`
-	ClassType   flex `json:"classType"`
-	Location    flex `json:"location"`
-	School      ref  `json:"school"`
-	Terms       refs `json:"terms"`
-	Periods     list `json:"periods"`
+	CourseCode  flex            `json:"courseCode"`
+	Grades      list            `json:"grades"`
+	Org         ref             `json:"org"`
+	Subjects    list            `json:"subjects"`
+	SubjectCode list            `json:"subjectCodes"`
+	Course      ref             `json:"course"`
+	ClassCode   flex            `json:"classCode"`
+	ClassType   flex            `json:"classType"`
+	Location    flex            `json:"location"`
+	School      ref             `json:"school"`
+	Terms       refs            `json:"terms"`
+	Periods     list            `json:"periods"`
 	// users
 	EnabledUser flex `json:"enabledUser"`
 	Username    flex `json:"username"`
@@ -308,9 +308,6 @@ func rows(layout, collection string, raw json.RawMessage) ([]sis.Row, error) {
 		}
 		u["primaryOrgSourcedId"] = string(r.PrimaryOrg.SourcedID)
 		out := []sis.Row{row("users.csv", u)}
-		if st == "tobedeleted" {
-			return out, nil
-		}
 		roles := r.Roles
 		if len(roles) == 0 && r.Role != "" { // 1.1-shaped data on a 1.2 path
 			for i, o := range r.Orgs {
@@ -329,7 +326,7 @@ func rows(layout, collection string, raw json.RawMessage) ([]sis.Row, error) {
 		}
 		for _, x := range roles {
 			out = append(out, row("roles.csv", map[string]string{"sourcedId": sis.RoleID(id, string(x.Org.SourcedID), string(x.Role)),
-				"status": st, "userSourcedId": id, "roleType": string(x.RoleType), "role": string(x.Role),
+				"status": st, "dateLastModified": mod, "userSourcedId": id, "roleType": string(x.RoleType), "role": string(x.Role),
 				"beginDate": string(x.BeginDate), "endDate": string(x.EndDate), "orgSourcedId": string(x.Org.SourcedID)}))
 		}
 		return out, nil

@@ -35,9 +35,6 @@ func (s *Server) render(coll string, c *collection, it *item) map[string]any {
 		st = "inactive"
 	}
 	o := map[string]any{"sourcedId": it.id, "status": st, "dateLastModified": it.modified.Format("2006-01-02T15:04:05.000Z"), "metadata": map[string]any{"vendor.node": "a"}}
-	if it.status == "tobedeleted" {
-		return o // a deleted record carries its identity only
-	}
 	set := func(k, v string) {
 		if v != "" {
 			o[k] = v
