@@ -47,9 +47,9 @@ type Connection struct {
 	// when the last applied run is older than this (the provider may not keep changes, or
 	// deletions, that long; default 30); OverlapMinutes: a delta asks from this long before
 	// the watermark (default 60).
-	FullEveryDays   int `json:"fullEveryDays"`
-	MaxDeltaAgeDays int `json:"maxDeltaAgeDays"`
-	OverlapMinutes  int `json:"overlapMinutes"`
+	FullEveryDays   int       `json:"fullEveryDays"`
+	MaxDeltaAgeDays int       `json:"maxDeltaAgeDays"`
+	OverlapMinutes  int       `json:"overlapMinutes"`
 	Created         time.Time `json:"created"`
 	Updated         time.Time `json:"updated"`
 	// State kept by the runs.
@@ -61,7 +61,7 @@ type Connection struct {
 	LastFull  time.Time `json:"lastFull,omitzero"`
 	// LastApplied is when the last applied run started.
 	LastApplied time.Time `json:"lastApplied,omitzero"`
-	LastRun   string    `json:"lastRun,omitempty"`
+	LastRun     string    `json:"lastRun,omitempty"`
 }
 
 var idRE = regexp.MustCompile(`^[0-9A-Za-z._-]{1,64}$`)
