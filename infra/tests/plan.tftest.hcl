@@ -94,6 +94,7 @@ run "names_follow_internal_deploy" {
       cohort = "pthv-reach-cohort"
       ingest = "pthv-reach-ingest"
       reach  = "pthv-reach-reach"
+      sync   = "pthv-reach-sync"
     }
     error_message = "function names differ from internal/deploy (Names.Function)"
   }
@@ -143,8 +144,8 @@ run "dev_has_no_subscription_without_email" {
   }
 
   assert {
-    condition     = length(module.monitoring.alarm_names) == 11
-    error_message = "4 functions' errors + 3 throttles (not reach, which runs one at a time) + 3 queues + held imports = 11 alarms"
+    condition     = length(module.monitoring.alarm_names) == 13
+    error_message = "5 functions' errors + 4 throttles (not reach, which runs one at a time) + 3 queues + held imports = 13 alarms"
   }
 
   assert {

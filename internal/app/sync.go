@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/pthv/reach/connectors/oneroster/rest"
 	"github.com/pthv/reach/internal/blob"
-	"github.com/pthv/reach/internal/deploy"
 	"github.com/pthv/reach/internal/secrets"
 	"github.com/pthv/reach/internal/sis"
 	"github.com/pthv/reach/internal/sissync"
@@ -47,19 +45,11 @@ func (e *Env) Secrets() *secrets.Manager {
 }
 
 // Sync returns the sync frame wired to DynamoDB, S3, Secrets Manager, the import pipeline
-// and (for continuations) the sync function itself.
-func (e *Env) Sync(log *slog.Logger) *sissync.Service {
+// and (for continuations) the sync function named self.
+func (e *Env) Sync(log *slog.Logger, self string) *sissync.Service {
 	return &sissync.Service{Store: e.Store(), Secrets: e.Secrets(), Blobs: blob.New(e.AWS), Importer: e.Importer(log),
-		Continuer: &LambdaSync{Client: lambda.NewFromConfig(e.AWS), Function: e.SyncFunction()},
+		Continuer: &LambdaSync{Client: lambda.NewFromConfig(e.AWS), Function: self},
 		Sources:   Sources(), ReportsBucket: e.Names.ReportsBucket, Log: log}
-}
-
-// SyncFunction is the sync function's name: SYNC_FUNCTION, else the deployment's default.
-func (e *Env) SyncFunction() string {
-	if v := os.Getenv(deploy.EnvSyncFunction); v != "" {
-		return v
-	}
-	return deploy.DefaultPrefix + "-sync"
 }
 
 // LambdaSync starts a sync run, or its continuation, as an Event invocation of the sync function.

@@ -98,13 +98,7 @@ func (c *Connection) Defaults() {
 	if c.OverlapMinutes == 0 {
 		c.OverlapMinutes = 60
 	}
-	if c.SecretID == "" {
-		c.SecretID = SecretName(c.District, c.ID)
-	}
 }
-
-// SecretName is where a connection's client secret is kept in Secrets Manager.
-func SecretName(district, id string) string { return "pthv/sis/" + district + "/" + id }
 
 // Validate reports the first problem with the connection's settings.
 func (c *Connection) Validate() error {
@@ -117,6 +111,8 @@ func (c *Connection) Validate() error {
 		return fmt.Errorf("provider must be oneroster-1.1, oneroster-1.2 or clever")
 	case c.ClientID == "":
 		return fmt.Errorf("a client id is required")
+	case c.SecretID == "":
+		return fmt.Errorf("the connection names no secret")
 	case c.PageSize < 1 || c.PageSize > 10000:
 		return fmt.Errorf("page size must be 1 to 10000")
 	case c.Concurrency < 1 || c.Concurrency > 5:

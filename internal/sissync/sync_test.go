@@ -114,6 +114,7 @@ func setup(t *testing.T, version string) *fixture {
 		f.conn.Auth, f.conn.TokenURL = "oauth1", ""
 	}
 	f.conn.Defaults()
+	f.conn.SecretID = names.SyncSecret("d1", f.conn.ID)
 	if err := f.conn.Validate(); err != nil {
 		t.Fatal(err)
 	}
