@@ -294,7 +294,10 @@ func cmdSyncRun(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var wait, full bool
 	district, name, err := connFlags("sync run", stderr, args, func(fs interface {
 		BoolVar(*bool, string, bool, string)
-	}) { fs.BoolVar(&wait, "wait", false, "wait for the run and its import; print the per-collection pull and the import summary"); fs.BoolVar(&full, "full", false, "a full pull, whatever the watermark") })
+	}) {
+		fs.BoolVar(&wait, "wait", false, "wait for the run and its import; print the per-collection pull and the import summary")
+		fs.BoolVar(&full, "full", false, "a full pull, whatever the watermark")
+	})
 	if err != nil {
 		return err
 	}
