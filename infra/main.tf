@@ -2,11 +2,12 @@
 #
 #   storage          KMS key, DynamoDB table, drops and reports buckets
 #   queue            ingest queue and its DLQ, S3 notification drops/ -> queue
-#   functions        api, cohort, ingest, reach (from functions.json), roles, logs, SQS mapping
+#   functions        api, cohort, ingest, reach, sync (from functions.json), roles, logs, SQS mapping
 #   api              HTTP API with IAM auth, the national staff role
 #   schedule         nightly full reach recomputation
 #   district_access  one role per district (var.districts)
 #   monitoring       alarm topic and alarms
+#   sis              per SIS connection (var.sis_connections): its secret and nightly schedule; sync alarms
 #
 # Resource names follow internal/deploy; the Go contract tests in this folder compare them.
 
@@ -108,4 +109,14 @@ module "monitoring" {
     async_failures = module.functions.async_failures_queue_name
   }
   ingest_log_group_name = module.functions.log_group_names["ingest"]
+}
+
+module "sis" {
+  source = "./modules/sis"
+
+  name_prefix         = var.name_prefix
+  sync_function_arn   = module.functions.function_arns["sync"]
+  sync_log_group_name = module.functions.log_group_names["sync"]
+  alarm_topic_arn     = module.monitoring.topic_arn
+  connections         = var.sis_connections
 }

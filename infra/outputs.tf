@@ -61,3 +61,13 @@ output "cli_environment" {
     REACH_API_URL    = module.api.api_endpoint
   }
 }
+
+output "sis_secret_names" {
+  description = "Secrets Manager names of the SIS connections' client secrets (values set by `pthv sync add`)."
+  value       = module.sis.secret_names
+}
+
+output "sync_schedule_names" {
+  description = "EventBridge Scheduler schedules of the SIS connections."
+  value       = module.sis.schedule_names
+}

@@ -41,6 +41,10 @@ override_data {
   values = { account_id = "123456789012" }
 }
 override_data {
+  target = module.sis.data.aws_caller_identity.current
+  values = { account_id = "123456789012" }
+}
+override_data {
   target = module.district_access["demo-usd"].data.aws_caller_identity.current
   values = { account_id = "123456789012" }
 }
@@ -78,6 +82,43 @@ variables {
     "other"    = []
   }
   alarm_email = "ops@example.org"
+  sis_connections = {
+    "demo-usd/sis" = { schedule = "cron(0 3 * * ? *)", timezone = "America/Chicago" }
+  }
+}
+
+run "sis_connections_get_a_secret_and_a_schedule" {
+  command = plan
+
+  assert {
+    condition     = output.sis_secret_names == { "demo-usd/sis" = "pthv-reach/sis/demo-usd/sis" }
+    error_message = "a connection's secret is named as internal/deploy.Names.SyncSecret names it"
+  }
+
+  assert {
+    condition     = module.sis.schedule_targets["demo-usd/sis"].input == { districtId = "demo-usd", connectionId = "sis", scheduledTime = "<aws.scheduler.scheduled-time>" }
+    error_message = "the schedule sends the sync function its connection and the scheduled time (sissync.Request)"
+  }
+
+  assert {
+    condition     = module.sis.schedule_targets["demo-usd/sis"].timezone == "America/Chicago"
+    error_message = "the schedule runs in the district's time zone"
+  }
+
+  assert {
+    condition     = length(module.sis.alarm_names) == 2
+    error_message = "held or failed runs, and schedules that could not start the function, alarm"
+  }
+}
+
+run "rejects_a_malformed_connection_key" {
+  command = plan
+
+  variables {
+    sis_connections = { "demo-usd" = {} }
+  }
+
+  expect_failures = [var.sis_connections]
 }
 
 run "names_follow_internal_deploy" {
