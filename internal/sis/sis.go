@@ -111,7 +111,7 @@ type CollectionError struct {
 
 func (e *CollectionError) Error() string {
 	s := fmt.Sprintf("%s page %d: %s", e.Collection, e.Page, e.Message)
-	if e.Status != 0 {
+	if e.Status != 0 && !strings.HasPrefix(e.Message, fmt.Sprint(e.Status)) {
 		s = fmt.Sprintf("%s page %d: HTTP %d: %s", e.Collection, e.Page, e.Status, e.Message)
 	}
 	return s
