@@ -15,13 +15,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/pthv/reach/internal/app"
+	"github.com/pthv/reach/internal/app/pipeline"
 	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/deploy"
 	"github.com/pthv/reach/internal/devstack"
 	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/rostergen"
 	"github.com/pthv/reach/internal/secrets"
+	"github.com/pthv/reach/internal/sis"
 	"github.com/pthv/reach/internal/sissync"
 	"github.com/pthv/reach/internal/standin/oneroster"
 	"github.com/pthv/reach/internal/store"
@@ -37,7 +39,7 @@ func syncChild() int {
 	st := &store.Store{DB: dynamodb.NewFromConfig(cfg), Table: names.Table}
 	imp := &importer.Service{Store: st, Blobs: blob.New(cfg), Queue: noQueue{}, DropsBucket: names.DropsBucket, ReportsBucket: names.ReportsBucket}
 	svc := &sissync.Service{Store: st, Secrets: &secrets.Manager{Client: secretsmanager.NewFromConfig(cfg)}, Blobs: blob.New(cfg),
-		Importer: imp, Continuer: noQueue{}, Sources: app.Sources(), ReportsBucket: names.ReportsBucket}
+		Importer: imp, Continuer: noQueue{}, Sources: pipeline.Sources(), ReportsBucket: names.ReportsBucket}
 	r, err := svc.Handle(ctx, sissync.Request{District: "d1", Connection: "sis", Trigger: "bench"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -49,7 +51,7 @@ func syncChild() int {
 
 type noQueue struct{}
 
-func (noQueue) Continue(context.Context, importer.Continuation) error {
+func (noQueue) Continue(context.Context, pthv.Continuation) error {
 	return fmt.Errorf("the benchmark applies in one invocation")
 }
 func (noQueue) ContinueRun(context.Context, sissync.Request) error {
@@ -86,10 +88,10 @@ func BenchmarkSync(b *testing.B) {
 			b.Fatal(err)
 		}
 		st := &store.Store{DB: dynamodb.NewFromConfig(cfg), Table: names.Table}
-		if err := st.PutDistrict(ctx, importer.District{ID: "d1", Name: "Bench", State: "CA"}); err != nil {
+		if err := st.PutDistrict(ctx, pthv.District{ID: "d1", Name: "Bench", State: "CA"}); err != nil {
 			b.Fatal(err)
 		}
-		conn := &sissync.Connection{District: "d1", Provider: sissync.ProviderOneRoster12, BaseURL: hs.URL + srv.BasePath(),
+		conn := &sis.Connection{District: "d1", Provider: sis.ProviderOneRoster12, BaseURL: hs.URL + srv.BasePath(),
 			TokenURL: hs.URL + srv.TokenPath(), ClientID: "bench", PageSize: 1000, RatePerMinute: 1 << 20, SecretID: names.SyncSecret("d1", "sis")}
 		conn.Defaults()
 		if err := (&secrets.Manager{Client: secretsmanager.NewFromConfig(cfg)}).Put(ctx, conn.SecretID, "bench-secret", "bench"); err != nil {
@@ -98,7 +100,7 @@ func BenchmarkSync(b *testing.B) {
 		if err := st.PutConnection(ctx, conn); err != nil {
 			b.Fatal(err)
 		}
-		run := func(label string) *sissync.Run {
+		run := func(label string) *sis.Run {
 			cmd := exec.Command(os.Args[0], "-test.run", "^$")
 			cmd.Env = append(os.Environ(), "PTHV_SYNC_BENCH_CHILD=1", "PTHV_SYNC_BENCH_ENDPOINT="+moto.URL, "PTHV_SYNC_BENCH_PREFIX="+prefix)
 			cmd.Stderr = os.Stderr
@@ -108,7 +110,7 @@ func BenchmarkSync(b *testing.B) {
 				b.Fatalf("%s: %v", label, err)
 			}
 			wall := time.Since(t0)
-			var r sissync.Run
+			var r sis.Run
 			if err := json.Unmarshal(out, &r); err != nil {
 				b.Fatal(err)
 			}
@@ -124,20 +126,20 @@ func BenchmarkSync(b *testing.B) {
 			return &r
 		}
 		first := run("first")
-		if first.Status != sissync.RunHeld {
+		if first.Status != sis.RunHeld {
 			b.Fatalf("first run %s (%s)", first.Status, first.Reason)
 		}
 		// Apply the held import (the ingest function's job; not timed here).
 		imp := &importer.Service{Store: st, Blobs: blob.New(cfg), Queue: noQueue{}, DropsBucket: names.DropsBucket, ReportsBucket: names.ReportsBucket}
-		if err := st.TransitionImport(ctx, "d1", first.ImportID, importer.StatusHeld, importer.StatusApproved); err != nil {
+		if err := st.TransitionImport(ctx, "d1", first.ImportID, pthv.StatusHeld, pthv.StatusApproved); err != nil {
 			b.Fatal(err)
 		}
 		held, _ := st.GetImport(ctx, "d1", first.ImportID)
-		if err := imp.Continue(ctx, importer.Continuation{Kind: importer.ContinuationKind, District: "d1", ImportID: first.ImportID, Run: held.Runs + 1}); err != nil {
+		if err := imp.Continue(ctx, pthv.Continuation{Kind: pthv.ContinuationKind, District: "d1", ImportID: first.ImportID, Run: held.Runs + 1}); err != nil {
 			b.Fatal(err)
 		}
 		again := run("rerun")
-		if again.Status != sissync.RunApplied {
+		if again.Status != sis.RunApplied {
 			b.Fatalf("re-run %s (%s)", again.Status, again.Reason)
 		}
 		done, _ := st.GetImport(ctx, "d1", again.ImportID)

@@ -16,9 +16,11 @@ import (
 
 	"github.com/pthv/reach/internal/devstack"
 	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/queue"
 	"github.com/pthv/reach/internal/rostergen"
 	"github.com/pthv/reach/internal/secrets"
+	"github.com/pthv/reach/internal/sis"
 	"github.com/pthv/reach/internal/sissync"
 	"github.com/pthv/reach/internal/standin/oneroster"
 )
@@ -42,7 +44,7 @@ func TestNightlySyncOnTheLocalStack(t *testing.T) {
 
 	cfg := devstack.AWSConfig(e.stack.Endpoint)
 	names := e.stack.Names
-	conn := &sissync.Connection{District: "d1", Provider: sissync.ProviderOneRoster12, BaseURL: hs.URL + srv.BasePath(),
+	conn := &sis.Connection{District: "d1", Provider: sis.ProviderOneRoster12, BaseURL: hs.URL + srv.BasePath(),
 		TokenURL: hs.URL + srv.TokenPath(), ClientID: "it-client", PageSize: 40, RatePerMinute: 6000, SecretID: names.SyncSecret("d1", "sis")}
 	conn.Defaults()
 	if err := conn.Validate(); err != nil {
@@ -63,11 +65,11 @@ func TestNightlySyncOnTheLocalStack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	await := func(id string) *sissync.Run {
+	await := func(id string) *sis.Run {
 		t.Helper()
 		deadline := time.Now().Add(120 * time.Second)
 		for time.Now().Before(deadline) {
-			if r, err := e.store.Run(ctx, "d1", "sis", id); err == nil && r.Status != sissync.RunPulling && r.Status != sissync.RunImporting {
+			if r, err := e.store.Run(ctx, "d1", "sis", id); err == nil && r.Status != sis.RunPulling && r.Status != sis.RunImporting {
 				return r
 			}
 			time.Sleep(300 * time.Millisecond)
@@ -81,7 +83,7 @@ func TestNightlySyncOnTheLocalStack(t *testing.T) {
 	invoke(sched)
 	invoke(sched)
 	first := await("run-20261202T103000.000Z-sched")
-	if first.Status != sissync.RunHeld || !strings.Contains(first.Reason, "first run") {
+	if first.Status != sis.RunHeld || !strings.Contains(first.Reason, "first run") {
 		t.Fatalf("first run %s (%s)", first.Status, first.Reason)
 	}
 	if first.Invocations < 2 {
@@ -98,11 +100,11 @@ func TestNightlySyncOnTheLocalStack(t *testing.T) {
 	if err := svc.Approve(ctx, "d1", first.ImportID); err != nil {
 		t.Fatal(err)
 	}
-	e.awaitStatus(first.ImportID, importer.StatusApplied)
+	e.awaitStatus(first.ImportID, pthv.StatusApplied)
 
 	invoke(sissync.Request{District: "d1", Connection: "sis", Run: "run-it-second", Trigger: "cli"})
 	second := await("run-it-second")
-	if second.Status != sissync.RunApplied || second.Mode != "delta" {
+	if second.Status != sis.RunApplied || second.Mode != "delta" {
 		t.Fatalf("second run %s (%s), %s", second.Status, second.Reason, second.Mode)
 	}
 	imp, err := e.store.GetImport(ctx, "d1", second.ImportID)
@@ -116,7 +118,7 @@ func TestNightlySyncOnTheLocalStack(t *testing.T) {
 	srv.SetFaults(oneroster.Faults{Forbidden: []string{"enrollments"}, RateLimitEvery: 5, RetryAfter: "1"})
 	invoke(sissync.Request{District: "d1", Connection: "sis", Run: "run-it-fault", Full: true, Trigger: "cli"})
 	fault := await("run-it-fault")
-	if fault.Status != sissync.RunHeld || !strings.Contains(fault.Reason, "enrollments is incomplete") || fault.Retries == 0 {
+	if fault.Status != sis.RunHeld || !strings.Contains(fault.Reason, "enrollments is incomplete") || fault.Retries == 0 {
 		t.Fatalf("fault run %s (%s), %d retries", fault.Status, fault.Reason, fault.Retries)
 	}
 	if c := fault.Counts["enrollment"]; c.Deactivated != 0 {

@@ -15,8 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/pthv/reach/internal/app"
+	"github.com/pthv/reach/internal/app/pipeline"
 	"github.com/pthv/reach/internal/deploy"
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
+	"github.com/pthv/reach/internal/sis"
 	"github.com/pthv/reach/internal/sissync"
 )
 
@@ -36,7 +38,7 @@ func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
 func cmdSyncAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sync add", stderr)
-	c := &sissync.Connection{}
+	c := &sis.Connection{}
 	fs.StringVar(&c.District, "district", "", "district id (required)")
 	fs.StringVar(&c.ID, "name", "sis", "connection id within the district")
 	fs.StringVar(&c.Provider, "provider", "", "oneroster-1.1 or oneroster-1.2 (required)")
@@ -103,7 +105,7 @@ func cmdSyncAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageErr("%v", err)
 	}
 	st := env.Store()
-	if _, err := st.District(ctx, c.District); errors.Is(err, importer.ErrNotFound) {
+	if _, err := st.District(ctx, c.District); errors.Is(err, pthv.ErrNotFound) {
 		return &exitError{code: 1, msg: "district " + c.District + " is not registered: 'pthv districts add' first"}
 	} else if err != nil {
 		return err
@@ -113,13 +115,13 @@ func cmdSyncAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if old, err := st.Connection(ctx, c.District, c.ID); err == nil {
 		verb = "changed"
 		c.Created, c.Approved, c.Watermark, c.LastFull, c.LastApplied, c.LastRun = old.Created, old.Approved, old.Watermark, old.LastFull, old.LastApplied, old.LastRun
-	} else if !errors.Is(err, importer.ErrNotFound) {
+	} else if !errors.Is(err, pthv.ErrNotFound) {
 		return err
 	} else {
 		c.Created = now
 	}
 	c.Updated = now
-	if err := env.Secrets().Put(ctx, c.SecretID, secret, "PTHV Reach SIS client secret of "+c.District+"/"+c.ID); err != nil {
+	if err := pipeline.Secrets(env).Put(ctx, c.SecretID, secret, "PTHV Reach SIS client secret of "+c.District+"/"+c.ID); err != nil {
 		return err
 	}
 	if err := st.PutConnection(ctx, c); err != nil {
@@ -207,7 +209,7 @@ func cmdSyncShow(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageErr("%v", err)
 	}
 	c, err := env.Store().Connection(ctx, district, name)
-	if errors.Is(err, importer.ErrNotFound) {
+	if errors.Is(err, pthv.ErrNotFound) {
 		return &exitError{code: 1, msg: fmt.Sprintf("no connection %s/%s", district, name)}
 	} else if err != nil {
 		return err
@@ -254,12 +256,12 @@ func cmdSyncRemove(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	st := env.Store()
 	c, err := st.Connection(ctx, district, name)
-	if errors.Is(err, importer.ErrNotFound) {
+	if errors.Is(err, pthv.ErrNotFound) {
 		return &exitError{code: 1, msg: fmt.Sprintf("no connection %s/%s", district, name)}
 	} else if err != nil {
 		return err
 	}
-	if err := env.Secrets().Delete(ctx, c.SecretID); err != nil {
+	if err := pipeline.Secrets(env).Delete(ctx, c.SecretID); err != nil {
 		return err
 	}
 	if err := st.DeleteConnection(ctx, district, name); err != nil {
@@ -306,7 +308,7 @@ func cmdSyncRun(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageErr("%v", err)
 	}
 	st := env.Store()
-	if _, err := st.Connection(ctx, district, name); errors.Is(err, importer.ErrNotFound) {
+	if _, err := st.Connection(ctx, district, name); errors.Is(err, pthv.ErrNotFound) {
 		return &exitError{code: 1, msg: fmt.Sprintf("no connection %s/%s: 'pthv sync add' first", district, name)}
 	} else if err != nil {
 		return err
@@ -316,7 +318,7 @@ func cmdSyncRun(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fn = deploy.NamesFor(prefix(env)).Function("sync")
 	}
 	id := sissync.NewRunID(time.Now())
-	inv := &app.LambdaSync{Client: lambda.NewFromConfig(env.AWS), Function: fn}
+	inv := &pipeline.LambdaSync{Client: lambda.NewFromConfig(env.AWS), Function: fn}
 	if err := inv.ContinueRun(ctx, sissync.Request{District: district, Connection: name, Run: id, Full: full, Trigger: "cli"}); err != nil {
 		return err
 	}
@@ -324,22 +326,22 @@ func cmdSyncRun(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if !wait {
 		return nil
 	}
-	var run *sissync.Run
+	var run *sis.Run
 	for {
 		run, err = st.Run(ctx, district, name, id)
-		if err == nil && run.Status != sissync.RunPulling && run.Status != sissync.RunImporting {
+		if err == nil && run.Status != sis.RunPulling && run.Status != sis.RunImporting {
 			break
 		}
-		if err == nil && run.Status == sissync.RunImporting && run.ImportID != "" {
-			if imp, err := st.GetImport(ctx, district, run.ImportID); err == nil && imp.Status != importer.StatusApplying && imp.Status != importer.StatusPlanning {
+		if err == nil && run.Status == sis.RunImporting && run.ImportID != "" {
+			if imp, err := st.GetImport(ctx, district, run.ImportID); err == nil && imp.Status != pthv.StatusApplying && imp.Status != pthv.StatusPlanning {
 				run.ImportState = string(imp.Status)
-				if imp.Status == importer.StatusApplied {
-					run.Status = sissync.RunApplied
+				if imp.Status == pthv.StatusApplied {
+					run.Status = sis.RunApplied
 				}
 				break
 			}
 		}
-		if err != nil && !errors.Is(err, importer.ErrNotFound) {
+		if err != nil && !errors.Is(err, pthv.ErrNotFound) {
 			return err
 		}
 		select {
@@ -349,14 +351,14 @@ func cmdSyncRun(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	printRun(stdout, run)
-	if run.Status != sissync.RunApplied {
+	if run.Status != sis.RunApplied {
 		return &exitError{code: 1}
 	}
 	return nil
 }
 
 // printRun prints a run's pull per collection and its import.
-func printRun(w io.Writer, r *sissync.Run) {
+func printRun(w io.Writer, r *sis.Run) {
 	fmt.Fprintf(w, "run %s: %s (%s pull: %s)\n", r.ID, r.Status, r.Mode, r.ModeReason)
 	if !r.Since.IsZero() {
 		fmt.Fprintf(w, "changes since %s\n", r.Since.Format(time.RFC3339))

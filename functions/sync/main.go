@@ -12,7 +12,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/pthv/reach/internal/app"
+	"github.com/pthv/reach/internal/app/pipeline"
 	"github.com/pthv/reach/internal/deploy"
+	"github.com/pthv/reach/internal/sis"
 	"github.com/pthv/reach/internal/sissync"
 )
 
@@ -30,8 +32,8 @@ func main() {
 			self = deploy.DefaultPrefix + "-sync"
 		}
 	}
-	svc := env.Sync(log, self)
-	lambda.Start(func(ctx context.Context, req sissync.Request) (*sissync.Run, error) {
+	svc := pipeline.Sync(env, log, self)
+	lambda.Start(func(ctx context.Context, req sissync.Request) (*sis.Run, error) {
 		rlog := log
 		if lc, ok := lambdacontext.FromContext(ctx); ok {
 			rlog = log.With("requestId", lc.AwsRequestID)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	orcsv "github.com/pthv/reach/connectors/oneroster/csv"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
@@ -21,7 +22,7 @@ type PackageOptions struct {
 
 // PackageResult is what ImportPackage did.
 type PackageResult struct {
-	Import *Import
+	Import *pthv.Import
 	// Report is the validation report (nil when the import was not planned in this call).
 	Report *orcsv.Report
 	// Continued is set when the apply continues in a later invocation of the ingest function.
@@ -31,9 +32,9 @@ type PackageResult struct {
 // ImportPackage imports a OneRoster CSV package that is not a drop (a sync run's snapshot,
 // staged in the reports bucket) through the same pipeline as drops: validation, plan against
 // the current roster, safety check, apply and report, under the district's lock. It fails
-// with ErrConflict while another import of the district holds the lock (the caller retries
+// with pthv.ErrConflict while another import of the district holds the lock (the caller retries
 // later), and returns the existing import when the object was imported already.
-func (s *Service) ImportPackage(ctx context.Context, districtID string, obj Object, opt PackageOptions) (*PackageResult, error) {
+func (s *Service) ImportPackage(ctx context.Context, districtID string, obj pthv.Object, opt PackageOptions) (*PackageResult, error) {
 	d, err := s.Store.District(ctx, districtID)
 	if err != nil {
 		return nil, err
@@ -44,7 +45,7 @@ func (s *Service) ImportPackage(ctx context.Context, districtID string, obj Obje
 			return nil, err
 		}
 		return &PackageResult{Import: imp}, nil
-	} else if !errors.Is(err, ErrNotFound) {
+	} else if !errors.Is(err, pthv.ErrNotFound) {
 		return nil, err
 	}
 	id := opt.ImportID
@@ -54,8 +55,8 @@ func (s *Service) ImportPackage(ctx context.Context, districtID string, obj Obje
 	if err := s.Store.Lock(ctx, d.ID, id, s.lease()); err != nil {
 		return nil, fmt.Errorf("district %s: another import is running: %w", d.ID, err)
 	}
-	imp := &Import{ID: id, District: d.ID, Source: obj, Status: StatusPlanning, Started: s.now(),
-		Counts: map[roster.Kind]Counts{}, TimingsMS: map[string]int64{}, Runs: 1}
+	imp := &pthv.Import{ID: id, District: d.ID, Source: obj, Status: pthv.StatusPlanning, Started: s.now(),
+		Counts: map[roster.Kind]pthv.Counts{}, TimingsMS: map[string]int64{}, Runs: 1}
 	continued, rep, err := s.importPackage(ctx, d, imp, opt.Hold)
 	if !continued {
 		if uerr := s.Store.Unlock(ctx, d.ID, id); err == nil {
@@ -68,7 +69,7 @@ func (s *Service) ImportPackage(ctx context.Context, districtID string, obj Obje
 	return &PackageResult{Import: imp, Report: rep, Continued: continued}, nil
 }
 
-// GetImport returns an import record (ErrNotFound when there is none).
-func (s *Service) GetImport(ctx context.Context, district, id string) (*Import, error) {
+// GetImport returns an import record (pthv.ErrNotFound when there is none).
+func (s *Service) GetImport(ctx context.Context, district, id string) (*pthv.Import, error) {
 	return s.Store.GetImport(ctx, district, id)
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 )
 
 // API is the part of the Secrets Manager client used.
@@ -33,13 +33,13 @@ type value struct {
 	ClientSecret string `json:"clientSecret"`
 }
 
-// Secret returns the client secret stored under id; an error wrapping importer.ErrNotFound
+// Secret returns the client secret stored under id; an error wrapping pthv.ErrNotFound
 // when there is none. Errors never contain the value.
 func (m *Manager) Secret(ctx context.Context, id string) (string, error) {
 	out, err := m.Client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 	var nf *types.ResourceNotFoundException
 	if errors.As(err, &nf) {
-		return "", fmt.Errorf("secret %s: %w", id, importer.ErrNotFound)
+		return "", fmt.Errorf("secret %s: %w", id, pthv.ErrNotFound)
 	}
 	if err != nil {
 		return "", fmt.Errorf("read secret %s: %w", id, err)

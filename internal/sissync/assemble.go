@@ -14,13 +14,14 @@ import (
 
 	orcsv "github.com/pthv/reach/connectors/oneroster/csv"
 	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/sis"
 )
 
 // Importer is the import pipeline as the frame uses it (internal/importer.Service).
 type Importer interface {
-	ImportPackage(ctx context.Context, district string, obj importer.Object, opt importer.PackageOptions) (*importer.PackageResult, error)
-	GetImport(ctx context.Context, district, id string) (*importer.Import, error)
+	ImportPackage(ctx context.Context, district string, obj pthv.Object, opt importer.PackageOptions) (*importer.PackageResult, error)
+	GetImport(ctx context.Context, district, id string) (*pthv.Import, error)
 }
 
 // RunPrefix is where a run's staged pages, package and report live in the reports bucket.
@@ -28,11 +29,11 @@ func RunPrefix(district, connection, run string) string {
 	return "reports/" + district + "/sync/" + connection + "/" + run + "/"
 }
 
-func (s *Service) pageKey(run *Run, coll string, n int) string {
+func (s *Service) pageKey(run *sis.Run, coll string, n int) string {
 	return fmt.Sprintf("%spages/%s/%06d.json.gz", RunPrefix(run.District, run.Connection, run.ID), coll, n)
 }
 
-func (s *Service) stagePage(ctx context.Context, run *Run, p *sis.Page) error {
+func (s *Service) stagePage(ctx context.Context, run *sis.Run, p *sis.Page) error {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	if err := json.NewEncoder(zw).Encode(p); err != nil {
@@ -44,7 +45,7 @@ func (s *Service) stagePage(ctx context.Context, run *Run, p *sis.Page) error {
 	return s.Blobs.Put(ctx, s.ReportsBucket, s.pageKey(run, p.Collection, p.Number), "application/gzip", buf.Bytes())
 }
 
-func (s *Service) loadPage(ctx context.Context, run *Run, coll string, n int) (*sis.Page, error) {
+func (s *Service) loadPage(ctx context.Context, run *sis.Run, coll string, n int) (*sis.Page, error) {
 	b, err := s.Blobs.Get(ctx, s.ReportsBucket, s.pageKey(run, coll, n))
 	if err != nil {
 		return nil, fmt.Errorf("staged page %s %d: %w", coll, n, err)
@@ -61,7 +62,7 @@ func (s *Service) loadPage(ctx context.Context, run *Run, coll string, n int) (*
 }
 
 // verdicts settles each collection's completeness and returns the reasons to hold the run.
-func (s *Service) verdicts(conn *Connection, run *Run) (hold []string, usable int) {
+func (s *Service) verdicts(conn *sis.Connection, run *sis.Run) (hold []string, usable int) {
 	if conn.Approved == "" {
 		hold = append(hold, "first run of connection "+conn.ID+": its full diff is held for approval")
 	} else if conn.Approved != run.SettingsHash {
@@ -84,7 +85,7 @@ func (s *Service) verdicts(conn *Connection, run *Run) (hold []string, usable in
 }
 
 // importRun writes the package and hands it to the pipeline.
-func (s *Service) importRun(ctx context.Context, conn *Connection, run *Run, layout string) (*Run, error) {
+func (s *Service) importRun(ctx context.Context, conn *sis.Connection, run *sis.Run, layout string) (*sis.Run, error) {
 	log := s.log().With("districtId", run.District, "connectionId", run.Connection, "runId", run.ID)
 	hold, usable := s.verdicts(conn, run)
 	if usable == 0 {
@@ -99,10 +100,10 @@ func (s *Service) importRun(ctx context.Context, conn *Connection, run *Run, lay
 		// stops here, and nothing is applied.
 		if cr.Verdict == "the pull returned zero users" {
 			log.Warn("sync run held: zero users", "decision", "held")
-			run.Status, run.Reason, run.Finished = RunHeld, "the pull returned zero users; nothing was imported (a district whose roster really emptied says so with a drop)", s.now()
+			run.Status, run.Reason, run.Finished = sis.RunHeld, "the pull returned zero users; nothing was imported (a district whose roster really emptied says so with a drop)", s.now()
 		} else {
 			log.Warn("sync run failed: users incomplete", "decision", "failed")
-			run.Status, run.Reason, run.Finished = RunFailed, "users is incomplete ("+cr.Verdict+"); nothing was imported", s.now()
+			run.Status, run.Reason, run.Finished = sis.RunFailed, "users is incomplete ("+cr.Verdict+"); nothing was imported", s.now()
 		}
 		if err := s.Store.PutRun(ctx, run); err != nil {
 			return nil, err
@@ -126,7 +127,7 @@ func (s *Service) importRun(ctx context.Context, conn *Connection, run *Run, lay
 		}
 	}
 	t1 := time.Now()
-	obj := importer.Object{Bucket: s.ReportsBucket, Key: key, ETag: run.ID, UploadedAt: run.Started}
+	obj := pthv.Object{Bucket: s.ReportsBucket, Key: key, ETag: run.ID, UploadedAt: run.Started}
 	res, err := s.Importer.ImportPackage(ctx, run.District, obj, importer.PackageOptions{ImportID: "imp-" + strings.TrimPrefix(run.ID, "run-"), Hold: strings.Join(hold, "; ")})
 	run.ImportMS += time.Since(t1).Milliseconds()
 	if err != nil {
@@ -135,29 +136,29 @@ func (s *Service) importRun(ctx context.Context, conn *Connection, run *Run, lay
 	}
 	imp := res.Import
 	run.ImportID, run.ImportState = imp.ID, string(imp.Status)
-	run.Counts = map[string]Count{}
+	run.Counts = map[string]sis.Count{}
 	for k, c := range imp.Counts {
-		run.Counts[string(k)] = Count{c.Added, c.Changed, c.Revived, c.Unchanged, c.Deactivated, c.Rejected}
+		run.Counts[string(k)] = sis.Count{Added: c.Added, Changed: c.Changed, Revived: c.Revived, Unchanged: c.Unchanged, Deactivated: c.Deactivated, Rejected: c.Rejected}
 	}
 	if res.Report != nil {
 		run.Findings, run.Errors, run.Warnings = translate(run, res.Report)
 	}
 	run.Finished = s.now()
 	switch imp.Status {
-	case importer.StatusApplied:
-		run.Status = RunApplied
+	case pthv.StatusApplied:
+		run.Status = sis.RunApplied
 		s.advance(conn, run)
 		if err := s.Store.PutConnection(ctx, conn); err != nil {
 			return nil, err
 		}
-	case importer.StatusHeld:
-		run.Status, run.Reason = RunHeld, imp.Reason
-	case importer.StatusRejected:
-		run.Status, run.Reason = RunRejected, imp.Reason
-	case importer.StatusApplying:
-		run.Status, run.Finished = RunImporting, time.Time{} // the ingest function continues the apply
+	case pthv.StatusHeld:
+		run.Status, run.Reason = sis.RunHeld, imp.Reason
+	case pthv.StatusRejected:
+		run.Status, run.Reason = sis.RunRejected, imp.Reason
+	case pthv.StatusApplying:
+		run.Status, run.Finished = sis.RunImporting, time.Time{} // the ingest function continues the apply
 	default:
-		run.Status, run.Reason = RunFailed, "the import was "+string(imp.Status)+": "+imp.Reason
+		run.Status, run.Reason = sis.RunFailed, "the import was "+string(imp.Status)+": "+imp.Reason
 	}
 	log.Info("sync run handed to the import pipeline", "decision", run.Status, "importId", imp.ID, "requests", run.Requests, "retries", run.Retries)
 	if len(run.Findings) > 200 {
@@ -172,7 +173,7 @@ func (s *Service) importRun(ctx context.Context, conn *Connection, run *Run, lay
 }
 
 // writeRunReport writes the run with every finding next to its pages.
-func (s *Service) writeRunReport(ctx context.Context, run *Run) error {
+func (s *Service) writeRunReport(ctx context.Context, run *sis.Run) error {
 	b, err := json.MarshalIndent(run, "", "  ")
 	if err != nil {
 		return err
@@ -183,12 +184,12 @@ func (s *Service) writeRunReport(ctx context.Context, run *Run) error {
 // writePackage writes the staged pages as a OneRoster CSV package: a manifest saying bulk or
 // delta for each complete collection's files and absent for the rest, then each file,
 // recording the line each page starts at.
-func (s *Service) writePackage(ctx context.Context, run *Run, layout string) ([]byte, error) {
+func (s *Service) writePackage(ctx context.Context, run *sis.Run, layout string) ([]byte, error) {
 	mode := "bulk"
 	if run.Mode == "delta" {
 		mode = "delta"
 	}
-	files := map[string]*CollectionRun{}
+	files := map[string]*sis.CollectionRun{}
 	for _, cr := range run.Collections {
 		for _, f := range cr.Files {
 			files[f] = cr
@@ -280,13 +281,13 @@ func clean(cells []string) []string {
 }
 
 // translate turns the validation report's file and line into collection, page and sourcedId.
-func translate(run *Run, rep *orcsv.Report) ([]Finding, int, int) {
-	var out []Finding
+func translate(run *sis.Run, rep *orcsv.Report) ([]sis.Finding, int, int) {
+	var out []sis.Finding
 	for _, f := range rep.Findings {
 		if f.Severity == orcsv.SeverityInfo {
 			continue
 		}
-		tf := Finding{Severity: string(f.Severity), Code: string(f.Code), SourcedID: f.SourcedID, Field: f.Column, Message: f.Message}
+		tf := sis.Finding{Severity: string(f.Severity), Code: string(f.Code), SourcedID: f.SourcedID, Field: f.Column, Message: f.Message}
 		for _, cr := range run.Collections {
 			starts, ok := cr.PageStarts[f.File]
 			if !ok {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pthv/reach/internal/sissync"
+	"github.com/pthv/reach/internal/sis"
 	"github.com/pthv/reach/internal/standin/oneroster"
 )
 
@@ -22,7 +22,7 @@ func TestPullThatOutlastsAnInvocationContinues(t *testing.T) {
 	}
 	r := f.run(false)
 	invocations := 1
-	for r.Status == sissync.RunPulling {
+	for r.Status == sis.RunPulling {
 		if len(f.cont.reqs) != invocations {
 			t.Fatalf("%d continuations for %d checkpoints", len(f.cont.reqs), invocations)
 		}
@@ -51,7 +51,7 @@ func TestPullThatOutlastsAnInvocationContinues(t *testing.T) {
 			t.Errorf("%s: the first page was asked %d times: a continuation restarted the pull", c.Name, st.FirstPages[c.Name])
 		}
 	}
-	if r.Status != sissync.RunHeld || r.Counts["user"].Added != f.srv.District().Count("users") {
+	if r.Status != sis.RunHeld || r.Counts["user"].Added != f.srv.District().Count("users") {
 		t.Errorf("run %s (%s), %+v", r.Status, r.Reason, r.Counts["user"])
 	}
 }
@@ -65,7 +65,7 @@ func TestFindingsNameCollectionPageAndSourcedID(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := f.run(false)
-	var got *sissync.Finding
+	var got *sis.Finding
 	for i, fd := range r.Findings {
 		if fd.Code == "value.enum" {
 			got = &r.Findings[i]
@@ -83,7 +83,7 @@ func TestChangedSettingsAreHeld(t *testing.T) {
 	f := setup(t, "1.2")
 	first := f.run(false)
 	f.approve(first)
-	if r := f.run(false); r.Status != sissync.RunApplied {
+	if r := f.run(false); r.Status != sis.RunApplied {
 		t.Fatalf("second run %s (%s)", r.Status, r.Reason)
 	}
 	ctx := context.Background()
@@ -96,7 +96,7 @@ func TestChangedSettingsAreHeld(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := f.run(false)
-	if r.Status != sissync.RunHeld || !strings.Contains(r.Reason, "settings changed") || r.Mode != "full" {
+	if r.Status != sis.RunHeld || !strings.Contains(r.Reason, "settings changed") || r.Mode != "full" {
 		t.Fatalf("run after a settings change: %s (%s) %s", r.Status, r.Reason, r.Mode)
 	}
 }
@@ -105,7 +105,7 @@ func TestRetriesAndProofsAreInTheRunRecord(t *testing.T) {
 	f := setup(t, "1.2")
 	f.srv.SetFaults(oneroster.Faults{PageClamp: 7, RateLimitEvery: 9, RetryAfter: "0", FailCollection: "users", FailPage: 2, FailTimes: 1})
 	r := f.run(false)
-	if r.Status != sissync.RunHeld || !strings.Contains(r.Reason, "first run") || strings.Contains(r.Reason, "incomplete") {
+	if r.Status != sis.RunHeld || !strings.Contains(r.Reason, "first run") || strings.Contains(r.Reason, "incomplete") {
 		t.Fatalf("%s (%s)", r.Status, r.Reason)
 	}
 	if r.Retries == 0 || r.Requests <= r.Retries || r.Bytes == 0 {

@@ -11,12 +11,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/sis"
 )
 
 // SourceFactory makes a connector for a connection and its secret.
-type SourceFactory func(c *Connection, secret string, log *slog.Logger) (sis.Source, error)
+type SourceFactory func(c *sis.Connection, secret string, log *slog.Logger) (sis.Source, error)
 
 // Blobs stores staged pages, packages and run reports.
 type Blobs interface {
@@ -83,7 +83,7 @@ var errCheckpoint = errors.New("checkpoint")
 
 // Handle runs the request: starts a run, or continues one. It returns the run as it stands
 // when this invocation stops.
-func (s *Service) Handle(ctx context.Context, req Request) (*Run, error) {
+func (s *Service) Handle(ctx context.Context, req Request) (*sis.Run, error) {
 	if req.District == "" || req.Connection == "" {
 		return nil, fmt.Errorf("the request names no district or connection")
 	}
@@ -100,7 +100,7 @@ func (s *Service) Handle(ctx context.Context, req Request) (*Run, error) {
 	log := s.log().With("districtId", conn.District, "connectionId", conn.ID)
 	if id != "" {
 		if run, err := s.Store.Run(ctx, conn.District, conn.ID, id); err == nil {
-			if run.Status != RunPulling && run.Status != RunImporting {
+			if run.Status != sis.RunPulling && run.Status != sis.RunImporting {
 				log.Info("run already finished: duplicate request ignored", "runId", id, "decision", "duplicate")
 				return run, nil
 			}
@@ -109,7 +109,7 @@ func (s *Service) Handle(ctx context.Context, req Request) (*Run, error) {
 				return run, nil
 			}
 			return s.work(ctx, conn, run)
-		} else if !errors.Is(err, importer.ErrNotFound) {
+		} else if !errors.Is(err, pthv.ErrNotFound) {
 			return nil, err
 		}
 	} else {
@@ -118,7 +118,7 @@ func (s *Service) Handle(ctx context.Context, req Request) (*Run, error) {
 	if err := s.reconcile(ctx, conn); err != nil {
 		return nil, err
 	}
-	run := &Run{District: conn.District, Connection: conn.ID, ID: id, Trigger: req.Trigger, Status: RunPulling,
+	run := &sis.Run{District: conn.District, Connection: conn.ID, ID: id, Trigger: req.Trigger, Status: sis.RunPulling,
 		SettingsHash: conn.SettingsHash(), Started: s.now()}
 	if run.Trigger == "" {
 		run.Trigger = "schedule"
@@ -129,7 +129,7 @@ func (s *Service) Handle(ctx context.Context, req Request) (*Run, error) {
 		return nil, err
 	}
 	for _, c := range src.Collections() {
-		run.Collections = append(run.Collections, &CollectionRun{Name: c.Name, Files: c.Files, Proof: sis.Proof{Collection: c.Name, Total: -1}})
+		run.Collections = append(run.Collections, &sis.CollectionRun{Name: c.Name, Files: c.Files, Proof: sis.Proof{Collection: c.Name, Total: -1}})
 	}
 	if err := s.Store.PutRun(ctx, run); err != nil {
 		return nil, err
@@ -143,7 +143,7 @@ func (s *Service) Handle(ctx context.Context, req Request) (*Run, error) {
 }
 
 // chooseMode decides between a full pull and a delta.
-func (s *Service) chooseMode(conn *Connection, run *Run, full bool) {
+func (s *Service) chooseMode(conn *sis.Connection, run *sis.Run, full bool) {
 	now := s.now()
 	switch {
 	case full:
@@ -162,7 +162,7 @@ func (s *Service) chooseMode(conn *Connection, run *Run, full bool) {
 	}
 }
 
-func (s *Service) source(ctx context.Context, conn *Connection) (sis.Source, error) {
+func (s *Service) source(ctx context.Context, conn *sis.Connection) (sis.Source, error) {
 	f := s.Sources[conn.Provider]
 	if f == nil {
 		return nil, fmt.Errorf("no connector for provider %s", conn.Provider)
@@ -176,14 +176,14 @@ func (s *Service) source(ctx context.Context, conn *Connection) (sis.Source, err
 
 // reconcile brings the connection up to date with runs whose imports finished after the run
 // handed them over (an approved held import, an apply that continued in the ingest function).
-func (s *Service) reconcile(ctx context.Context, conn *Connection) error {
+func (s *Service) reconcile(ctx context.Context, conn *sis.Connection) error {
 	runs, err := s.Store.Runs(ctx, conn.District, conn.ID, 10)
 	if err != nil {
 		return err
 	}
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := runs[i]
-		if r.ImportID == "" || (r.Status != RunHeld && r.Status != RunImporting) {
+		if r.ImportID == "" || (r.Status != sis.RunHeld && r.Status != sis.RunImporting) {
 			continue
 		}
 		imp, err := s.Importer.GetImport(ctx, conn.District, r.ImportID)
@@ -195,11 +195,11 @@ func (s *Service) reconcile(ctx context.Context, conn *Connection) error {
 		}
 		r.ImportState = string(imp.Status)
 		switch imp.Status {
-		case importer.StatusApplied:
-			r.Status = RunApplied
+		case pthv.StatusApplied:
+			r.Status = sis.RunApplied
 			s.advance(conn, r)
-		case importer.StatusSuperseded, importer.StatusFailed, importer.StatusRejected:
-			r.Status = RunFailed
+		case pthv.StatusSuperseded, pthv.StatusFailed, pthv.StatusRejected:
+			r.Status = sis.RunFailed
 			r.Reason = "its import was " + string(imp.Status)
 		}
 		if err := s.Store.PutRun(ctx, r); err != nil {
@@ -211,7 +211,7 @@ func (s *Service) reconcile(ctx context.Context, conn *Connection) error {
 
 // advance records an applied run on its connection: its settings are approved, and its
 // watermark and full pull count.
-func (s *Service) advance(conn *Connection, r *Run) {
+func (s *Service) advance(conn *sis.Connection, r *sis.Run) {
 	conn.Approved = r.SettingsHash
 	if r.Watermark.After(conn.Watermark) {
 		conn.Watermark = r.Watermark
@@ -225,10 +225,10 @@ func (s *Service) advance(conn *Connection, r *Run) {
 }
 
 // work pulls what is left of the run, then imports it.
-func (s *Service) work(ctx context.Context, conn *Connection, run *Run) (*Run, error) {
+func (s *Service) work(ctx context.Context, conn *sis.Connection, run *sis.Run) (*sis.Run, error) {
 	log := s.log().With("districtId", conn.District, "connectionId", conn.ID, "runId", run.ID)
 	run.Invocations++
-	if run.Status == RunPulling {
+	if run.Status == sis.RunPulling {
 		src, err := s.source(ctx, conn)
 		if err != nil {
 			return s.fail(ctx, run, err.Error())
@@ -248,7 +248,7 @@ func (s *Service) work(ctx context.Context, conn *Connection, run *Run) (*Run, e
 			log.Info("sync run checkpointed; continuing in a new invocation", "decision", "continue")
 			return run, s.Continuer.ContinueRun(ctx, Request{District: run.District, Connection: run.Connection, Run: run.ID, Continue: true})
 		}
-		run.Status = RunImporting
+		run.Status = sis.RunImporting
 		if err := s.Store.PutRun(ctx, run); err != nil {
 			return nil, err
 		}
@@ -258,14 +258,14 @@ func (s *Service) work(ctx context.Context, conn *Connection, run *Run) (*Run, e
 
 // layoutOf is the CSV layout of a provider's rows.
 func layoutOf(provider string) string {
-	if provider == ProviderOneRoster11 {
+	if provider == sis.ProviderOneRoster11 {
 		return "1.1"
 	}
 	return "1.2"
 }
 
-func (s *Service) fail(ctx context.Context, run *Run, reason string) (*Run, error) {
-	run.Status, run.Reason, run.Finished = RunFailed, reason, s.now()
+func (s *Service) fail(ctx context.Context, run *sis.Run, reason string) (*sis.Run, error) {
+	run.Status, run.Reason, run.Finished = sis.RunFailed, reason, s.now()
 	if err := s.Store.PutRun(ctx, run); err != nil {
 		return nil, err
 	}
@@ -274,7 +274,7 @@ func (s *Service) fail(ctx context.Context, run *Run, reason string) (*Run, erro
 
 // pull pulls every collection not done, at most conn's concurrency at a time. It reports
 // whether it stopped for a checkpoint.
-func (s *Service) pull(ctx context.Context, src sis.Source, run *Run) (bool, error) {
+func (s *Service) pull(ctx context.Context, src sis.Source, run *sis.Run) (bool, error) {
 	conc := 1
 	if c, err := s.Store.Connection(ctx, run.District, run.Connection); err == nil && c.Concurrency > 0 {
 		conc = c.Concurrency
@@ -296,7 +296,7 @@ func (s *Service) pull(ctx context.Context, src sis.Source, run *Run) (bool, err
 		}
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(cr *CollectionRun) {
+		go func(cr *sis.CollectionRun) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			err := s.pullOne(ctx, src, colls[cr.Name], run, cr, &mu)
@@ -325,7 +325,7 @@ func (s *Service) pull(ctx context.Context, src sis.Source, run *Run) (bool, err
 }
 
 // pullOne pulls one collection from its cursor, staging every page.
-func (s *Service) pullOne(ctx context.Context, src sis.Source, c sis.Collection, run *Run, cr *CollectionRun, mu *sync.Mutex) error {
+func (s *Service) pullOne(ctx context.Context, src sis.Source, c sis.Collection, run *sis.Run, cr *sis.CollectionRun, mu *sync.Mutex) error {
 	tally := sis.NewTally(c)
 	// Resuming: the staged pages rebuild the proof and the ids already seen.
 	for n := 1; n <= cr.Cursor.Page; n++ {

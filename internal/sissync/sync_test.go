@@ -14,13 +14,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/pthv/reach/internal/app"
+	"github.com/pthv/reach/internal/app/pipeline"
 	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/deploy"
 	"github.com/pthv/reach/internal/devstack"
 	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/rostergen"
 	"github.com/pthv/reach/internal/secrets"
+	"github.com/pthv/reach/internal/sis"
 	"github.com/pthv/reach/internal/sissync"
 	"github.com/pthv/reach/internal/standin/oneroster"
 	"github.com/pthv/reach/internal/store"
@@ -41,10 +43,10 @@ const secret = "very-secret-value-42"
 // queue plays the ingest queue: it keeps continuations for the test to deliver.
 type queue struct {
 	mu   sync.Mutex
-	msgs []importer.Continuation
+	msgs []pthv.Continuation
 }
 
-func (q *queue) Continue(_ context.Context, c importer.Continuation) error {
+func (q *queue) Continue(_ context.Context, c pthv.Continuation) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.msgs = append(q.msgs, c)
@@ -67,7 +69,7 @@ type fixture struct {
 	q     *queue
 	cont  *continuer
 	srv   *oneroster.Server
-	conn  *sissync.Connection
+	conn  *sis.Connection
 	names deploy.Names
 }
 
@@ -91,7 +93,7 @@ func setup(t *testing.T, version string) *fixture {
 		t.Fatal(err)
 	}
 	st := &store.Store{DB: dynamodb.NewFromConfig(cfg), Table: names.Table}
-	if err := st.PutDistrict(ctx, importer.District{ID: "d1", Name: "District One", State: "CA"}); err != nil {
+	if err := st.PutDistrict(ctx, pthv.District{ID: "d1", Name: "District One", State: "CA"}); err != nil {
 		t.Fatal(err)
 	}
 	d, err := oneroster.Generate(rostergen.Options{Students: 60, Seed: 11, Version: version}, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
@@ -106,9 +108,9 @@ func setup(t *testing.T, version string) *fixture {
 	imp := &importer.Service{Store: st, Blobs: blob.New(cfg), Queue: q, DropsBucket: names.DropsBucket, ReportsBucket: names.ReportsBucket}
 	f := &fixture{t: t, st: st, q: q, cont: &continuer{}, srv: srv, imp: imp, names: names}
 	f.svc = &sissync.Service{Store: st, Secrets: sm, Blobs: blob.New(cfg), Importer: imp, Continuer: f.cont,
-		Sources: app.Sources(), ReportsBucket: names.ReportsBucket}
+		Sources: pipeline.Sources(), ReportsBucket: names.ReportsBucket}
 	provider := "oneroster-" + version
-	f.conn = &sissync.Connection{District: "d1", Provider: provider, BaseURL: hs.URL + srv.BasePath(), TokenURL: hs.URL + srv.TokenPath(),
+	f.conn = &sis.Connection{District: "d1", Provider: provider, BaseURL: hs.URL + srv.BasePath(), TokenURL: hs.URL + srv.TokenPath(),
 		ClientID: "cid", PageSize: 20, RatePerMinute: 60000}
 	if version == "1.1" {
 		f.conn.Auth, f.conn.TokenURL = "oauth1", ""
@@ -127,7 +129,7 @@ func setup(t *testing.T, version string) *fixture {
 	return f
 }
 
-func (f *fixture) run(full bool) *sissync.Run {
+func (f *fixture) run(full bool) *sis.Run {
 	f.t.Helper()
 	t0 := time.Now()
 	r, err := f.svc.Handle(context.Background(), sissync.Request{District: "d1", Connection: f.conn.ID, Full: full, Trigger: "test"})
@@ -143,7 +145,7 @@ func (f *fixture) run(full bool) *sissync.Run {
 	return r
 }
 
-func (f *fixture) approve(r *sissync.Run) {
+func (f *fixture) approve(r *sis.Run) {
 	f.t.Helper()
 	ctx := context.Background()
 	if err := f.imp.Approve(ctx, "d1", r.ImportID); err != nil {
@@ -169,7 +171,7 @@ func nightly(t *testing.T, version string) {
 	ctx := context.Background()
 
 	first := f.run(false)
-	if first.Status != sissync.RunHeld || !strings.Contains(first.Reason, "first run") || first.Mode != "full" {
+	if first.Status != sis.RunHeld || !strings.Contains(first.Reason, "first run") || first.Mode != "full" {
 		t.Fatalf("first run: %s (%s), mode %s", first.Status, first.Reason, first.Mode)
 	}
 	for _, c := range first.Collections {
@@ -181,13 +183,13 @@ func nightly(t *testing.T, version string) {
 		t.Errorf("held diff adds %d users, the server has %d", first.Counts["user"].Added, f.srv.District().Count("users"))
 	}
 	f.approve(first)
-	if imp, _ := f.imp.GetImport(ctx, "d1", first.ImportID); imp.Status != importer.StatusApplied {
+	if imp, _ := f.imp.GetImport(ctx, "d1", first.ImportID); imp.Status != pthv.StatusApplied {
 		t.Fatalf("approved import is %s", imp.Status)
 	}
 
 	// The second run is a delta (the connection's settings are approved now) and writes nothing.
 	second := f.run(false)
-	if second.Status != sissync.RunApplied || second.Mode != "delta" {
+	if second.Status != sis.RunApplied || second.Mode != "delta" {
 		t.Fatalf("second run: %s (%s), mode %s", second.Status, second.Reason, second.Mode)
 	}
 	imp, _ := f.imp.GetImport(ctx, "d1", second.ImportID)
@@ -219,7 +221,7 @@ func nightly(t *testing.T, version string) {
 		t.Fatal(err)
 	}
 	third := f.run(false)
-	if third.Status != sissync.RunApplied {
+	if third.Status != sis.RunApplied {
 		t.Fatalf("third run: %s %s", third.Status, third.Reason)
 	}
 	if c := third.Counts["user"]; c.Changed != 1 || c.Deactivated != 1 {
@@ -230,7 +232,7 @@ func nightly(t *testing.T, version string) {
 	// enrollments is deactivated.
 	f.srv.SetFaults(oneroster.Faults{Forbidden: []string{"enrollments"}})
 	fourth := f.run(true)
-	if fourth.Status != sissync.RunHeld || !strings.Contains(fourth.Reason, "enrollments is incomplete") || !strings.Contains(fourth.Reason, "403") {
+	if fourth.Status != sis.RunHeld || !strings.Contains(fourth.Reason, "enrollments is incomplete") || !strings.Contains(fourth.Reason, "403") {
 		t.Fatalf("fourth run: %s (%s)", fourth.Status, fourth.Reason)
 	}
 	if c := fourth.Counts["enrollment"]; c.Deactivated != 0 {
@@ -243,7 +245,7 @@ func nightly(t *testing.T, version string) {
 		d.Remove("users", id)
 	}
 	fifth := f.run(true)
-	if fifth.Status != sissync.RunHeld || !strings.Contains(fifth.Reason, "zero users") || fifth.ImportID != "" {
+	if fifth.Status != sis.RunHeld || !strings.Contains(fifth.Reason, "zero users") || fifth.ImportID != "" {
 		t.Fatalf("fifth run: %s (%s) %+v", fifth.Status, fifth.Reason, fifth.Counts["user"])
 	}
 

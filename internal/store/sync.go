@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/pthv/reach/internal/importer"
-	"github.com/pthv/reach/internal/sissync"
+	"github.com/pthv/reach/internal/pthv"
+	"github.com/pthv/reach/internal/sis"
 )
 
 // SIS connections and sync runs:
@@ -21,10 +21,8 @@ import (
 //
 // A connection item never holds a secret: only the Secrets Manager name of it.
 
-var _ sissync.Store = (*Store)(nil)
-
 // PutConnection implements sissync.Store.
-func (s *Store) PutConnection(ctx context.Context, c *sissync.Connection) error {
+func (s *Store) PutConnection(ctx context.Context, c *sis.Connection) error {
 	b, err := json.Marshal(c)
 	if err != nil {
 		return err
@@ -38,15 +36,15 @@ func (s *Store) PutConnection(ctx context.Context, c *sissync.Connection) error 
 }
 
 // Connection implements sissync.Store.
-func (s *Store) Connection(ctx context.Context, district, id string) (*sissync.Connection, error) {
+func (s *Store) Connection(ctx context.Context, district, id string) (*sis.Connection, error) {
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key("SISCONN", district+"#"+id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("get connection: %w", err)
 	}
 	if out.Item == nil {
-		return nil, fmt.Errorf("connection %s of district %s: %w", id, district, importer.ErrNotFound)
+		return nil, fmt.Errorf("connection %s of district %s: %w", id, district, pthv.ErrNotFound)
 	}
-	var c sissync.Connection
+	var c sis.Connection
 	if err := json.Unmarshal([]byte(getS(out.Item, "j")), &c); err != nil {
 		return nil, err
 	}
@@ -54,14 +52,14 @@ func (s *Store) Connection(ctx context.Context, district, id string) (*sissync.C
 }
 
 // Connections implements sissync.Store.
-func (s *Store) Connections(ctx context.Context, district string) ([]*sissync.Connection, error) {
+func (s *Store) Connections(ctx context.Context, district string) ([]*sis.Connection, error) {
 	in := &dynamodb.QueryInput{TableName: &s.Table, KeyConditionExpression: aws.String("pk = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("SISCONN")}}
 	if district != "" {
 		in.KeyConditionExpression = aws.String("pk = :pk AND begins_with(sk, :d)")
 		in.ExpressionAttributeValues[":d"] = str(district + "#")
 	}
-	var out []*sissync.Connection
+	var out []*sis.Connection
 	p := dynamodb.NewQueryPaginator(s.DB, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -69,7 +67,7 @@ func (s *Store) Connections(ctx context.Context, district string) ([]*sissync.Co
 			return nil, fmt.Errorf("list connections: %w", err)
 		}
 		for _, it := range page.Items {
-			var c sissync.Connection
+			var c sis.Connection
 			if err := json.Unmarshal([]byte(getS(it, "j")), &c); err != nil {
 				return nil, err
 			}
@@ -86,7 +84,7 @@ func (s *Store) DeleteConnection(ctx context.Context, district, id string) error
 }
 
 // PutRun implements sissync.Store.
-func (s *Store) PutRun(ctx context.Context, r *sissync.Run) error {
+func (s *Store) PutRun(ctx context.Context, r *sis.Run) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -101,15 +99,15 @@ func (s *Store) PutRun(ctx context.Context, r *sissync.Run) error {
 }
 
 // Run implements sissync.Store.
-func (s *Store) Run(ctx context.Context, district, connection, id string) (*sissync.Run, error) {
+func (s *Store) Run(ctx context.Context, district, connection, id string) (*sis.Run, error) {
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key("SYNC#"+district+"#"+connection, id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("get run: %w", err)
 	}
 	if out.Item == nil {
-		return nil, fmt.Errorf("run %s: %w", id, importer.ErrNotFound)
+		return nil, fmt.Errorf("run %s: %w", id, pthv.ErrNotFound)
 	}
-	var r sissync.Run
+	var r sis.Run
 	if err := json.Unmarshal([]byte(getS(out.Item, "j")), &r); err != nil {
 		return nil, err
 	}
@@ -117,7 +115,7 @@ func (s *Store) Run(ctx context.Context, district, connection, id string) (*siss
 }
 
 // Runs implements sissync.Store.
-func (s *Store) Runs(ctx context.Context, district, connection string, limit int) ([]*sissync.Run, error) {
+func (s *Store) Runs(ctx context.Context, district, connection string, limit int) ([]*sis.Run, error) {
 	if limit <= 0 {
 		limit = 20
 	}
@@ -127,9 +125,9 @@ func (s *Store) Runs(ctx context.Context, district, connection string, limit int
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
-	var runs []*sissync.Run
+	var runs []*sis.Run
 	for _, it := range out.Items {
-		var r sissync.Run
+		var r sis.Run
 		if err := json.Unmarshal([]byte(getS(it, "j")), &r); err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-package app
+package pipeline
 
 import (
 	"context"
@@ -12,17 +12,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/pthv/reach/connectors/oneroster/rest"
+	"github.com/pthv/reach/internal/app"
 	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/secrets"
 	"github.com/pthv/reach/internal/sis"
 	"github.com/pthv/reach/internal/sissync"
+	"github.com/pthv/reach/internal/store"
 )
 
 // OneRosterSource is the sissync.SourceFactory of the oneroster-1.1 and oneroster-1.2
 // providers.
-func OneRosterSource(c *sissync.Connection, secret string, log *slog.Logger) (sis.Source, error) {
+func OneRosterSource(c *sis.Connection, secret string, log *slog.Logger) (sis.Source, error) {
 	version := "1.2"
-	if c.Provider == sissync.ProviderOneRoster11 {
+	if c.Provider == sis.ProviderOneRoster11 {
 		version = "1.1"
 	}
 	return rest.New(rest.Config{Version: version, BaseURL: c.BaseURL, PageSize: c.PageSize,
@@ -31,23 +33,26 @@ func OneRosterSource(c *sissync.Connection, secret string, log *slog.Logger) (si
 			ClientAuth: c.ClientAuth, Scopes: c.Scopes, TokenExtra: c.TokenParams, SignatureMethod: c.SignatureMethod}})
 }
 
+// The DynamoDB store keeps the frame's connections and runs.
+var _ sissync.Store = (*store.Store)(nil)
+
 // Sources are the connectors by provider.
 func Sources() map[string]sissync.SourceFactory {
 	return map[string]sissync.SourceFactory{
-		sissync.ProviderOneRoster11: OneRosterSource,
-		sissync.ProviderOneRoster12: OneRosterSource,
+		sis.ProviderOneRoster11: OneRosterSource,
+		sis.ProviderOneRoster12: OneRosterSource,
 	}
 }
 
-// Secrets returns the Secrets Manager adapter.
-func (e *Env) Secrets() *secrets.Manager {
+// Secrets returns the Secrets Manager adapter of connection secrets.
+func Secrets(e *app.Env) *secrets.Manager {
 	return &secrets.Manager{Client: secretsmanager.NewFromConfig(e.AWS)}
 }
 
 // Sync returns the sync frame wired to DynamoDB, S3, Secrets Manager, the import pipeline
 // and (for continuations) the sync function named self.
-func (e *Env) Sync(log *slog.Logger, self string) *sissync.Service {
-	return &sissync.Service{Store: e.Store(), Secrets: e.Secrets(), Blobs: blob.New(e.AWS), Importer: e.Importer(log),
+func Sync(e *app.Env, log *slog.Logger, self string) *sissync.Service {
+	return &sissync.Service{Store: e.Store(), Secrets: Secrets(e), Blobs: blob.New(e.AWS), Importer: Importer(e, log),
 		Continuer: &LambdaSync{Client: lambda.NewFromConfig(e.AWS), Function: self},
 		Sources:   Sources(), ReportsBucket: e.Names.ReportsBucket, Log: log}
 }
