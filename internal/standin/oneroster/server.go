@@ -475,13 +475,14 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, name string)
 
 // subset keeps /schools, /terms, /students and /teachers to their kinds.
 func (s *Server) subset(name string, c *collection, it *item) bool {
-	f := it.fields(c.hdr)
 	switch name {
 	case "schools":
-		return f["type"] == "school"
+		return it.fields(c.hdr)["type"] == "school"
 	case "terms":
-		return f["type"] == "term" || f["type"] == "semester"
+		t := it.fields(c.hdr)["type"]
+		return t == "term" || t == "semester"
 	case "students", "teachers":
+		f := it.fields(c.hdr)
 		want := strings.TrimSuffix(name, "s")
 		if f["role"] == want {
 			return true
