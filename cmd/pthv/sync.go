@@ -214,7 +214,7 @@ func cmdSyncShow(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	} else if err != nil {
 		return err
 	}
-	scopes := "default (" + strings.Join(c.Scopes, " ") + ")"
+	var scopes string
 	if c.Scopes == nil {
 		scopes = "the version's roster-core.readonly"
 	} else if len(c.Scopes) == 0 {

@@ -15,13 +15,7 @@ import (
 	"github.com/pthv/reach/internal/standin/oneroster"
 )
 
-var (
-	districts   = map[string]*oneroster.District{}
-	districtsMu sync.Mutex
-)
-
-// district returns a generated district for version (generated once per test binary, cloned
-// by re-loading so tests may change it).
+// district returns a freshly generated district for version, which the test may change.
 func district(t *testing.T, version string) *oneroster.District {
 	t.Helper()
 	d, err := oneroster.Generate(rostergen.Options{Students: 80, Seed: 3, Version: version}, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
