@@ -41,6 +41,10 @@ override_data {
   values = { account_id = "123456789012" }
 }
 override_data {
+  target = module.sis.data.aws_caller_identity.current
+  values = { account_id = "123456789012" }
+}
+override_data {
   target = module.district_access["demo-usd"].data.aws_caller_identity.current
   values = { account_id = "123456789012" }
 }
@@ -83,6 +87,43 @@ variables {
     "other"    = []
   }
   alarm_email = "ops@example.org"
+  sis_connections = {
+    "demo-usd/sis" = { schedule = "cron(0 3 * * ? *)", timezone = "America/Chicago" }
+  }
+}
+
+run "sis_connections_get_a_secret_and_a_schedule" {
+  command = plan
+
+  assert {
+    condition     = output.sis_secret_names == { "demo-usd/sis" = "pthv-reach/sis/demo-usd/sis" }
+    error_message = "a connection's secret is named as internal/deploy.Names.SyncSecret names it"
+  }
+
+  assert {
+    condition     = module.sis.schedule_targets["demo-usd/sis"].input == { districtId = "demo-usd", connectionId = "sis", scheduledTime = "<aws.scheduler.scheduled-time>" }
+    error_message = "the schedule sends the sync function its connection and the scheduled time (sissync.Request)"
+  }
+
+  assert {
+    condition     = module.sis.schedule_targets["demo-usd/sis"].timezone == "America/Chicago"
+    error_message = "the schedule runs in the district's time zone"
+  }
+
+  assert {
+    condition     = length(module.sis.alarm_names) == 2
+    error_message = "held or failed runs, and schedules that could not start the function, alarm"
+  }
+}
+
+run "rejects_a_malformed_connection_key" {
+  command = plan
+
+  variables {
+    sis_connections = { "demo-usd" = {} }
+  }
+
+  expect_failures = [var.sis_connections]
 }
 
 run "names_follow_internal_deploy" {
@@ -99,6 +140,7 @@ run "names_follow_internal_deploy" {
       cohort = "pthv-reach-cohort"
       ingest = "pthv-reach-ingest"
       reach  = "pthv-reach-reach"
+      sync   = "pthv-reach-sync"
     }
     error_message = "function names differ from internal/deploy (Names.Function)"
   }
@@ -179,8 +221,8 @@ run "dev_has_no_subscription_without_email" {
   }
 
   assert {
-    condition     = length(module.monitoring.alarm_names) == 11
-    error_message = "4 functions' errors + 3 throttles (not reach, which runs one at a time) + 3 queues + held imports = 11 alarms"
+    condition     = length(module.monitoring.alarm_names) == 13
+    error_message = "5 functions' errors + 4 throttles (not reach, which runs one at a time) + 3 queues + held imports = 13 alarms"
   }
 
   assert {
