@@ -4,18 +4,21 @@ package devstack
 // header, checked by re-signing the request with the AWS SDK's signer.
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"net/url"
-	"sort"
-	"strconv"
+	"net/textproto"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/smithy-go/logging"
 )
 
+// sigV4Header is a parsed SigV4 Authorization header.
 type sigV4Header struct {
 	accessKey, date, region, service string
 	signedHeaders                    []string
@@ -110,26 +113,92 @@ func (g *APIGateway) authorize(r *http.Request, body []byte) (*IAMPrincipal, int
 	if !hostSigned {
 		return nil, http.StatusForbidden, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
 	}
-	canonical := canonicalRequest(r, sig.signedHeaders, payloadHash(r, body))
-	scope := strings.Join([]string{sig.date, sig.region, sig.service, "aws4_request"}, "/")
-	stringToSign := strings.Join([]string{sigV4Algorithm, amzDate, scope, sha256Hex([]byte(canonical))}, "\n")
-	key := hmacSHA256([]byte("AWS4"+p.SecretKey), []byte(sig.date))
-	key = hmacSHA256(key, []byte(sig.region))
-	key = hmacSHA256(key, []byte(sig.service))
-	key = hmacSHA256(key, []byte("aws4_request"))
-	want := hex.EncodeToString(hmacSHA256(key, []byte(stringToSign)))
-	if !hmac.Equal([]byte(want), []byte(strings.ToLower(sig.signature))) {
-		return nil, http.StatusForbidden, msgSignatureMismatch +
-			"\n\nThe Canonical String for this request should have been\n'" + canonical +
-			"'\n\nThe String-to-Sign should have been\n'" + stringToSign + "'\n"
+	want, err := resign(r, body, sig, p.SecretKey, signedAt)
+	if err != nil || subtle.ConstantTimeCompare([]byte(want.signature), []byte(strings.ToLower(sig.signature))) != 1 {
+		msg := msgSignatureMismatch
+		if want.canonical != "" {
+			msg += "\n\nThe Canonical String for this request should have been\n'" + want.canonical +
+				"'\n\nThe String-to-Sign should have been\n'" + want.stringToSign + "'\n"
+		}
+		return nil, http.StatusForbidden, msg
 	}
 	return &p, 0, ""
+}
+
+// resigned is what the SDK's signer made of a copy of the request.
+type resigned struct {
+	signature, canonical, stringToSign string
+}
+
+// resign signs a copy of r with the AWS SDK's SigV4 signer as the client signed r: with the
+// same credentials, signing time, scope and payload hash, and over the same headers (the
+// copy has only those the client signed). The signature matches the client's exactly when
+// the request arrived as it was signed.
+//
+// A client that signed a header the SDK never signs (User-Agent, X-Amzn-Trace-Id, Expect,
+// Transfer-Encoding) or a zero Content-Length cannot be matched; the SDK's own clients,
+// which are the stack's callers, never do.
+func resign(r *http.Request, body []byte, sig sigV4Header, secret string, signedAt time.Time) (resigned, error) {
+	u := *r.URL // the path and query as they arrived
+	cp := &http.Request{Method: r.Method, URL: &u, Host: r.Host, Header: http.Header{}}
+	for _, name := range sig.signedHeaders {
+		switch name {
+		case "host": // the signer signs cp.Host
+		case "content-length":
+			cp.ContentLength = r.ContentLength // the signer signs a positive ContentLength
+		default:
+			if vs := r.Header.Values(name); len(vs) > 0 {
+				cp.Header[textproto.CanonicalMIMEHeaderKey(name)] = vs
+			}
+		}
+	}
+	var out resigned
+	// The signer's debug log is the one place it shows its canonical request and string to
+	// sign; they go into the mismatch message, as API Gateway's own message has them.
+	logger := logging.LoggerFunc(func(_ logging.Classification, format string, v ...any) {
+		out.canonical, out.stringToSign = signingLog(fmt.Sprintf(format, v...))
+	})
+	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.Logger, o.LogSigning = logger, true })
+	creds := aws.Credentials{AccessKeyID: sig.accessKey, SecretAccessKey: secret}
+	if err := signer.SignHTTP(r.Context(), creds, cp, payloadHash(r, body), sig.service, sig.region, signedAt); err != nil {
+		return out, err
+	}
+	got, ok := parseSigV4Authorization(cp.Header.Get("Authorization"))
+	if !ok {
+		return out, fmt.Errorf("the signer wrote an Authorization header that does not parse: %q", cp.Header.Get("Authorization"))
+	}
+	out.signature = got.signature
+	return out, nil
+}
+
+// signingLog picks the canonical string and the string to sign out of the signer's
+// "Request Signature" log message; both are "" when the message has another form.
+func signingLog(msg string) (canonical, stringToSign string) {
+	var sections [2][]string
+	i := -1
+	for line := range strings.SplitSeq(msg, "\n") {
+		switch {
+		case strings.HasPrefix(line, "---[ CANONICAL STRING"):
+			i = 0
+		case strings.HasPrefix(line, "---[ STRING TO SIGN"):
+			i = 1
+		case strings.HasPrefix(line, "-----"):
+			i = -1
+		case i >= 0:
+			sections[i] = append(sections[i], line)
+		}
+	}
+	if sections[0] == nil || sections[1] == nil {
+		return "", ""
+	}
+	return strings.Join(sections[0], "\n"), strings.Join(sections[1], "\n")
 }
 
 // payloadHash is the hash the signature covers: X-Amz-Content-Sha256 when the client sent
 // it (which must then be the body's hash, or UNSIGNED-PAYLOAD), else the body's hash.
 func payloadHash(r *http.Request, body []byte) string {
-	actual := sha256Hex(body)
+	sum := sha256.Sum256(body)
+	actual := hex.EncodeToString(sum[:])
 	h := r.Header.Get("X-Amz-Content-Sha256")
 	switch {
 	case h == "":
@@ -138,104 +207,4 @@ func payloadHash(r *http.Request, body []byte) string {
 		return h
 	}
 	return actual // a claimed hash that does not match the body cannot verify
-}
-
-// canonicalRequest builds the SigV4 canonical request as the signer on the client did.
-func canonicalRequest(r *http.Request, signedHeaders []string, payloadHash string) string {
-	// The path as sent on the wire, URI-encoded once more (as for every service but S3).
-	rawPath := r.RequestURI
-	if i := strings.IndexByte(rawPath, '?'); i >= 0 {
-		rawPath = rawPath[:i]
-	}
-	if rawPath == "" || !strings.HasPrefix(rawPath, "/") {
-		rawPath = r.URL.EscapedPath()
-	}
-	if rawPath == "" {
-		rawPath = "/"
-	}
-	var b strings.Builder
-	b.WriteString(r.Method)
-	b.WriteByte('\n')
-	b.WriteString(sigV4Escape(rawPath, false))
-	b.WriteByte('\n')
-	b.WriteString(canonicalQuery(r.URL.RawQuery))
-	b.WriteByte('\n')
-	for _, name := range signedHeaders {
-		b.WriteString(name)
-		b.WriteByte(':')
-		var values []string
-		switch name {
-		case "host":
-			values = []string{r.Host}
-		case "content-length":
-			values = r.Header.Values("Content-Length")
-			if len(values) == 0 && r.ContentLength >= 0 {
-				values = []string{strconv.FormatInt(r.ContentLength, 10)}
-			}
-		default:
-			values = r.Header.Values(name)
-		}
-		for i, v := range values {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(strings.Join(strings.Fields(v), " "))
-		}
-		b.WriteByte('\n')
-	}
-	b.WriteByte('\n')
-	b.WriteString(strings.Join(signedHeaders, ";"))
-	b.WriteByte('\n')
-	b.WriteString(payloadHash)
-	return b.String()
-}
-
-// canonicalQuery encodes each name and value, then sorts the pairs (by name, then value).
-func canonicalQuery(raw string) string {
-	q, _ := url.ParseQuery(raw)
-	type pair struct{ k, v string }
-	var pairs []pair
-	for k, vs := range q {
-		for _, v := range vs {
-			pairs = append(pairs, pair{sigV4Escape(k, true), sigV4Escape(v, true)})
-		}
-	}
-	sort.Slice(pairs, func(i, j int) bool {
-		if pairs[i].k != pairs[j].k {
-			return pairs[i].k < pairs[j].k
-		}
-		return pairs[i].v < pairs[j].v
-	})
-	parts := make([]string, len(pairs))
-	for i, p := range pairs {
-		parts[i] = p.k + "=" + p.v
-	}
-	return strings.Join(parts, "&")
-}
-
-// sigV4Escape percent-encodes every byte but the unreserved characters (and '/' unless
-// encodeSlash).
-func sigV4Escape(s string, encodeSlash bool) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || (c == '/' && !encodeSlash) {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
-}
-
-func sha256Hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
-
-func hmacSHA256(key, data []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write(data)
-	return m.Sum(nil)
 }

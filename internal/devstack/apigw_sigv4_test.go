@@ -84,7 +84,15 @@ func TestAPIGatewayIAM(t *testing.T) {
 	})
 	t.Run("wrong secret", func(t *testing.T) {
 		req := signed(t, newReq(t, "GET", u+query, nil), nil, testAccessKey, "not-the-secret", "execute-api", now)
-		wantDenied(t, send(t, req), "The request signature we calculated does not match the signature you provided.")
+		r := send(t, req)
+		wantDenied(t, r, "The request signature we calculated does not match the signature you provided.")
+		// As API Gateway does, the message shows the canonical request and string to sign.
+		m := r.message(t)
+		wantCanonical := "GET\n/v1/reach\nname=a%20b&plus=1%2B1&state=CA&state=OR&tilde=~x&year=2024\nhost:" + strings.TrimPrefix(u, "http://") + "\n"
+		if !strings.Contains(m, "The Canonical String for this request should have been\n'"+wantCanonical) ||
+			!strings.Contains(m, "The String-to-Sign should have been\n'AWS4-HMAC-SHA256\n"+req.Header.Get("X-Amz-Date")+"\n") {
+			t.Errorf("mismatch message lacks the canonical request or string to sign:\n%s", m)
+		}
 	})
 	t.Run("request changed after signing", func(t *testing.T) {
 		req := signed(t, newReq(t, "GET", u+"/v1/reach?year=2024", nil), nil, testAccessKey, testSecretKey, "execute-api", now)
