@@ -238,7 +238,7 @@ func (g *APIGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	start := g.now()
 	event := buildAPIGWEvent(r, body, rt, params, principal, g.apiID, reqID, start)
-	payload, err := json.Marshal(event)
+	payload, err := marshalAPIGWEvent(event)
 	if err != nil {
 		writeAPIGWMessage(w, http.StatusInternalServerError, msgInternal)
 		return

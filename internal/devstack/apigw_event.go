@@ -16,68 +16,18 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
 )
 
-// The version 2.0 event. Its JSON is what API Gateway sends; it decodes into
-// events.APIGatewayV2HTTPRequest.
-
-type apigwEvent struct {
-	Version               string              `json:"version"`
-	RouteKey              string              `json:"routeKey"`
-	RawPath               string              `json:"rawPath"`
-	RawQueryString        string              `json:"rawQueryString"`
-	Cookies               []string            `json:"cookies,omitempty"`
-	Headers               map[string]string   `json:"headers"`
-	QueryStringParameters map[string]string   `json:"queryStringParameters,omitempty"`
-	PathParameters        map[string]string   `json:"pathParameters,omitempty"`
-	RequestContext        apigwRequestContext `json:"requestContext"`
-	Body                  string              `json:"body,omitempty"`
-	IsBase64Encoded       bool                `json:"isBase64Encoded"`
-}
-
-type apigwRequestContext struct {
-	AccountID    string           `json:"accountId"`
-	APIID        string           `json:"apiId"`
-	Authorizer   *apigwAuthorizer `json:"authorizer,omitempty"`
-	DomainName   string           `json:"domainName"`
-	DomainPrefix string           `json:"domainPrefix"`
-	HTTP         apigwHTTP        `json:"http"`
-	RequestID    string           `json:"requestId"`
-	RouteKey     string           `json:"routeKey"`
-	Stage        string           `json:"stage"`
-	Time         string           `json:"time"`
-	TimeEpoch    int64            `json:"timeEpoch"`
-}
-
-type apigwHTTP struct {
-	Method    string `json:"method"`
-	Path      string `json:"path"`
-	Protocol  string `json:"protocol"`
-	SourceIP  string `json:"sourceIp"`
-	UserAgent string `json:"userAgent"`
-}
-
-type apigwAuthorizer struct {
-	IAM *apigwIAM `json:"iam"`
-}
-
-type apigwIAM struct {
-	AccessKey       string    `json:"accessKey"`
-	AccountID       string    `json:"accountId"`
-	CallerID        string    `json:"callerId"`
-	CognitoIdentity *struct{} `json:"cognitoIdentity"` // always null
-	PrincipalOrgID  *string   `json:"principalOrgId"`  // always null
-	UserARN         string    `json:"userArn"`
-	UserID          string    `json:"userId"`
-}
-
+// buildAPIGWEvent returns the version 2.0 event API Gateway sends the route's function for r.
 func buildAPIGWEvent(r *http.Request, body []byte, rt *apigwRoute, params map[string]string,
-	principal *IAMPrincipal, apiID, reqID string, now time.Time) *apigwEvent {
+	principal *IAMPrincipal, apiID, reqID string, now time.Time) events.APIGatewayV2HTTPRequest {
 	sourceIP, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		sourceIP = r.RemoteAddr
 	}
-	ev := &apigwEvent{
+	ev := events.APIGatewayV2HTTPRequest{
 		Version:        "2.0",
 		RouteKey:       rt.key,
 		RawPath:        r.URL.Path, // HTTP APIs pass the decoded path
@@ -140,12 +90,12 @@ func buildAPIGWEvent(r *http.Request, body []byte, rt *apigwRoute, params map[st
 	if net.ParseIP(domain) == nil {
 		prefix, _, _ = strings.Cut(domain, ".")
 	}
-	ev.RequestContext = apigwRequestContext{
+	ev.RequestContext = events.APIGatewayV2HTTPRequestContext{
 		AccountID:    localAccountID,
 		APIID:        apiID,
 		DomainName:   domain,
 		DomainPrefix: prefix,
-		HTTP: apigwHTTP{
+		HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
 			Method:    r.Method,
 			Path:      r.URL.Path,
 			Protocol:  r.Proto,
@@ -159,7 +109,7 @@ func buildAPIGWEvent(r *http.Request, body []byte, rt *apigwRoute, params map[st
 		TimeEpoch: now.UnixMilli(),
 	}
 	if principal != nil {
-		ev.RequestContext.Authorizer = &apigwAuthorizer{IAM: &apigwIAM{
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
 			AccessKey: principal.AccessKey,
 			AccountID: principal.AccountID,
 			CallerID:  principal.CallerID,
@@ -168,6 +118,51 @@ func buildAPIGWEvent(r *http.Request, body []byte, rt *apigwRoute, params map[st
 		}}
 	}
 	return ev
+}
+
+// marshalAPIGWEvent encodes ev as API Gateway does. The library's struct cannot say two
+// things API Gateway's JSON says: requestContext has no "authentication" (it is there only
+// with mutual TLS), and authorizer.iam has "cognitoIdentity" and "principalOrgId" null for
+// an IAM user or role without them. The wire types below shadow those fields (encoding/json
+// takes the least nested field of a name) and keep all the others as the library has them.
+func marshalAPIGWEvent(ev events.APIGatewayV2HTTPRequest) ([]byte, error) {
+	type wireIAM struct {
+		events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription
+		CognitoIdentity *events.APIGatewayV2HTTPRequestContextAuthorizerCognitoIdentity `json:"cognitoIdentity"`
+		PrincipalOrgID  *string                                                         `json:"principalOrgId"`
+	}
+	type wireAuthorizer struct {
+		events.APIGatewayV2HTTPRequestContextAuthorizerDescription
+		IAM *wireIAM `json:"iam,omitempty"`
+	}
+	type wireContext struct {
+		events.APIGatewayV2HTTPRequestContext
+		Authorizer     *wireAuthorizer                                      `json:"authorizer,omitempty"`
+		Authentication *events.APIGatewayV2HTTPRequestContextAuthentication `json:"authentication,omitempty"`
+	}
+	type wireEvent struct {
+		events.APIGatewayV2HTTPRequest
+		RequestContext wireContext `json:"requestContext"`
+	}
+	rc := ev.RequestContext
+	w := wireEvent{APIGatewayV2HTTPRequest: ev, RequestContext: wireContext{APIGatewayV2HTTPRequestContext: rc}}
+	if rc.Authentication != (events.APIGatewayV2HTTPRequestContextAuthentication{}) {
+		w.RequestContext.Authentication = &rc.Authentication
+	}
+	if a := rc.Authorizer; a != nil {
+		w.RequestContext.Authorizer = &wireAuthorizer{APIGatewayV2HTTPRequestContextAuthorizerDescription: *a}
+		if iam := a.IAM; iam != nil {
+			wi := &wireIAM{APIGatewayV2HTTPRequestContextAuthorizerIAMDescription: *iam}
+			if c := iam.CognitoIdentity; c.AMR != nil || c.IdentityID != "" || c.IdentityPoolID != "" {
+				wi.CognitoIdentity = &c
+			}
+			if iam.PrincipalOrgID != "" {
+				wi.PrincipalOrgID = &iam.PrincipalOrgID
+			}
+			w.RequestContext.Authorizer.IAM = wi
+		}
+	}
+	return json.Marshal(w)
 }
 
 // isTextBody reports whether API Gateway passes a body of this content type as text
@@ -201,12 +196,14 @@ func parseLambdaHTTPResponse(payload []byte) (status int, hdr http.Header, body 
 		hdr.Set("Content-Type", "application/json")
 		return http.StatusOK, hdr, payload, nil
 	}
+	// The library's response, read as the gateway has always read it: statusCode may also
+	// be a number in a string, a header value a number or a boolean, and multiValueHeaders
+	// (not part of format 2.0) is ignored.
 	var resp struct {
-		StatusCode      json.Number    `json:"statusCode"`
-		Headers         map[string]any `json:"headers"`
-		Cookies         []string       `json:"cookies"`
-		Body            *string        `json:"body"`
-		IsBase64Encoded bool           `json:"isBase64Encoded"`
+		events.APIGatewayV2HTTPResponse
+		StatusCode        json.Number     `json:"statusCode"`
+		Headers           map[string]any  `json:"headers"`
+		MultiValueHeaders json.RawMessage `json:"multiValueHeaders"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber()
@@ -231,10 +228,10 @@ func parseLambdaHTTPResponse(payload []byte) (status int, hdr http.Header, body 
 	for _, c := range resp.Cookies {
 		hdr.Add("Set-Cookie", c)
 	}
-	if resp.Body != nil {
-		body = []byte(*resp.Body)
+	if resp.Body != "" {
+		body = []byte(resp.Body)
 		if resp.IsBase64Encoded {
-			if body, err = base64.StdEncoding.DecodeString(*resp.Body); err != nil {
+			if body, err = base64.StdEncoding.DecodeString(resp.Body); err != nil {
 				return 0, nil, nil, fmt.Errorf("body is not base64: %w", err)
 			}
 		}

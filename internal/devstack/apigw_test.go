@@ -298,6 +298,9 @@ func TestAPIGatewayEvent(t *testing.T) {
 	if _, ok := raw["requestContext"].(map[string]any)["authorizer"]; ok {
 		t.Error("a NONE route has an authorizer")
 	}
+	if _, ok := raw["requestContext"].(map[string]any)["authentication"]; ok {
+		t.Error("requestContext has authentication, which API Gateway sends only with mutual TLS")
+	}
 	if rc.Authorizer != nil {
 		t.Errorf("authorizer = %+v", rc.Authorizer)
 	}
@@ -396,6 +399,40 @@ func TestAPIGatewayResponseMapping(t *testing.T) {
 	}
 	// The function still works afterwards.
 	wantStatus(t, do(t, "GET", u, nil), 200)
+}
+
+func TestParseLambdaHTTPResponse(t *testing.T) {
+	for _, c := range []struct {
+		name, payload string
+		status        int
+		header        http.Header
+		body          string
+		bad           bool
+	}{
+		{"response object", `{"statusCode":201,"headers":{"content-type":"text/plain"},"cookies":["a=1"],"body":"hi"}`,
+			201, http.Header{"Content-Type": {"text/plain"}, "Set-Cookie": {"a=1"}}, "hi", false},
+		{"number and boolean header values", `{"statusCode":200,"headers":{"x-n":5,"x-b":true,"x-null":null}}`,
+			200, http.Header{"X-N": {"5"}, "X-B": {"true"}}, "", false},
+		{"status code in a string", `{"statusCode":"204"}`, 204, http.Header{}, "", false},
+		{"multiValueHeaders ignored", `{"statusCode":200,"multiValueHeaders":{"x":["1","2"]},"body":"b"}`, 200, http.Header{}, "b", false},
+		{"base64 body", `{"statusCode":200,"body":"AAE=","isBase64Encoded":true}`, 200, http.Header{}, "\x00\x01", false},
+		{"not a response object", `{"a":1}`, 200, http.Header{"Content-Type": {"application/json"}}, `{"a":1}`, false},
+		{"status code not a number", `{"statusCode":"abc"}`, 0, nil, "", true},
+		{"status code out of range", `{"statusCode":42}`, 0, nil, "", true},
+		{"header value an object", `{"statusCode":200,"headers":{"x":{}}}`, 0, nil, "", true},
+		{"body not base64", `{"statusCode":200,"body":"%%","isBase64Encoded":true}`, 0, nil, "", true},
+	} {
+		status, hdr, body, err := parseLambdaHTTPResponse([]byte(c.payload))
+		if c.bad {
+			if err == nil {
+				t.Errorf("%s: no error", c.name)
+			}
+			continue
+		}
+		if err != nil || status != c.status || !reflect.DeepEqual(hdr, c.header) || string(body) != c.body {
+			t.Errorf("%s: %d %v %q %v, want %d %v %q", c.name, status, hdr, body, err, c.status, c.header, c.body)
+		}
+	}
 }
 
 func TestAPIGatewayIntegrationTimeout(t *testing.T) {
