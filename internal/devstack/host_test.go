@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -326,29 +328,110 @@ func TestHostTimeoutThenRecovers(t *testing.T) {
 	}
 }
 
-type sleepResult struct {
-	Start, End int64
-	Pid        int
+// rendezvous is an HTTP server that test functions call from inside an invocation
+// (testfn's "get" action), so that a test knows what the invocations are doing:
+//
+//	GET /barrier  blocks until n calls are inside at once, then lets them all out (200);
+//	              504 when that has not happened within rendezvousTimeout
+//	GET /gate?id  reports that invocation id is inside, and blocks until release (200);
+//	              504 after rendezvousTimeout
+type rendezvous struct {
+	*httptest.Server
+	n        int
+	mu       sync.Mutex
+	inside   int
+	full     chan struct{} // closed once n calls are inside /barrier at once
+	arrived  chan string   // ids of the calls that reached /gate
+	released chan struct{}
+	once     sync.Once
 }
 
-// sleepPair runs two sleeps of ms milliseconds on fn at the same time.
-func sleepPair(t *testing.T, h *Host, fn string, ms int) [2]sleepResult {
+// rendezvousTimeout bounds every wait at the rendezvous, so that a call that never comes
+// fails the test instead of hanging it.
+const rendezvousTimeout = 20 * time.Second
+
+func newRendezvous(t *testing.T, n int) *rendezvous {
 	t.Helper()
-	var out [2]sleepResult
+	rv := &rendezvous{n: n, full: make(chan struct{}), arrived: make(chan string, 16), released: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /barrier", func(w http.ResponseWriter, r *http.Request) {
+		rv.mu.Lock()
+		rv.inside++
+		if rv.inside == rv.n {
+			close(rv.full)
+		}
+		inside := rv.inside
+		rv.mu.Unlock()
+		select {
+		case <-rv.full:
+		case <-time.After(rendezvousTimeout):
+			http.Error(w, fmt.Sprintf("barrier: %d of %d calls inside at once after %s", inside, rv.n, rendezvousTimeout), http.StatusGatewayTimeout)
+		}
+	})
+	mux.HandleFunc("GET /gate", func(w http.ResponseWriter, r *http.Request) {
+		rv.arrived <- r.URL.Query().Get("id")
+		select {
+		case <-rv.released:
+		case <-r.Context().Done(): // the process was stopped
+		case <-time.After(rendezvousTimeout):
+			http.Error(w, "gate: not released", http.StatusGatewayTimeout)
+		}
+	})
+	rv.Server = httptest.NewServer(mux)
+	t.Cleanup(func() {
+		rv.release()
+		rv.Server.Close()
+	})
+	return rv
+}
+
+// payload is testfn's "get" action for path on the rendezvous.
+func (rv *rendezvous) payload(path string) []byte {
+	return fmt.Appendf(nil, `{"action":"get","url":%q}`, rv.URL+path)
+}
+
+// await waits until the invocation id has reached the gate, and fails the test when it
+// does not within rendezvousTimeout.
+func (rv *rendezvous) await(t *testing.T, id string) {
+	t.Helper()
+	select {
+	case got := <-rv.arrived:
+		if got != id {
+			t.Fatalf("invocation %q reached the gate, want %q", got, id)
+		}
+	case <-time.After(rendezvousTimeout):
+		t.Fatalf("invocation %q never reached the gate: it did not run", id)
+	}
+}
+
+func (rv *rendezvous) release() { rv.once.Do(func() { close(rv.released) }) }
+
+func TestHostInstancesRunConcurrently(t *testing.T) {
+	h, _ := startTestHost(t,
+		FunctionConfig{Name: "parallel", Instances: 2},
+		FunctionConfig{Name: "serial", Instances: 1},
+	)
+
+	// Instances=2: the barrier lets the two invocations out only once both are inside the
+	// function at the same time, so they can only succeed if they overlap.
+	rv := newRendezvous(t, 2)
+	var pids [2]int
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
-	for i := range out {
+	for i := range pids {
 		wg.Go(func() {
-			res, err := h.Invoke(context.Background(), fn, fmt.Appendf(nil, `{"action":"sleep","ms":%d}`, ms))
+			res, err := h.Invoke(context.Background(), "parallel", rv.payload("/barrier"))
 			switch {
 			case err != nil:
 				errs <- err
 			case res.FunctionError != "":
-				errs <- fmt.Errorf("function error: %s", res.Payload)
+				errs <- fmt.Errorf("Instances=2: %s", res.Payload)
 			default:
-				if err := json.Unmarshal(res.Payload, &out[i]); err != nil {
+				var info pidInfo
+				if err := json.Unmarshal(res.Payload, &info); err != nil {
 					errs <- err
 				}
+				pids[i] = info.Pid
 			}
 		})
 	}
@@ -357,31 +440,39 @@ func sleepPair(t *testing.T, h *Host, fn string, ms int) [2]sleepResult {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	return out
-}
-
-func TestHostInstancesRunConcurrently(t *testing.T) {
-	h, _ := startTestHost(t,
-		FunctionConfig{Name: "parallel", Instances: 2},
-		FunctionConfig{Name: "serial", Instances: 1},
-	)
-	// Warm both environments of "parallel" so that cold starts do not skew the pair.
-	sleepPair(t, h, "parallel", 200)
-
-	p := sleepPair(t, h, "parallel", 300)
-	if p[0].Pid == p[1].Pid {
-		t.Errorf("both invocations ran in process %d, want two environments", p[0].Pid)
-	}
-	if !(p[0].Start < p[1].End && p[1].Start < p[0].End) {
-		t.Errorf("sleeps did not overlap with Instances=2: %+v", p)
+	if pids[0] == pids[1] {
+		t.Errorf("both invocations ran in process %d, want two environments", pids[0])
 	}
 
-	s := sleepPair(t, h, "serial", 100)
-	if s[0].Pid != s[1].Pid {
-		t.Errorf("Instances=1 used two processes: %d and %d", s[0].Pid, s[1].Pid)
+	// Instances=1: while one invocation is held inside the function, another gets no
+	// environment (its Invoke ends with its context) and never reaches the function.
+	gate := newRendezvous(t, 0)
+	pid := pidOf(t, h, "serial")
+	first := make(chan InvokeResult, 1)
+	go func() {
+		res, err := h.Invoke(context.Background(), "serial", gate.payload("/gate?id=first"))
+		if err != nil {
+			res = InvokeResult{FunctionError: err.Error()}
+		}
+		first <- res
+	}()
+	gate.await(t, "first")
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := h.Invoke(ctx, "serial", gate.payload("/gate?id=second")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("second invocation while the only environment is busy: err = %v, want context.DeadlineExceeded", err)
 	}
-	if s[0].Start < s[1].End && s[1].Start < s[0].End {
-		t.Errorf("sleeps overlapped with Instances=1: %+v", s)
+	gate.release()
+	if res := <-first; res.FunctionError != "" {
+		t.Fatalf("first invocation: %s %s", res.FunctionError, res.Payload)
+	}
+	select {
+	case id := <-gate.arrived:
+		t.Errorf("invocation %q reached the function while the only environment was busy", id)
+	default:
+	}
+	if again := pidOf(t, h, "serial"); again != pid {
+		t.Errorf("Instances=1 used two processes: %d and %d", pid, again)
 	}
 }
 
@@ -490,12 +581,15 @@ func TestHostLifecycle(t *testing.T) {
 	defer h.Close()
 	pid := pidOf(t, h, "life")
 
-	// An invocation still running when the host closes ends with ErrHostClosed.
+	// An invocation still running when the host closes ends with ErrHostClosed. The
+	// function holds it at the gate, so Close comes only once it runs.
+	gate := newRendezvous(t, 0)
 	running := make(chan error, 1)
 	go func() {
-		_, err := h.Invoke(context.Background(), "life", []byte(`{"action":"sleep","ms":10000}`))
+		_, err := h.Invoke(context.Background(), "life", gate.payload("/gate?id=running"))
 		running <- err
 	}()
+	gate.await(t, "running")
 	if err := h.Close(); err != nil {
 		t.Fatal(err)
 	}
