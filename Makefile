@@ -71,8 +71,11 @@ local-down: cli ## stop the local stack
 
 test: deps deps-local terraform lint unit ## run every test (format, vet, staticcheck, unit and integration tests)
 
+# -race: the host, the poller, the store's workers and the API front are concurrent code.
+# -shuffle=on: no test may depend on the order of the others (go test prints the seed;
+# rerun a failure with -shuffle=SEED).
 unit:
-	TERRAFORM=$(TERRAFORM) $(GO) test -count=1 ./...
+	TERRAFORM=$(TERRAFORM) $(GO) test -count=1 -race -shuffle=on ./...
 
 lint: fmt-check vet staticcheck
 
