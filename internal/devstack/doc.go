@@ -6,8 +6,8 @@
 //	                    FunctionsIn find the functions' bootstrap binaries; APIRoutes
 //	moto.go             StartMoto: moto_server (DynamoDB, S3, SQS) on a free port; AWSConfig
 //	                    and Env point an SDK client or a function's process at it
-//	provision.go        Provision, Teardown, Describe: the resources of deploy.Resources;
-//	provision_*.go      per service: _dynamodb tables and indexes, _s3 buckets and
+//	provision.go        Provision, Teardown, Describe: the resources of deploy.Resources
+//	provision_*.go      the same per service: _dynamodb tables and indexes, _s3 buckets and
 //	                    notifications, _sqs queues, dead-letter queues and queue policies
 //	host.go             Host: the Lambda service, running each function's real bootstrap
 //	                    binary in Instances execution environments
