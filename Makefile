@@ -79,8 +79,16 @@ local-down: cli ## stop the local stack
 
 test: deps deps-local deps-browser terraform lint unit ## run every test (format, vet, staticcheck, unit and integration tests)
 
+# -race: the host, the poller, the store's workers and the API front are concurrent code.
+# -shuffle=on: no test may depend on the order of the others (go test prints the seed;
+# rerun a failure with -shuffle=SEED). The packages that run whole local stacks (moto and
+# the functions' processes, with the functions' Lambda timeouts) go one at a time, before
+# the others: next to a CPU-bound package under -race, the cohort function of cmd/pthv's
+# test ran past its 60 s timeout on two cores.
+STACK_PKGS := ./cmd/pthv ./integration-tests
 unit:
-	TERRAFORM=$(TERRAFORM) $(GO) test -count=1 ./...
+	TERRAFORM=$(TERRAFORM) $(GO) test -count=1 -race -shuffle=on -p 1 $(STACK_PKGS)
+	TERRAFORM=$(TERRAFORM) $(GO) test -count=1 -race -shuffle=on $$($(GO) list ./... | grep -v -x -e '.*/cmd/pthv' -e '.*/integration-tests')
 
 lint: fmt-check vet staticcheck
 

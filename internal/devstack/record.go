@@ -1,5 +1,8 @@
 package devstack
 
+// The call recorder: a reverse proxy between each function and the AWS stand-ins that
+// records which IAM actions on which resources the function needs.
+
 import (
 	"bytes"
 	"encoding/json"

@@ -1,5 +1,8 @@
 package devstack
 
+// The whole local stack (StartStack): moto, the resources, the functions under the Lambda
+// host, the API Gateway front and the ingest queue's poller, wired as Terraform wires AWS.
+
 import (
 	"context"
 	"errors"
