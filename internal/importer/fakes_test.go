@@ -138,6 +138,9 @@ func (m *memStore) ObjectClaim(_ context.Context, obj Object) (string, error) {
 func (m *memStore) PutImport(_ context.Context, imp *Import) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if old, ok := m.imports[imp.District+"/"+imp.ID]; ok && old.Runs > imp.Runs {
+		return ErrConflict
+	}
 	c := *imp
 	m.imports[imp.District+"/"+imp.ID] = &c
 	return nil

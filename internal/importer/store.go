@@ -75,6 +75,9 @@ const (
 	StatusRejected   Status = "rejected"
 	StatusSuperseded Status = "superseded"
 	StatusFailed     Status = "failed"
+	// StatusQueued: a drop that arrived while another import of the district held the
+	// lock; it is recorded so that nothing is lost, and imported when the district is free.
+	StatusQueued Status = "queued"
 )
 
 // Import is the record of one import: what came in, what it did, how long it took.
@@ -104,6 +107,13 @@ type Import struct {
 	StateFrom     string           `json:"stateFrom,omitempty"` // where the roster was read: snapshot or table
 	ReportKey     string           `json:"reportKey,omitempty"`
 	Runs          int              `json:"runs"` // invocations that worked on it
+	// Heartbeat is when the run working on the import last showed it is alive (at every
+	// stage and every checkpoint); a run whose heartbeat is older than the lease is taken
+	// over. Zero while no run works on it (after a transient failure).
+	Heartbeat time.Time `json:"heartbeatAt,omitzero"`
+	// Attempts counts runs that ended in a transient failure; after MaxAttempts the import
+	// is failed for good.
+	Attempts int `json:"attempts,omitempty"`
 	Started       time.Time        `json:"startedAt"`
 	Finished      time.Time        `json:"finishedAt,omitzero"`
 }
@@ -158,7 +168,8 @@ type Store interface {
 	ClaimObject(ctx context.Context, obj Object, importID string) error
 	// ObjectClaim returns the import that claimed obj, or ErrNotFound.
 	ObjectClaim(ctx context.Context, obj Object) (string, error)
-	// PutImport writes the import record.
+	// PutImport writes the import record, unless the stored record has more runs than imp
+	// (a later run took the import over): then ErrConflict, and nothing is written.
 	PutImport(ctx context.Context, imp *Import) error
 	// GetImport reads an import record, or ErrNotFound.
 	GetImport(ctx context.Context, district, id string) (*Import, error)

@@ -20,6 +20,8 @@ import (
 type Pipeline interface {
 	HandleDrop(ctx context.Context, obj importer.Object) error
 	Continue(ctx context.Context, c importer.Continuation) error
+	// Sweep queues a drain for every district with work no run is doing.
+	Sweep(ctx context.Context) (int, error)
 }
 
 // Handler handles SQS batches with partial batch failures: a message that fails stays on the
@@ -36,7 +38,8 @@ type message struct {
 	Records []s3Record `json:"Records"`
 	// s3:TestEvent, sent once when the notification is configured.
 	Event string `json:"Event"`
-	// Continuation.
+	// Continuation, drain ({"pthv":"drain-district","districtId":…}) or the schedule's sweep
+	// ({"pthv":"sweep"}).
 	Kind     string `json:"pthv"`
 	District string `json:"districtId"`
 	ImportID string `json:"importId"`
@@ -82,8 +85,11 @@ func (h *Handler) one(ctx context.Context, log *slog.Logger, body string) error 
 	case msg.Event == "s3:TestEvent":
 		log.Info("s3 test event ignored", "decision", "ignore")
 		return nil
-	case msg.Kind == importer.ContinuationKind:
+	case msg.Kind == importer.ContinuationKind || msg.Kind == importer.DrainKind:
 		return h.Pipeline.Continue(ctx, importer.Continuation{Kind: msg.Kind, District: msg.District, ImportID: msg.ImportID, Run: msg.Run})
+	case msg.Kind == importer.SweepKind:
+		_, err := h.Pipeline.Sweep(ctx)
+		return err
 	case len(msg.Records) > 0:
 		var firstErr error
 		for _, r := range msg.Records {
@@ -97,7 +103,7 @@ func (h *Handler) one(ctx context.Context, log *slog.Logger, body string) error 
 		}
 		return firstErr
 	}
-	return errors.New("the message is neither an S3 notification nor a continuation")
+	return errors.New("the message is neither an S3 notification, a continuation, a drain nor a sweep")
 }
 
 func (h *Handler) drop(ctx context.Context, r s3Record) error {
