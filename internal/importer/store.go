@@ -113,9 +113,9 @@ type Import struct {
 	Heartbeat time.Time `json:"heartbeatAt,omitzero"`
 	// Attempts counts runs that ended in a transient failure; after MaxAttempts the import
 	// is failed for good.
-	Attempts int `json:"attempts,omitempty"`
-	Started       time.Time        `json:"startedAt"`
-	Finished      time.Time        `json:"finishedAt,omitzero"`
+	Attempts int       `json:"attempts,omitempty"`
+	Started  time.Time `json:"startedAt"`
+	Finished time.Time `json:"finishedAt,omitzero"`
 }
 
 // ValidationSummary is the part of the validation report kept on the import record.
