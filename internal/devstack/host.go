@@ -128,6 +128,7 @@ type hostedFunction struct {
 	cfg   FunctionConfig
 	arn   string
 	queue chan *invocation // unbuffered: an invocation is handed straight to a free environment
+	pids  pidSet           // the running processes of the function's environments
 }
 
 // invocation is one request for a function, from Invoke to its result.
@@ -572,8 +573,10 @@ func (h *Host) startSandbox(fn *hostedFunction) (*sandbox, error) {
 		return nil, err
 	}
 	sb.cmd = cmd
+	fn.pids.add(cmd.Process.Pid)
 	go func() {
 		err := cmd.Wait()
+		fn.pids.remove(cmd.Process.Pid)
 		stdout.flush()
 		stderr.flush()
 		sb.mu.Lock()

@@ -122,7 +122,12 @@ func (s *Service) refuse(ctx context.Context, log *slog.Logger, districtID strin
 func (s *Service) drain(ctx context.Context, d *District) error {
 	log := s.log().With("districtId", d.ID)
 	for {
-		if continued, err := s.recoverStranded(ctx, d); err != nil || continued {
+		continued, busy, err := s.recoverStranded(ctx, d)
+		if err != nil || continued {
+			return err
+		}
+		// A recovered import changed the district's watermark and snapshot.
+		if d, err = s.Store.District(ctx, d.ID); err != nil {
 			return err
 		}
 		pending, err := s.unclaimed(ctx, d)
@@ -134,7 +139,12 @@ func (s *Service) drain(ctx context.Context, d *District) error {
 		}
 		obj := pending[0]
 		id := ImportID(obj)
-		if err := s.Store.Lock(ctx, d.ID, id, s.lease()); errors.Is(err, ErrConflict) {
+		if busy {
+			err = ErrConflict // an older import is unfinished: this drop waits for it
+		} else {
+			err = s.Store.Lock(ctx, d.ID, id, s.lease())
+		}
+		if errors.Is(err, ErrConflict) {
 			if err := s.recordQueued(ctx, d, pending); err != nil {
 				return err // the message stays on the queue until the drops are recorded
 			}
@@ -143,7 +153,7 @@ func (s *Service) drain(ctx context.Context, d *District) error {
 		} else if err != nil {
 			return err
 		}
-		continued, err := s.importObject(ctx, d, obj, id)
+		continued, err = s.importObject(ctx, d, obj, id)
 		if continued {
 			return err // the lock stays with the import until its continuation finishes
 		}
@@ -151,9 +161,6 @@ func (s *Service) drain(ctx context.Context, d *District) error {
 			err = uerr
 		}
 		if err != nil {
-			return err
-		}
-		if d, err = s.Store.District(ctx, d.ID); err != nil {
 			return err
 		}
 	}
@@ -273,7 +280,7 @@ func (s *Service) planAndApply(ctx context.Context, d *District, imp *Import) (b
 	if plan.Safety.Held {
 		imp.Status, imp.Finished = StatusHeld, s.now()
 		imp.Reason = holdReason(plan.Safety, imp, d)
-		log.Info("import held for approval", "decision", "held", "deactivatedStudents", plan.Safety.DeactivatedStudents, "activeStudents", plan.Safety.ActiveStudents)
+		log.Info("import held for approval", "decision", "held", "deactivatedStudents", plan.Safety.DeactivatedStudents, "activeStudents", plan.Safety.ActiveStudents, "tripped", tripped(plan.Safety))
 		return false, s.finish(ctx, imp, rep)
 	}
 	if err := s.writeReport(ctx, imp, rep); err != nil { // the report exists while the import applies
@@ -284,8 +291,7 @@ func (s *Service) planAndApply(ctx context.Context, d *District, imp *Import) (b
 
 // holdReason says why an import is held and how to approve it.
 func holdReason(sf Safety, imp *Import, d *District) string {
-	return fmt.Sprintf("the import would deactivate %d of %d active students (%.1f%%, more than %.0f%%); approve it with 'pthv imports approve %s --district %s'",
-		sf.DeactivatedStudents, sf.ActiveStudents, 100*sf.Share, 100*sf.Threshold, imp.ID, d.ID)
+	return fmt.Sprintf("%s; approve it with 'pthv imports approve %s --district %s'", strings.Join(sf.Reasons, "; "), imp.ID, d.ID)
 }
 
 // apply writes ops from the import's cursor, checkpointing after every chunk. When the

@@ -46,7 +46,7 @@ func TestBulkPlans(t *testing.T) {
 	p.Record(user("d", "Dee", roster.StatusActive))      // back: revived
 	p.Record(user("e", "Eve", roster.StatusActive))      // new
 	p.Reject(roster.KindUser, "c")                       // a bad row: c stays as it is
-	plan := p.Finish(0.5)
+	plan := p.Finish(nil)
 	want := map[string]OpKind{"b": OpPut, "d": OpPut, "e": OpPut}
 	if diff := cmp.Diff(want, opsOf(plan)); diff != "" {
 		t.Errorf("ops (-want +got):\n%s", diff)
@@ -61,7 +61,7 @@ func TestBulkDeactivatesWhatIsMissing(t *testing.T) {
 	p := NewPlanner(cur)
 	p.File(roster.KindUser, roster.ModeBulk)
 	p.Record(user("a", "Ann", roster.StatusActive))
-	plan := p.Finish(0.5)
+	plan := p.Finish(nil)
 	if diff := cmp.Diff(map[string]OpKind{"b": OpDeactivate}, opsOf(plan)); diff != "" {
 		t.Errorf("ops (-want +got):\n%s", diff)
 	}
@@ -74,7 +74,7 @@ func TestDeltaTouchesOnlyWhatItNames(t *testing.T) {
 	p.Record(user("a", "", roster.StatusToBeDeleted)) // deactivated
 	p.Record(user("z", "", roster.StatusToBeDeleted)) // not there: nothing
 	p.Record(user("b", "Benny", roster.StatusActive)) // upserted
-	plan := p.Finish(0.5)                             // c is absent from the delta: untouched
+	plan := p.Finish(nil)                             // c is absent from the delta: untouched
 	if diff := cmp.Diff(map[string]OpKind{"a": OpDeactivate, "b": OpPut}, opsOf(plan)); diff != "" {
 		t.Errorf("ops (-want +got):\n%s", diff)
 	}
@@ -88,7 +88,7 @@ func TestARejectWithdrawsAnEarlierRecordAndItsSynthesisedRoles(t *testing.T) {
 	p.Record(&roster.Role{SourcedID: "s1#sch", Status: roster.StatusActive, UserSourcedID: "s1", Role: "student", OrgSourcedID: "sch"})
 	p.Record(user("s2", "Sue", roster.StatusActive))
 	p.Reject(roster.KindUser, "s1")
-	plan := p.Finish(0.5)
+	plan := p.Finish(nil)
 	if diff := cmp.Diff(map[string]OpKind{"s2": OpPut}, opsOf(plan)); diff != "" {
 		t.Errorf("ops (-want +got):\n%s", diff)
 	}
@@ -117,7 +117,7 @@ func TestTheHoldCountsStudentsByTheirRoles(t *testing.T) {
 		for _, id := range tc.keep {
 			p.seen[roster.KindRole][id] = true // present and unchanged
 		}
-		plan := p.Finish(0.25)
+		plan := p.Finish(map[string]float64{HoldStudents: 0.25, HoldStaff: 1})
 		if plan.Safety.Held != tc.held || plan.Safety.DeactivatedStudents != tc.off || plan.Safety.ActiveStudents != 4 {
 			t.Errorf("keep %v: %+v", tc.keep, plan.Safety)
 		}

@@ -106,22 +106,37 @@ func (s *Service) csvRun(ctx context.Context, d *District, id string, run func()
 }
 
 // recoverStranded takes over, oldest first, the district's imports that no run is working
-// on. It reports whether one continues in another invocation (the lock stays held).
-func (s *Service) recoverStranded(ctx context.Context, d *District) (bool, error) {
+// on. It reports whether one continues in another invocation (the lock stays held), and
+// whether a roster or training import is still unfinished (busy): a live run works on it,
+// or another import holds the district. No newer drop may be planned before it finishes,
+// or its remaining writes would land over the newer export.
+func (s *Service) recoverStranded(ctx context.Context, d *District) (continued, busy bool, err error) {
 	imps, err := s.Store.ListImports(ctx, d.ID, strandedWindow)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	for i := len(imps) - 1; i >= 0; i-- {
 		imp := imps[i]
-		if !resumable(imp.Status) || !s.stale(imp) {
+		if !resumable(imp.Status) {
+			continue
+		}
+		locked := imp.Kind != "consent" && imp.Kind != "visits"
+		if !s.stale(imp) {
+			busy = busy || locked
 			continue
 		}
 		if continued, err := s.takeOver(ctx, d, imp, false); err != nil || continued {
-			return continued, err
+			return continued, true, err
+		}
+		if locked {
+			if after, err := s.Store.GetImport(ctx, d.ID, imp.ID); err != nil {
+				return false, true, err
+			} else if resumable(after.Status) {
+				busy = true // not taken over: another import holds the district
+			}
 		}
 	}
-	return false, nil
+	return false, busy, nil
 }
 
 // takeOver starts a new run of imp: it takes the district lock (roster and training imports),
@@ -150,6 +165,12 @@ func (s *Service) takeOver(ctx context.Context, d *District, imp *Import, retryI
 		return false, err
 	}
 	imp.Runs++
+	// The district as it is now: an earlier takeover may have moved its watermark and snapshot.
+	fresh, err := s.Store.District(ctx, d.ID)
+	if err != nil {
+		return false, s.fail(ctx, imp, "reading the district", err, locked)
+	}
+	d = fresh
 	if wasStale && imp.Status != StatusApproved {
 		log.Info("import taken over: no run was working on it", "decision", "takeover", "status", string(imp.Status), "run", imp.Runs, "cursor", imp.Cursor)
 	}

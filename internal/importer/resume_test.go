@@ -429,3 +429,32 @@ func TestACSVDropIsNeverClaimedWithoutARecord(t *testing.T) {
 		t.Fatalf("redelivered consent drop: %s (%s)", imp.Status, imp.Reason)
 	}
 }
+
+func TestANewerDropNeverOvertakesAnUnfinishedImport(t *testing.T) {
+	c := newCrashRig(t)
+	first := genZip(t, rostergen.Options{Students: 120, Seed: 27})
+	second := genZip(t, rostergen.Options{Students: 120, Seed: 27, Remove: 0.05})
+	a := c.crash("drops/d1/rosters/a.zip", first, "Apply", 3)
+	// The lock's lease has run out a moment before the import's heartbeat: the district is
+	// free, yet the import is not stale yet. The newer drop must wait for it.
+	delete(c.store.locks, "d1")
+	b := c.blobs.upload("drops", "drops/d1/rosters/b.zip", second)
+	if err := c.svc.HandleDrop(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if imp := c.importOf(b); imp.Status != StatusQueued {
+		t.Fatalf("the newer drop is %s while the older import is unfinished, want queued", imp.Status)
+	}
+	c.advance(2 * time.Minute)
+	if err := c.svc.HandleDrop(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []Object{a, b} {
+		if imp := c.importOf(o); imp.Status != StatusApplied {
+			t.Fatalf("%s: %s", o.Key, imp.Status)
+		}
+	}
+	if n, d := sameRoster(t, c.store, reference(t, first, second)); d != 0 {
+		t.Fatalf("%d of %d records differ: the older import's writes landed over the newer export", d, n)
+	}
+}

@@ -148,11 +148,9 @@ func (s *Service) plan(ctx context.Context, d *District, imp *Import) (*orcsv.Re
 	if err != nil {
 		return nil, Plan{}, err
 	}
-	hold := d.HoldShare
-	if hold <= 0 {
-		hold = DefaultHoldShare
-	}
-	plan := planner.Finish(hold)
+	shares := d.HoldShares()
+	plan := planner.Finish(shares)
+	planner.checkFiles(&plan.Safety, fileChecks(rep), shares)
 	t3 := time.Now()
 	imp.TimingsMS["download"] = t1.Sub(t0).Milliseconds()
 	imp.TimingsMS["loadRoster"] = t2.Sub(t1).Milliseconds()

@@ -29,6 +29,9 @@ type District struct {
 	// HoldShare is the share of the district's active students an import may deactivate
 	// before it is held for approval (default 0.10).
 	HoldShare float64 `json:"holdShare"`
+	// Shares are the district's own hold shares per kind of HoldKinds (students: HoldShare);
+	// a kind not set has its DefaultHoldShares share.
+	Shares map[string]float64 `json:"holdShares,omitempty"`
 	// Watermark is the upload time of the newest drop processed; an older drop found later
 	// is superseded, never applied over newer data.
 	Watermark time.Time `json:"watermark"`

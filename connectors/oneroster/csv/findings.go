@@ -82,31 +82,34 @@ const (
 	CodeHeaderBlank     Code = "header.blank_column"
 	CodeBOM             Code = "encoding.bom"
 	CodeLineEndings     Code = "encoding.mixed_line_endings"
-	CodeNotUTF8         Code = "encoding.not_utf8"
-	CodeQuote           Code = "csv.quote"
-	CodeLineBreak       Code = "csv.line_break"
-	CodeFieldCount      Code = "csv.field_count"
-	CodeFieldTooLong    Code = "csv.field_too_long"
-	CodeRequired        Code = "value.required"
-	CodeSourcedID       Code = "value.sourced_id"
-	CodeDate            Code = "value.date"
-	CodeDateTime        Code = "value.datetime"
-	CodeDateTimeFormat  Code = "value.datetime_format"
-	CodeYear            Code = "value.year"
-	CodeBoolean         Code = "value.boolean"
-	CodeBooleanCase     Code = "value.boolean_case"
-	CodeEnum            Code = "value.enum"
-	CodeEnumCase        Code = "value.enum_case"
-	CodeStatus          Code = "value.status"
-	CodeBulkStatus      Code = "value.bulk_status"
-	CodeDuplicate       Code = "id.duplicate"
-	CodeRefDangling     Code = "ref.dangling"
-	CodeRefRejected     Code = "ref.rejected"
-	CodeRefType         Code = "ref.wrong_type"
-	CodeRefTargetAbsent Code = "ref.target_file_absent"
-	CodeRefUnverified   Code = "ref.unverified"
-	CodeUserNoRole      Code = "user.no_role"
-	CodeTooManyFindings Code = "report.truncated"
+	// CodeNoFinalLineBreak: the file's last row has no line break, as a transfer cut short
+	// leaves a file (the import holds a large bulk file like that).
+	CodeNoFinalLineBreak Code = "file.no_final_line_break"
+	CodeNotUTF8          Code = "encoding.not_utf8"
+	CodeQuote            Code = "csv.quote"
+	CodeLineBreak        Code = "csv.line_break"
+	CodeFieldCount       Code = "csv.field_count"
+	CodeFieldTooLong     Code = "csv.field_too_long"
+	CodeRequired         Code = "value.required"
+	CodeSourcedID        Code = "value.sourced_id"
+	CodeDate             Code = "value.date"
+	CodeDateTime         Code = "value.datetime"
+	CodeDateTimeFormat   Code = "value.datetime_format"
+	CodeYear             Code = "value.year"
+	CodeBoolean          Code = "value.boolean"
+	CodeBooleanCase      Code = "value.boolean_case"
+	CodeEnum             Code = "value.enum"
+	CodeEnumCase         Code = "value.enum_case"
+	CodeStatus           Code = "value.status"
+	CodeBulkStatus       Code = "value.bulk_status"
+	CodeDuplicate        Code = "id.duplicate"
+	CodeRefDangling      Code = "ref.dangling"
+	CodeRefRejected      Code = "ref.rejected"
+	CodeRefType          Code = "ref.wrong_type"
+	CodeRefTargetAbsent  Code = "ref.target_file_absent"
+	CodeRefUnverified    Code = "ref.unverified"
+	CodeUserNoRole       Code = "user.no_role"
+	CodeTooManyFindings  Code = "report.truncated"
 )
 
 // Rules lists every rule the reader applies, in a stable order, for documentation and
@@ -148,6 +151,7 @@ var Rules = []Rule{
 	{CodeHeaderBlank, SeverityWarning, "file", "a header cell is blank; the column is ignored"},
 	{CodeBOM, SeverityWarning, "file", "the file starts with a UTF-8 byte order mark, which is ignored"},
 	{CodeLineEndings, SeverityWarning, "file", "the file mixes CRLF and LF line endings"},
+	{CodeNoFinalLineBreak, SeverityWarning, "file", "the last row does not end with a line break, as a transfer cut short leaves a file; an import holds such a bulk file of a large district"},
 	{CodeNotUTF8, SeverityError, "row", "the line has bytes that are not UTF-8; the encoding is never guessed"},
 	{CodeQuote, SeverityError, "row", "a field is not quoted as RFC 4180 requires"},
 	{CodeLineBreak, SeverityError, "row", "a field contains a line break"},

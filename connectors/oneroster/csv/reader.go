@@ -453,6 +453,10 @@ func (rd *reader) readFile(spec *fileSpec, mode roster.Mode) error {
 		rd.add(Finding{Code: CodeLineEndings, File: spec.file,
 			Message: spec.file + " mixes CRLF and LF line endings; both are read"})
 	}
+	if sc.noEOL && sc.line > 1 {
+		rd.add(Finding{Code: CodeNoFinalLineBreak, File: spec.file, Line: sc.line,
+			Message: fmt.Sprintf("%s ends without a line break after line %d: a file cut short in transfer ends like this; check that the export is complete", spec.file, sc.line)})
+	}
 	if rd.sum.Rows == 0 {
 		if mode == roster.ModeBulk {
 			rd.failFile(Finding{Code: CodeFileEmptyBulk, File: spec.file,

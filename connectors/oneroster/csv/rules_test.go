@@ -172,6 +172,10 @@ func ruleCases() []ruleCase {
 			f["users.csv"] = strings.Replace(f["users.csv"], "\n", "\r\n", 2)
 			return f
 		}, want: []want{{code: CodeLineEndings, file: "users.csv"}}, accepted: map[string]int{"users.csv": 3}},
+		{name: "a file whose last row has no line break is noted", build: func(f files) files {
+			f["users.csv"] = strings.TrimSuffix(f["users.csv"], "\n")
+			return f
+		}, want: []want{{code: CodeNoFinalLineBreak, file: "users.csv", line: 4}}, accepted: map[string]int{"users.csv": 3}},
 
 		// Rows.
 		{name: "bytes that are not UTF-8 reject the row", build: func(f files) files { return f.set("users.csv", 4, "familyName", "O'Br\xe9in") },
