@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/pthv/reach/internal/deploy"
-	"github.com/pthv/reach/internal/importer"
 	"github.com/pthv/reach/internal/ingest"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/reachsvc"
 )
 
@@ -79,6 +79,6 @@ func sameInput(hcl string, fields map[string]any) bool {
 
 type sweepCounter struct{ sweeps int }
 
-func (s *sweepCounter) HandleDrop(context.Context, importer.Object) error     { return nil }
-func (s *sweepCounter) Continue(context.Context, importer.Continuation) error { return nil }
-func (s *sweepCounter) Sweep(context.Context) (int, error)                    { s.sweeps++; return 0, nil }
+func (s *sweepCounter) HandleDrop(context.Context, pthv.Object) error     { return nil }
+func (s *sweepCounter) Continue(context.Context, pthv.Continuation) error { return nil }
+func (s *sweepCounter) Sweep(context.Context) (int, error)                { s.sweeps++; return 0, nil }

@@ -17,6 +17,7 @@ import (
 	orcsv "github.com/pthv/reach/connectors/oneroster/csv"
 	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/internal/rostergen"
 	"github.com/pthv/reach/internal/store"
@@ -38,18 +39,18 @@ func TestAKilledIngestNeverStrandsAnImport(t *testing.T) {
 
 	// 1. Killed while planning; the redelivered event takes the import over after its lease.
 	objA := e.put("drops/d1/rosters/a.zip", a)
-	impA := e.killWhen(objA, func(imp *importer.Import) bool { return imp.Status == importer.StatusPlanning })
-	if impA.Status != importer.StatusPlanning {
+	impA := e.killWhen(objA, func(imp *pthv.Import) bool { return imp.Status == pthv.StatusPlanning })
+	if impA.Status != pthv.StatusPlanning {
 		t.Fatalf("killed while planning, the import is %s", impA.Status)
 	}
 	time.Sleep(9 * time.Second)
 	e.redeliver(objA)
 
 	// 2. Killed while applying that second run; a later drop of the district takes it over.
-	impA = e.killWhen(objA, func(imp *importer.Import) bool {
-		return imp.Status == importer.StatusApplying && imp.Cursor >= 500 && imp.Runs == 2
+	impA = e.killWhen(objA, func(imp *pthv.Import) bool {
+		return imp.Status == pthv.StatusApplying && imp.Cursor >= 500 && imp.Runs == 2
 	})
-	if impA.Status != importer.StatusApplying || impA.Cursor >= impA.Ops {
+	if impA.Status != pthv.StatusApplying || impA.Cursor >= impA.Ops {
 		t.Fatalf("killed while applying, the import is %s at %d of %d", impA.Status, impA.Cursor, impA.Ops)
 	}
 	time.Sleep(9 * time.Second)
@@ -57,14 +58,14 @@ func TestAKilledIngestNeverStrandsAnImport(t *testing.T) {
 
 	// 3. Killed while applying b; a drop made meanwhile is recorded as queued, and the sweep
 	// takes both over.
-	impB := e.killWhen(objB, func(imp *importer.Import) bool { return imp.Status == importer.StatusApplying && imp.Cursor >= 500 })
-	if impB.Status != importer.StatusApplying || impB.Cursor >= impB.Ops {
+	impB := e.killWhen(objB, func(imp *pthv.Import) bool { return imp.Status == pthv.StatusApplying && imp.Cursor >= 500 })
+	if impB.Status != pthv.StatusApplying || impB.Cursor >= impB.Ops {
 		t.Fatalf("killed while applying b, the import is %s at %d of %d", impB.Status, impB.Cursor, impB.Ops)
 	}
 	objC := e.put("drops/d1/rosters/c.zip", b)
 	if !waitFor(30*time.Second, func() bool {
 		imp, err := e.store.GetImport(ctx, "d1", e.importID(objC))
-		return err == nil && imp.Status == importer.StatusQueued
+		return err == nil && imp.Status == pthv.StatusQueued
 	}) {
 		t.Fatalf("the drop made while b was stranded was not recorded as queued; logs:\n%s", tail(e.logs.String(), 3000))
 	}
@@ -72,8 +73,8 @@ func TestAKilledIngestNeverStrandsAnImport(t *testing.T) {
 	e.send(`{"pthv":"sweep"}`)
 
 	doneA, doneB, doneC := e.await(objA), e.await(objB), e.await(objC)
-	for _, imp := range []*importer.Import{doneA, doneB, doneC} {
-		if imp.Status != importer.StatusApplied {
+	for _, imp := range []*pthv.Import{doneA, doneB, doneC} {
+		if imp.Status != pthv.StatusApplied {
 			t.Fatalf("%s: %s (%s)", imp.Source.Key, imp.Status, imp.Reason)
 		}
 	}
@@ -94,7 +95,7 @@ func TestAKilledIngestNeverStrandsAnImport(t *testing.T) {
 
 // killWhen waits until obj's import satisfies cond, then SIGKILLs every ingest process and
 // returns the import as the kill left it.
-func (e *env) killWhen(obj importer.Object, cond func(*importer.Import) bool) *importer.Import {
+func (e *env) killWhen(obj pthv.Object, cond func(*pthv.Import) bool) *pthv.Import {
 	e.t.Helper()
 	ctx := context.Background()
 	id := e.importID(obj)
@@ -126,7 +127,7 @@ func (e *env) killWhen(obj importer.Object, cond func(*importer.Import) bool) *i
 }
 
 // importID is the id of obj's import, from its upload time as S3 reports it.
-func (e *env) importID(obj importer.Object) string {
+func (e *env) importID(obj pthv.Object) string {
 	e.t.Helper()
 	st, err := (&blob.S3{Client: e.s3}).Stat(context.Background(), obj)
 	if err != nil {
@@ -146,7 +147,7 @@ func (e *env) send(body string) {
 
 // redeliver sends obj's S3 notification again, as SQS does once a message's visibility
 // timeout ends after a crash.
-func (e *env) redeliver(obj importer.Object) {
+func (e *env) redeliver(obj pthv.Object) {
 	e.send(fmt.Sprintf(`{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":%q},"object":{"key":%q,"versionId":%q}}}]}`,
 		obj.Bucket, strings.ReplaceAll(obj.Key, "/", "%2F"), obj.VersionID))
 }

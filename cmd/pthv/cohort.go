@@ -20,6 +20,7 @@ import (
 	"github.com/pthv/reach/internal/cohortsvc"
 	"github.com/pthv/reach/internal/consent"
 	"github.com/pthv/reach/internal/deploy"
+	"github.com/pthv/reach/internal/pthv"
 )
 
 func init() {
@@ -82,7 +83,7 @@ func cmdCohortSelect(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	switch {
-	case !districtIDRE.MatchString(*district):
+	case !pthv.ValidDistrictID(*district):
 		return usageErr("--district is required")
 	case *school == "":
 		return usageErr("--school is required")
@@ -124,7 +125,7 @@ func cmdCohortByID(ctx context.Context, name, action string, args []string, stdo
 		return err
 	}
 	switch {
-	case !districtIDRE.MatchString(*district):
+	case !pthv.ValidDistrictID(*district):
 		return usageErr("--district is required")
 	case len(rest) != 1:
 		return usageErr("give one cohort id")
@@ -189,7 +190,7 @@ func cmdCohortList(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if !districtIDRE.MatchString(*district) {
+	if !pthv.ValidDistrictID(*district) {
 		return usageErr("--district is required")
 	}
 	env, err := app.LoadEnv(ctx)
@@ -213,7 +214,7 @@ func cmdCohortList(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return tw.Flush()
 }
 
-func printCohort(w io.Writer, c *cohortsvc.Record, reports string) {
+func printCohort(w io.Writer, c *cohort.Record, reports string) {
 	s := c.Summary
 	req := c.Cohort.Request
 	how := req.Mode
@@ -245,7 +246,7 @@ func printCohort(w io.Writer, c *cohortsvc.Record, reports string) {
 	fmt.Fprintf(w, "  coordinator CSV: s3://%s/%s\n", reports, c.CSVKey)
 }
 
-func printMembers(w io.Writer, ms []cohortsvc.MemberItem) {
+func printMembers(w io.Writer, ms []cohort.MemberItem) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FAMILY\tGRADE\tORDER\tSTUDENTS\tPAIR\tCONSENT\tOTHER SCHOOL")
 	for _, m := range ms {
@@ -271,7 +272,7 @@ func cmdConsentSet(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	rec := consent.Record{SchoolYear: *year, FamilyID: *family, StudentID: *student, Consent: *value, Date: *date}
 	switch {
-	case !districtIDRE.MatchString(*district):
+	case !pthv.ValidDistrictID(*district):
 		return usageErr("--district is required")
 	case !validYear(*year):
 		return usageErr("--year must be a school year such as 2025-2026")

@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/pthv/reach/internal/app"
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 )
 
 func init() {
@@ -18,8 +18,7 @@ func init() {
 }
 
 var (
-	districtIDRE = regexp.MustCompile(`^[0-9A-Za-z._-]{1,64}$`)
-	stateRE      = regexp.MustCompile(`^[A-Z]{2}$`)
+	stateRE = regexp.MustCompile(`^[A-Z]{2}$`)
 )
 
 func cmdDistrictsAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -27,13 +26,13 @@ func cmdDistrictsAdd(ctx context.Context, args []string, stdout, stderr io.Write
 	id := fs.String("id", "", "district id: the {districtId} of drops/{districtId}/ (letters, digits, . _ -)")
 	name := fs.String("name", "", "district name")
 	state := fs.String("state", "", "two-letter state code, e.g. CA")
-	hold := fs.Float64("hold-share", importer.DefaultHoldShare, "hold an import that would deactivate more than this share of active students")
+	hold := fs.Float64("hold-share", pthv.DefaultHoldShare, "hold an import that would deactivate more than this share of active students")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	*state = strings.ToUpper(*state)
 	switch {
-	case !districtIDRE.MatchString(*id):
+	case !pthv.ValidDistrictID(*id):
 		return usageErr("--id must be 1 to 64 letters, digits, '.', '_' or '-'")
 	case strings.TrimSpace(*name) == "":
 		return usageErr("--name is required")
@@ -46,7 +45,7 @@ func cmdDistrictsAdd(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if err := env.Store().PutDistrict(ctx, importer.District{ID: *id, Name: *name, State: *state, HoldShare: *hold}); err != nil {
+	if err := env.Store().PutDistrict(ctx, pthv.District{ID: *id, Name: *name, State: *state, HoldShare: *hold}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "district %s (%s, %s) registered; drops go to s3://%s/drops/%s/rosters/\n", *id, *name, *state, env.Names.DropsBucket, *id)

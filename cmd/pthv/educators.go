@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"regexp"
 	"slices"
-	"strconv"
 
 	"github.com/pthv/reach/internal/app"
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 )
 
 func init() {
@@ -23,17 +21,10 @@ func init() {
 	register("educators list", "list the educators who opted in or out for a school year", cmdEducatorsList)
 }
 
-var yearRE = regexp.MustCompile(`^(\d{4})-(\d{4})$`)
-
 // validYear checks a school year such as 2025-2026.
 func validYear(y string) bool {
-	m := yearRE.FindStringSubmatch(y)
-	if m == nil {
-		return false
-	}
-	a, _ := strconv.Atoi(m[1])
-	b, _ := strconv.Atoi(m[2])
-	return b == a+1
+	_, err := pthv.ParseSchoolYear(y)
+	return err == nil
 }
 
 func cmdOptIn(ctx context.Context, args []string, stdout, stderr io.Writer, in bool) error {
@@ -49,7 +40,7 @@ func cmdOptIn(ctx context.Context, args []string, stdout, stderr io.Writer, in b
 		return err
 	}
 	switch {
-	case !districtIDRE.MatchString(*district):
+	case !pthv.ValidDistrictID(*district):
 		return usageErr("--district is required")
 	case *educator == "":
 		return usageErr("--educator is required")
@@ -64,7 +55,7 @@ func cmdOptIn(ctx context.Context, args []string, stdout, stderr io.Writer, in b
 	if _, err := st.District(ctx, *district); err != nil {
 		return &exitError{code: 1, msg: fmt.Sprintf("district %s is not registered", *district)}
 	}
-	if err := st.SetOptIns(ctx, *district, []importer.OptIn{{Educator: *educator, SchoolYear: *year, In: in, Source: "cli"}}); err != nil {
+	if err := st.SetOptIns(ctx, *district, []pthv.OptIn{{Educator: *educator, SchoolYear: *year, In: in, Source: "cli"}}); err != nil {
 		return err
 	}
 	verb := "out of"
@@ -82,7 +73,7 @@ func cmdEducatorsList(ctx context.Context, args []string, stdout, stderr io.Writ
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if !districtIDRE.MatchString(*district) || !validYear(*year) {
+	if !pthv.ValidDistrictID(*district) || !validYear(*year) {
 		return usageErr("--district and --year (e.g. 2025-2026) are required")
 	}
 	env, err := app.LoadEnv(ctx)

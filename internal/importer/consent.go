@@ -5,11 +5,9 @@ import (
 	"fmt"
 
 	"github.com/pthv/reach/internal/consent"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
-
-// KindConsent counts the answers of a consent import.
-const KindConsent roster.Kind = "consent"
 
 // importConsent imports one consent file. Answers for a student who is not an active
 // student of the district are rejected; family ids cannot be checked against the roster
@@ -17,7 +15,7 @@ const KindConsent roster.Kind = "consent"
 // answer equal to the stored one (same consent, same date) is not rewritten, so the same
 // file twice changes nothing. Consent items are the district's own: no district lock is
 // needed.
-func (s *Service) importConsent(ctx context.Context, d *District, obj Object, id string) error {
+func (s *Service) importConsent(ctx context.Context, d *pthv.District, obj pthv.Object, id string) error {
 	c, err := s.startCSV(ctx, d, obj, id, "consent")
 	if c == nil || err != nil {
 		return err
@@ -27,11 +25,11 @@ func (s *Service) importConsent(ctx context.Context, d *District, obj Object, id
 	if err != nil {
 		return err
 	}
-	imp.ConsentFindings = res.Findings
-	cc := Counts{Rejected: res.Rejected}
+	imp.ConsentFindings = findings(res.Findings)
+	cc := pthv.Counts{Rejected: res.Rejected}
 	if res.FileError() {
-		imp.Counts[KindConsent] = cc
-		imp.Validation = ValidationSummary{Errors: len(res.Findings)}
+		imp.Counts[pthv.KindConsent] = cc
+		imp.Validation = pthv.ValidationSummary{Errors: len(res.Findings)}
 		return s.rejectCSV(ctx, c)
 	}
 	st, from, err := s.loadState(ctx, d)
@@ -51,7 +49,7 @@ func (s *Service) importConsent(ctx context.Context, d *District, obj Object, id
 	for _, r := range res.Records {
 		if r.StudentID != "" && !students[r.StudentID] {
 			cc.Rejected++
-			imp.ConsentFindings = append(imp.ConsentFindings, consent.Finding{Severity: "error", Code: "ref.unknown_student",
+			imp.ConsentFindings = append(imp.ConsentFindings, pthv.Finding{Severity: "error", Code: "ref.unknown_student",
 				File: file, Line: r.Line, Column: "studentSourcedId",
 				Message: fmt.Sprintf("student %s is not an active student in the district's roster", roster.MessageID(r.StudentID))})
 			continue
@@ -77,9 +75,9 @@ func (s *Service) importConsent(ctx context.Context, d *District, obj Object, id
 		return err
 	}
 	imp.Writes.Items += len(writes)
-	imp.Counts[KindConsent] = cc
-	imp.Validation = ValidationSummary{Errors: cc.Rejected}
-	imp.Status, imp.Finished = StatusApplied, s.now()
+	imp.Counts[pthv.KindConsent] = cc
+	imp.Validation = pthv.ValidationSummary{Errors: cc.Rejected}
+	imp.Status, imp.Finished = pthv.StatusApplied, s.now()
 	log.Info("consent import applied", "decision", "applied", "written", len(writes), "rejected", cc.Rejected)
 	return s.finish(ctx, imp, nil)
 }

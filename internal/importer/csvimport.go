@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/pthv/reach/internal/csvrows"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
 // csvDrop is a CSV drop (trainings, consent, visits) being imported.
 type csvDrop struct {
-	imp  *Import
+	imp  *pthv.Import
 	log  *slog.Logger
 	body *bytes.Buffer
 	file string // the object's name, as findings name it
@@ -21,30 +23,30 @@ type csvDrop struct {
 
 // startCSV records and claims a CSV drop for import id and downloads it. It returns nil,
 // nil when the import is finished already or the object was claimed by another import.
-func (s *Service) startCSV(ctx context.Context, d *District, obj Object, id, kind string) (*csvDrop, error) {
+func (s *Service) startCSV(ctx context.Context, d *pthv.District, obj pthv.Object, id, kind string) (*csvDrop, error) {
 	now := s.now()
 	c := &csvDrop{log: s.log().With("districtId", d.ID, "importId", id), body: &bytes.Buffer{},
 		file: obj.Key[strings.LastIndex(obj.Key, "/")+1:],
-		imp: &Import{ID: id, District: d.ID, Source: obj, Kind: kind, Status: StatusPlanning, Started: now, Heartbeat: now,
-			Counts: map[roster.Kind]Counts{}, TimingsMS: map[string]int64{}, Runs: 1}}
+		imp: &pthv.Import{ID: id, District: d.ID, Source: obj, Kind: kind, Status: pthv.StatusPlanning, Started: now, Heartbeat: now,
+			Counts: map[roster.Kind]pthv.Counts{}, TimingsMS: map[string]int64{}, Runs: 1}}
 	if old, err := s.Store.GetImport(ctx, d.ID, id); err == nil {
 		if !resumable(old.Status) {
 			c.log.Info(kind+" drop already imported", "decision", "duplicate")
 			return nil, nil
 		}
 		c.imp.Runs, c.imp.Attempts, c.imp.Started = old.Runs, old.Attempts, old.Started
-	} else if !errors.Is(err, ErrNotFound) {
+	} else if !errors.Is(err, pthv.ErrNotFound) {
 		return nil, err
 	}
 	// The record first, then the claim: a claimed object always has a record.
-	if err := s.Store.PutImport(ctx, c.imp); errors.Is(err, ErrConflict) {
+	if err := s.Store.PutImport(ctx, c.imp); errors.Is(err, pthv.ErrConflict) {
 		c.log.Info(kind+" drop taken by another run", "decision", "skip")
 		return nil, nil
 	} else if err != nil {
 		return nil, err
 	}
-	if err := s.claim(ctx, obj, id); errors.Is(err, ErrConflict) {
-		c.imp.Status, c.imp.Reason, c.imp.Finished = StatusSuperseded, "the drop was claimed by another import", s.now()
+	if err := s.claim(ctx, obj, id); errors.Is(err, pthv.ErrConflict) {
+		c.imp.Status, c.imp.Reason, c.imp.Finished = pthv.StatusSuperseded, "the drop was claimed by another import", s.now()
 		c.log.Info(kind+" drop claimed by another import", "decision", "skip")
 		return nil, s.Store.PutImport(ctx, c.imp)
 	} else if err != nil {
@@ -58,7 +60,19 @@ func (s *Service) startCSV(ctx context.Context, d *District, obj Object, id, kin
 
 // reject finishes an import whose file has errors in its header: nothing applied.
 func (s *Service) rejectCSV(ctx context.Context, c *csvDrop) error {
-	c.imp.Status, c.imp.Reason, c.imp.Finished = StatusRejected, "the "+c.imp.Kind+" file has errors in its header; nothing was applied", s.now()
+	c.imp.Status, c.imp.Reason, c.imp.Finished = pthv.StatusRejected, "the "+c.imp.Kind+" file has errors in its header; nothing was applied", s.now()
 	c.log.Info(c.imp.Kind+" import rejected", "decision", "rejected")
 	return s.finish(ctx, c.imp, nil)
+}
+
+// findings converts a CSV reader's findings to the import record's (the same fields).
+func findings[F ~csvrows.Fields](fs []F) []pthv.Finding {
+	if len(fs) == 0 {
+		return nil
+	}
+	out := make([]pthv.Finding, len(fs))
+	for i, f := range fs {
+		out[i] = pthv.Finding(f)
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pthv/reach/internal/pthv"
 	"time"
 )
 
@@ -15,18 +16,10 @@ const MaxAttempts = 5
 // no run is working on.
 const strandedWindow = 50
 
-// Message kinds on the ingest queue besides continuations.
-const (
-	// DrainKind asks for a district's stranded imports and waiting drops to be imported.
-	DrainKind = "drain-district"
-	// SweepKind is the schedule's message: find every district with work no run is doing.
-	SweepKind = "sweep"
-)
-
 // DistrictLister lists every registered district (the sweep needs it; internal/store's Store
 // implements it).
 type DistrictLister interface {
-	ListDistricts(ctx context.Context) ([]District, error)
+	ListDistricts(ctx context.Context) ([]pthv.District, error)
 }
 
 // errLost marks a run that lost its import to another run (its lease ran out and the import
@@ -34,27 +27,27 @@ type DistrictLister interface {
 var errLost = errors.New("the run lost its lease on the import")
 
 // resumable reports whether an import with status st still has work a run must do.
-func resumable(st Status) bool {
-	return st == StatusPlanning || st == StatusApplying || st == StatusApproved
+func resumable(st pthv.Status) bool {
+	return st == pthv.StatusPlanning || st == pthv.StatusApplying || st == pthv.StatusApproved
 }
 
 // stale reports whether no run is working on imp any more: its heartbeat is older than the
 // lease, or cleared by a run that stopped on a transient failure.
-func (s *Service) stale(imp *Import) bool {
+func (s *Service) stale(imp *pthv.Import) bool {
 	return imp.Heartbeat.IsZero() || s.now().Sub(imp.Heartbeat) > s.lease()
 }
 
 // beat records that the run is alive: the import record with a new heartbeat and, for an
 // import under the district lock, the lock's renewal.
-func (s *Service) beat(ctx context.Context, imp *Import, locked bool) error {
+func (s *Service) beat(ctx context.Context, imp *pthv.Import, locked bool) error {
 	imp.Heartbeat = s.now()
-	if err := s.Store.PutImport(ctx, imp); errors.Is(err, ErrConflict) {
+	if err := s.Store.PutImport(ctx, imp); errors.Is(err, pthv.ErrConflict) {
 		return fmt.Errorf("%w: %v", errLost, err)
 	} else if err != nil {
 		return err
 	}
 	if locked {
-		if err := s.Store.Lock(ctx, imp.District, imp.ID, s.lease()); errors.Is(err, ErrConflict) {
+		if err := s.Store.Lock(ctx, imp.District, imp.ID, s.lease()); errors.Is(err, pthv.ErrConflict) {
 			return fmt.Errorf("%w: %v", errLost, err)
 		} else if err != nil {
 			return fmt.Errorf("renew district lock: %w", err)
@@ -67,7 +60,7 @@ func (s *Service) beat(ctx context.Context, imp *Import, locked bool) error {
 // heartbeat is cleared so that whoever sees the import next resumes it at once, and the
 // district lock is released. After MaxAttempts failures the import is failed for good. The
 // cause is returned, so that the message is retried.
-func (s *Service) fail(ctx context.Context, imp *Import, stage string, cause error, locked bool) error {
+func (s *Service) fail(ctx context.Context, imp *pthv.Import, stage string, cause error, locked bool) error {
 	log := s.log().With("districtId", imp.District, "importId", imp.ID)
 	if errors.Is(cause, errLost) {
 		log.Warn("the run lost the import to another run and stops", "decision", "lost")
@@ -77,7 +70,7 @@ func (s *Service) fail(ctx context.Context, imp *Import, stage string, cause err
 	imp.Attempts++
 	imp.Heartbeat = time.Time{}
 	if imp.Attempts >= MaxAttempts {
-		imp.Status, imp.Finished = StatusFailed, s.now()
+		imp.Status, imp.Finished = pthv.StatusFailed, s.now()
 		imp.Reason = fmt.Sprintf("internal error while %s, %d times; the import is not retried (drop the export again)", stage, imp.Attempts)
 		log.Error("import failed", "error", cause.Error(), "decision", "failed", "attempts", imp.Attempts)
 		_ = s.finish(ctx, imp, nil)
@@ -94,7 +87,7 @@ func (s *Service) fail(ctx context.Context, imp *Import, stage string, cause err
 
 // csvRun runs a CSV import (trainings, consent, visits); when it fails, its record is marked
 // for retry (see fail).
-func (s *Service) csvRun(ctx context.Context, d *District, id string, run func() error) error {
+func (s *Service) csvRun(ctx context.Context, d *pthv.District, id string, run func() error) error {
 	err := run()
 	if err == nil {
 		return nil
@@ -110,7 +103,7 @@ func (s *Service) csvRun(ctx context.Context, d *District, id string, run func()
 // whether a roster or training import is still unfinished (busy): a live run works on it,
 // or another import holds the district. No newer drop may be planned before it finishes,
 // or its remaining writes would land over the newer export.
-func (s *Service) recoverStranded(ctx context.Context, d *District) (continued, busy bool, err error) {
+func (s *Service) recoverStranded(ctx context.Context, d *pthv.District) (continued, busy bool, err error) {
 	imps, err := s.Store.ListImports(ctx, d.ID, strandedWindow)
 	if err != nil {
 		return false, false, err
@@ -143,11 +136,11 @@ func (s *Service) recoverStranded(ctx context.Context, d *District) (continued, 
 // claims the next run (only one invocation gets it) and resumes the import where it stopped.
 // When another import holds the district, it does nothing, or fails when retryIfLocked (a
 // continuation, which the queue then retries).
-func (s *Service) takeOver(ctx context.Context, d *District, imp *Import, retryIfLocked bool) (bool, error) {
+func (s *Service) takeOver(ctx context.Context, d *pthv.District, imp *pthv.Import, retryIfLocked bool) (bool, error) {
 	log := s.log().With("districtId", d.ID, "importId", imp.ID)
 	locked := imp.Kind != "consent" && imp.Kind != "visits"
 	if locked {
-		if err := s.Store.Lock(ctx, d.ID, imp.ID, s.lease()); errors.Is(err, ErrConflict) {
+		if err := s.Store.Lock(ctx, d.ID, imp.ID, s.lease()); errors.Is(err, pthv.ErrConflict) {
 			if retryIfLocked {
 				return false, fmt.Errorf("district %s is locked by another import; the continuation will be retried", d.ID)
 			}
@@ -158,7 +151,7 @@ func (s *Service) takeOver(ctx context.Context, d *District, imp *Import, retryI
 	}
 	wasStale := s.stale(imp)
 	// A continuation delivered twice must not run twice: one invocation takes each run.
-	if err := s.Store.ClaimRun(ctx, d.ID, imp.ID, imp.Runs); errors.Is(err, ErrConflict) {
+	if err := s.Store.ClaimRun(ctx, d.ID, imp.ID, imp.Runs); errors.Is(err, pthv.ErrConflict) {
 		log.Info("import run already taken by another invocation", "decision", "duplicate")
 		return false, nil
 	} else if err != nil {
@@ -171,7 +164,7 @@ func (s *Service) takeOver(ctx context.Context, d *District, imp *Import, retryI
 		return false, s.fail(ctx, imp, "reading the district", err, locked)
 	}
 	d = fresh
-	if wasStale && imp.Status != StatusApproved {
+	if wasStale && imp.Status != pthv.StatusApproved {
 		log.Info("import taken over: no run was working on it", "decision", "takeover", "status", string(imp.Status), "run", imp.Runs, "cursor", imp.Cursor)
 	}
 	continued, err := s.resume(ctx, d, imp)
@@ -187,7 +180,7 @@ func (s *Service) takeOver(ctx context.Context, d *District, imp *Import, retryI
 // resume continues a claimed run of imp: a CSV import runs again (it is idempotent), a
 // roster import still planning is planned again, one applying continues from its checkpoint,
 // an approved one is applied unless a newer export was imported since.
-func (s *Service) resume(ctx context.Context, d *District, imp *Import) (bool, error) {
+func (s *Service) resume(ctx context.Context, d *pthv.District, imp *pthv.Import) (bool, error) {
 	log := s.log().With("districtId", d.ID, "importId", imp.ID)
 	imp.Heartbeat = s.now()
 	switch imp.Kind {
@@ -200,17 +193,17 @@ func (s *Service) resume(ctx context.Context, d *District, imp *Import) (bool, e
 	}
 	newer := !d.Watermark.IsZero() && d.Watermark.After(imp.Source.UploadedAt)
 	switch {
-	case imp.Status == StatusApproved && newer:
-		imp.Status, imp.Finished = StatusSuperseded, s.now()
+	case imp.Status == pthv.StatusApproved && newer:
+		imp.Status, imp.Finished = pthv.StatusSuperseded, s.now()
 		imp.Reason = "a newer export was imported after this one was held; approving the older one would undo it"
 		log.Info("approved import superseded", "decision", "superseded")
 		return false, s.finish(ctx, imp, nil)
-	case imp.Status == StatusPlanning && newer:
-		imp.Status, imp.Finished = StatusSuperseded, s.now()
+	case imp.Status == pthv.StatusPlanning && newer:
+		imp.Status, imp.Finished = pthv.StatusSuperseded, s.now()
 		imp.Reason = "a newer export of the district was imported already; this older one is not applied over it"
 		log.Info("import superseded", "decision", "superseded")
 		return false, s.finish(ctx, imp, nil)
-	case imp.Status == StatusPlanning:
+	case imp.Status == pthv.StatusPlanning:
 		if err := s.claim(ctx, imp.Source, imp.ID); err != nil {
 			return false, s.fail(ctx, imp, "claiming the drop", err, true)
 		}
@@ -243,7 +236,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	for i := range ds {
 		need, err := s.needsDrain(ctx, &ds[i])
 		if err == nil && need {
-			if err = s.Queue.Continue(ctx, Continuation{Kind: DrainKind, District: ds[i].ID}); err == nil {
+			if err = s.Queue.Continue(ctx, pthv.Continuation{Kind: pthv.DrainKind, District: ds[i].ID}); err == nil {
 				n++
 			}
 		}
@@ -255,13 +248,13 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	return n, errors.Join(errs...)
 }
 
-func (s *Service) needsDrain(ctx context.Context, d *District) (bool, error) {
+func (s *Service) needsDrain(ctx context.Context, d *pthv.District) (bool, error) {
 	imps, err := s.Store.ListImports(ctx, d.ID, strandedWindow)
 	if err != nil {
 		return false, err
 	}
 	for _, imp := range imps {
-		if imp.Status == StatusQueued || resumable(imp.Status) && s.stale(imp) {
+		if imp.Status == pthv.StatusQueued || resumable(imp.Status) && s.stale(imp) {
 			return true, nil
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pthv/reach/internal/consent"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/rostergen"
 )
 
@@ -53,28 +53,28 @@ func (f *failStore) revive() {
 	f.killed, f.method = false, ""
 }
 
-func (f *failStore) LoadState(ctx context.Context, d string) (State, error) {
+func (f *failStore) LoadState(ctx context.Context, d string) (pthv.State, error) {
 	if err := f.hit("LoadState"); err != nil {
 		return nil, err
 	}
 	return f.memStore.LoadState(ctx, d)
 }
 
-func (f *failStore) Apply(ctx context.Context, d, id string, ops []Op) (WriteStats, error) {
+func (f *failStore) Apply(ctx context.Context, d, id string, ops []pthv.Op) (pthv.WriteStats, error) {
 	if err := f.hit("Apply"); err != nil {
-		return WriteStats{}, err
+		return pthv.WriteStats{}, err
 	}
 	return f.memStore.Apply(ctx, d, id, ops)
 }
 
-func (f *failStore) PutImport(ctx context.Context, imp *Import) error {
+func (f *failStore) PutImport(ctx context.Context, imp *pthv.Import) error {
 	if err := f.hit("PutImport"); err != nil {
 		return err
 	}
 	return f.memStore.PutImport(ctx, imp)
 }
 
-func (f *failStore) ClaimObject(ctx context.Context, obj Object, id string) error {
+func (f *failStore) ClaimObject(ctx context.Context, obj pthv.Object, id string) error {
 	if err := f.hit("ClaimObject"); err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (f *failStore) SetSnapshot(ctx context.Context, d, key string, dirty bool) 
 	return f.memStore.SetSnapshot(ctx, d, key, dirty)
 }
 
-func (f *failStore) SetConsent(ctx context.Context, d string, es []consent.Entry) error {
+func (f *failStore) SetConsent(ctx context.Context, d string, es []pthv.ConsentEntry) error {
 	if err := f.hit("SetConsent"); err != nil {
 		return err
 	}
@@ -110,10 +110,10 @@ func (f *failStore) SetConsent(ctx context.Context, d string, es []consent.Entry
 }
 
 // ListDistricts lets the sweep list the in-memory store's districts.
-func (m *memStore) ListDistricts(context.Context) ([]District, error) {
+func (m *memStore) ListDistricts(context.Context) ([]pthv.District, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []District
+	var out []pthv.District
 	for _, d := range m.districts {
 		out = append(out, *d)
 	}
@@ -126,7 +126,7 @@ type failingBlobs struct {
 	n, calls int
 }
 
-func (b *failingBlobs) Download(ctx context.Context, obj Object, w io.Writer) error {
+func (b *failingBlobs) Download(ctx context.Context, obj pthv.Object, w io.Writer) error {
 	b.calls++
 	if b.calls == b.n {
 		return fmt.Errorf("download: %w", errInjected)
@@ -158,7 +158,7 @@ func (c *crashRig) advance(d time.Duration) {
 	c.clock = c.clock.Add(d)
 }
 
-func (c *crashRig) importOf(obj Object) *Import {
+func (c *crashRig) importOf(obj pthv.Object) *pthv.Import {
 	c.t.Helper()
 	imp, err := c.store.GetImport(context.Background(), "d1", ImportID(obj))
 	if err != nil {
@@ -202,7 +202,7 @@ func TestATransientFailureWhilePlanningIsRetriedByTheRedelivery(t *testing.T) {
 		t.Fatalf("the failure must reach the queue, so that the message is retried: %v", err)
 	}
 	imp := c.importOf(obj)
-	if imp.Status != StatusPlanning || imp.Attempts != 1 || !imp.Heartbeat.IsZero() {
+	if imp.Status != pthv.StatusPlanning || imp.Attempts != 1 || !imp.Heartbeat.IsZero() {
 		t.Fatalf("after a transient failure: %s attempts %d heartbeat %v", imp.Status, imp.Attempts, imp.Heartbeat)
 	}
 	if _, held := c.store.locks["d1"]; held {
@@ -212,7 +212,7 @@ func TestATransientFailureWhilePlanningIsRetriedByTheRedelivery(t *testing.T) {
 	if err := c.svc.HandleDrop(context.Background(), obj); err != nil {
 		t.Fatal(err)
 	}
-	if imp = c.importOf(obj); imp.Status != StatusApplied || imp.Runs != 2 {
+	if imp = c.importOf(obj); imp.Status != pthv.StatusApplied || imp.Runs != 2 {
 		t.Fatalf("redelivery: %s runs %d (%s)", imp.Status, imp.Runs, imp.Reason)
 	}
 	if n, d := sameRoster(t, c.store, reference(t, data)); d != 0 {
@@ -229,7 +229,7 @@ func TestATransientFailureWhileApplyingResumesFromItsCheckpoint(t *testing.T) {
 		t.Fatalf("HandleDrop: %v", err)
 	}
 	imp := c.importOf(obj)
-	if imp.Status != StatusApplying || imp.Cursor != 200 || !strings.Contains(imp.Reason, "retried") {
+	if imp.Status != pthv.StatusApplying || imp.Cursor != 200 || !strings.Contains(imp.Reason, "retried") {
 		t.Fatalf("after the failed chunk: %s cursor %d reason %q", imp.Status, imp.Cursor, imp.Reason)
 	}
 	applies := c.fs.calls["Apply"]
@@ -237,7 +237,7 @@ func TestATransientFailureWhileApplyingResumesFromItsCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	imp = c.importOf(obj)
-	if imp.Status != StatusApplied {
+	if imp.Status != pthv.StatusApplied {
 		t.Fatalf("redelivery: %s (%s)", imp.Status, imp.Reason)
 	}
 	if got, want := c.fs.calls["Apply"]-applies, (imp.Ops+99)/100-2; got != want {
@@ -258,7 +258,7 @@ func TestAnImportFailingEveryTimeIsFailedAfterMaxAttempts(t *testing.T) {
 			t.Fatalf("attempt %d succeeded", i)
 		}
 	}
-	if imp := c.importOf(obj); imp.Status != StatusFailed || imp.Attempts != MaxAttempts {
+	if imp := c.importOf(obj); imp.Status != pthv.StatusFailed || imp.Attempts != MaxAttempts {
 		t.Fatalf("after %d failures: %s attempts %d", MaxAttempts, imp.Status, imp.Attempts)
 	}
 	if err := c.svc.HandleDrop(context.Background(), obj); err != nil {
@@ -268,7 +268,7 @@ func TestAnImportFailingEveryTimeIsFailedAfterMaxAttempts(t *testing.T) {
 
 // crash runs a drop until the store dies on the n-th call of method: what a SIGKILL at
 // that point leaves.
-func (c *crashRig) crash(key string, data []byte, method string, n int) Object {
+func (c *crashRig) crash(key string, data []byte, method string, n int) pthv.Object {
 	c.t.Helper()
 	c.fs.method, c.fs.n, c.fs.dead, c.fs.calls = method, n, true, nil
 	obj := c.blobs.upload("drops", key, data)
@@ -285,10 +285,10 @@ func TestACrashedImportIsTakenOverByWhoeverSeesItAfterItsLease(t *testing.T) {
 	for _, tc := range []struct {
 		name, method string
 		n            int
-		status       Status
+		status       pthv.Status
 	}{
-		{"killed while planning", "PutImport", 3, StatusPlanning},
-		{"killed while applying", "Apply", 4, StatusApplying},
+		{"killed while planning", "PutImport", 3, pthv.StatusPlanning},
+		{"killed while applying", "Apply", 4, pthv.StatusApplying},
 	} {
 		t.Run(tc.name+", then the redelivered event", func(t *testing.T) {
 			c := newCrashRig(t)
@@ -307,7 +307,7 @@ func TestACrashedImportIsTakenOverByWhoeverSeesItAfterItsLease(t *testing.T) {
 			if err := c.svc.HandleDrop(context.Background(), obj); err != nil {
 				t.Fatal(err)
 			}
-			if imp := c.importOf(obj); imp.Status != StatusApplied || imp.Runs != 2 {
+			if imp := c.importOf(obj); imp.Status != pthv.StatusApplied || imp.Runs != 2 {
 				t.Fatalf("after the lease: %s runs %d", imp.Status, imp.Runs)
 			}
 			if n, d := sameRoster(t, c.store, reference(t, first)); d != 0 {
@@ -322,7 +322,7 @@ func TestACrashedImportIsTakenOverByWhoeverSeesItAfterItsLease(t *testing.T) {
 			if err := c.svc.HandleDrop(context.Background(), later); err != nil {
 				t.Fatal(err)
 			}
-			if imp := c.importOf(later); imp.Status != StatusQueued {
+			if imp := c.importOf(later); imp.Status != pthv.StatusQueued {
 				t.Fatalf("the deferred drop is %s, want queued", imp.Status)
 			}
 			c.advance(2 * time.Minute)
@@ -330,8 +330,8 @@ func TestACrashedImportIsTakenOverByWhoeverSeesItAfterItsLease(t *testing.T) {
 			if err := c.svc.HandleDrop(context.Background(), third); err != nil {
 				t.Fatal(err)
 			}
-			for _, o := range []Object{obj, later, third} {
-				if imp := c.importOf(o); imp.Status != StatusApplied {
+			for _, o := range []pthv.Object{obj, later, third} {
+				if imp := c.importOf(o); imp.Status != pthv.StatusApplied {
 					t.Fatalf("%s: %s (%s)", o.Key, imp.Status, imp.Reason)
 				}
 			}
@@ -355,8 +355,8 @@ func TestACrashedImportIsTakenOverByWhoeverSeesItAfterItsLease(t *testing.T) {
 				t.Fatalf("sweep: %d drains (%v)", n, err)
 			}
 			c.drainQueue()
-			for _, o := range []Object{obj, later} {
-				if imp := c.importOf(o); imp.Status != StatusApplied {
+			for _, o := range []pthv.Object{obj, later} {
+				if imp := c.importOf(o); imp.Status != pthv.StatusApplied {
 					t.Fatalf("%s: %s (%s)", o.Key, imp.Status, imp.Reason)
 				}
 			}
@@ -397,7 +397,7 @@ func TestAContinuationWhoseRunDiedIsTakenOver(t *testing.T) {
 	}
 	c.svc.Budget = nil
 	c.drainQueue()
-	if imp := c.importOf(obj); imp.Status != StatusApplied {
+	if imp := c.importOf(obj); imp.Status != pthv.StatusApplied {
 		t.Fatalf("%s (%s)", imp.Status, imp.Reason)
 	}
 	if n, d := sameRoster(t, c.store, reference(t, data)); d != 0 {
@@ -418,14 +418,14 @@ func TestACSVDropIsNeverClaimedWithoutARecord(t *testing.T) {
 	}
 	if _, err := c.store.ObjectClaim(context.Background(), obj); err == nil {
 		imp := c.importOf(obj)
-		if imp.Status != StatusPlanning || imp.Attempts != 1 {
+		if imp.Status != pthv.StatusPlanning || imp.Attempts != 1 {
 			t.Fatalf("the claimed drop's record: %s attempts %d", imp.Status, imp.Attempts)
 		}
 	}
 	if err := c.svc.HandleDrop(context.Background(), obj); err != nil {
 		t.Fatal(err)
 	}
-	if imp := c.importOf(obj); imp.Status != StatusApplied {
+	if imp := c.importOf(obj); imp.Status != pthv.StatusApplied {
 		t.Fatalf("redelivered consent drop: %s (%s)", imp.Status, imp.Reason)
 	}
 }
@@ -442,15 +442,15 @@ func TestANewerDropNeverOvertakesAnUnfinishedImport(t *testing.T) {
 	if err := c.svc.HandleDrop(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
-	if imp := c.importOf(b); imp.Status != StatusQueued {
+	if imp := c.importOf(b); imp.Status != pthv.StatusQueued {
 		t.Fatalf("the newer drop is %s while the older import is unfinished, want queued", imp.Status)
 	}
 	c.advance(2 * time.Minute)
 	if err := c.svc.HandleDrop(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range []Object{a, b} {
-		if imp := c.importOf(o); imp.Status != StatusApplied {
+	for _, o := range []pthv.Object{a, b} {
+		if imp := c.importOf(o); imp.Status != pthv.StatusApplied {
 			t.Fatalf("%s: %s", o.Key, imp.Status)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	orcsv "github.com/pthv/reach/connectors/oneroster/csv"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
@@ -14,7 +15,7 @@ import (
 // kept is one deactivated student.
 const (
 	HoldStudents    = "students"    // users with an active student role
-	HoldStaff       = "staff"       // users with an active teacher or staff role (EducatorRoles)
+	HoldStaff       = "staff"       // users with an active teacher or staff role (pthv.EducatorRoles)
 	HoldGuardians   = "guardians"   // users with an active guardian, parent or relative role
 	HoldEnrollments = "enrollments" // enrollment records
 	HoldClasses     = "classes"     // class records
@@ -46,7 +47,7 @@ func holdKindOfRole(role string) string {
 	switch {
 	case role == "student":
 		return HoldStudents
-	case slices.Contains(EducatorRoles, role):
+	case slices.Contains(pthv.EducatorRoles, role):
 		return HoldStaff
 	case slices.Contains(guardianRoles, role):
 		return HoldGuardians
@@ -67,9 +68,9 @@ func withDefaultShares(shares map[string]float64) map[string]float64 {
 	return out
 }
 
-// HoldShares returns the district's share for each kind: its own setting, else (students)
+// holdShares returns the district's share for each kind: its own setting, else (students)
 // its HoldShare, else the default.
-func (d *District) HoldShares() map[string]float64 {
+func holdShares(d *pthv.District) map[string]float64 {
 	out := map[string]float64{}
 	for k, v := range DefaultHoldShares {
 		out[k] = v
@@ -88,19 +89,9 @@ func (d *District) HoldShares() map[string]float64 {
 	return out
 }
 
-// KindSafety is the hold's count for one kind.
-type KindSafety struct {
-	Kind        string  `json:"kind"`
-	Active      int     `json:"active"`
-	Deactivated int     `json:"deactivated"`
-	Share       float64 `json:"share"`
-	Threshold   float64 `json:"threshold"`
-	Held        bool    `json:"held"`
-}
-
 // safety counts, for every kind of HoldKinds, what the plan would deactivate of what is
 // active now, and holds the import when a share is above its threshold.
-func (p *Planner) safety(ops []Op, shares map[string]float64) Safety {
+func (p *Planner) safety(ops []pthv.Op, shares map[string]float64) pthv.Safety {
 	roles, users := p.cur[roster.KindRole], p.cur[roster.KindUser]
 	// Who is active in each person kind now, through which roles.
 	active := map[string]map[string]bool{}
@@ -125,9 +116,9 @@ func (p *Planner) safety(ops []Op, shares map[string]float64) Safety {
 	off := map[roster.Kind]int{}
 	for _, op := range ops {
 		switch {
-		case op.Op == OpDeactivate && op.Kind == roster.KindUser:
+		case op.Op == pthv.OpDeactivate && op.Kind == roster.KindUser:
 			userOff[op.ID] = true
-		case op.Op == OpDeactivate:
+		case op.Op == pthv.OpDeactivate:
 			if op.Kind == roster.KindOrg && !isSchool(p.cur[roster.KindOrg][op.ID]) {
 				continue
 			}
@@ -148,9 +139,9 @@ func (p *Planner) safety(ops []Op, shares map[string]float64) Safety {
 			still[k][c.User] = true
 		}
 	}
-	var s Safety
+	var s pthv.Safety
 	add := func(kind string, activeN, deactivated int) {
-		ks := KindSafety{Kind: kind, Active: activeN, Deactivated: deactivated, Threshold: shares[kind]}
+		ks := pthv.KindSafety{Kind: kind, Active: activeN, Deactivated: deactivated, Threshold: shares[kind]}
 		if activeN > 0 {
 			ks.Share = float64(deactivated) / float64(activeN)
 		}
@@ -171,7 +162,7 @@ func (p *Planner) safety(ops []Op, shares map[string]float64) Safety {
 		}
 		add(k, len(active[k]), n)
 	}
-	count := func(kind roster.Kind, pred func(Current) bool) int {
+	count := func(kind roster.Kind, pred func(pthv.Current) bool) int {
 		n := 0
 		for _, c := range p.cur[kind] {
 			if c.Active && pred(c) {
@@ -180,7 +171,7 @@ func (p *Planner) safety(ops []Op, shares map[string]float64) Safety {
 		}
 		return n
 	}
-	all := func(Current) bool { return true }
+	all := func(pthv.Current) bool { return true }
 	add(HoldEnrollments, count(roster.KindEnrollment, all), off[roster.KindEnrollment])
 	add(HoldClasses, count(roster.KindClass, all), off[roster.KindClass])
 	add(HoldSchools, count(roster.KindOrg, isSchool), off[roster.KindOrg])
@@ -191,7 +182,7 @@ func (p *Planner) safety(ops []Op, shares map[string]float64) Safety {
 
 // isSchool reports whether an org record is a school. Orgs stored before their type was kept
 // (Role "") count as schools.
-func isSchool(c Current) bool { return c.Role == "" || c.Role == "school" }
+func isSchool(c pthv.Current) bool { return c.Role == "" || c.Role == "school" }
 
 func holdNoun(kind string) string {
 	if kind == HoldStaff {
@@ -233,7 +224,7 @@ type FileCheck struct {
 // checkFiles holds the plan when a bulk file looks cut short: it ends without a line break
 // while the district has TruncationFloor or more active records of its kind, or its row
 // count is below the district's active records of its kind by more than the kind's share.
-func (p *Planner) checkFiles(s *Safety, files []FileCheck, shares map[string]float64) {
+func (p *Planner) checkFiles(s *pthv.Safety, files []FileCheck, shares map[string]float64) {
 	for _, f := range files {
 		kind, ok := fileKinds[strings.ToLower(f.File)]
 		if !ok || !f.Bulk {
@@ -259,7 +250,7 @@ func (p *Planner) checkFiles(s *Safety, files []FileCheck, shares map[string]flo
 }
 
 // tripped lists the kinds whose share tripped the hold.
-func tripped(s Safety) []string {
+func tripped(s pthv.Safety) []string {
 	var out []string
 	for _, k := range s.Kinds {
 		if k.Held {

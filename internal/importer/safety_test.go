@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/internal/rostergen"
 )
@@ -65,20 +66,20 @@ func rowsOf(t *testing.T, b []byte) [][]string {
 	return rows
 }
 
-func kindOf(s Safety, kind string) KindSafety {
+func kindOf(s pthv.Safety, kind string) pthv.KindSafety {
 	for _, k := range s.Kinds {
 		if k.Kind == kind {
 			return k
 		}
 	}
-	return KindSafety{}
+	return pthv.KindSafety{}
 }
 
 func TestADeltaThatDeletesEveryStudentAsAUserIsHeld(t *testing.T) {
 	r := newRig(t)
 	o := rostergen.Options{Students: 80, Seed: 41}
 	files := exportFiles(t, o)
-	if imp := r.drop("drops/d1/rosters/full.zip", zipFiles(t, files)); imp.Status != StatusApplied {
+	if imp := r.drop("drops/d1/rosters/full.zip", zipFiles(t, files)); imp.Status != pthv.StatusApplied {
 		t.Fatalf("full import: %s", imp.Status)
 	}
 	// users.csv as a delta: every student tobedeleted, roles.csv untouched (absent).
@@ -102,7 +103,7 @@ func TestADeltaThatDeletesEveryStudentAsAUserIsHeld(t *testing.T) {
 		t.Fatalf("the delta has %d errors: %+v", imp.Validation.Errors, imp.Validation.Codes)
 	}
 	st := kindOf(imp.Safety, HoldStudents)
-	if imp.Status != StatusHeld || !st.Held || st.Deactivated != len(students) || st.Active != len(students) {
+	if imp.Status != pthv.StatusHeld || !st.Held || st.Deactivated != len(students) || st.Active != len(students) {
 		t.Fatalf("delta deleting every student: %s, students %+v", imp.Status, st)
 	}
 	if !strings.Contains(imp.Reason, "active students") {
@@ -131,7 +132,7 @@ func TestAUsersFileCutShortIsHeldWithItsReasons(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)
-			if imp := r.drop("drops/d1/rosters/full.zip", zipFiles(t, full)); imp.Status != StatusApplied {
+			if imp := r.drop("drops/d1/rosters/full.zip", zipFiles(t, full)); imp.Status != pthv.StatusApplied {
 				t.Fatalf("full import: %s", imp.Status)
 			}
 			cut := map[string][]byte{}
@@ -141,7 +142,7 @@ func TestAUsersFileCutShortIsHeldWithItsReasons(t *testing.T) {
 			cut["users.csv"] = []byte(tc.users)
 			before := len(r.store.active("d1", roster.KindUser))
 			imp := r.drop("drops/d1/rosters/cut.zip", zipFiles(t, cut))
-			if imp.Status != StatusHeld {
+			if imp.Status != pthv.StatusHeld {
 				t.Fatalf("%s: %s (%s) safety %+v", tc.name, imp.Status, imp.Reason, imp.Safety)
 			}
 			for _, want := range tc.reasons {
@@ -157,12 +158,12 @@ func TestAUsersFileCutShortIsHeldWithItsReasons(t *testing.T) {
 }
 
 func TestAPersonDeactivatedAsUserAndByRoleCountsOnce(t *testing.T) {
-	cur := State{roster.KindRole: {}, roster.KindUser: {}}
+	cur := pthv.State{roster.KindRole: {}, roster.KindUser: {}}
 	for _, id := range []string{"s1", "s2", "s3", "s4", "s5"} {
-		cur[roster.KindUser][id] = Current{Hash: "h", Active: true}
-		cur[roster.KindRole]["r"+id] = Current{Hash: "h", Active: true, Role: "student", User: id}
+		cur[roster.KindUser][id] = pthv.Current{Hash: "h", Active: true}
+		cur[roster.KindRole]["r"+id] = pthv.Current{Hash: "h", Active: true, Role: "student", User: id}
 	}
-	cur[roster.KindRole]["rs1b"] = Current{Hash: "h", Active: true, Role: "student", User: "s1"} // a second school
+	cur[roster.KindRole]["rs1b"] = pthv.Current{Hash: "h", Active: true, Role: "student", User: "s1"} // a second school
 	p := NewPlanner(cur)
 	p.File(roster.KindUser, roster.ModeDelta)
 	p.File(roster.KindRole, roster.ModeDelta)
@@ -187,22 +188,22 @@ func TestAPersonDeactivatedAsUserAndByRoleCountsOnce(t *testing.T) {
 }
 
 func TestTheHoldCountsEveryKindWithItsOwnShare(t *testing.T) {
-	cur := State{roster.KindRole: {}, roster.KindUser: {}, roster.KindEnrollment: {}, roster.KindClass: {}, roster.KindOrg: {}}
-	add := func(kind roster.Kind, id string, c Current) {
+	cur := pthv.State{roster.KindRole: {}, roster.KindUser: {}, roster.KindEnrollment: {}, roster.KindClass: {}, roster.KindOrg: {}}
+	add := func(kind roster.Kind, id string, c pthv.Current) {
 		c.Hash, c.Active = "h", true
 		cur[kind][id] = c
 	}
 	for i := range 10 {
 		n := string(rune('a' + i))
-		add(roster.KindUser, "t"+n, Current{})
-		add(roster.KindRole, "rt"+n, Current{Role: "teacher", User: "t" + n})
-		add(roster.KindUser, "g"+n, Current{})
-		add(roster.KindRole, "rg"+n, Current{Role: "guardian", User: "g" + n})
-		add(roster.KindEnrollment, "e"+n, Current{})
-		add(roster.KindClass, "c"+n, Current{})
-		add(roster.KindOrg, "o"+n, Current{Role: "school"})
+		add(roster.KindUser, "t"+n, pthv.Current{})
+		add(roster.KindRole, "rt"+n, pthv.Current{Role: "teacher", User: "t" + n})
+		add(roster.KindUser, "g"+n, pthv.Current{})
+		add(roster.KindRole, "rg"+n, pthv.Current{Role: "guardian", User: "g" + n})
+		add(roster.KindEnrollment, "e"+n, pthv.Current{})
+		add(roster.KindClass, "c"+n, pthv.Current{})
+		add(roster.KindOrg, "o"+n, pthv.Current{Role: "school"})
 	}
-	add(roster.KindOrg, "district", Current{Role: "district"})
+	add(roster.KindOrg, "district", pthv.Current{Role: "district"})
 	for _, tc := range []struct {
 		kind   string
 		file   roster.Kind
@@ -211,9 +212,9 @@ func TestTheHoldCountsEveryKindWithItsOwnShare(t *testing.T) {
 		{HoldStaff, roster.KindUser, "t"}, {HoldGuardians, roster.KindRole, "rg"}, {HoldEnrollments, roster.KindEnrollment, "e"},
 		{HoldClasses, roster.KindClass, "c"}, {HoldSchools, roster.KindOrg, "o"},
 	} {
-		st := State{}
+		st := pthv.State{}
 		for k, m := range cur {
-			st[k] = map[string]Current{}
+			st[k] = map[string]pthv.Current{}
 			for id, c := range m {
 				st[k][id] = c
 			}

@@ -7,25 +7,16 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/internal/training"
 )
 
-// Kinds of counts a trainings import reports.
-const (
-	KindTraining roster.Kind = "training"
-	KindOptIn    roster.Kind = "optIn"
-)
-
-// EducatorRoles are the roles of people who may visit families.
-var EducatorRoles = []string{"teacher", "aide", "counselor", "principal", "administrator", "siteAdministrator",
-	"districtAdministrator", "proctor", "systemAdministrator"}
-
 // educators returns the active users of the roster who hold an active educator role.
-func educators(st State) map[string]bool {
+func educators(st pthv.State) map[string]bool {
 	out := map[string]bool{}
 	for _, c := range st[roster.KindRole] {
-		if c.Active && slices.Contains(EducatorRoles, c.Role) && st[roster.KindUser][c.User].Active {
+		if c.Active && slices.Contains(pthv.EducatorRoles, c.Role) && st[roster.KindUser][c.User].Active {
 			out[c.User] = true
 		}
 	}
@@ -35,7 +26,7 @@ func educators(st State) map[string]bool {
 // importTrainings imports one training file under the district lock held by id: rows for
 // educators not in the roster are rejected, unchanged records are not rewritten, opt-ins
 // are recorded for the school year of their training date.
-func (s *Service) importTrainings(ctx context.Context, d *District, obj Object, id string) error {
+func (s *Service) importTrainings(ctx context.Context, d *pthv.District, obj pthv.Object, id string) error {
 	c, err := s.startCSV(ctx, d, obj, id, "trainings")
 	if c == nil || err != nil {
 		return err
@@ -45,10 +36,10 @@ func (s *Service) importTrainings(ctx context.Context, d *District, obj Object, 
 	if err != nil {
 		return err
 	}
-	imp.TrainingFindings = res.Findings
-	tc, oc := Counts{Rejected: res.Rejected}, Counts{}
+	imp.TrainingFindings = findings(res.Findings)
+	tc, oc := pthv.Counts{Rejected: res.Rejected}, pthv.Counts{}
 	if res.FileError() {
-		imp.Counts[KindTraining] = tc
+		imp.Counts[pthv.KindTraining] = tc
 		return s.rejectCSV(ctx, c)
 	}
 	st, from, err := s.loadState(ctx, d)
@@ -61,21 +52,21 @@ func (s *Service) importTrainings(ctx context.Context, d *District, obj Object, 
 	if err != nil {
 		return err
 	}
-	var writes []TrainingWrite
-	var opts []OptIn
+	var writes []pthv.TrainingWrite
+	var opts []pthv.OptIn
 	for _, r := range res.Records {
 		if !known[r.Educator] {
 			tc.Rejected++
-			imp.TrainingFindings = append(imp.TrainingFindings, training.Finding{Severity: "error", Code: "ref.unknown_educator",
+			imp.TrainingFindings = append(imp.TrainingFindings, pthv.Finding{Severity: "error", Code: "ref.unknown_educator",
 				File: obj.Key[strings.LastIndex(obj.Key, "/")+1:], Column: "educatorSourcedId",
 				Message: fmt.Sprintf("educator %s is not an active teacher or staff member in the district's roster", roster.MessageID(r.Educator))})
 			continue
 		}
 		if r.OptIn != nil {
-			opts = append(opts, OptIn{Educator: r.Educator, SchoolYear: r.SchoolYear, In: *r.OptIn, Source: "csv:" + id})
+			opts = append(opts, pthv.OptIn{Educator: r.Educator, SchoolYear: r.SchoolYear, In: *r.OptIn, Source: "csv:" + id})
 		}
 		data, _ := json.Marshal(r)
-		h := Hash(data)
+		h := pthv.Hash(data)
 		switch old, ok := current[r.Key()]; {
 		case !ok:
 			tc.Added++
@@ -85,7 +76,7 @@ func (s *Service) importTrainings(ctx context.Context, d *District, obj Object, 
 			tc.Unchanged++
 			continue
 		}
-		writes = append(writes, TrainingWrite{Key: r.Key(), Educator: r.Educator, SchoolYear: r.SchoolYear, Hash: h, Data: data})
+		writes = append(writes, pthv.TrainingWrite{Key: r.Key(), Educator: r.Educator, SchoolYear: r.SchoolYear, Hash: h, Data: data})
 	}
 	ws, err := s.Store.PutTrainings(ctx, d.ID, id, writes)
 	imp.Writes.Add(ws)
@@ -98,9 +89,9 @@ func (s *Service) importTrainings(ctx context.Context, d *District, obj Object, 
 		}
 		oc.Changed = len(opts)
 	}
-	imp.Counts[KindTraining], imp.Counts[KindOptIn] = tc, oc
-	imp.Validation = ValidationSummary{Errors: tc.Rejected}
-	imp.Status, imp.Finished = StatusApplied, s.now()
+	imp.Counts[pthv.KindTraining], imp.Counts[pthv.KindOptIn] = tc, oc
+	imp.Validation = pthv.ValidationSummary{Errors: tc.Rejected}
+	imp.Status, imp.Finished = pthv.StatusApplied, s.now()
 	log.Info("training import applied", "decision", "applied", "written", len(writes), "rejected", tc.Rejected)
 	if err := s.finish(ctx, imp, nil); err != nil {
 		return err

@@ -1,0 +1,126 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	orcsv "github.com/pthv/reach/connectors/oneroster/csv"
+	"github.com/pthv/reach/internal/pthv"
+)
+
+// unclaimed lists the district's roster drops no import has claimed, oldest upload first.
+func (s *Service) unclaimed(ctx context.Context, d *pthv.District) ([]pthv.Object, error) {
+	objs, err := s.Blobs.ListDrops(ctx, s.DropsBucket, "drops/"+d.ID+"/rosters/")
+	if err != nil {
+		return nil, err
+	}
+	var out []pthv.Object
+	for _, o := range objs {
+		if strings.Contains(strings.TrimPrefix(o.Key, "drops/"+d.ID+"/rosters/"), "/") {
+			continue
+		}
+		if _, err := s.Store.ObjectClaim(ctx, o); errors.Is(err, pthv.ErrNotFound) {
+			out = append(out, o)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(out, func(a, b pthv.Object) int {
+		if c := a.UploadedAt.Compare(b.UploadedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Identity(), b.Identity())
+	})
+	return out, nil
+}
+
+// plan downloads the drop, reads it against the district's current roster and returns the
+// validation report and the plan. The run heartbeats after each stage.
+func (s *Service) plan(ctx context.Context, d *pthv.District, imp *pthv.Import) (*orcsv.Report, Plan, error) {
+	t0 := time.Now()
+	f, err := os.CreateTemp(s.TempDir, "drop-*.zip")
+	if err != nil {
+		return nil, Plan{}, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if err := s.Blobs.Download(ctx, imp.Source, f); err != nil {
+		return nil, Plan{}, fmt.Errorf("download: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, Plan{}, err
+	}
+	t1 := time.Now()
+	if err := s.beat(ctx, imp, true); err != nil {
+		return nil, Plan{}, err
+	}
+	state, from, err := s.loadState(ctx, d)
+	if err != nil {
+		return nil, Plan{}, fmt.Errorf("load roster: %w", err)
+	}
+	imp.StateFrom = from
+	if err := s.beat(ctx, imp, true); err != nil {
+		return nil, Plan{}, err
+	}
+	t2 := time.Now()
+	planner := NewPlanner(state)
+	pkg := orcsv.OpenZip(f, st.Size(), imp.Source.Key, s.Limits)
+	rep, err := orcsv.Read(ctx, pkg, planner, orcsv.Options{Limits: s.Limits, Resolver: state})
+	if err != nil {
+		return nil, Plan{}, err
+	}
+	shares := holdShares(d)
+	plan := planner.Finish(shares)
+	planner.checkFiles(&plan.Safety, fileChecks(rep), shares)
+	t3 := time.Now()
+	imp.TimingsMS["download"] = t1.Sub(t0).Milliseconds()
+	imp.TimingsMS["loadRoster"] = t2.Sub(t1).Milliseconds()
+	imp.TimingsMS["readAndPlan"] = t3.Sub(t2).Milliseconds()
+	imp.Validation = summarize(rep)
+	imp.Counts, imp.Safety, imp.Ops = plan.Counts, plan.Safety, len(plan.Ops)
+	if !rep.Fatal() && (len(plan.Ops) > 0 || from != "snapshot") {
+		// The state this import leaves, for the next import to read in one request.
+		b, err := encodeState(after(state, plan.Ops))
+		if err != nil {
+			return nil, Plan{}, err
+		}
+		imp.StateKey = stateKey(d.ID, imp.ID)
+		if err := s.Blobs.Put(ctx, s.ReportsBucket, imp.StateKey, "application/gzip", b); err != nil {
+			return nil, Plan{}, err
+		}
+	}
+	return rep, plan, nil
+}
+
+func summarize(rep *orcsv.Report) pthv.ValidationSummary {
+	v := pthv.ValidationSummary{Version: rep.Version, Errors: rep.Errors, Warnings: rep.Warnings}
+	for _, c := range rep.Counts {
+		if c.Severity != orcsv.SeverityInfo {
+			v.Codes = append(v.Codes, pthv.CodeStat{File: c.File, Code: string(c.Code), Count: c.Count})
+		}
+	}
+	if len(v.Codes) > 50 {
+		v.Codes = v.Codes[:50]
+	}
+	return v
+}
+
+// Approve marks a held import approved; the ingest function applies it on the continuation
+// message this sends. It fails with pthv.ErrConflict unless the import is held.
+func (s *Service) Approve(ctx context.Context, district, importID string) error {
+	if err := s.Store.TransitionImport(ctx, district, importID, pthv.StatusHeld, pthv.StatusApproved); err != nil {
+		return err
+	}
+	imp, err := s.Store.GetImport(ctx, district, importID)
+	if err != nil {
+		return err
+	}
+	s.log().Info("held import approved", "districtId", district, "importId", importID, "decision", "approved")
+	return s.Queue.Continue(ctx, pthv.Continuation{Kind: pthv.ContinuationKind, District: district, ImportID: importID, Run: imp.Runs + 1})
+}
