@@ -209,3 +209,41 @@ func (e *env) compareWithExport(export []byte) (compared, differ int) {
 	}
 	return compared, differ
 }
+
+// Two different exports put in the same second on the local stack (S3 reports upload times
+// to the second): one is applied, the other held with the reason, whichever event comes first.
+func TestTwoExportsPutInTheSameSecondAreNotOrderedByGuess(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	older, _ := gen(t, rostergen.Options{Students: 60, Seed: 61})
+	newer, _ := gen(t, rostergen.Options{Students: 60, Seed: 61, Remove: 0.05})
+	var a, b pthv.Object
+	for try := 0; ; try++ {
+		// Put both as soon as a second begins, so that they share it.
+		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+		a = e.put(fmt.Sprintf("drops/d1/rosters/monday-%d.zip", try), older)
+		b = e.put(fmt.Sprintf("drops/d1/rosters/tuesday-%d.zip", try), newer)
+		sa, _ := (&blob.S3{Client: e.s3}).Stat(ctx, a)
+		sb, _ := (&blob.S3{Client: e.s3}).Stat(ctx, b)
+		if sa.UploadedAt.Equal(sb.UploadedAt) {
+			break
+		}
+		if try == 4 {
+			t.Skip("could not put two objects in one second")
+		}
+		e.await(a)
+		e.await(b)
+	}
+	ia, ib := e.await(a), e.await(b)
+	st := []pthv.Status{ia.Status, ib.Status}
+	if !(st[0] == pthv.StatusApplied && st[1] == pthv.StatusHeld || st[0] == pthv.StatusHeld && st[1] == pthv.StatusApplied) {
+		t.Fatalf("statuses %v, want one applied and one held", st)
+	}
+	held := ia
+	if ib.Status == pthv.StatusHeld {
+		held = ib
+	}
+	if !strings.Contains(held.Reason, "same second") {
+		t.Errorf("held for %q", held.Reason)
+	}
+}

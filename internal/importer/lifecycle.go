@@ -260,9 +260,23 @@ func (s *Service) planAndApply(ctx context.Context, d *pthv.District, imp *pthv.
 	if imp.TimingsMS == nil {
 		imp.TimingsMS = map[string]int64{}
 	}
+	supersede, orderHold, err := s.sameSecond(ctx, d, imp)
+	if err != nil {
+		return false, s.fail(ctx, imp, "planning", err, true)
+	}
+	if supersede != "" {
+		imp.Status, imp.Reason, imp.Finished = pthv.StatusSuperseded, supersede, s.now()
+		log.Info("import superseded", "decision", "superseded")
+		return false, s.finish(ctx, imp, nil)
+	}
 	rep, plan, err := s.plan(ctx, d, imp)
 	if err != nil {
 		return false, s.fail(ctx, imp, "planning", err, true)
+	}
+	if orderHold != "" {
+		plan.Safety.Held = true
+		plan.Safety.Reasons = append([]string{orderHold}, plan.Safety.Reasons...)
+		imp.Safety = plan.Safety
 	}
 	if err := s.Store.SetWatermark(ctx, d.ID, imp.Source.UploadedAt); err != nil {
 		return false, s.fail(ctx, imp, "planning", err, true)

@@ -30,9 +30,15 @@ func (s *Service) unclaimed(ctx context.Context, d *pthv.District) ([]pthv.Objec
 			return nil, err
 		}
 	}
+	// Upload order; versions of one key in S3's order; drops of different keys in the same
+	// second in a fixed order (the second of them is held: see sameSecond).
+	order := versionOrder(objs)
 	slices.SortFunc(out, func(a, b pthv.Object) int {
 		if c := a.UploadedAt.Compare(b.UploadedAt); c != 0 {
 			return c
+		}
+		if a.Key == b.Key {
+			return order[a.Identity()] - order[b.Identity()]
 		}
 		return strings.Compare(a.Identity(), b.Identity())
 	})
