@@ -99,7 +99,7 @@ func (e *env) killWhen(obj pthv.Object, cond func(*pthv.Import) bool) *pthv.Impo
 	e.t.Helper()
 	ctx := context.Background()
 	id := e.importID(obj)
-	deadline := time.Now().Add(120 * time.Second)
+	deadline := time.Now().Add(300 * time.Second)
 	for time.Now().Before(deadline) {
 		imp, err := e.store.GetImport(ctx, "d1", id)
 		if err == nil && cond(imp) {

@@ -66,6 +66,24 @@ func ruleCases() []ruleCase {
 			entries = append(entries, rawEntry{name: "users.csv", data: []byte(f["users.csv"]), declare: 100})
 			return rawZip(t, entries)
 		}, want: []want{{code: CodeFileUnreadable, file: "users.csv"}}, fatal: true},
+		{name: "a zip with more entries than the limit is refused before its directory is read", zip: func(t *testing.T) []byte {
+			f := validPackage()
+			var entries []rawEntry
+			for n, c := range f {
+				entries = append(entries, rawEntry{name: n, data: []byte(c)})
+			}
+			for i := len(entries); i <= DefaultMaxEntries; i++ {
+				entries = append(entries, rawEntry{name: fmt.Sprintf("extra-%d.txt", i), data: []byte("x")})
+			}
+			return rawZip(t, entries)
+		}, want: []want{{code: CodePackageTooManyEntries}}, fatal: true},
+		{name: "many unknown files list at most the per-rule cap of findings", opt: Options{MaxFindingsPerRule: 5}, build: func(f files) files {
+			for i := range 40 {
+				f[fmt.Sprintf("extra-%d.csv", i)] = "x\n"
+			}
+			return f
+		}, want: []want{{code: CodePackageUnknownFile}, {code: CodePackageUnknownFile}, {code: CodePackageUnknownFile}, {code: CodePackageUnknownFile}, {code: CodePackageUnknownFile},
+			{code: CodeTooManyFindings}}},
 		{name: "the same file twice in a zip is refused", zip: func(t *testing.T) []byte {
 			f := validPackage()
 			return rawZip(t, []rawEntry{{name: "manifest.csv", data: []byte(f["manifest.csv"])}, {name: "orgs.csv", data: []byte(f["orgs.csv"])}, {name: "orgs.csv", data: []byte(f["orgs.csv"])}})
