@@ -77,3 +77,63 @@ func TestEveryRuleIsCappedAndTheReportIsBounded(t *testing.T) {
 	}
 	t.Logf("%d findings counted, %d listed, report %d bytes", total, len(rep.Findings), len(b))
 }
+
+func TestAUsersFileWithoutItsHeaderNeverEchoesTheFirstRow(t *testing.T) {
+	f := validPackage()
+	lines := strings.SplitAfter(f["users.csv"], "\n")
+	f["users.csv"] = strings.Join(lines[1:], "") // the header row is lost
+	b := zipOf(t, f)
+	rep, err := Read(context.Background(), OpenZip(bytes.NewReader(b), int64(len(b)), "x.zip", Limits{}), nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := json.Marshal(rep)
+	var text strings.Builder
+	rep.WriteText(&text, 10)
+	for _, cell := range strings.Split(strings.TrimSpace(lines[1]), ",") {
+		if len(cell) < 3 || knownColumn[strings.ToLower(cell)] || cell == "true" || cell == "false" {
+			continue
+		}
+		if strings.Contains(string(out), cell) && !strings.Contains(string(out), `"sourcedId":"`+cell+`"`) {
+			t.Errorf("the report repeats %q from the first row", cell)
+		}
+		if strings.Contains(text.String(), ","+cell) || strings.Contains(text.String(), " "+cell+" ") {
+			t.Errorf("the text report repeats %q", cell)
+		}
+	}
+	if !strings.Contains(string(out), "header cell") {
+		t.Errorf("no finding says which header cells are unknown:\n%s", out)
+	}
+	// A real column name of another file or an extension is still named.
+	for _, n := range []string{"givenName", "sourcedId", "metadata.district", "ext_pthv", "GivenName"} {
+		if !looksLikeColumn(n) {
+			t.Errorf("%s does not look like a column name", n)
+		}
+	}
+	for _, n := range []string{"Maria", "mgarcia", "maria.garcia@example.org", "555-0100", "Ana María", "metadata.Ana María"} {
+		if looksLikeColumn(n) {
+			t.Errorf("%q looks like a column name", n)
+		}
+	}
+}
+
+func TestTerminalOutputNeutralisesControlAndBidiCharacters(t *testing.T) {
+	f := validPackage()
+	f["evil\u202egnp.csv"] = "x\n"
+	f["bell\a.csv"] = "x\n"
+	b := zipOf(t, f)
+	rep, err := Read(context.Background(), OpenZip(bytes.NewReader(b), int64(len(b)), "x.zip", Limits{}), nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	if err := rep.WriteText(&text, 10); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(text.String(), "\u202e\a") {
+		t.Errorf("the text output holds a bidi override or a control character:\n%q", text.String())
+	}
+	if !strings.Contains(text.String(), `\u202e`) {
+		t.Errorf("the override is not shown escaped:\n%s", text.String())
+	}
+}

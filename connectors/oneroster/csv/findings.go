@@ -88,30 +88,32 @@ const (
 	// leaves a file (the import holds a large bulk file like that).
 	CodeNoFinalLineBreak Code = "file.no_final_line_break"
 	CodeNotUTF8          Code = "encoding.not_utf8"
-	CodeQuote            Code = "csv.quote"
-	CodeLineBreak        Code = "csv.line_break"
-	CodeFieldCount       Code = "csv.field_count"
-	CodeFieldTooLong     Code = "csv.field_too_long"
-	CodeRequired         Code = "value.required"
-	CodeSourcedID        Code = "value.sourced_id"
-	CodeDate             Code = "value.date"
-	CodeDateTime         Code = "value.datetime"
-	CodeDateTimeFormat   Code = "value.datetime_format"
-	CodeYear             Code = "value.year"
-	CodeBoolean          Code = "value.boolean"
-	CodeBooleanCase      Code = "value.boolean_case"
-	CodeEnum             Code = "value.enum"
-	CodeEnumCase         Code = "value.enum_case"
-	CodeStatus           Code = "value.status"
-	CodeBulkStatus       Code = "value.bulk_status"
-	CodeDuplicate        Code = "id.duplicate"
-	CodeRefDangling      Code = "ref.dangling"
-	CodeRefRejected      Code = "ref.rejected"
-	CodeRefType          Code = "ref.wrong_type"
-	CodeRefTargetAbsent  Code = "ref.target_file_absent"
-	CodeRefUnverified    Code = "ref.unverified"
-	CodeUserNoRole       Code = "user.no_role"
-	CodeTooManyFindings  Code = "report.truncated"
+	// CodeControlChar: a value holds a control or bidirectional override character.
+	CodeControlChar     Code = "value.control_character"
+	CodeQuote           Code = "csv.quote"
+	CodeLineBreak       Code = "csv.line_break"
+	CodeFieldCount      Code = "csv.field_count"
+	CodeFieldTooLong    Code = "csv.field_too_long"
+	CodeRequired        Code = "value.required"
+	CodeSourcedID       Code = "value.sourced_id"
+	CodeDate            Code = "value.date"
+	CodeDateTime        Code = "value.datetime"
+	CodeDateTimeFormat  Code = "value.datetime_format"
+	CodeYear            Code = "value.year"
+	CodeBoolean         Code = "value.boolean"
+	CodeBooleanCase     Code = "value.boolean_case"
+	CodeEnum            Code = "value.enum"
+	CodeEnumCase        Code = "value.enum_case"
+	CodeStatus          Code = "value.status"
+	CodeBulkStatus      Code = "value.bulk_status"
+	CodeDuplicate       Code = "id.duplicate"
+	CodeRefDangling     Code = "ref.dangling"
+	CodeRefRejected     Code = "ref.rejected"
+	CodeRefType         Code = "ref.wrong_type"
+	CodeRefTargetAbsent Code = "ref.target_file_absent"
+	CodeRefUnverified   Code = "ref.unverified"
+	CodeUserNoRole      Code = "user.no_role"
+	CodeTooManyFindings Code = "report.truncated"
 )
 
 // Rules lists every rule the reader applies, in a stable order, for documentation and
@@ -161,6 +163,7 @@ var Rules = []Rule{
 	{CodeFieldCount, SeverityError, "row", "the row has a different number of cells than the header"},
 	{CodeFieldTooLong, SeverityError, "row", "a field is longer than 64 KiB"},
 	{CodeRequired, SeverityError, "row", "a required value is blank"},
+	{CodeControlChar, SeverityError, "row", "a value holds a control character (NUL, …) or a bidirectional override (U+202E, …)"},
 	{CodeSourcedID, SeverityError, "row", "a sourcedId is not 1 to 255 characters of A-Z a-z 0-9 . / @ _ -"},
 	{CodeDate, SeverityError, "row", "a date is not a real calendar date written YYYY-MM-DD"},
 	{CodeDateTime, SeverityError, "row", "dateLastModified is not a date and time"},

@@ -514,7 +514,7 @@ func (rd *reader) readHeader(fields [][]byte, sc *scanner) bool {
 		case strings.TrimSpace(n) == "":
 			rd.add(Finding{Code: CodeHeaderBlank, File: file, Line: 1, Message: fmt.Sprintf("header cell %d is blank; the column is ignored", i+1)})
 			continue
-		case strings.HasPrefix(n, "metadata.") || strings.HasPrefix(n, "ext_"):
+		case (strings.HasPrefix(n, "metadata.") || strings.HasPrefix(n, "ext_")) && looksLikeColumn(n):
 			rd.add(Finding{Code: CodeHeaderExtension, File: file, Line: 1, Column: safeProp(n),
 				Message: "the extension column " + safeProp(n) + " is ignored"})
 			continue
@@ -527,6 +527,12 @@ func (rd *reader) readHeader(fields [][]byte, sc *scanner) bool {
 			}
 		}
 		if _, known := want[name]; !known {
+			if !looksLikeColumn(n) {
+				// Most likely a data row where the header should be: never repeat its content.
+				rd.add(Finding{Code: CodeHeaderUnknown, File: file, Line: 1,
+					Message: fmt.Sprintf("header cell %d of %s is not a column name and is ignored (is the header row missing?)", i+1, file)})
+				continue
+			}
 			msg := "the column " + safeProp(n) + " is not part of " + file + " and is ignored"
 			for k := range want {
 				if strings.EqualFold(k, n) {

@@ -198,6 +198,10 @@ func ruleCases() []ruleCase {
 		// Rows.
 		{name: "bytes that are not UTF-8 reject the row", build: func(f files) files { return f.set("users.csv", 4, "familyName", "O'Br\xe9in") },
 			want: []want{{code: CodeNotUTF8, file: "users.csv", line: 4, column: "familyName"}}, accepted: map[string]int{"users.csv": 2}},
+		{name: "a NUL in a name rejects the row", build: func(f files) files { return f.set("users.csv", 4, "givenName", "Ann\x00e") },
+			want: []want{{code: CodeControlChar, file: "users.csv", line: 4, column: "givenName"}}, accepted: map[string]int{"users.csv": 2}},
+		{name: "a bidi override in a name rejects the row", build: func(f files) files { return f.set("users.csv", 4, "familyName", "Lee\u202egnp.exe") },
+			want: []want{{code: CodeControlChar, file: "users.csv", line: 4, column: "familyName"}}, accepted: map[string]int{"users.csv": 2}},
 		{name: "an unclosed quote rejects the row", build: func(f files) files { return f.set("users.csv", 4, "givenName", `"Ann`) },
 			want: []want{{code: CodeQuote, file: "users.csv", line: 4, column: "givenName"}}},
 		{name: "a bare quote inside an unquoted field rejects the row", build: func(f files) files { return f.set("orgs.csv", 3, "name", `Lincoln "Elementary"`) },
