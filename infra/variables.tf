@@ -209,8 +209,8 @@ variable "districts" {
   default     = {}
 
   validation {
-    condition     = alltrue([for id in keys(var.districts) : can(regex("^[0-9A-Za-z._-]{1,64}$", id))])
-    error_message = "Each district id must be 1 to 64 letters, digits, dots, underscores or hyphens."
+    condition     = alltrue([for id in keys(var.districts) : length(id) <= 64 && can(regex("^[0-9A-Za-z][0-9A-Za-z_-]*(\\.[0-9A-Za-z_-]+)*$", id))])
+    error_message = "Each district id must be 1 to 64 letters, digits, dots, underscores or hyphens, starting with a letter or digit, with no two dots in a row and none at the end."
   }
 
   validation {
