@@ -168,7 +168,7 @@ func (e *env) compareWithExport(export []byte) (compared, differ int) {
 		pk := store.RecordPK("d1", k, 0)
 		code[k] = strings.Split(pk, "#")[2]
 	}
-	for _, op := range planner.Finish(nil).Ops {
+	for _, op := range planner.FinishWith(nil).Ops {
 		want[code[op.Kind]+"/"+op.ID] = op.Hash
 	}
 	got := map[string]string{} // kind code/id → hash, or "" when inactive

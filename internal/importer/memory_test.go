@@ -48,7 +48,7 @@ func TestOneImportsMemoryIsBoundedByItsRecords(t *testing.T) {
 		if err != nil || rep.Fatal() {
 			t.Fatal(err)
 		}
-		plan := planner.Finish(nil)
+		plan := planner.FinishWith(nil)
 		close(done)
 		mu.Lock()
 		used := int64(peak) - int64(base.HeapInuse)

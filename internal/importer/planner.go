@@ -167,10 +167,16 @@ type Plan struct {
 	Safety pthv.Safety
 }
 
-// Finish completes the plan: records missing from a bulk file are deactivated, and the
+// Finish is FinishWith with threshold as the students' share and the other kinds' defaults.
+func (p *Planner) Finish(threshold float64) Plan {
+	return p.FinishWith(map[string]float64{HoldStudents: threshold})
+}
+
+// FinishWith completes the plan: records missing from a bulk file are deactivated, and the
 // share of each kind of HoldKinds that would be deactivated is compared with its share
-// (nil: DefaultHoldShares). Ops come kind by kind in read order, puts before deactivations.
-func (p *Planner) Finish(shares map[string]float64) Plan {
+// (missing or nil: DefaultHoldShares). Ops come kind by kind in read order, puts before
+// deactivations.
+func (p *Planner) FinishWith(shares map[string]float64) Plan {
 	if !p.finished {
 		p.finished = true
 		for _, k := range roster.Kinds {

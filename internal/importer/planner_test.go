@@ -47,7 +47,7 @@ func TestBulkPlans(t *testing.T) {
 	p.Record(user("d", "Dee", roster.StatusActive))      // back: revived
 	p.Record(user("e", "Eve", roster.StatusActive))      // new
 	p.Reject(roster.KindUser, "c")                       // a bad row: c stays as it is
-	plan := p.Finish(nil)
+	plan := p.Finish(0.5)
 	want := map[string]pthv.OpKind{"b": pthv.OpPut, "d": pthv.OpPut, "e": pthv.OpPut}
 	if diff := cmp.Diff(want, opsOf(plan)); diff != "" {
 		t.Errorf("ops (-want +got):\n%s", diff)
@@ -62,7 +62,7 @@ func TestBulkDeactivatesWhatIsMissing(t *testing.T) {
 	p := NewPlanner(cur)
 	p.File(roster.KindUser, roster.ModeBulk)
 	p.Record(user("a", "Ann", roster.StatusActive))
-	plan := p.Finish(nil)
+	plan := p.Finish(0.5)
 	if diff := cmp.Diff(map[string]pthv.OpKind{"b": pthv.OpDeactivate}, opsOf(plan)); diff != "" {
 		t.Errorf("ops (-want +got):\n%s", diff)
 	}
@@ -75,7 +75,7 @@ func TestDeltaTouchesOnlyWhatItNames(t *testing.T) {
 	p.Record(user("a", "", roster.StatusToBeDeleted)) // deactivated
 	p.Record(user("z", "", roster.StatusToBeDeleted)) // not there: nothing
 	p.Record(user("b", "Benny", roster.StatusActive)) // upserted
-	plan := p.Finish(nil)                             // c is absent from the delta: untouched
+	plan := p.Finish(0.5)                             // c is absent from the delta: untouched
 	if diff := cmp.Diff(map[string]pthv.OpKind{"a": pthv.OpDeactivate, "b": pthv.OpPut}, opsOf(plan)); diff != "" {
 		t.Errorf("ops (-want +got):\n%s", diff)
 	}
@@ -89,7 +89,7 @@ func TestARejectWithdrawsAnEarlierRecordAndItsSynthesisedRoles(t *testing.T) {
 	p.Record(&roster.Role{SourcedID: "s1#sch", Status: roster.StatusActive, UserSourcedID: "s1", Role: "student", OrgSourcedID: "sch"})
 	p.Record(user("s2", "Sue", roster.StatusActive))
 	p.Reject(roster.KindUser, "s1")
-	plan := p.Finish(nil)
+	plan := p.Finish(0.5)
 	if diff := cmp.Diff(map[string]pthv.OpKind{"s2": pthv.OpPut}, opsOf(plan)); diff != "" {
 		t.Errorf("ops (-want +got):\n%s", diff)
 	}
@@ -118,7 +118,7 @@ func TestTheHoldCountsStudentsByTheirRoles(t *testing.T) {
 		for _, id := range tc.keep {
 			p.seen[roster.KindRole][id] = true // present and unchanged
 		}
-		plan := p.Finish(map[string]float64{HoldStudents: 0.25, HoldStaff: 1})
+		plan := p.FinishWith(map[string]float64{HoldStudents: 0.25, HoldStaff: 1})
 		if plan.Safety.Held != tc.held || plan.Safety.DeactivatedStudents != tc.off || plan.Safety.ActiveStudents != 4 {
 			t.Errorf("keep %v: %+v", tc.keep, plan.Safety)
 		}

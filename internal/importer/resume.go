@@ -164,6 +164,10 @@ func (s *Service) takeOver(ctx context.Context, d *pthv.District, imp *pthv.Impo
 		return false, s.fail(ctx, imp, "reading the district", err, locked)
 	}
 	d = fresh
+	// The record says which run works on it now (and that it is alive).
+	if err := s.beat(ctx, imp, false); err != nil {
+		return false, s.fail(ctx, imp, "taking the import over", err, locked)
+	}
 	if wasStale && imp.Status != pthv.StatusApproved {
 		log.Info("import taken over: no run was working on it", "decision", "takeover", "status", string(imp.Status), "run", imp.Runs, "cursor", imp.Cursor)
 	}

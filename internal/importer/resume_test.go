@@ -12,13 +12,14 @@ import (
 
 	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/rostergen"
+	"github.com/pthv/reach/internal/store/memstore"
 )
 
 // failStore is a Store that fails chosen calls: the n-th call of method fails, and when
 // dead, every call from then on fails too (a process killed at that point: nothing it
 // would still have written reaches the store).
 type failStore struct {
-	*memStore
+	*memstore.Store
 	mu     sync.Mutex
 	method string
 	n      int
@@ -57,67 +58,56 @@ func (f *failStore) LoadState(ctx context.Context, d string) (pthv.State, error)
 	if err := f.hit("LoadState"); err != nil {
 		return nil, err
 	}
-	return f.memStore.LoadState(ctx, d)
+	return f.Store.LoadState(ctx, d)
 }
 
 func (f *failStore) Apply(ctx context.Context, d, id string, ops []pthv.Op) (pthv.WriteStats, error) {
 	if err := f.hit("Apply"); err != nil {
 		return pthv.WriteStats{}, err
 	}
-	return f.memStore.Apply(ctx, d, id, ops)
+	return f.Store.Apply(ctx, d, id, ops)
 }
 
 func (f *failStore) PutImport(ctx context.Context, imp *pthv.Import) error {
 	if err := f.hit("PutImport"); err != nil {
 		return err
 	}
-	return f.memStore.PutImport(ctx, imp)
+	return f.Store.PutImport(ctx, imp)
 }
 
 func (f *failStore) ClaimObject(ctx context.Context, obj pthv.Object, id string) error {
 	if err := f.hit("ClaimObject"); err != nil {
 		return err
 	}
-	return f.memStore.ClaimObject(ctx, obj, id)
+	return f.Store.ClaimObject(ctx, obj, id)
 }
 
 func (f *failStore) Lock(ctx context.Context, d, owner string, lease time.Duration) error {
 	if err := f.hit("Lock"); err != nil {
 		return err
 	}
-	return f.memStore.Lock(ctx, d, owner, lease)
+	return f.Store.Lock(ctx, d, owner, lease)
 }
 
 func (f *failStore) Unlock(ctx context.Context, d, owner string) error {
 	if err := f.hit("Unlock"); err != nil {
 		return err
 	}
-	return f.memStore.Unlock(ctx, d, owner)
+	return f.Store.Unlock(ctx, d, owner)
 }
 
 func (f *failStore) SetSnapshot(ctx context.Context, d, key string, dirty bool) error {
 	if err := f.hit("SetSnapshot"); err != nil {
 		return err
 	}
-	return f.memStore.SetSnapshot(ctx, d, key, dirty)
+	return f.Store.SetSnapshot(ctx, d, key, dirty)
 }
 
 func (f *failStore) SetConsent(ctx context.Context, d string, es []pthv.ConsentEntry) error {
 	if err := f.hit("SetConsent"); err != nil {
 		return err
 	}
-	return f.memStore.SetConsent(ctx, d, es)
-}
-
-// ListDistricts lets the sweep list the in-memory store's districts.
-func (m *memStore) ListDistricts(context.Context) ([]pthv.District, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []pthv.District
-	for _, d := range m.districts {
-		out = append(out, *d)
-	}
-	return out, nil
+	return f.Store.SetConsent(ctx, d, es)
 }
 
 // failingBlobs fails the n-th Download.
@@ -144,9 +134,9 @@ type crashRig struct {
 
 func newCrashRig(t *testing.T) *crashRig {
 	r := newRig(t)
-	c := &crashRig{rig: r, fs: &failStore{memStore: r.store}, clock: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)}
+	c := &crashRig{rig: r, fs: &failStore{Store: r.store}, clock: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)}
 	now := func() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.clock }
-	r.store.now, r.svc.Now, r.svc.Store = now, now, c.fs
+	r.store.Now, r.svc.Now, r.svc.Store = now, now, c.fs
 	r.svc.ChunkOps = 100
 	r.svc.LockLease = time.Minute
 	return c
@@ -168,24 +158,40 @@ func (c *crashRig) importOf(obj pthv.Object) *pthv.Import {
 }
 
 // sameRoster compares every record of two stores' district d1: hash, active flag, data.
-func sameRoster(t *testing.T, got, want *memStore) (compared, differ int) {
+func sameRoster(t *testing.T, got, want *memstore.Store) (compared, differ int) {
 	t.Helper()
-	for k, w := range want.records {
-		compared++
-		if g, ok := got.records[k]; !ok || g != w {
-			differ++
+	ctx := context.Background()
+	g, err := got.LoadState(ctx, "d1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := want.LoadState(ctx, "d1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kind, recs := range w {
+		for id, wc := range recs {
+			compared++
+			gc, ok := g[kind][id]
+			gj, _, _ := got.GetRecord(ctx, "d1", kind, id)
+			wj, _, _ := want.GetRecord(ctx, "d1", kind, id)
+			if !ok || gc != wc || string(gj) != string(wj) {
+				differ++
+			}
 		}
 	}
-	for k := range got.records {
-		if _, ok := want.records[k]; !ok {
-			compared++
-			differ++
+	for kind, recs := range g {
+		for id := range recs {
+			if _, ok := w[kind][id]; !ok {
+				compared++
+				differ++
+			}
 		}
 	}
 	return compared, differ
 }
 
-func reference(t *testing.T, exports ...[]byte) *memStore {
+func reference(t *testing.T, exports ...[]byte) *memstore.Store {
 	ref := newRig(t)
 	for i, e := range exports {
 		ref.drop(fmt.Sprintf("drops/d1/rosters/ref-%d.zip", i), e)
@@ -205,9 +211,10 @@ func TestATransientFailureWhilePlanningIsRetriedByTheRedelivery(t *testing.T) {
 	if imp.Status != pthv.StatusPlanning || imp.Attempts != 1 || !imp.Heartbeat.IsZero() {
 		t.Fatalf("after a transient failure: %s attempts %d heartbeat %v", imp.Status, imp.Attempts, imp.Heartbeat)
 	}
-	if _, held := c.store.locks["d1"]; held {
-		t.Fatal("the district lock is still held after the run stopped")
+	if err := c.store.Lock(context.Background(), "d1", "another-import", time.Minute); err != nil {
+		t.Fatalf("the district lock is still held after the run stopped: %v", err)
 	}
+	c.store.Unlock(context.Background(), "d1", "another-import")
 	// The redelivery (no clock change: a failed run leaves no live heartbeat) takes over.
 	if err := c.svc.HandleDrop(context.Background(), obj); err != nil {
 		t.Fatal(err)
@@ -408,7 +415,7 @@ func TestAContinuationWhoseRunDiedIsTakenOver(t *testing.T) {
 func TestACSVDropIsNeverClaimedWithoutARecord(t *testing.T) {
 	c := newCrashRig(t)
 	c.drop("drops/d1/rosters/a.zip", genZip(t, rostergen.Options{Students: 20, Seed: 26}))
-	student := c.store.active("d1", "user")[0]
+	student := active(c.store, "d1", "user")[0]
 	fb := &failingBlobs{memBlobs: c.blobs, n: 1}
 	c.svc.Blobs = fb
 	csv := "schoolYear,studentSourcedId,consent,date\n2026-2027," + student + ",accepted,2026-09-01\n"
@@ -437,7 +444,7 @@ func TestANewerDropNeverOvertakesAnUnfinishedImport(t *testing.T) {
 	a := c.crash("drops/d1/rosters/a.zip", first, "Apply", 3)
 	// The lock's lease has run out a moment before the import's heartbeat: the district is
 	// free, yet the import is not stale yet. The newer drop must wait for it.
-	delete(c.store.locks, "d1")
+	c.store.Unlock(context.Background(), "d1", ImportID(a))
 	b := c.blobs.upload("drops", "drops/d1/rosters/b.zip", second)
 	if err := c.svc.HandleDrop(context.Background(), b); err != nil {
 		t.Fatal(err)

@@ -82,7 +82,7 @@ func (s *Service) plan(ctx context.Context, d *pthv.District, imp *pthv.Import) 
 		return nil, Plan{}, err
 	}
 	shares := holdShares(d)
-	plan := planner.Finish(shares)
+	plan := planner.FinishWith(shares)
 	planner.checkFiles(&plan.Safety, fileChecks(rep), shares)
 	t3 := time.Now()
 	imp.TimingsMS["download"] = t1.Sub(t0).Milliseconds()

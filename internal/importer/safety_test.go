@@ -109,7 +109,7 @@ func TestADeltaThatDeletesEveryStudentAsAUserIsHeld(t *testing.T) {
 	if !strings.Contains(imp.Reason, "active students") {
 		t.Errorf("the reason does not name the kind that tripped the hold: %q", imp.Reason)
 	}
-	if got := len(r.store.active("d1", roster.KindUser)); got == 0 || imp.Safety.DeactivatedStudents != len(students) {
+	if got := len(active(r.store, "d1", roster.KindUser)); got == 0 || imp.Safety.DeactivatedStudents != len(students) {
 		t.Errorf("students %d/%d; %d active users left", imp.Safety.DeactivatedStudents, imp.Safety.ActiveStudents, got)
 	}
 }
@@ -140,7 +140,7 @@ func TestAUsersFileCutShortIsHeldWithItsReasons(t *testing.T) {
 				cut[k] = v
 			}
 			cut["users.csv"] = []byte(tc.users)
-			before := len(r.store.active("d1", roster.KindUser))
+			before := len(active(r.store, "d1", roster.KindUser))
 			imp := r.drop("drops/d1/rosters/cut.zip", zipFiles(t, cut))
 			if imp.Status != pthv.StatusHeld {
 				t.Fatalf("%s: %s (%s) safety %+v", tc.name, imp.Status, imp.Reason, imp.Safety)
@@ -150,7 +150,7 @@ func TestAUsersFileCutShortIsHeldWithItsReasons(t *testing.T) {
 					t.Errorf("reason %q lacks %q", imp.Reason, want)
 				}
 			}
-			if after := len(r.store.active("d1", roster.KindUser)); after != before {
+			if after := len(active(r.store, "d1", roster.KindUser)); after != before {
 				t.Errorf("a held import changed the roster: %d active users, were %d", after, before)
 			}
 		})
@@ -176,12 +176,12 @@ func TestAPersonDeactivatedAsUserAndByRoleCountsOnce(t *testing.T) {
 	if err := p.Record(&roster.Role{SourcedID: "rs2", Status: roster.StatusToBeDeleted}); err != nil {
 		t.Fatal(err)
 	}
-	plan := p.Finish(map[string]float64{HoldStudents: 0.5})
+	plan := p.FinishWith(map[string]float64{HoldStudents: 0.5})
 	if st := kindOf(plan.Safety, HoldStudents); st.Deactivated != 2 || st.Active != 5 || st.Held {
 		t.Fatalf("students %+v: want 2 of 5, not held", st)
 	}
 	// A per-district share below that holds it, and says which kind.
-	plan = NewPlanner(cur).Finish(nil)
+	plan = NewPlanner(cur).FinishWith(nil)
 	if plan.Safety.Held {
 		t.Fatalf("an empty delta is held: %+v", plan.Safety)
 	}
@@ -226,7 +226,7 @@ func TestTheHoldCountsEveryKindWithItsOwnShare(t *testing.T) {
 				p.seen[tc.file][id] = true
 			}
 		}
-		plan := p.Finish(nil)
+		plan := p.FinishWith(nil)
 		got := kindOf(plan.Safety, tc.kind)
 		if got.Active != 10 || got.Deactivated != 3 || !got.Held || !plan.Safety.Held {
 			t.Errorf("%s: %+v", tc.kind, got)
@@ -242,7 +242,7 @@ func TestTheHoldCountsEveryKindWithItsOwnShare(t *testing.T) {
 		for id := range p.seen[tc.file] {
 			p2.seen[tc.file][id] = true
 		}
-		if plan := p2.Finish(map[string]float64{tc.kind: 0.5}); plan.Safety.Held {
+		if plan := p2.FinishWith(map[string]float64{tc.kind: 0.5}); plan.Safety.Held {
 			t.Errorf("%s with a 50%% share: held %+v", tc.kind, plan.Safety.Reasons)
 		}
 	}
