@@ -32,7 +32,7 @@ const crashStudents = 2000
 // event, by a later drop of the district, by the schedule's sweep — and in the end every
 // record in the table is compared with the last export.
 func TestAKilledIngestNeverStrandsAnImport(t *testing.T) {
-	e := newEnv(t, map[string]string{"IMPORT_LEASE": "8s", "IMPORT_CHUNK_OPS": "500"})
+	e := newEnv(t, map[string]string{"IMPORT_LEASE": "20s", "IMPORT_CHUNK_OPS": "500"})
 	ctx := context.Background()
 	a, _ := gen(t, rostergen.Options{Students: crashStudents, Seed: 31})
 	b, _ := gen(t, rostergen.Options{Students: crashStudents, Seed: 31, Remove: 0.08})
@@ -43,7 +43,7 @@ func TestAKilledIngestNeverStrandsAnImport(t *testing.T) {
 	if impA.Status != pthv.StatusPlanning {
 		t.Fatalf("killed while planning, the import is %s", impA.Status)
 	}
-	time.Sleep(9 * time.Second)
+	time.Sleep(21 * time.Second)
 	e.redeliver(objA)
 
 	// 2. Killed while applying that second run; a later drop of the district takes it over.
@@ -53,7 +53,7 @@ func TestAKilledIngestNeverStrandsAnImport(t *testing.T) {
 	if impA.Status != pthv.StatusApplying || impA.Cursor >= impA.Ops {
 		t.Fatalf("killed while applying, the import is %s at %d of %d", impA.Status, impA.Cursor, impA.Ops)
 	}
-	time.Sleep(9 * time.Second)
+	time.Sleep(21 * time.Second)
 	objB := e.put("drops/d1/rosters/b.zip", b)
 
 	// 3. Killed while applying b; a drop made meanwhile is recorded as queued, and the sweep
@@ -63,13 +63,13 @@ func TestAKilledIngestNeverStrandsAnImport(t *testing.T) {
 		t.Fatalf("killed while applying b, the import is %s at %d of %d", impB.Status, impB.Cursor, impB.Ops)
 	}
 	objC := e.put("drops/d1/rosters/c.zip", b)
-	if !waitFor(30*time.Second, func() bool {
+	if !waitFor(60*time.Second, func() bool {
 		imp, err := e.store.GetImport(ctx, "d1", e.importID(objC))
 		return err == nil && imp.Status == pthv.StatusQueued
 	}) {
 		t.Fatalf("the drop made while b was stranded was not recorded as queued; logs:\n%s", tail(e.logs.String(), 3000))
 	}
-	time.Sleep(9 * time.Second)
+	time.Sleep(21 * time.Second)
 	e.send(`{"pthv":"sweep"}`)
 
 	doneA, doneB, doneC := e.await(objA), e.await(objB), e.await(objC)
