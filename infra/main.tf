@@ -60,6 +60,7 @@ module "functions" {
   import_checkpoint_margin = var.import_checkpoint_margin
   import_max_run           = var.import_max_run
   import_chunk_ops         = var.import_chunk_ops
+  import_lease             = var.import_lease
   log_level                = var.log_level
   log_retention_days       = var.log_retention_days
   ingest_max_concurrency   = var.ingest_max_concurrency
@@ -80,6 +81,9 @@ module "schedule" {
 
   name_prefix        = var.name_prefix
   reach_function_arn = module.functions.function_arns["reach"]
+  ingest_queue_arn   = module.queue.queue_arn
+  kms_key_arn        = module.storage.kms_key_arn
+  sweep_rate         = var.sweep_rate
   nightly_cron       = var.nightly_cron
   timezone           = var.timezone
 }

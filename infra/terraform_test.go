@@ -480,6 +480,7 @@ func TestTriggersMatchTheCode(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"full": true}`), &ev); err != nil || !ev.Full || !found {
 		t.Error("no schedule sends the reach function {\"full\": true}")
 	}
+	checkSchedules(t, bs)
 }
 
 // providerMirror is a local copy of the AWS provider (a filesystem mirror), when this machine

@@ -118,6 +118,17 @@ variable "import_chunk_ops" {
   }
 }
 
+variable "import_lease" {
+  description = "IMPORT_LEASE: how long an import run's heartbeat lasts (a Go duration); an import whose heartbeat is older is taken over by the next event, drop or sweep."
+  type        = string
+  default     = "5m"
+
+  validation {
+    condition     = can(regex("^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$", var.import_lease))
+    error_message = "import_lease must be a Go duration such as 5m."
+  }
+}
+
 variable "log_level" {
   description = "LOG_LEVEL of the functions: debug, info, warn or error."
   type        = string
@@ -143,6 +154,17 @@ variable "ingest_max_concurrency" {
 # ---------------------------------------------------------------------------------------------
 # Nightly recomputation
 # ---------------------------------------------------------------------------------------------
+
+variable "sweep_rate" {
+  description = "Schedule expression of the import sweep, which takes over stranded imports and imports waiting drops."
+  type        = string
+  default     = "rate(10 minutes)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.sweep_rate))
+    error_message = "sweep_rate must be a cron(...) or rate(...) expression."
+  }
+}
 
 variable "nightly_cron" {
   description = "EventBridge Scheduler expression of the nightly full reach recomputation, in var.timezone."
@@ -187,8 +209,8 @@ variable "districts" {
   default     = {}
 
   validation {
-    condition     = alltrue([for id in keys(var.districts) : can(regex("^[0-9A-Za-z._-]{1,64}$", id))])
-    error_message = "Each district id must be 1 to 64 letters, digits, dots, underscores or hyphens."
+    condition     = alltrue([for id in keys(var.districts) : length(id) <= 64 && can(regex("^[0-9A-Za-z][0-9A-Za-z_-]*(\\.[0-9A-Za-z_-]+)*$", id))])
+    error_message = "Each district id must be 1 to 64 letters, digits, dots, underscores or hyphens, starting with a letter or digit, with no two dots in a row and none at the end."
   }
 
   validation {

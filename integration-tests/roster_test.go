@@ -469,6 +469,31 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("every key the service wrote is made of safe segments", func(t *testing.T) {
+		n := 0
+		for _, bucket := range []string{e.stack.Names.ReportsBucket, e.stack.Names.DropsBucket} {
+			p := s3.NewListObjectsV2Paginator(e.s3, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+			for p.HasMorePages() {
+				page, err := p.NextPage(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, o := range page.Contents {
+					n++
+					if bucket == e.stack.Names.DropsBucket {
+						continue // written by the test, not the service
+					}
+					if err := pthv.CheckKey(aws.ToString(o.Key)); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		}
+		if n == 0 {
+			t.Fatal("no objects")
+		}
+	})
+
 	t.Run("logs carry no names, emails or phone numbers", func(t *testing.T) {
 		logs := e.logs.String()
 		if !strings.Contains(logs, `"decision":"applied"`) {

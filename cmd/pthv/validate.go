@@ -37,7 +37,7 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return pathErr(err)
 	}
 	if *format == "json" {
-		enc := json.NewEncoder(stdout)
+		enc := json.NewEncoder(orcsv.PrintableWriter(stdout))
 		enc.SetIndent("", "  ")
 		err = enc.Encode(rep)
 	} else {

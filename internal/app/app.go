@@ -29,6 +29,9 @@ const (
 	EnvMaxRun = "IMPORT_MAX_RUN"
 	// EnvChunkOps: writes applied between checkpoints (default 5000).
 	EnvChunkOps = "IMPORT_CHUNK_OPS"
+	// EnvLease: how long a run's heartbeat lasts; an import whose heartbeat is older is
+	// taken over (default 5m).
+	EnvLease = "IMPORT_LEASE"
 )
 
 // Env is the wired configuration of one process.
@@ -39,6 +42,8 @@ type Env struct {
 	CheckpointMargin time.Duration
 	MaxRun           time.Duration
 	ChunkOps         int
+	// Lease is how long an import run's heartbeat and the district lock last (0 = default).
+	Lease time.Duration
 	// ReachFunction is the reach function to notify after imports ("" = none).
 	ReachFunction string
 }
@@ -66,6 +71,9 @@ func LoadEnv(ctx context.Context) (*Env, error) {
 		return nil, err
 	}
 	if e.MaxRun, err = duration(EnvMaxRun, 0); err != nil {
+		return nil, err
+	}
+	if e.Lease, err = duration(EnvLease, 0); err != nil {
 		return nil, err
 	}
 	if v := os.Getenv(EnvChunkOps); v != "" {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -55,7 +56,7 @@ func (b *S3) ListDrops(ctx context.Context, bucket, prefix string) ([]pthv.Objec
 		}
 		for _, v := range page.Versions {
 			out = append(out, pthv.Object{Bucket: bucket, Key: aws.ToString(v.Key), VersionID: aws.ToString(v.VersionId),
-				ETag: strings.Trim(aws.ToString(v.ETag), `"`), Size: aws.ToInt64(v.Size), UploadedAt: aws.ToTime(v.LastModified).UTC()})
+				ETag: strings.Trim(aws.ToString(v.ETag), `"`), Size: aws.ToInt64(v.Size), UploadedAt: uploaded(v.LastModified)})
 		}
 	}
 	return out, nil
@@ -77,7 +78,7 @@ func (b *S3) Stat(ctx context.Context, obj pthv.Object) (pthv.Object, error) {
 	obj.VersionID = aws.ToString(out.VersionId)
 	obj.ETag = strings.Trim(aws.ToString(out.ETag), `"`)
 	obj.Size = aws.ToInt64(out.ContentLength)
-	obj.UploadedAt = aws.ToTime(out.LastModified).UTC()
+	obj.UploadedAt = uploaded(out.LastModified)
 	return obj, nil
 }
 
@@ -123,3 +124,8 @@ func (b *S3) Get(ctx context.Context, bucket, key string) ([]byte, error) {
 	defer out.Body.Close()
 	return io.ReadAll(out.Body)
 }
+
+// uploaded is an object's upload time to the second: S3's resolution (HeadObject's
+// Last-Modified has no fraction; some stand-ins list more), so that the listing and the
+// object agree and no order finer than S3's is ever read into it.
+func uploaded(t *time.Time) time.Time { return aws.ToTime(t).UTC().Truncate(time.Second) }

@@ -120,8 +120,7 @@ func (s *Service) Select(ctx context.Context, req cohort.Request, replaces strin
 		return nil, pthv.Errorf(pthv.CodeNoStudents, "school %s has no active students in the roster of district %s", req.School, req.District)
 	}
 	rec := &cohort.Record{ID: s.newID(), District: req.District, School: req.School, Year: req.Year, Created: s.now(), Replaces: replaces}
-	rec.PopulationKey = fmt.Sprintf("reports/%s/cohorts/%s/%s/%s.population.json", rec.District, rec.School, rec.Year, rec.ID)
-	rec.CSVKey = fmt.Sprintf("reports/%s/cohorts/%s/%s/%s.csv", rec.District, rec.School, rec.Year, rec.ID)
+	rec.PopulationKey, rec.CSVKey = cohortKeys(rec)
 	b, err := json.Marshal(pop.families)
 	if err != nil {
 		return nil, err
@@ -386,4 +385,13 @@ func requestError(err error) error {
 		return &pthv.Error{Code: pthv.CodeTargeting, Message: te.Error()}
 	}
 	return &pthv.Error{Code: pthv.CodeInvalid, Message: err.Error()}
+}
+
+// cohortKeys are where a cohort's population and coordinator CSV are written, under the
+// district's prefix. Every segment from data is checked or encoded (pthv.KeySegment): a
+// school sourcedId may hold '/' and '.'.
+func cohortKeys(rec *cohort.Record) (population, csv string) {
+	seg := pthv.KeySegment
+	dir := fmt.Sprintf("reports/%s/cohorts/%s/%s/%s", seg(rec.District), seg(rec.School), seg(rec.Year), seg(rec.ID))
+	return dir + ".population.json", dir + ".csv"
 }

@@ -13,6 +13,15 @@ import (
 type FunctionsFile struct {
 	Description string                  `json:"description"`
 	Functions   map[string]FunctionSpec `json:"functions"`
+	// Schedules are the EventBridge schedules: what each sends where (infra/modules/schedule).
+	Schedules map[string]ScheduleSpec `json:"schedules"`
+}
+
+// ScheduleSpec is one schedule: its target (a symbolic resource: reach_function, ingest_queue)
+// and the JSON it sends.
+type ScheduleSpec struct {
+	Target string          `json:"target"`
+	Input  json.RawMessage `json:"input"`
 }
 
 // FunctionSpec is one function's entry in FunctionsFile.

@@ -124,6 +124,7 @@ type hostedFunction struct {
 	cfg   FunctionConfig
 	arn   string
 	queue chan *invocation // unbuffered: an invocation is handed straight to a free environment
+	pids  pidSet           // the running processes of the function's environments
 }
 
 // invocation is one request for a function, from Invoke to its result.

@@ -122,8 +122,10 @@ func (h *Host) startSandbox(fn *hostedFunction) (*sandbox, error) {
 		return nil, err
 	}
 	sb.cmd = cmd
+	fn.pids.add(cmd.Process.Pid)
 	go func() {
 		err := cmd.Wait()
+		fn.pids.remove(cmd.Process.Pid)
 		stdout.flush()
 		stderr.flush()
 		sb.mu.Lock()

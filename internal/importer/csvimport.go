@@ -21,16 +21,34 @@ type csvDrop struct {
 	file string // the object's name, as findings name it
 }
 
-// startCSV claims a CSV drop for import id and downloads it. It returns nil, nil when
-// another import claimed the object first (a redelivered event).
+// startCSV records and claims a CSV drop for import id and downloads it. It returns nil,
+// nil when the import is finished already or the object was claimed by another import.
 func (s *Service) startCSV(ctx context.Context, d *pthv.District, obj pthv.Object, id, kind string) (*csvDrop, error) {
+	now := s.now()
 	c := &csvDrop{log: s.log().With("districtId", d.ID, "importId", id), body: &bytes.Buffer{},
 		file: obj.Key[strings.LastIndex(obj.Key, "/")+1:],
-		imp: &pthv.Import{ID: id, District: d.ID, Source: obj, Kind: kind, Status: pthv.StatusPlanning, Started: s.now(),
+		imp: &pthv.Import{ID: id, District: d.ID, Source: obj, Kind: kind, Status: pthv.StatusPlanning, Started: now, Heartbeat: now,
 			Counts: map[roster.Kind]pthv.Counts{}, TimingsMS: map[string]int64{}, Runs: 1}}
-	if err := s.Store.ClaimObject(ctx, obj, id); errors.Is(err, pthv.ErrConflict) {
-		c.log.Info(kind+" drop claimed by another import", "decision", "skip")
+	if old, err := s.Store.GetImport(ctx, d.ID, id); err == nil {
+		if !resumable(old.Status) {
+			c.log.Info(kind+" drop already imported", "decision", "duplicate")
+			return nil, nil
+		}
+		c.imp.Runs, c.imp.Attempts, c.imp.Started = old.Runs, old.Attempts, old.Started
+	} else if !errors.Is(err, pthv.ErrNotFound) {
+		return nil, err
+	}
+	// The record first, then the claim: a claimed object always has a record.
+	if err := s.Store.PutImport(ctx, c.imp); errors.Is(err, pthv.ErrConflict) {
+		c.log.Info(kind+" drop taken by another run", "decision", "skip")
 		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if err := s.claim(ctx, obj, id); errors.Is(err, pthv.ErrConflict) {
+		c.imp.Status, c.imp.Reason, c.imp.Finished = pthv.StatusSuperseded, "the drop was claimed by another import", s.now()
+		c.log.Info(kind+" drop claimed by another import", "decision", "skip")
+		return nil, s.Store.PutImport(ctx, c.imp)
 	} else if err != nil {
 		return nil, err
 	}

@@ -68,8 +68,8 @@ func (b *memBlobs) ListDrops(_ context.Context, bucket, prefix string) ([]pthv.O
 	var out []pthv.Object
 	for k, vs := range b.objects {
 		if strings.HasPrefix(k, bucket+"/"+prefix) {
-			for _, v := range vs {
-				out = append(out, v.Object)
+			for i := len(vs) - 1; i >= 0; i-- { // as S3 lists them: per key, newest first
+				out = append(out, vs[i].Object)
 			}
 		}
 	}

@@ -71,6 +71,8 @@ func (p *Planner) Record(rec roster.Record) error {
 	switch r := rec.(type) {
 	case *roster.Role:
 		role, user, school = r.Role, r.UserSourcedID, r.OrgSourcedID
+	case *roster.Org:
+		role = r.Type // kept so that the hold can count schools
 	case *roster.Class:
 		school = r.SchoolSourcedID
 	case *roster.Enrollment:
@@ -165,10 +167,16 @@ type Plan struct {
 	Safety pthv.Safety
 }
 
-// Finish completes the plan: records missing from a bulk file are deactivated, and the
-// share of the district's active students that would be deactivated is compared with
-// threshold. Ops come kind by kind in read order, puts before deactivations.
+// Finish is FinishWith with threshold as the students' share and the other kinds' defaults.
 func (p *Planner) Finish(threshold float64) Plan {
+	return p.FinishWith(map[string]float64{HoldStudents: threshold})
+}
+
+// FinishWith completes the plan: records missing from a bulk file are deactivated, and the
+// share of each kind of HoldKinds that would be deactivated is compared with its share
+// (missing or nil: DefaultHoldShares). Ops come kind by kind in read order, puts before
+// deactivations.
+func (p *Planner) FinishWith(shares map[string]float64) Plan {
 	if !p.finished {
 		p.finished = true
 		for _, k := range roster.Kinds {
@@ -198,49 +206,8 @@ func (p *Planner) Finish(threshold float64) Plan {
 		}
 		plan.Counts[k] = *p.counts[k]
 	}
-	plan.Safety = p.safety(plan.Ops, threshold)
+	plan.Safety = p.safety(plan.Ops, withDefaultShares(shares))
 	return plan
-}
-
-// safety counts students by their student roles: a student is active while one of their
-// student roles is, and is deactivated when the plan turns off a student role and writes none.
-func (p *Planner) safety(ops []pthv.Op, threshold float64) pthv.Safety {
-	active := map[string]bool{}
-	for _, c := range p.cur[roster.KindRole] {
-		if c.Active && c.Role == "student" {
-			active[c.User] = true
-		}
-	}
-	off, kept := map[string]bool{}, map[string]bool{}
-	for _, op := range ops {
-		if op.Kind != roster.KindRole || op.Role != "student" {
-			continue
-		}
-		if op.Op == pthv.OpDeactivate {
-			off[op.User] = true
-		} else {
-			kept[op.User] = true
-		}
-	}
-	// A student whose other student roles are neither turned off nor rewritten stays active.
-	stillActive := map[string]bool{}
-	for id, c := range p.cur[roster.KindRole] {
-		if c.Active && c.Role == "student" && off[c.User] && !p.turnedOff(id) {
-			stillActive[c.User] = true
-		}
-	}
-	n := 0
-	for u := range off {
-		if active[u] && !kept[u] && !stillActive[u] {
-			n++
-		}
-	}
-	s := pthv.Safety{ActiveStudents: len(active), DeactivatedStudents: n, Threshold: threshold}
-	if s.ActiveStudents > 0 {
-		s.Share = float64(n) / float64(s.ActiveStudents)
-	}
-	s.Held = s.Share > threshold
-	return s
 }
 
 func (p *Planner) turnedOff(roleID string) bool {

@@ -118,7 +118,7 @@ func TestTheHoldCountsStudentsByTheirRoles(t *testing.T) {
 		for _, id := range tc.keep {
 			p.seen[roster.KindRole][id] = true // present and unchanged
 		}
-		plan := p.Finish(0.25)
+		plan := p.FinishWith(map[string]float64{HoldStudents: 0.25, HoldStaff: 1})
 		if plan.Safety.Held != tc.held || plan.Safety.DeactivatedStudents != tc.off || plan.Safety.ActiveStudents != 4 {
 			t.Errorf("keep %v: %+v", tc.keep, plan.Safety)
 		}

@@ -14,12 +14,12 @@ import (
 )
 
 func (s *Service) planKey(imp *pthv.Import) string {
-	return "plans/" + imp.District + "/" + imp.ID + ".jsonl.gz"
+	return "plans/" + pthv.KeySegment(imp.District) + "/" + pthv.KeySegment(imp.ID) + ".jsonl.gz"
 }
 
 // ReportKey is where an import's report is written in the reports bucket.
 func ReportKey(district, importID string) string {
-	return "reports/" + district + "/imports/" + importID + ".json"
+	return "reports/" + pthv.KeySegment(district) + "/imports/" + pthv.KeySegment(importID) + ".json"
 }
 
 func (s *Service) savePlan(ctx context.Context, imp *pthv.Import, ops []pthv.Op) (string, error) {

@@ -50,12 +50,13 @@ func (s *Service) ImportPackage(ctx context.Context, districtID string, obj pthv
 	}
 	id := opt.ImportID
 	if id == "" {
-		id = newImportID(s.now())
+		id = ImportID(obj)
 	}
 	if err := s.Store.Lock(ctx, d.ID, id, s.lease()); err != nil {
 		return nil, fmt.Errorf("district %s: another import is running: %w", d.ID, err)
 	}
-	imp := &pthv.Import{ID: id, District: d.ID, Source: obj, Status: pthv.StatusPlanning, Started: s.now(),
+	now := s.now()
+	imp := &pthv.Import{ID: id, District: d.ID, Source: obj, Status: pthv.StatusPlanning, Started: now, Heartbeat: now,
 		Counts: map[roster.Kind]pthv.Counts{}, TimingsMS: map[string]int64{}, Runs: 1}
 	continued, rep, err := s.importPackage(ctx, d, imp, opt.Hold)
 	if !continued {
@@ -72,4 +73,24 @@ func (s *Service) ImportPackage(ctx context.Context, districtID string, obj pthv
 // GetImport returns an import record (pthv.ErrNotFound when there is none).
 func (s *Service) GetImport(ctx context.Context, district, id string) (*pthv.Import, error) {
 	return s.Store.GetImport(ctx, district, id)
+}
+
+// importPackage records, claims and then plans and applies (or holds) a package that is not a
+// drop, as importObject does for drops: the record first, then the claim, so a claimed object
+// always has a record that a later run can take over.
+func (s *Service) importPackage(ctx context.Context, d *pthv.District, imp *pthv.Import, hold string) (bool, *orcsv.Report, error) {
+	log := s.log().With("districtId", d.ID, "importId", imp.ID)
+	if err := s.Store.PutImport(ctx, imp); err != nil {
+		return false, nil, err
+	}
+	if err := s.claim(ctx, imp.Source, imp.ID); err != nil {
+		if errors.Is(err, pthv.ErrConflict) {
+			imp.Status, imp.Reason, imp.Finished = pthv.StatusSuperseded, "the package was claimed by another import", s.now()
+			log.Info("package claimed by another import", "decision", "skip")
+			return false, nil, s.Store.PutImport(ctx, imp)
+		}
+		return false, nil, s.fail(ctx, imp, "claiming the package", err, false)
+	}
+	log.Info("import started", "decision", "plan", "bytes", imp.Source.Size)
+	return s.planAndApplyHold(ctx, d, imp, hold)
 }

@@ -52,10 +52,14 @@ type Locks interface {
 
 // Imports keeps import records.
 type Imports interface {
-	// PutImport writes the import record.
+	// PutImport writes the import record, unless the stored record has more runs than imp
+	// (a later run took the import over): then a conflict, and nothing is written.
 	PutImport(ctx context.Context, imp *pthv.Import) error
 	// GetImport reads an import record, or a not-found error.
 	GetImport(ctx context.Context, district, id string) (*pthv.Import, error)
+	// ListImports returns the district's newest imports, newest first (at most limit; a
+	// limit of 0 or less means 20).
+	ListImports(ctx context.Context, district string, limit int) ([]*pthv.Import, error)
 	// TransitionImport sets the import's status to `to` only if it is `from`; a conflict otherwise.
 	TransitionImport(ctx context.Context, district, id string, from, to pthv.Status) error
 }

@@ -20,6 +20,8 @@ import (
 type Pipeline interface {
 	HandleDrop(ctx context.Context, obj pthv.Object) error
 	Continue(ctx context.Context, c pthv.Continuation) error
+	// Sweep queues a drain for every district with work no run is doing.
+	Sweep(ctx context.Context) (int, error)
 }
 
 // Blobs is what the handler needs of S3: the version, ETag, size and upload time of the
@@ -88,8 +90,11 @@ func (h *Handler) one(ctx context.Context, log *slog.Logger, body string) error 
 	case msg.Event == "s3:TestEvent":
 		log.Info("s3 test event ignored", "decision", "ignore")
 		return nil
-	case msg.Kind == pthv.ContinuationKind:
+	case msg.Kind == pthv.ContinuationKind || msg.Kind == pthv.DrainKind:
 		return h.Pipeline.Continue(ctx, pthv.Continuation{Kind: msg.Kind, District: msg.District, ImportID: msg.ImportID, Run: msg.Run})
+	case msg.Kind == pthv.SweepKind:
+		_, err := h.Pipeline.Sweep(ctx)
+		return err
 	case len(msg.Records) > 0:
 		var firstErr error
 		for _, r := range msg.Records {
@@ -103,7 +108,7 @@ func (h *Handler) one(ctx context.Context, log *slog.Logger, body string) error 
 		}
 		return firstErr
 	}
-	return errors.New("the message is neither an S3 notification nor a continuation")
+	return errors.New("the message is neither an S3 notification, a continuation, a drain nor a sweep")
 }
 
 func (h *Handler) drop(ctx context.Context, r s3Record) error {

@@ -20,7 +20,13 @@ import (
 type fakePipeline struct {
 	drops     []pthv.Object
 	continued []pthv.Continuation
+	sweeps    int
 	dropErr   error
+}
+
+func (f *fakePipeline) Sweep(context.Context) (int, error) {
+	f.sweeps++
+	return 0, nil
 }
 
 func (f *fakePipeline) HandleDrop(_ context.Context, o pthv.Object) error {
@@ -99,5 +105,21 @@ func TestRefusedDropsAreNotRetriedButFailuresAre(t *testing.T) {
 		if got := len(resp.BatchItemFailures) == 1; got != tc.fail {
 			t.Errorf("%v: failed=%v, want %v", tc.err, got, tc.fail)
 		}
+	}
+}
+
+func TestTheSchedulesSweepAndDrainMessagesReachThePipeline(t *testing.T) {
+	p := &fakePipeline{}
+	h := &Handler{Pipeline: p, Blobs: statBlobs{}, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	resp, err := h.Handle(context.Background(), load(t, "sqs-scheduler-sweep.json"))
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("resp %+v err %v", resp, err)
+	}
+	if p.sweeps != 1 {
+		t.Errorf("%d sweeps, want 1", p.sweeps)
+	}
+	want := []pthv.Continuation{{Kind: pthv.DrainKind, District: "d1"}}
+	if diff := cmp.Diff(want, p.continued); diff != "" {
+		t.Errorf("drains (-want +got):\n%s", diff)
 	}
 }

@@ -13,6 +13,9 @@ type District struct {
 	// HoldShare is the share of the district's active students an import may deactivate
 	// before it is held for approval (default 0.10).
 	HoldShare float64 `json:"holdShare"`
+	// Shares are the district's own hold shares per kind of importer.HoldKinds (students:
+	// HoldShare); a kind not set has its default share.
+	Shares map[string]float64 `json:"holdShares,omitempty"`
 	// Watermark is the upload time of the newest drop processed; an older drop found later
 	// is superseded, never applied over newer data.
 	Watermark time.Time `json:"watermark"`
@@ -27,15 +30,17 @@ type District struct {
 // DefaultHoldShare is the deactivation share above which an import is held.
 const DefaultHoldShare = 0.10
 
-// DistrictIDPattern is the rule for a district id: 1 to 64 letters, digits, '.', '_' or '-'
-// (it is a segment of S3 keys and of DynamoDB keys). It is unanchored, for use inside
-// larger patterns such as a drop key's.
-const DistrictIDPattern = `[0-9A-Za-z._-]{1,64}`
+// DistrictIDPattern is the rule for a district id: letters, digits, '.', '_' or '-', starting
+// with a letter or digit, with a dot only between two other characters — so that no id is a
+// dot segment ('.', '..', '...') or starts with '-' ('-rf'): it is a segment of S3 keys, of
+// DynamoDB keys and of IAM names. At most 64 characters (ValidDistrictID checks the length).
+// It is unanchored, for use inside larger patterns such as a drop key's.
+const DistrictIDPattern = `[0-9A-Za-z][0-9A-Za-z_-]*(?:\.[0-9A-Za-z_-]+)*`
 
 // DistrictIDRule says the rule in words, for error messages.
-const DistrictIDRule = "1 to 64 letters, digits, '.', '_' or '-'"
+const DistrictIDRule = "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, no two dots in a row and none at the end"
 
 var districtIDRE = regexp.MustCompile(`^` + DistrictIDPattern + `$`)
 
-// ValidDistrictID reports whether id follows DistrictIDPattern.
-func ValidDistrictID(id string) bool { return districtIDRE.MatchString(id) }
+// ValidDistrictID reports whether id follows DistrictIDPattern and is at most 64 characters.
+func ValidDistrictID(id string) bool { return len(id) <= 64 && districtIDRE.MatchString(id) }

@@ -40,6 +40,9 @@ const (
 	StatusRejected   Status = "rejected"
 	StatusSuperseded Status = "superseded"
 	StatusFailed     Status = "failed"
+	// StatusQueued: a drop that arrived while another import of the district was unfinished;
+	// it is recorded so that nothing is lost, and imported once the district is free.
+	StatusQueued Status = "queued"
 )
 
 // The kinds of an import (Import.Kind); "" reads as ImportRoster.
@@ -77,8 +80,15 @@ type Import struct {
 	StateFrom     string           `json:"stateFrom,omitempty"` // where the roster was read: snapshot or table
 	ReportKey     string           `json:"reportKey,omitempty"`
 	Runs          int              `json:"runs"` // invocations that worked on it
-	Started       time.Time        `json:"startedAt"`
-	Finished      time.Time        `json:"finishedAt,omitzero"`
+	// Heartbeat is when the run working on the import last showed it is alive (at every
+	// stage and every checkpoint); a run whose heartbeat is older than the lease is taken
+	// over. Zero while no run works on it (after a transient failure).
+	Heartbeat time.Time `json:"heartbeatAt,omitzero"`
+	// Attempts counts runs that ended in a transient failure; after importer.MaxAttempts the
+	// import is failed for good.
+	Attempts int       `json:"attempts,omitempty"`
+	Started  time.Time `json:"startedAt"`
+	Finished time.Time `json:"finishedAt,omitzero"`
 }
 
 // FindingFields are a finding's fields, with the JSON names reports use. internal/csvrows
@@ -124,13 +134,28 @@ type Counts struct {
 // Writes is the number of items the counts write.
 func (c Counts) Writes() int { return c.Added + c.Changed + c.Revived + c.Deactivated }
 
-// Safety is the deactivation check's numbers.
+// Safety is the deactivation check's numbers: the students' (as before kinds were counted),
+// every kind's, and why the import is held.
 type Safety struct {
-	ActiveStudents      int     `json:"activeStudents"`
-	DeactivatedStudents int     `json:"deactivatedStudents"`
-	Share               float64 `json:"share"`
-	Threshold           float64 `json:"threshold"`
-	Held                bool    `json:"held"`
+	ActiveStudents      int          `json:"activeStudents"`
+	DeactivatedStudents int          `json:"deactivatedStudents"`
+	Share               float64      `json:"share"`
+	Threshold           float64      `json:"threshold"`
+	Held                bool         `json:"held"`
+	Kinds               []KindSafety `json:"kinds,omitempty"`
+	// Reasons say, for people, which kind or file tripped the hold.
+	Reasons []string `json:"reasons,omitempty"`
+}
+
+// KindSafety is the hold's count for one kind (students, staff, guardians, enrollments,
+// classes, schools).
+type KindSafety struct {
+	Kind        string  `json:"kind"`
+	Active      int     `json:"active"`
+	Deactivated int     `json:"deactivated"`
+	Share       float64 `json:"share"`
+	Threshold   float64 `json:"threshold"`
+	Held        bool    `json:"held"`
 }
 
 // WriteStats counts the store's work while applying.
@@ -163,3 +188,13 @@ type Continuation struct {
 
 // ContinuationKind marks a continuation message on the ingest queue.
 const ContinuationKind = "continue-import"
+
+// Message kinds on the ingest queue besides continuations (in the same "pthv" field).
+const (
+	// DrainKind asks for a district's stranded imports and waiting drops to be imported
+	// ({"pthv":"drain-district","districtId":…}).
+	DrainKind = "drain-district"
+	// SweepKind is the schedule's message ({"pthv":"sweep"}): find every district with work
+	// no run is doing.
+	SweepKind = "sweep"
+)

@@ -45,8 +45,8 @@ type Blobs interface {
 }
 
 // Keys of the published views in the reports bucket.
-func PublicKey(year string) string    { return "public/reach/" + year + ".json" }
-func PublishedKey(year string) string { return "published/reach/" + year + ".json" }
+func PublicKey(year string) string    { return "public/reach/" + pthv.KeySegment(year) + ".json" }
+func PublishedKey(year string) string { return "published/reach/" + pthv.KeySegment(year) + ".json" }
 
 // The aggregate item names.
 const (

@@ -62,7 +62,16 @@ func (s *Store) PutImport(ctx context.Context, imp *pthv.Import) error {
 	item["j"] = str(string(b))
 	item["st"] = str(string(imp.Status))
 	item["runs"] = num(int64(imp.Runs))
-	if _, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.Table, Item: item}); err != nil {
+	// The run count fences runs: a run that was taken over (a later run claimed the import)
+	// can no longer overwrite the record.
+	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.Table, Item: item,
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #r <= :runs"),
+		ExpressionAttributeNames:  map[string]string{"#r": "runs"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":runs": num(int64(imp.Runs))}})
+	if isConditionFailed(err) {
+		return fmt.Errorf("import %s was taken over by a later run: %w", imp.ID, pthv.ErrConflict)
+	}
+	if err != nil {
 		return fmt.Errorf("put import %s: %w", imp.ID, err)
 	}
 	return nil

@@ -202,3 +202,29 @@ func TestEachRunOfAnImportIsTakenOnce(t *testing.T) {
 		t.Fatalf("the next run: %v", err)
 	}
 }
+
+func TestARunThatWasTakenOverCannotOverwriteTheImport(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	imp := &pthv.Import{ID: "imp-1", District: "d1", Status: pthv.StatusApplying, Runs: 1, Cursor: 100}
+	if err := s.PutImport(ctx, imp); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClaimRun(ctx, "d1", "imp-1", 1); err != nil { // another invocation takes run 2
+		t.Fatal(err)
+	}
+	stale := *imp
+	stale.Cursor = 200
+	if err := s.PutImport(ctx, &stale); !errors.Is(err, pthv.ErrConflict) {
+		t.Fatalf("run 1 wrote over run 2's record: %v", err)
+	}
+	next := *imp
+	next.Runs, next.Cursor = 2, 300
+	if err := s.PutImport(ctx, &next); err != nil {
+		t.Fatalf("run 2 writes its record: %v", err)
+	}
+	got, err := s.GetImport(ctx, "d1", "imp-1")
+	if err != nil || got.Runs != 2 || got.Cursor != 300 {
+		t.Fatalf("record %+v (%v)", got, err)
+	}
+}

@@ -52,6 +52,8 @@ const (
 	CodePackageSubfolder    Code = "package.subfolder"
 	CodePackageUnknownFile  Code = "package.unknown_file"
 	CodePackageUsersMissing Code = "package.users_missing"
+	// CodePackageTooManyEntries: the zip has more entries than Limits.MaxEntries.
+	CodePackageTooManyEntries Code = "package.too_many_entries"
 
 	CodeManifestMissing      Code = "manifest.missing"
 	CodeManifestHeader       Code = "manifest.header"
@@ -82,7 +84,12 @@ const (
 	CodeHeaderBlank     Code = "header.blank_column"
 	CodeBOM             Code = "encoding.bom"
 	CodeLineEndings     Code = "encoding.mixed_line_endings"
-	CodeNotUTF8         Code = "encoding.not_utf8"
+	// CodeNoFinalLineBreak: the file's last row has no line break, as a transfer cut short
+	// leaves a file (the import holds a large bulk file like that).
+	CodeNoFinalLineBreak Code = "file.no_final_line_break"
+	CodeNotUTF8          Code = "encoding.not_utf8"
+	// CodeControlChar: a value holds a control or bidirectional override character.
+	CodeControlChar     Code = "value.control_character"
 	CodeQuote           Code = "csv.quote"
 	CodeLineBreak       Code = "csv.line_break"
 	CodeFieldCount      Code = "csv.field_count"
@@ -121,6 +128,7 @@ var Rules = []Rule{
 	{CodePackageSubfolder, SeverityWarning, "package", "the files sit in one folder inside the zip instead of at its root"},
 	{CodePackageUnknownFile, SeverityWarning, "package", "a file that is not part of OneRoster is ignored"},
 	{CodePackageUsersMissing, SeverityError, "package", "users.csv is missing from a package with bulk files"},
+	{CodePackageTooManyEntries, SeverityError, "package", "the zip has more than 1,000 entries (a OneRoster export holds about twenty files)"},
 	{CodeManifestMissing, SeverityError, "package", "manifest.csv is missing"},
 	{CodeManifestHeader, SeverityError, "package", "manifest.csv does not start with the header propertyName,value"},
 	{CodeManifestRow, SeverityError, "package", "a manifest row does not have exactly two cells, or repeats a property"},
@@ -148,12 +156,14 @@ var Rules = []Rule{
 	{CodeHeaderBlank, SeverityWarning, "file", "a header cell is blank; the column is ignored"},
 	{CodeBOM, SeverityWarning, "file", "the file starts with a UTF-8 byte order mark, which is ignored"},
 	{CodeLineEndings, SeverityWarning, "file", "the file mixes CRLF and LF line endings"},
+	{CodeNoFinalLineBreak, SeverityWarning, "file", "the last row does not end with a line break, as a transfer cut short leaves a file; an import holds such a bulk file of a large district"},
 	{CodeNotUTF8, SeverityError, "row", "the line has bytes that are not UTF-8; the encoding is never guessed"},
 	{CodeQuote, SeverityError, "row", "a field is not quoted as RFC 4180 requires"},
 	{CodeLineBreak, SeverityError, "row", "a field contains a line break"},
 	{CodeFieldCount, SeverityError, "row", "the row has a different number of cells than the header"},
 	{CodeFieldTooLong, SeverityError, "row", "a field is longer than 64 KiB"},
 	{CodeRequired, SeverityError, "row", "a required value is blank"},
+	{CodeControlChar, SeverityError, "row", "a value holds a control character (NUL, …) or a bidirectional override (U+202E, …)"},
 	{CodeSourcedID, SeverityError, "row", "a sourcedId is not 1 to 255 characters of A-Z a-z 0-9 . / @ _ -"},
 	{CodeDate, SeverityError, "row", "a date is not a real calendar date written YYYY-MM-DD"},
 	{CodeDateTime, SeverityError, "row", "dateLastModified is not a date and time"},
@@ -248,9 +258,16 @@ type Report struct {
 	Findings      []Finding     `json:"findings"`
 	Counts        []CodeCnt     `json:"counts"` // every (file, code) with its total and how many are listed
 
-	maxPerRule int
-	counts     map[fileCode]*CodeCnt
+	maxPerRule   int
+	counts       map[fileCode]*CodeCnt
+	listedByCode map[Code]int
 }
+
+// MaxListedFindings is the most findings a report lists; past it, findings are only counted
+// (Counts, and report.truncated findings). With file names of at most 80 characters and
+// sourcedIds of at most 255, a report's JSON stays under MaxListedFindings × 1 KiB plus its
+// counts.
+const MaxListedFindings = 10000
 
 type fileCode struct {
 	file string
@@ -259,7 +276,7 @@ type fileCode struct {
 
 func newReport(source string, maxPerRule int) *Report {
 	return &Report{ReportVersion: "1", Source: source, Findings: []Finding{}, Summary: []FileSummary{}, Counts: []CodeCnt{},
-		maxPerRule: maxPerRule, counts: map[fileCode]*CodeCnt{}}
+		maxPerRule: maxPerRule, counts: map[fileCode]*CodeCnt{}, listedByCode: map[Code]int{}}
 }
 
 // add records a finding; past the per-rule cap it is only counted.
@@ -285,10 +302,12 @@ func (r *Report) add(f Finding) {
 	case SeverityWarning:
 		r.Warnings++
 	}
-	if r.maxPerRule > 0 && c.Listed >= r.maxPerRule {
+	// Per rule in one file, per rule across files (a zip of many unknown files), and in all.
+	if r.maxPerRule > 0 && (c.Listed >= r.maxPerRule || r.listedByCode[f.Code] >= r.maxPerRule) || len(r.Findings) >= MaxListedFindings {
 		return
 	}
 	c.Listed++
+	r.listedByCode[f.Code]++
 	r.Findings = append(r.Findings, f)
 }
 
@@ -318,11 +337,26 @@ func (r *Report) finish(fileOrder map[string]int) {
 		r.Counts = append(r.Counts, *c)
 	}
 	// Say in the findings themselves where a list was cut short (not counted again).
+	unlisted := map[Code][2]int{} // findings and files of a rule with none listed
 	for _, c := range r.Counts {
-		if c.Count > c.Listed {
+		switch {
+		case c.Count > c.Listed && c.Listed > 0:
 			r.Findings = append(r.Findings, Finding{Severity: SeverityInfo, Code: CodeTooManyFindings, File: c.File,
 				Message: fmt.Sprintf("%d more %s findings are not listed (%d in all)", c.Count-c.Listed, c.Code, c.Count)})
+		case c.Count > 0 && c.Listed == 0:
+			u := unlisted[c.Code]
+			unlisted[c.Code] = [2]int{u[0] + c.Count, u[1] + 1}
 		}
+	}
+	codes := make([]Code, 0, len(unlisted))
+	for code := range unlisted {
+		codes = append(codes, code)
+	}
+	slices.Sort(codes)
+	for _, code := range codes {
+		u := unlisted[code]
+		r.Findings = append(r.Findings, Finding{Severity: SeverityInfo, Code: CodeTooManyFindings,
+			Message: fmt.Sprintf("%d more %s findings in %d more files are not listed", u[0], code, u[1])})
 	}
 	slices.SortFunc(r.Counts, func(a, b CodeCnt) int {
 		return cmp.Or(cmp.Compare(order(a.File), order(b.File)), cmp.Compare(a.File, b.File),

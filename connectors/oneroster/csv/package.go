@@ -20,6 +20,9 @@ type Limits struct {
 	// MaxRatio caps an entry's uncompressed/compressed size ratio (for entries over 1 MiB).
 	// Default 200; OneRoster CSV compresses about 5–20 times.
 	MaxRatio int64
+	// MaxEntries caps the entries of a zip (DefaultMaxEntries); a zip with more is refused
+	// before its central directory is read.
+	MaxEntries int
 }
 
 // Default limits.
@@ -34,6 +37,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxRatio <= 0 {
 		l.MaxRatio = DefaultMaxRatio
+	}
+	if l.MaxEntries <= 0 {
+		l.MaxEntries = DefaultMaxEntries
 	}
 	return l
 }
@@ -110,6 +116,10 @@ func OpenZip(r io.ReaderAt, size int64, name string, lim Limits) *Package {
 	pkg := &Package{name: name, files: map[string]*pkgFile{}, lim: lim.withDefaults()}
 	if size == 0 {
 		pkg.addf(CodePackageEmpty, "", "the file is empty (0 bytes): it is not a zip of OneRoster CSV files")
+		return pkg
+	}
+	if n, err := zipEntryCount(r, size); err == nil && n > uint64(pkg.lim.MaxEntries) {
+		pkg.addf(CodePackageTooManyEntries, "", "the zip has %d entries, more than the limit of %d; a OneRoster export holds about twenty files", n, pkg.lim.MaxEntries)
 		return pkg
 	}
 	zr, err := zip.NewReader(r, size)

@@ -456,6 +456,10 @@ func (rd *reader) readFile(spec *fileSpec, mode roster.Mode) error {
 		rd.add(Finding{Code: CodeLineEndings, File: spec.file,
 			Message: spec.file + " mixes CRLF and LF line endings; both are read"})
 	}
+	if sc.noEOL && sc.line > 1 {
+		rd.add(Finding{Code: CodeNoFinalLineBreak, File: spec.file, Line: sc.line,
+			Message: fmt.Sprintf("%s ends without a line break after line %d: a file cut short in transfer ends like this; check that the export is complete", spec.file, sc.line)})
+	}
 	if rd.sum.Rows == 0 {
 		if mode == roster.ModeBulk {
 			rd.failFile(Finding{Code: CodeFileEmptyBulk, File: spec.file,
@@ -513,7 +517,7 @@ func (rd *reader) readHeader(fields [][]byte, sc *scanner) bool {
 		case strings.TrimSpace(n) == "":
 			rd.add(Finding{Code: CodeHeaderBlank, File: file, Line: 1, Message: fmt.Sprintf("header cell %d is blank; the column is ignored", i+1)})
 			continue
-		case strings.HasPrefix(n, "metadata.") || strings.HasPrefix(n, "ext_"):
+		case (strings.HasPrefix(n, "metadata.") || strings.HasPrefix(n, "ext_")) && looksLikeColumn(n):
 			rd.add(Finding{Code: CodeHeaderExtension, File: file, Line: 1, Column: safeProp(n),
 				Message: "the extension column " + safeProp(n) + " is ignored"})
 			continue
@@ -526,6 +530,12 @@ func (rd *reader) readHeader(fields [][]byte, sc *scanner) bool {
 			}
 		}
 		if _, known := want[name]; !known {
+			if !looksLikeColumn(n) {
+				// Most likely a data row where the header should be: never repeat its content.
+				rd.add(Finding{Code: CodeHeaderUnknown, File: file, Line: 1,
+					Message: fmt.Sprintf("header cell %d of %s is not a column name and is ignored (is the header row missing?)", i+1, file)})
+				continue
+			}
 			msg := "the column " + safeProp(n) + " is not part of " + file + " and is ignored"
 			for k := range want {
 				if strings.EqualFold(k, n) {

@@ -134,6 +134,10 @@ func (r *rowCtx) process(fields [][]byte) error {
 			}
 			continue
 		}
+		if ch, bad := controlAt(v); bad {
+			r.finding(CodeControlChar, c.name, fmt.Sprintf("%s contains the control character U+%04X; values may not hold control or bidirectional override characters", c.name, ch))
+			continue
+		}
 		switch c.typ {
 		case tID:
 			r.checkID()

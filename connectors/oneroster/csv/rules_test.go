@@ -66,6 +66,24 @@ func ruleCases() []ruleCase {
 			entries = append(entries, rawEntry{name: "users.csv", data: []byte(f["users.csv"]), declare: 100})
 			return rawZip(t, entries)
 		}, want: []want{{code: CodeFileUnreadable, file: "users.csv"}}, fatal: true},
+		{name: "a zip with more entries than the limit is refused before its directory is read", zip: func(t *testing.T) []byte {
+			f := validPackage()
+			var entries []rawEntry
+			for n, c := range f {
+				entries = append(entries, rawEntry{name: n, data: []byte(c)})
+			}
+			for i := len(entries); i <= DefaultMaxEntries; i++ {
+				entries = append(entries, rawEntry{name: fmt.Sprintf("extra-%d.txt", i), data: []byte("x")})
+			}
+			return rawZip(t, entries)
+		}, want: []want{{code: CodePackageTooManyEntries}}, fatal: true},
+		{name: "many unknown files list at most the per-rule cap of findings", opt: Options{MaxFindingsPerRule: 5}, build: func(f files) files {
+			for i := range 40 {
+				f[fmt.Sprintf("extra-%d.csv", i)] = "x\n"
+			}
+			return f
+		}, want: []want{{code: CodePackageUnknownFile}, {code: CodePackageUnknownFile}, {code: CodePackageUnknownFile}, {code: CodePackageUnknownFile}, {code: CodePackageUnknownFile},
+			{code: CodeTooManyFindings}}},
 		{name: "the same file twice in a zip is refused", zip: func(t *testing.T) []byte {
 			f := validPackage()
 			return rawZip(t, []rawEntry{{name: "manifest.csv", data: []byte(f["manifest.csv"])}, {name: "orgs.csv", data: []byte(f["orgs.csv"])}, {name: "orgs.csv", data: []byte(f["orgs.csv"])}})
@@ -172,10 +190,18 @@ func ruleCases() []ruleCase {
 			f["users.csv"] = strings.Replace(f["users.csv"], "\n", "\r\n", 2)
 			return f
 		}, want: []want{{code: CodeLineEndings, file: "users.csv"}}, accepted: map[string]int{"users.csv": 3}},
+		{name: "a file whose last row has no line break is noted", build: func(f files) files {
+			f["users.csv"] = strings.TrimSuffix(f["users.csv"], "\n")
+			return f
+		}, want: []want{{code: CodeNoFinalLineBreak, file: "users.csv", line: 4}}, accepted: map[string]int{"users.csv": 3}},
 
 		// Rows.
 		{name: "bytes that are not UTF-8 reject the row", build: func(f files) files { return f.set("users.csv", 4, "familyName", "O'Br\xe9in") },
 			want: []want{{code: CodeNotUTF8, file: "users.csv", line: 4, column: "familyName"}}, accepted: map[string]int{"users.csv": 2}},
+		{name: "a NUL in a name rejects the row", build: func(f files) files { return f.set("users.csv", 4, "givenName", "Ann\x00e") },
+			want: []want{{code: CodeControlChar, file: "users.csv", line: 4, column: "givenName"}}, accepted: map[string]int{"users.csv": 2}},
+		{name: "a bidi override in a name rejects the row", build: func(f files) files { return f.set("users.csv", 4, "familyName", "Lee\u202egnp.exe") },
+			want: []want{{code: CodeControlChar, file: "users.csv", line: 4, column: "familyName"}}, accepted: map[string]int{"users.csv": 2}},
 		{name: "an unclosed quote rejects the row", build: func(f files) files { return f.set("users.csv", 4, "givenName", `"Ann`) },
 			want: []want{{code: CodeQuote, file: "users.csv", line: 4, column: "givenName"}}},
 		{name: "a bare quote inside an unquoted field rejects the row", build: func(f files) files { return f.set("orgs.csv", 3, "name", `Lincoln "Elementary"`) },

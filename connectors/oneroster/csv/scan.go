@@ -37,6 +37,7 @@ type scanner struct {
 	sawLF   bool // a line ended in a bare LF
 	sawCRLF bool // a line ended in CRLF
 	hadBOM  bool
+	noEOL   bool // the last line ended without a line break
 	started bool
 	prob    []rowProblem
 }
@@ -106,6 +107,7 @@ func (s *scanner) readLine() ([]byte, error) {
 			return nil, io.EOF
 		}
 		err = nil // last line without a line ending
+		s.noEOL = true
 	}
 	if err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ import (
 // WriteText writes the report for people: the verdict, a table of files, then the findings
 // grouped by file, most severe first, at most perRule of each rule with a count of the rest.
 func (r *Report) WriteText(w io.Writer, perRule int) error {
-	ew := &errWriter{w: w}
+	ew := &errWriter{w: printableWriter{w}}
 	verdict := "OK: the export would import"
 	switch {
 	case r.Fatal():

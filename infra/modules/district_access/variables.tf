@@ -13,8 +13,8 @@ variable "district_id" {
   type        = string
 
   validation {
-    condition     = can(regex("^[0-9A-Za-z._-]{1,64}$", var.district_id))
-    error_message = "district_id must be 1 to 64 letters, digits, dots, underscores or hyphens."
+    condition     = length(var.district_id) <= 64 && can(regex("^[0-9A-Za-z][0-9A-Za-z_-]*(\\.[0-9A-Za-z_-]+)*$", var.district_id))
+    error_message = "district_id must be 1 to 64 letters, digits, dots, underscores or hyphens, starting with a letter or digit, with no two dots in a row and none at the end."
   }
 }
 

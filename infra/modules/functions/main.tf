@@ -27,6 +27,7 @@ locals {
     IMPORT_CHECKPOINT_MARGIN = var.import_checkpoint_margin
     IMPORT_MAX_RUN           = var.import_max_run
     IMPORT_CHUNK_OPS         = tostring(var.import_chunk_ops)
+    IMPORT_LEASE             = var.import_lease
     LOG_LEVEL                = var.log_level
   }
 

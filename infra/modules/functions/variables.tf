@@ -96,6 +96,17 @@ variable "import_chunk_ops" {
   }
 }
 
+variable "import_lease" {
+  description = "IMPORT_LEASE: how long an import run's heartbeat lasts (a Go duration); an import whose heartbeat is older is taken over by the next event, drop or sweep."
+  type        = string
+  default     = "5m"
+
+  validation {
+    condition     = can(regex("^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$", var.import_lease))
+    error_message = "import_lease must be a Go duration such as 5m."
+  }
+}
+
 variable "log_level" {
   description = "LOG_LEVEL of the functions."
   type        = string

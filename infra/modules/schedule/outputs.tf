@@ -3,6 +3,11 @@ output "schedule_name" {
   value       = aws_scheduler_schedule.reach_nightly.name
 }
 
+output "sweep_schedule_name" {
+  description = "Name of the import sweep schedule."
+  value       = aws_scheduler_schedule.import_sweep.name
+}
+
 output "role_arn" {
   description = "ARN of the scheduler's role."
   value       = aws_iam_role.scheduler.arn

@@ -13,6 +13,27 @@ variable "reach_function_arn" {
   type        = string
 }
 
+variable "ingest_queue_arn" {
+  description = "ARN of the ingest queue the sweep message goes to."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "ARN of the KMS key the ingest queue is encrypted with."
+  type        = string
+}
+
+variable "sweep_rate" {
+  description = "Schedule expression of the import sweep (EventBridge Scheduler syntax); keep it shorter than a few leases."
+  type        = string
+  default     = "rate(10 minutes)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.sweep_rate))
+    error_message = "sweep_rate must be a cron(...) or rate(...) expression."
+  }
+}
+
 variable "nightly_cron" {
   description = "Schedule expression of the nightly full recomputation (EventBridge Scheduler syntax), in var.timezone."
   type        = string

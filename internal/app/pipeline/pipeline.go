@@ -33,6 +33,7 @@ func Importer(e *app.Env, log *slog.Logger) *importer.Service {
 		DropsBucket:   e.Names.DropsBucket,
 		ReportsBucket: e.Names.ReportsBucket,
 		ChunkOps:      e.ChunkOps,
+		LockLease:     e.Lease,
 		Families:      &cohortsvc.Service{Store: e.Store()},
 		Reach:         reachNotifier(e),
 	}

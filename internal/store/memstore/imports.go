@@ -103,10 +103,14 @@ func (s *Store) ObjectClaim(_ context.Context, obj pthv.Object) (string, error) 
 	return id, nil
 }
 
-// PutImport writes the import record (and sets its run count to imp.Runs).
+// PutImport writes the import record (and sets its run count to imp.Runs), unless the stored
+// record has more runs (a later run took the import over): then pthv.ErrConflict.
 func (s *Store) PutImport(_ context.Context, imp *pthv.Import) error {
 	s.enter("PutImport")
 	defer s.mu.Unlock()
+	if old, ok := s.imports[imp.District][imp.ID]; ok && old.runs > imp.Runs {
+		return fmt.Errorf("import %s was taken over by a later run: %w", imp.ID, pthv.ErrConflict)
+	}
 	b, err := json.Marshal(imp)
 	if err != nil {
 		return err

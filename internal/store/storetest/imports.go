@@ -146,6 +146,8 @@ func testRunClaims(t *testing.T, s Store, c *clock) {
 	if got.Runs != 1 {
 		t.Errorf("record after two claimed runs: Runs %d, want 1 (as put)", got.Runs)
 	}
+	// A run that was taken over (its count is behind the store's) cannot write the record.
+	wantCode(t, "a record put by a run that was taken over", s.PutImport(ctx, imp), pthv.ErrConflict)
 	imp.Runs = 3
 	must(t, s.PutImport(ctx, imp))
 	must(t, s.ClaimRun(ctx, d, imp.ID, 3))
