@@ -16,7 +16,7 @@ DEMO_STUDENTS ?= 2000
 
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build cli functions package plan terraform local-functions local-up local-down test unit lint fmt fmt-check vet staticcheck bench fuzz demo deps deps-local clean help
+.PHONY: all build cli functions package plan terraform local-functions local-up local-down test unit lint fmt fmt-check vet staticcheck bench fuzz demo deps deps-local deps-browser clean help
 
 all: build test
 
@@ -30,6 +30,14 @@ deps-local: ## install moto_server (the AWS stand-in) where it is missing
 	@command -v moto_server >/dev/null 2>&1 || { echo "installing moto[server] with pip"; \
 		python3 -m pip install --user "moto[server]" || pip install "moto[server]"; }
 	@command -v moto_server >/dev/null 2>&1 || { echo "moto_server is still not on PATH"; exit 1; }
+
+# chromium for the browser tests (integration-tests/dashboard_test.go): Debian's package. CI runs
+# as root; elsewhere sudo -n is tried, and without it the browser tests skip (in CI they fail).
+deps-browser: ## install chromium (for the dashboard's browser tests) where it is missing
+	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium with apt-get"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+		{ $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; } \
+		|| echo "could not install chromium: the browser tests skip outside CI (CI=true makes them fail)"; }
 
 build: cli functions ## build the CLI and every function as a linux/arm64 bootstrap
 
@@ -69,7 +77,7 @@ local-up: cli local-functions deps-local ## start the local stack in the backgro
 local-down: cli ## stop the local stack
 	$(BIN)/pthv local down
 
-test: deps deps-local terraform lint unit ## run every test (format, vet, staticcheck, unit and integration tests)
+test: deps deps-local deps-browser terraform lint unit ## run every test (format, vet, staticcheck, unit and integration tests)
 
 unit:
 	TERRAFORM=$(TERRAFORM) $(GO) test -count=1 ./...

@@ -59,5 +59,11 @@ output "cli_environment" {
     REACH_FUNCTION   = module.functions.function_names["reach"]
     ROLE_PREFIX      = var.name_prefix
     REACH_API_URL    = module.api.api_endpoint
+    DASHBOARD_URL    = module.dashboard.url
   }
+}
+
+output "dashboard_url" {
+  description = "The dashboard (DASHBOARD_URL): the public page; staff get a signed link to staff.html from `pthv reach dashboard`."
+  value       = module.dashboard.url
 }

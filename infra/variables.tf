@@ -211,3 +211,9 @@ variable "alarm_email" {
     error_message = "alarm_email must be an e-mail address or empty."
   }
 }
+
+variable "dashboard_price_class" {
+  description = "CloudFront price class of the dashboard's distribution (PriceClass_100: North America and Europe)."
+  type        = string
+  default     = "PriceClass_100"
+}

@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 pthv=bin/pthv
 state=.pthv-local-demo
 work=$(mktemp -d)
+keep=${DEMO_KEEP:-0} # DEMO_KEEP=1: leave the local stack running at the end (for the dashboard)
 cleanup() {
-  $pthv local down --state "$state" >/dev/null 2>&1 || true
+  if [ "$keep" != 1 ]; then $pthv local down --state "$state" >/dev/null 2>&1 || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -103,4 +104,17 @@ $pthv reach --year "$year" --by site
 step "13. the nightly safety net: a full recomputation changes nothing"
 $pthv reach recompute --full
 
-step "stopping the local stack"
+step "14. the dashboard, served from the objects the reach function published (CloudFront's in AWS)"
+dash=$DASHBOARD_URL
+printf 'public page: %s/\n' "$dash"
+printf 'staff page, a link signed with your credentials for 15 minutes (pthv reach dashboard):\n'
+$pthv reach dashboard
+if [ "$keep" = 1 ]; then
+  printf '\nThe local stack keeps running; stop it with: %s local down --state %s\n' "$pthv" "$state"
+elif [ -t 0 ]; then
+  printf '\nOpen the pages now; press Enter to stop the local stack (or run with DEMO_KEEP=1 to keep it).\n'
+  read -r _ || true
+fi
+
+if [ "$keep" != 1 ]; then step "stopping the local stack"; fi
+printf '\nDashboard: %s/\n' "$dash"

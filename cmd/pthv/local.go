@@ -93,6 +93,7 @@ func cmdLocalServe(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	fmt.Fprintf(stdout, "local stack ready on %s: %s; functions %v\n", st.Endpoint, st.Names, slices.Sorted(maps.Keys(fns)))
+	fmt.Fprintf(stdout, "dashboard: %s/ (public), %s/staff.html (staff: pthv reach dashboard)\n", st.Dashboard.URL(), st.Dashboard.URL())
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "local stack stopping")
 	os.Remove(lf.path("serve.pid"))
@@ -137,6 +138,7 @@ func cmdLocalUp(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for {
 		if _, err := os.Stat(lf.path("env")); err == nil {
 			fmt.Fprintf(stdout, "local stack running (pid %d, log %s)\npoint the CLI at it with: source %s\n", cmd.Process.Pid, lf.path("serve.log"), lf.path("env"))
+			printDashboard(stdout, lf.path("env"))
 			return nil
 		}
 		select {

@@ -63,7 +63,12 @@ override_resource {
 override_resource {
   override_during = plan
   target          = module.storage.aws_s3_bucket.reports
-  values          = { arn = "arn:aws:s3:::pthv-reach-reports", id = "pthv-reach-reports" }
+  values          = { arn = "arn:aws:s3:::pthv-reach-reports", id = "pthv-reach-reports", bucket_regional_domain_name = "pthv-reach-reports.s3.us-west-2.amazonaws.com" }
+}
+override_resource {
+  override_during = plan
+  target          = module.dashboard.aws_cloudfront_distribution.this
+  values          = { arn = "arn:aws:cloudfront::123456789012:distribution/EDFDVBD6EXAMPLE", domain_name = "d111111abcdef8.cloudfront.net" }
 }
 override_resource {
   override_during = plan
@@ -128,8 +133,39 @@ run "district_policy_is_scoped" {
   }
 
   assert {
-    condition     = length(jsondecode(module.district_access["other"].policy_json).Statement) == 4
-    error_message = "a district role holds exactly four statements"
+    condition     = jsondecode(module.district_access["demo-usd"].policy_json).Statement[4].Resource == "arn:aws:s3:::pthv-reach-reports/published/reach/districts/demo-usd/*"
+    error_message = "a district may read its own part of the suppressed view only (the staff dashboard)"
+  }
+
+  assert {
+    condition     = length(jsondecode(module.district_access["other"].policy_json).Statement) == 5
+    error_message = "a district role holds exactly five statements"
+  }
+}
+
+run "dashboard_is_private_and_strict" {
+  command = plan
+
+  assert {
+    condition     = output.dashboard_url == "https://d111111abcdef8.cloudfront.net" && output.cli_environment["DASHBOARD_URL"] == output.dashboard_url
+    error_message = "the dashboard's URL is the distribution's"
+  }
+
+  assert {
+    condition = one([for st in jsondecode(module.dashboard.bucket_policy_json).Statement : st if st.Sid == "DashboardReadsPublic"]) == {
+      Sid       = "DashboardReadsPublic"
+      Effect    = "Allow"
+      Action    = "s3:GetObject"
+      Resource  = "arn:aws:s3:::pthv-reach-reports/public/*"
+      Principal = { Service = "cloudfront.amazonaws.com" }
+      Condition = { StringEquals = { "AWS:SourceArn" = "arn:aws:cloudfront::123456789012:distribution/EDFDVBD6EXAMPLE" } }
+    }
+    error_message = "the reports bucket admits the distribution only, under public/ only"
+  }
+
+  assert {
+    condition     = module.dashboard.content_security_policy == "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'; require-trusted-types-for 'script'; trusted-types 'none'"
+    error_message = "the dashboard's Content-Security-Policy"
   }
 }
 
