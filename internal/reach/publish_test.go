@@ -270,7 +270,7 @@ func TestPublishProperties(t *testing.T) {
 			rows += len(p.Districts) + len(p.Sites)
 		}
 	}
-	t.Logf("%d rows, %d suppressed counts, %d of them 10 or more (complementary), %d exposed by a single-district state",
+	t.Logf("%d rows, %d suppressed counts, %d of them 10 or more (complementary), %d exposed by the national totals of a single-state year",
 		rows, total, complementary, exposed)
 	if total < 1000 || complementary < 100 {
 		t.Errorf("the data exercised too little suppression: %d suppressed, %d complementary", total, complementary)
