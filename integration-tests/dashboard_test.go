@@ -68,7 +68,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		checkStateTable(t, b, d.public[other])
 
 		// A state by mouse, then another by keyboard focus: the tip gives its figures.
-		var onMap []reach.Totals
+		var onMap []reach.TotalsRow
 		for _, s := range d.public[other].States {
 			if len(s.State) == 2 && s.Sites > 0 {
 				onMap = append(onMap, s)
@@ -90,7 +90,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		if focused == "" {
 			t.Fatal("Tab never reached a state of the map")
 		}
-		i := slices.IndexFunc(onMap, func(s reach.Totals) bool { return s.State == focused })
+		i := slices.IndexFunc(onMap, func(s reach.TotalsRow) bool { return s.State == focused })
 		if i < 0 {
 			t.Fatalf("focus reached %s, which has no sites", focused)
 		}
@@ -189,9 +189,9 @@ func TestDashboardInABrowser(t *testing.T) {
 		if len(drows) != 1 || drows[0][0] != "d1" || len(srows) != 2 {
 			t.Errorf("CA: districts %v, sites %v", drows, srows)
 		}
-		ca := d.public[latest].States[slices.IndexFunc(d.public[latest].States, func(s reach.Totals) bool { return s.State == "CA" })]
-		if got := eval[string](b, `document.querySelector('[data-key=visits] dd').textContent`); got != commas(ca.Visits) {
-			t.Errorf("CA headline visits %s, want %d", got, ca.Visits)
+		ca := d.public[latest].States[slices.IndexFunc(d.public[latest].States, func(s reach.TotalsRow) bool { return s.State == "CA" })]
+		if got := eval[string](b, `document.querySelector('[data-key=visits] dd').textContent`); got != shown(ca.Visits) {
+			t.Errorf("CA headline visits %s, want %v", got, ca.Visits)
 		}
 		b.do("all states", chromedp.Focus("#state-filter"))
 		b.key(kb.Home)
@@ -349,17 +349,17 @@ func checkStateTable(t *testing.T, b *browser, p reachsvc.Public) {
 	}
 	for _, s := range p.States {
 		i := slices.IndexFunc(rows, func(r []string) bool { return r[0] == stateName(s.State) })
-		if i < 0 || rows[i][1] != commas(s.Sites) || rows[i][3] != commas(s.Visits) || rows[i][8] != commas(s.EducatorsTrained) {
+		if i < 0 || rows[i][1] != commas(s.Sites) || rows[i][3] != shown(s.Visits) || rows[i][8] != commas(s.EducatorsTrained) {
 			t.Errorf("state %s: row %v, want %+v", s.State, rows, s)
 		}
 	}
 }
 
-func checkTip(t *testing.T, b *browser, s reach.Totals, year string) {
+func checkTip(t *testing.T, b *browser, s reach.TotalsRow, year string) {
 	t.Helper()
 	b.waitFor("the tip of "+s.State, fmt.Sprintf(`!document.getElementById('map-tip').hidden && document.getElementById('map-tip').dataset.state === %q`, s.State))
 	tip := eval[string](b, `document.getElementById('map-tip').innerText`)
-	for _, want := range []string{stateName(s.State) + ", " + year, "Home visits\n" + commas(s.Visits), "Sites\n" + commas(s.Sites), "Educators trained\n" + commas(s.EducatorsTrained)} {
+	for _, want := range []string{stateName(s.State) + ", " + year, "Home visits\n" + shown(s.Visits), "Sites\n" + commas(s.Sites), "Educators trained\n" + commas(s.EducatorsTrained)} {
 		if !strings.Contains(tip, want) {
 			t.Errorf("the tip of %s reads %q: no %q", s.State, tip, want)
 		}

@@ -39,3 +39,37 @@ func TestEverySchemaIDMatchesItsFileName(t *testing.T) {
 		}
 	}
 }
+
+// TestReachStateCountsNullable: a state's suppressed count is null in both reach schemas;
+// a null national count is not allowed.
+func TestReachStateCountsNullable(t *testing.T) {
+	row := func(state, visits string) string {
+		s := ""
+		if state != "" {
+			s = `"state":"` + state + `",`
+		} else {
+			s = `"states":2,`
+		}
+		return `{"year":"2025-2026",` + s + `"districts":1,"sites":1,"visits":` + visits + `,"visitsFirst":null,"visitsSecond":null,` +
+			`"familiesVisited":null,"studentsReached":null,"students":30,"educatorsTrained":3,"educatorsTrainedCumulative":5,"educatorsVisiting":2,"schoolsAtThreshold":1}`
+	}
+	public := func(national, state string) []byte {
+		return []byte(`{"year":"2025-2026","generated":"2026-07-02T03:00:00Z","national":` + national + `,"states":[` + state + `],"note":""}`)
+	}
+	api := func(totals string) []byte {
+		return []byte(`{"year":"2025-2026","totals":` + totals + `}`)
+	}
+	full := strings.NewReplacer("null", "12").Replace
+	if err := Validate("reach.schema.json", public(full(row("", "24")), row("WY", "null"))); err != nil {
+		t.Errorf("a suppressed state count: %v", err)
+	}
+	if err := Validate("reach.schema.json", public(row("", "null"), full(row("WY", "24")))); err == nil {
+		t.Error("a null national count validates")
+	}
+	if err := Validate("reach-api.schema.json", api(row("WY", "null"))); err != nil {
+		t.Errorf("a suppressed state count in the API: %v", err)
+	}
+	if err := Validate("reach-api.schema.json", api(row("", "null"))); err == nil {
+		t.Error("a null national count validates in the API")
+	}
+}

@@ -133,17 +133,20 @@ func cmdReach(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		fmt.Fprintf(stdout, "PTHV reach, %s, %s\n", r.Year, where)
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-		row := func(label string, v int, extra string) { fmt.Fprintf(tw, "  %s\t%d\t  %s\n", label, v, extra) }
-		row("sites", t.Sites, "schools with at least one completed home visit")
-		if t.State == "" {
-			row("states", t.States, "")
+		row := func(label string, v reach.Count, extra string) {
+			fmt.Fprintf(tw, "  %s\t%s\t  %s\n", label, cnt(v), extra)
 		}
-		row("home visits", t.Visits, fmt.Sprintf("%d first, %d second", t.VisitsFirst, t.VisitsSecond))
-		row("educators trained", t.EducatorsTrained, fmt.Sprintf("%d trained to date", t.EducatorsTrainedCumulative))
+		n := reach.CountOf
+		row("sites", n(t.Sites), "schools with at least one completed home visit")
+		if t.State == "" {
+			row("states", n(t.States), "")
+		}
+		row("home visits", t.Visits, fmt.Sprintf("%s first, %s second", cnt(t.VisitsFirst), cnt(t.VisitsSecond)))
+		row("educators trained", n(t.EducatorsTrained), fmt.Sprintf("%d trained to date", t.EducatorsTrainedCumulative))
 		row("families visited", t.FamiliesVisited, "")
-		row("students reached", t.StudentsReached, fmt.Sprintf("of %d students at the sites", t.Students))
-		row("educators visiting", t.EducatorsVisiting, "")
-		row("schools at 10% or more", t.SchoolsAtThreshold, "PTHV's research threshold")
+		row("students reached", t.StudentsReached, fmt.Sprintf("of %s students at the sites", cnt(t.Students)))
+		row("educators visiting", n(t.EducatorsVisiting), "")
+		row("schools at 10% or more", n(t.SchoolsAtThreshold), "PTHV's research threshold")
 		tw.Flush()
 		if len(r.States)+len(r.Districts)+len(r.Sites) > 0 {
 			fmt.Fprintln(stdout)
@@ -161,13 +164,15 @@ func cnt(c reach.Count) string {
 
 // writeRows prints grouped rows: in a table every group given (states, districts, sites),
 // in CSV the most detailed one. Suppressed counts print as "<10".
-func writeRows(w io.Writer, format string, states []reach.Totals, sites []reach.SiteRow, districts []reach.DistrictRow) error {
+func writeRows(w io.Writer, format string, states []reach.TotalsRow, sites []reach.SiteRow, districts []reach.DistrictRow) error {
 	var tables [][][]string
+	suppressed := len(districts)+len(sites) > 0
 	if len(states) > 0 {
 		rows := [][]string{{"state", "sites", "visits", "first", "second", "families", "students reached", "educators trained", "schools >=10%"}}
 		for _, t := range states {
-			rows = append(rows, []string{t.State, strconv.Itoa(t.Sites), strconv.Itoa(t.Visits), strconv.Itoa(t.VisitsFirst), strconv.Itoa(t.VisitsSecond),
-				strconv.Itoa(t.FamiliesVisited), strconv.Itoa(t.StudentsReached), strconv.Itoa(t.EducatorsTrained), strconv.Itoa(t.SchoolsAtThreshold)})
+			rows = append(rows, []string{t.State, strconv.Itoa(t.Sites), cnt(t.Visits), cnt(t.VisitsFirst), cnt(t.VisitsSecond),
+				cnt(t.FamiliesVisited), cnt(t.StudentsReached), strconv.Itoa(t.EducatorsTrained), strconv.Itoa(t.SchoolsAtThreshold)})
+			suppressed = suppressed || t.Suppressed()
 		}
 		tables = append(tables, rows)
 	}
@@ -217,7 +222,7 @@ func writeRows(w io.Writer, format string, states []reach.Totals, sites []reach.
 			return err
 		}
 	}
-	if len(districts)+len(sites) > 0 {
+	if suppressed {
 		fmt.Fprintln(w, "(<10: suppressed; a second cell is suppressed where one could be worked out from a total)")
 	}
 	return nil

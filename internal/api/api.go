@@ -81,9 +81,10 @@ type ReachResponse struct {
 	Year    string `json:"year"`
 	State   string `json:"state,omitempty"`
 	GroupBy string `json:"groupBy,omitempty"`
-	// Totals are the national totals, or the state's with state=.
-	Totals    reach.Totals        `json:"totals"`
-	States    []reach.Totals      `json:"states,omitempty"`
+	// Totals are the national totals (never suppressed), or the state's with state=
+	// (counts null where suppressed, as in States).
+	Totals    reach.TotalsRow     `json:"totals"`
+	States    []reach.TotalsRow   `json:"states,omitempty"`
 	Districts []reach.DistrictRow `json:"districts,omitempty"`
 	Sites     []reach.SiteRow     `json:"sites,omitempty"`
 }
@@ -250,9 +251,9 @@ func (h *Handler) reach(ctx context.Context, year, state, groupBy string) (any, 
 	if err != nil {
 		return nil, err
 	}
-	out := ReachResponse{Year: year, State: state, GroupBy: groupBy, Totals: p.National}
+	out := ReachResponse{Year: year, State: state, GroupBy: groupBy, Totals: p.National.Row()}
 	if state != "" {
-		i := slices.IndexFunc(p.States, func(t reach.Totals) bool { return t.State == state })
+		i := slices.IndexFunc(p.States, func(t reach.TotalsRow) bool { return t.State == state })
 		if i < 0 {
 			return nil, fail(http.StatusNotFound, pthv.CodeUnknownState, "no reach figures for state %s in %s", state, year)
 		}

@@ -13,14 +13,14 @@ import (
 const maxProblems = 25
 
 // Check verifies a published view before it leaves the service: the rule of the package
-// documentation holds, nothing suppressed can be derived from what is published (except
-// the cells Exposed lists, which the state totals disclose), and the published figures add
-// up. It returns nil, or an error listing the problems found.
+// documentation holds, nothing suppressed can be derived from what is published (so
+// Exposed is empty whenever two or more states have a site), and the published figures
+// add up. It returns nil, or an error listing the problems found.
 func (p Published) Check() error {
 	var errs []error
 	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 
-	// States add up to national.
+	// States add up to national (the protected counts: see the sums below).
 	if p.National.State != "" {
 		fail("national totals carry state %q", p.National.State)
 	}
@@ -28,6 +28,7 @@ func (p Published) Check() error {
 		fail("national totals are for %q, not %q", p.National.Year, p.Year)
 	}
 	var sum [nTotals]int
+	var hidden [nTotals]bool
 	withSites := 0
 	seen := map[string]bool{}
 	for _, t := range p.States {
@@ -47,12 +48,14 @@ func (p Published) Check() error {
 		if t.Sites > 0 {
 			withSites++
 		}
-		for i, v := range t.additive() {
+		vs, known := t.additive()
+		for i, v := range vs {
 			sum[i] += v
+			hidden[i] = hidden[i] || !known[i]
 		}
 	}
 	for i, v := range p.National.additive() {
-		if sum[i] != v {
+		if !hidden[i] && sum[i] != v {
 			fail("states add up to %s %d, national is %d", totalNames[i], sum[i], v)
 		}
 	}
@@ -60,29 +63,30 @@ func (p Published) Check() error {
 		fail("national states is %d, %d states have a site", p.National.States, withSites)
 	}
 
-	groups, problems := p.group()
+	groups, g, problems := p.group()
 	errs = append(errs, problems...)
 	for _, sg := range groups {
-		p.checkState(sg, fail)
+		p.checkState(sg, g, fail)
 	}
+	p.checkSums(g, fail)
 	if len(errs) > maxProblems {
 		errs = append(errs[:maxProblems], fmt.Errorf("and %d more problems", len(errs)-maxProblems))
 	}
 	return errors.Join(errs...)
 }
 
-// Exposed lists the suppressed counts that the published state totals disclose anyway
-// (the only district of a state; the only site of such a district), as "district D:
-// visits" or "site D/S: visits". See rule 4 of the package documentation.
+// Exposed lists the suppressed counts that the published national totals disclose
+// anyway, as "state S: visits", "district D: visits" or "site D/S: visits". It is empty
+// whenever two or more states have a site (Check fails otherwise); with a single state
+// with sites, the national totals are that state's and disclose its small cells. See the
+// package documentation.
 func (p Published) Exposed() []string {
-	groups, _ := p.group()
+	_, g, _ := p.group()
 	var out []string
-	for _, sg := range groups {
-		inherent := sg.g.bridges(true)
-		for c, s := range sg.g.supp {
-			if s && inherent[c] {
-				out = append(out, sg.g.rows[c/nCounts].label+": "+countNames[c%nCounts])
-			}
+	inherent := g.bridges(true)
+	for c, s := range g.supp {
+		if s && inherent[c] {
+			out = append(out, g.rows[c/nCounts].label+": "+countNames[c%nCounts])
 		}
 	}
 	return out
@@ -97,24 +101,39 @@ func (t Totals) additive() [nTotals]int {
 	return [nTotals]int{t.Districts, t.Sites, t.Visits, t.VisitsFirst, t.VisitsSecond, t.FamiliesVisited, t.StudentsReached, t.Students, t.EducatorsTrained, t.EducatorsTrainedCumulative, t.EducatorsVisiting, t.SchoolsAtThreshold}
 }
 
-// stateGroup is one state's published rows and their grid.
-type stateGroup struct {
-	state     string
-	totals    *Totals // nil when the state has no state row
-	districts []*DistrictRow
-	sites     [][]*SiteRow // per district
-	g         *grid
+// additive returns the totals that add up from states to national, and which are
+// published.
+func (t TotalsRow) additive() (vs [nTotals]int, known [nTotals]bool) {
+	vs = [nTotals]int{t.Districts, t.Sites, 0, 0, 0, 0, 0, 0, t.EducatorsTrained, t.EducatorsTrainedCumulative, t.EducatorsVisiting, t.SchoolsAtThreshold}
+	for i := range known {
+		known[i] = true
+	}
+	for m, c := range t.counts() {
+		vs[2+m], known[2+m] = c.Value()
+	}
+	return vs, known
 }
 
-// group sorts the published rows into states and districts and builds each state's grid
+// stateGroup is one state's published rows and where they are in the nation's grid.
+type stateGroup struct {
+	state     string
+	totals    *TotalsRow // nil when the state has no state row
+	row       int        // the state's row in the grid; its districts' and sites' follow
+	districts []*DistrictRow
+	sites     [][]*SiteRow // per district
+}
+
+// group sorts the published rows into states and districts and builds the nation's grid
 // from what is published (suppressed cells have value 0 there).
-func (p Published) group() ([]stateGroup, []error) {
+func (p Published) group() ([]stateGroup, *grid, []error) {
 	var errs []error
-	states := map[string]*Totals{}
-	for i := range p.States {
-		states[p.States[i].State] = &p.States[i]
-	}
 	byState := map[string]*stateGroup{}
+	for i := range p.States {
+		st := p.States[i].State
+		if byState[st] == nil {
+			byState[st] = &stateGroup{state: st, totals: &p.States[i]}
+		}
+	}
 	where := map[string]*stateGroup{} // district id → its state's group
 	index := map[string]int{}         // district id → its index in the group
 	for i := range p.Districts {
@@ -125,11 +144,9 @@ func (p Published) group() ([]stateGroup, []error) {
 		}
 		sg := byState[d.State]
 		if sg == nil {
-			sg = &stateGroup{state: d.State, totals: states[d.State]}
+			sg = &stateGroup{state: d.State}
 			byState[d.State] = sg
-			if sg.totals == nil {
-				errs = append(errs, fmt.Errorf("district %s: state %q has no state row", d.District, d.State))
-			}
+			errs = append(errs, fmt.Errorf("district %s: state %q has no state row", d.District, d.State))
 		}
 		where[d.District], index[d.District] = sg, len(sg.districts)
 		sg.districts = append(sg.districts, d)
@@ -155,6 +172,8 @@ func (p Published) group() ([]stateGroup, []error) {
 		sg.sites[k] = append(sg.sites[k], s)
 	}
 	var out []stateGroup
+	var gss []gridState
+	row := 0
 	for _, st := range slices.Sorted(maps.Keys(byState)) {
 		sg := byState[st]
 		order := make([]int, len(sg.districts))
@@ -164,20 +183,28 @@ func (p Published) group() ([]stateGroup, []error) {
 		slices.SortFunc(order, func(a, b int) int { return cmp.Compare(sg.districts[a].District, sg.districts[b].District) })
 		ds := make([]*DistrictRow, len(order))
 		ss := make([][]*SiteRow, len(order))
-		gds := make([]gridDistrict, len(order))
+		gs := gridState{gridRow: gridRow{id: st, label: "state " + st}}
+		if sg.totals != nil {
+			gs.gridRow = publishedRow(st, "state "+st, sg.totals.counts())
+		}
+		gs.exempt, gs.fixed = len(order) != 1 || p.National.States < 2, len(order) == 0
+		sg.row = row
+		row++
 		for i, k := range order {
 			ds[i], ss[i] = sg.districts[k], sg.sites[k]
 			slices.SortFunc(ss[i], func(a, b *SiteRow) int { return cmp.Compare(a.School, b.School) })
-			gds[i].gridRow = publishedRow(ds[i].District, "district "+ds[i].District, ds[i].counts())
+			gd := gridDistrict{gridRow: publishedRow(ds[i].District, "district "+ds[i].District, ds[i].counts())}
 			for _, s := range ss[i] {
-				gds[i].sites = append(gds[i].sites, publishedRow(s.School, "site "+s.District+"/"+s.School, s.counts()))
+				gd.sites = append(gd.sites, publishedRow(s.School, "site "+s.District+"/"+s.School, s.counts()))
 			}
+			gs.districts = append(gs.districts, gd)
+			row += 1 + len(ss[i])
 		}
 		sg.districts, sg.sites = ds, ss
-		sg.g = newGrid(gds)
+		gss = append(gss, gs)
 		out = append(out, *sg)
 	}
-	return out, errs
+	return out, newGrid(gss), errs
 }
 
 func publishedRow(id, label string, cs [nCounts]*Count) gridRow {
@@ -190,12 +217,14 @@ func publishedRow(id, label string, cs [nCounts]*Count) gridRow {
 }
 
 // checkState checks one state's rows.
-func (p Published) checkState(sg stateGroup, fail func(string, ...any)) {
-	g := sg.g
-	r := 0
+func (p Published) checkState(sg stateGroup, g *grid, fail func(string, ...any)) {
+	if sg.totals != nil {
+		checkRow(g, sg.row, false, nil, nil, fail)
+	}
+	r := sg.row + 1
 	sites, atThreshold, educators := 0, 0, 0
 	for i, d := range sg.districts {
-		checkRow(g, r, d.Suppressed, nil, fail)
+		checkRow(g, r, true, d.Suppressed, nil, fail)
 		r++
 		if d.Sites != len(sg.sites[i]) {
 			fail("district %s: sites is %d, it has %d site rows", d.District, d.Sites, len(sg.sites[i]))
@@ -216,7 +245,7 @@ func (p Published) checkState(sg stateGroup, fail func(string, ...any)) {
 			if s.AtThreshold == nil {
 				extra = append(extra, "atThreshold")
 			}
-			checkRow(g, r, s.Suppressed, extra, fail)
+			checkRow(g, r, true, s.Suppressed, extra, fail)
 			hidden := g.supp[r*nCounts+mReached] || g.supp[r*nCounts+mStudents]
 			switch {
 			case hidden && (s.Share != nil || s.AtThreshold != nil):
@@ -258,12 +287,16 @@ func (p Published) checkState(sg stateGroup, fail func(string, ...any)) {
 		fail("state %s: districts, sites, schoolsAtThreshold, educatorsVisiting are %d, %d, %d, %d; its rows add up to %d, %d, %d, %d",
 			sg.state, t.Districts, t.Sites, t.SchoolsAtThreshold, t.EducatorsVisiting, len(sg.districts), sites, atThreshold, educators)
 	}
+}
 
-	// The sums: literal rule (b), and the published parts add up.
-	state := t.counts()
+// checkSums checks the sums of the nation's grid (literal rule (b), and the published parts
+// add up) and that no suppressed cell can be derived from the published figures, except
+// the ones the national totals of a nation with a single state with sites disclose.
+func (p Published) checkSums(g *grid, fail func(string, ...any)) {
+	national := p.National.counts()
 	for _, tr := range g.trees {
 		m := tr.count
-		parent, where := state[m], "state "+sg.state
+		parent, where := national[m], "national"
 		if tr.parent >= 0 {
 			if g.supp[tr.parent] {
 				continue
@@ -287,30 +320,29 @@ func (p Published) checkState(sg stateGroup, fail func(string, ...any)) {
 		}
 	}
 
-	// No suppressed cell is derivable from the published figures (rule 3), except the
-	// ones the state totals disclose (rule 4).
 	derivable, inherent := g.bridges(false), g.bridges(true)
 	for c, s := range g.supp {
-		if s && derivable[c] && !inherent[c] {
+		if s && derivable[c] && !(inherent[c] && p.National.States < 2) {
 			fail("%s: the suppressed %s can be derived from the published figures", g.rows[c/nCounts].label, countNames[c%nCounts])
 		}
 	}
 }
 
-// checkRow checks one row's protected counts and its suppressed list.
-func checkRow(g *grid, r int, listed, extra []string, fail func(string, ...any)) {
+// checkRow checks one row's protected counts and, when hasList (not a state row, which
+// has none), its suppressed list.
+func checkRow(g *grid, r int, hasList bool, listed, extra []string, fail func(string, ...any)) {
 	label := g.rows[r].label
 	want := []string{}
 	b := r * nCounts
 	for m := range nCounts {
 		if g.supp[b+m] {
 			want = append(want, countNames[m])
-		} else if v := g.value[b+m]; v < MinCell {
+		} else if v := g.value[b+m]; v < MinCell && !g.rows[r].exempt {
 			fail("%s: %s %d is published though under %d", label, countNames[m], v, MinCell)
 		}
 	}
 	want = append(want, extra...)
-	if !slices.Equal(listed, want) {
+	if hasList && !slices.Equal(listed, want) {
 		fail("%s: suppressed lists %q, the null fields are %q", label, listed, want)
 	}
 	if g.supp[b+mFirst] != g.supp[b+mSecond] {

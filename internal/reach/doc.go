@@ -45,17 +45,22 @@
 // students are published only when 10 or more (MinCell). A smaller count is suppressed:
 // it is published as JSON null and its field name is listed in the row's "suppressed"
 // array (so null always means suppressed). A site's share and atThreshold are suppressed
-// (null, and listed) whenever its studentsReached or its students is suppressed.
+// (null, and listed) whenever its studentsReached or its students is suppressed. The
+// same applies to the state row of a state with a single district with data, which would
+// otherwise repeat that district's counts (its suppressed counts are null; state rows have
+// no "suppressed" array) — except when a single state has sites, since the national
+// totals are then that state's.
 //
-// Rule 2, counts never suppressed: everything in the national and state totals, and, in
-// every row, the educator counts (educatorsTrained, educatorsTrainedCumulative,
+// Rule 2, counts never suppressed: everything in the national totals, and, in every row
+// (state rows included), the educator counts (educatorsTrained, educatorsTrainedCumulative,
 // educatorsVisiting), sites and schoolsAtThreshold, which count adults or schools, not
 // children or families.
 //
 // Rule 3, complementary suppression, so that no suppressed count can be worked out by
 // subtraction. The published counts obey these sums: in every row, visits = visitsFirst +
-// visitsSecond; for each of the six counts, a district's figure is the sum of its sites'
-// and a state's (published) figure the sum of its districts'. Publish applies, until
+// visitsSecond; for each of the six counts, a district's figure is the sum of its sites',
+// a state's the sum of its districts' and the (published) national figure the sum of the
+// states'. Complementary cells may therefore be taken from other states' rows. Publish applies, until
 // nothing changes:
 //
 //   - (a) row: if any of visits, visitsFirst, visitsSecond is suppressed, visitsFirst and
@@ -76,16 +81,19 @@
 // most its published parent, and a district's schoolsAtThreshold can tell whether a site
 // with a suppressed share reached 10 %.
 //
-// Rule 4, the one exception. When a state has a single district, that district's counts
-// equal the state's, which are published; when that district also has a single site, so
-// do the site's. Such counts are still null when under 10, but the state row discloses
-// them. Published.Exposed lists them; Check accepts them.
+// Rule 4, the one exception. When a single state has sites, the national totals, which
+// are published in full, are that state's; if it has a single district, so are the
+// district's, and if that district has a single site, the site's. Such counts are still
+// null when under 10, but the national totals disclose them. Published.Exposed lists them;
+// it is empty whenever two or more states have sites.
 //
-// Published.Check verifies a view: no published protected count below the state level is
+// Published.Check verifies a view: no published protected count below the state level,
+// or in the row of a state with a single district (two or more states having sites), is
 // under 10; in every row visitsFirst and visitsSecond are both suppressed or both
 // published, and visits is suppressed only with them; for every published parent with two
 // or more children, and every count, the number of suppressed children is 0 or at least 2;
-// no suppressed count other than those Exposed is derivable from the published figures;
+// no suppressed count is derivable from the published figures (with a single state with
+// sites, those Exposed excepted);
 // published figures add up (rows, districts, states to national); share and the
 // suppressed lists agree with the counts.
 package reach

@@ -15,58 +15,52 @@ import (
 const oracleP = 2147483647 // 2^31 − 1, prime: products of two residues fit in a uint64
 
 type oracleCell struct {
-	label string // "district D: visits" or "site D/S: visits", as Exposed writes them
+	label string // "state S: visits", "district D: visits" or "site D/S: visits", as Exposed writes them
 	row   int
 	count int
 }
 
-// oracleState is one state's published rows: rows[i] has parent -1 (a district) or the
-// index of its district's row.
-type oracleState struct {
+// oracleNation is a publication's state, district and site rows: rows[i] has parent -1
+// (a state) or the index of its state's or district's row; sum marks the rows that are the
+// sum of their children (states and districts).
+type oracleNation struct {
 	labels []string
 	parent []int
+	sum    []bool
 	supp   [][nCounts]bool
 }
 
-func oracleStates(p Published) []oracleState {
-	byState := map[string]*oracleState{}
+func (on *oracleNation) add(label string, parent int, sum bool, counts [nCounts]*Count) int {
+	on.labels = append(on.labels, label)
+	on.parent = append(on.parent, parent)
+	on.sum = append(on.sum, sum)
+	var s [nCounts]bool
+	for m, c := range counts {
+		s[m] = c.IsSuppressed()
+	}
+	on.supp = append(on.supp, s)
+	return len(on.labels) - 1
+}
+
+func oracleRows(p Published) oracleNation {
+	var on oracleNation
 	rowOf := map[string]int{}
+	for i := range p.States {
+		rowOf["state "+p.States[i].State] = on.add("state "+p.States[i].State, -1, true, p.States[i].counts())
+	}
 	ds := slices.Clone(p.Districts)
 	slices.SortFunc(ds, func(a, b DistrictRow) int { return cmp.Compare(a.District, b.District) })
 	for _, d := range ds {
-		st := byState[d.State]
-		if st == nil {
-			st = &oracleState{}
-			byState[d.State] = st
-		}
-		rowOf[d.District] = len(st.labels)
-		st.labels = append(st.labels, "district "+d.District)
-		st.parent = append(st.parent, -1)
-		var s [nCounts]bool
-		for m, c := range d.counts() {
-			s[m] = c.IsSuppressed()
-		}
-		st.supp = append(st.supp, s)
+		rowOf[d.District] = on.add("district "+d.District, rowOf["state "+d.State], true, d.counts())
 	}
 	for _, site := range p.Sites {
-		st := byState[site.State]
-		st.labels = append(st.labels, "site "+site.District+"/"+site.School)
-		st.parent = append(st.parent, rowOf[site.District])
-		var s [nCounts]bool
-		for m, c := range site.counts() {
-			s[m] = c.IsSuppressed()
-		}
-		st.supp = append(st.supp, s)
+		on.add("site "+site.District+"/"+site.School, rowOf[site.District], false, site.counts())
 	}
-	var out []oracleState
-	for _, st := range byState {
-		out = append(out, *st)
-	}
-	return out
+	return on
 }
 
 // determined returns the labels of the cells among unknown that the equations determine.
-func (st oracleState) determined(unknown func(row, count int) bool) []string {
+func (st oracleNation) determined(unknown func(row, count int) bool) []string {
 	col := map[[2]int]int{}
 	var cells []oracleCell
 	for r := range st.labels {
@@ -97,7 +91,7 @@ func (st oracleState) determined(unknown func(row, count int) bool) []string {
 		eqs = append(eqs, eq)
 	}
 	for m := range nCounts {
-		// The state: Σ districts = the published state total.
+		// The nation: Σ states = the published national total.
 		eq := make([]uint64, n)
 		for r, p := range st.parent {
 			if p < 0 {
@@ -105,9 +99,9 @@ func (st oracleState) determined(unknown func(row, count int) bool) []string {
 			}
 		}
 		eqs = append(eqs, eq)
-		// Every district: district − Σ its sites = 0.
-		for d, p := range st.parent {
-			if p >= 0 {
+		// Every state and district: the row − Σ its children = 0.
+		for d := range st.parent {
+			if !st.sum[d] {
 				continue
 			}
 			eq := make([]uint64, n)
@@ -181,17 +175,14 @@ func powMod(a, e uint64) uint64 {
 	return r
 }
 
-// oracle returns, over all states, the suppressed cells the publication discloses, and
-// the suppressed cells the state totals alone would disclose (everything below the state
-// level unknown).
+// oracle returns the suppressed cells the publication discloses, and the suppressed cells
+// the national totals alone would disclose (everything below the national level unknown).
 func oracle(p Published) (disclosed, inherent []string) {
-	for _, st := range oracleStates(p) {
-		disclosed = append(disclosed, st.determined(func(r, m int) bool { return st.supp[r][m] })...)
-		all := st.determined(func(int, int) bool { return true })
-		for _, l := range all {
-			if st.suppressedLabel(l) {
-				inherent = append(inherent, l)
-			}
+	st := oracleRows(p)
+	disclosed = st.determined(func(r, m int) bool { return st.supp[r][m] })
+	for _, l := range st.determined(func(int, int) bool { return true }) {
+		if st.suppressedLabel(l) {
+			inherent = append(inherent, l)
 		}
 	}
 	slices.Sort(disclosed)
@@ -199,7 +190,7 @@ func oracle(p Published) (disclosed, inherent []string) {
 	return disclosed, inherent
 }
 
-func (st oracleState) suppressedLabel(l string) bool {
+func (st oracleNation) suppressedLabel(l string) bool {
 	for r := range st.labels {
 		for m := range nCounts {
 			if st.supp[r][m] && st.labels[r]+": "+countNames[m] == l {

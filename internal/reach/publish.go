@@ -2,19 +2,76 @@ package reach
 
 import (
 	"cmp"
+	"encoding/json"
 	"maps"
 	"slices"
 )
 
-// Published is the public view of a year's reach: national and state totals in full,
+// Published is the public view of a year's reach: national totals in full; state,
 // district and site rows with small cells suppressed (see the package documentation).
 // It holds no educator, family or student id, and no hours.
 type Published struct {
 	Year      string        `json:"year"`
 	National  Totals        `json:"national"`  // includes states
-	States    []Totals      `json:"states"`    // sorted by state code
+	States    []TotalsRow   `json:"states"`    // sorted by state code
 	Districts []DistrictRow `json:"districts"` // districts with a site, sorted by state, district
 	Sites     []SiteRow     `json:"sites"`     // sorted by state, district, school
+}
+
+// TotalsRow is a state's published totals (or the nation's, which are never suppressed):
+// Totals with the six protected counts nullable. A state with fewer than two districts
+// with data has its small counts suppressed, and complementary cells of other states
+// are suppressed so that none can be recovered from the national totals. In JSON it has
+// the shape of Totals, a suppressed count being null.
+type TotalsRow struct {
+	Year                       string `json:"year"`
+	State                      string `json:"state,omitempty"` // empty for national totals
+	States                     int    `json:"states"`          // national only; in JSON on national totals only
+	Districts                  int    `json:"districts"`
+	Sites                      int    `json:"sites"`
+	Visits                     Count  `json:"visits"`
+	VisitsFirst                Count  `json:"visitsFirst"`
+	VisitsSecond               Count  `json:"visitsSecond"`
+	FamiliesVisited            Count  `json:"familiesVisited"`
+	StudentsReached            Count  `json:"studentsReached"`
+	Students                   Count  `json:"students"`
+	EducatorsTrained           int    `json:"educatorsTrained"`
+	EducatorsTrainedCumulative int    `json:"educatorsTrainedCumulative"`
+	EducatorsVisiting          int    `json:"educatorsVisiting"`
+	SchoolsAtThreshold         int    `json:"schoolsAtThreshold"`
+}
+
+// MarshalJSON writes "states" on national totals only.
+func (t TotalsRow) MarshalJSON() ([]byte, error) {
+	type plain TotalsRow
+	if t.State == "" {
+		return json.Marshal(plain(t))
+	}
+	return json.Marshal(struct {
+		plain
+		States int `json:"states,omitempty"`
+	}{plain: plain(t)})
+}
+
+// Row returns t as a published row with every count published.
+func (t Totals) Row() TotalsRow {
+	r := TotalsRow{Year: t.Year, State: t.State, States: t.States, Districts: t.Districts, Sites: t.Sites,
+		EducatorsTrained: t.EducatorsTrained, EducatorsTrainedCumulative: t.EducatorsTrainedCumulative,
+		EducatorsVisiting: t.EducatorsVisiting, SchoolsAtThreshold: t.SchoolsAtThreshold}
+	for m, c := range r.counts() {
+		*c = CountOf(t.counts()[m])
+	}
+	return r
+}
+
+// Suppressed reports whether any of the row's counts is suppressed.
+func (t TotalsRow) Suppressed() bool {
+	for _, c := range t.counts() {
+		if c.IsSuppressed() {
+			return true
+		}
+	}
+	return false
 }
 
 // DistrictRow is a district's published figures.
@@ -57,6 +114,10 @@ type SiteRow struct {
 	Suppressed []string `json:"suppressed"`
 }
 
+func (t *TotalsRow) counts() [nCounts]*Count {
+	return [nCounts]*Count{&t.Visits, &t.VisitsFirst, &t.VisitsSecond, &t.FamiliesVisited, &t.StudentsReached, &t.Students}
+}
+
 func (r *DistrictRow) counts() [nCounts]*Count {
 	return [nCounts]*Count{&r.Visits, &r.VisitsFirst, &r.VisitsSecond, &r.FamiliesVisited, &r.StudentsReached, &r.Students}
 }
@@ -85,12 +146,9 @@ func (t Totals) counts() [nCounts]int {
 func Publish(year string, national Totals, byState map[string]Totals, ds []DistrictMetrics) Published {
 	p := Published{
 		Year: year, National: national,
-		States:    make([]Totals, 0, len(byState)),
+		States:    make([]TotalsRow, 0, len(byState)),
 		Districts: []DistrictRow{},
 		Sites:     []SiteRow{},
-	}
-	for _, st := range slices.Sorted(maps.Keys(byState)) {
-		p.States = append(p.States, byState[st])
 	}
 	var sel []*DistrictMetrics
 	for i := range ds {
@@ -101,35 +159,58 @@ func Publish(year string, national Totals, byState map[string]Totals, ds []Distr
 	slices.SortStableFunc(sel, func(a, b *DistrictMetrics) int {
 		return cmp.Or(cmp.Compare(a.State, b.State), cmp.Compare(a.District, b.District))
 	})
-	for lo := 0; lo < len(sel); {
-		hi := lo + 1
-		for hi < len(sel) && sel[hi].State == sel[lo].State {
-			hi++
+	perState := map[string][]*DistrictMetrics{}
+	for _, d := range sel {
+		perState[d.State] = append(perState[d.State], d)
+	}
+	codes := slices.Sorted(maps.Keys(byState))
+	for st := range perState {
+		if _, ok := byState[st]; !ok {
+			codes = append(codes, st) // no state row: Check reports it
 		}
-		p.publishState(sel[lo:hi])
-		lo = hi
+	}
+	slices.Sort(codes)
+
+	// One grid for the nation: every state's row, then its districts' and sites' rows.
+	gss := make([]gridState, len(codes))
+	sites := map[*DistrictMetrics][]SiteMetrics{}
+	for i, st := range codes {
+		dsOf := perState[st]
+		// The small-cell rule applies to the state rows of states with a single district with
+		// data, but not when a single state has sites: the national totals are its own.
+		gss[i].gridRow = gridRow{id: st, value: byState[st].counts(), exempt: len(dsOf) != 1 || national.States < 2, fixed: len(dsOf) == 0}
+		for _, d := range dsOf {
+			ss := slices.Clone(d.PerSite)
+			slices.SortStableFunc(ss, func(a, b SiteMetrics) int { return cmp.Compare(a.School, b.School) })
+			sites[d] = ss
+			gd := gridDistrict{gridRow: gridRow{id: d.District, value: d.counts()}}
+			for j := range ss {
+				gd.sites = append(gd.sites, gridRow{id: ss[j].School, value: ss[j].counts()})
+			}
+			gss[i].districts = append(gss[i].districts, gd)
+		}
+	}
+	g := newGrid(gss)
+	g.suppress()
+	r := 0
+	for _, st := range codes {
+		if t, ok := byState[st]; ok {
+			row := t.Row()
+			fillCounts(row.counts(), g, r)
+			p.States = append(p.States, row)
+		}
+		r++
+		r = p.publishState(perState[st], sites, g, r)
 	}
 	return p
 }
 
-// publishState suppresses and appends the rows of one state's districts.
-func (p *Published) publishState(ds []*DistrictMetrics) {
-	gds := make([]gridDistrict, len(ds))
-	sites := make([][]SiteMetrics, len(ds))
-	for i, d := range ds {
-		sites[i] = slices.Clone(d.PerSite)
-		slices.SortStableFunc(sites[i], func(a, b SiteMetrics) int { return cmp.Compare(a.School, b.School) })
-		gds[i].gridRow = gridRow{id: d.District, value: d.counts()}
-		for j := range sites[i] {
-			gds[i].sites = append(gds[i].sites, gridRow{id: sites[i][j].School, value: sites[i][j].counts()})
-		}
-	}
-	g := newGrid(gds)
-	g.suppress()
-	r := 0
-	for i, d := range ds {
+// publishState appends the rows of one state's districts, which start at row r of g, and
+// returns the row after them.
+func (p *Published) publishState(ds []*DistrictMetrics, sites map[*DistrictMetrics][]SiteMetrics, g *grid, r int) int {
+	for _, d := range ds {
 		row := DistrictRow{
-			District: d.District, State: d.State, Sites: len(sites[i]),
+			District: d.District, State: d.State, Sites: len(sites[d]),
 			EducatorsTrained:           d.EducatorsTrained,
 			EducatorsTrainedCumulative: d.EducatorsTrainedCumulative,
 			EducatorsVisiting:          d.EducatorsVisiting,
@@ -138,7 +219,7 @@ func (p *Published) publishState(ds []*DistrictMetrics) {
 		row.Suppressed = fillCounts(row.counts(), g, r)
 		r++
 		p.Districts = append(p.Districts, row)
-		for _, s := range sites[i] {
+		for _, s := range sites[d] {
 			sr := SiteRow{
 				School: s.School, Name: s.Name, District: d.District, State: d.State,
 				EducatorsVisiting: s.EducatorsVisiting,
@@ -154,6 +235,7 @@ func (p *Published) publishState(ds []*DistrictMetrics) {
 			p.Sites = append(p.Sites, sr)
 		}
 	}
+	return r
 }
 
 // fillCounts sets a row's counts from row r of g and returns the names of the

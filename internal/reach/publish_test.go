@@ -50,6 +50,13 @@ func publishAll(ds ...DistrictMetrics) Published {
 // "site D/S: share".
 func suppressedCells(p Published) []string {
 	var out []string
+	for i := range p.States {
+		for m, c := range p.States[i].counts() {
+			if c.IsSuppressed() {
+				out = append(out, "state "+p.States[i].State+": "+countNames[m])
+			}
+		}
+	}
 	for _, d := range p.Districts {
 		for _, f := range d.Suppressed {
 			out = append(out, "district "+d.District+": "+f)
@@ -139,21 +146,22 @@ func TestPublishSpecExamples(t *testing.T) {
 		want: slices.Concat(cells("district P", allCounts...), cells("site P/p1", allSite...),
 			cells("district Q", allCounts...), cells("site Q/q1", allSite...)),
 	}, {
-		name: "a state with a single district: the state discloses it",
+		name: "a state with a single district: its small state cells are suppressed too",
 		ds: []DistrictMetrics{
 			district("W", "WY", site("w1", 3, 0, 3, 4, 30)),
 			district("V", "VT", site("v1", 3, 1, 3, 4, 30), site("v2", 2, 2, 2, 3, 500)),
 			district("M", "MT", site("m1", 3, 0, 3, 4, 300), site("m2", 200, 100, 250, 400, 5000)),
 		},
+		// WY (3, 3, 0, 3, 4) and VT (8, 5, 3, 5, 7) are under 10 but for students; MT is
+		// not: the two small states hide each other in the national totals.
 		want: slices.Concat(cells("district V", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached"),
 			cells("district W", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached"),
 			cells("site M/m1", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached", "share", "atThreshold"),
 			cells("site M/m2", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached", "share", "atThreshold"),
 			cells("site V/v1", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached", "share", "atThreshold"), cells("site V/v2", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached", "share", "atThreshold"),
-			cells("site W/w1", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached", "share", "atThreshold")),
-		exposed: slices.Concat(cells("district V", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached"),
-			cells("district W", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached"),
-			cells("site W/w1", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached")),
+			cells("site W/w1", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached", "share", "atThreshold"),
+			cells("state VT", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached"),
+			cells("state WY", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached")),
 	}}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -189,18 +197,18 @@ func TestCloseLoop(t *testing.T) {
 	row := func(id string, v int) gridRow {
 		return gridRow{id: id, value: [nCounts]int{v, v, v, v, v, v}}
 	}
-	g := newGrid([]gridDistrict{
+	g := newGrid([]gridState{{gridRow: row("S", 135), districts: []gridDistrict{
 		{gridRow: row("A", 40), sites: []gridRow{row("a1", 40)}},
 		{gridRow: row("B", 50), sites: []gridRow{row("b1", 50)}},                // path via B costs 51 + 51
 		{gridRow: row("C", 45), sites: []gridRow{row("c1", 20), row("c2", 25)}}, // via C: 21 + 46
-	})
+	}}})
 	cell := func(r, m int) int32 { return int32(r*nCounts + m) }
-	g.supp[cell(0, mFamilies)], g.supp[cell(1, mFamilies)] = true, true // district A, site a1
+	g.supp[cell(1, mFamilies)], g.supp[cell(2, mFamilies)] = true, true // district A, site a1 (row 0 is the state)
 	br := g.bridges(false)
-	if !br[cell(0, mFamilies)] || !br[cell(1, mFamilies)] {
+	if !br[cell(1, mFamilies)] || !br[cell(2, mFamilies)] {
 		t.Fatal("A and a1 should be bridges")
 	}
-	if !g.closeLoop(cell(0, mFamilies)) {
+	if !g.closeLoop(cell(1, mFamilies)) {
 		t.Fatal("no loop")
 	}
 	var got []string
@@ -262,7 +270,7 @@ func TestPublishProperties(t *testing.T) {
 			rows += len(p.Districts) + len(p.Sites)
 		}
 	}
-	t.Logf("%d rows, %d suppressed counts, %d of them 10 or more (complementary), %d exposed by a single-district state",
+	t.Logf("%d rows, %d suppressed counts, %d of them 10 or more (complementary), %d exposed by the national totals of a single-state year",
 		rows, total, complementary, exposed)
 	if total < 1000 || complementary < 100 {
 		t.Errorf("the data exercised too little suppression: %d suppressed, %d complementary", total, complementary)
@@ -288,8 +296,13 @@ func checkPublication(t *testing.T, where string, p Published, ti truthIndex, ds
 		if i > 0 && p.States[i-1].State >= st.State {
 			fail("states not sorted")
 		}
-		if st != byState[st.State] {
-			fail("state %s: %+v, rolled up %+v", st.State, st, byState[st.State])
+		truth := byState[st.State]
+		whole := truth.Row()
+		got := st
+		got.Visits, got.VisitsFirst, got.VisitsSecond, got.FamiliesVisited, got.StudentsReached, got.Students =
+			whole.Visits, whole.VisitsFirst, whole.VisitsSecond, whole.FamiliesVisited, whole.StudentsReached, whole.Students
+		if got != whole {
+			fail("state %s: %+v, rolled up %+v", st.State, st, truth)
 		}
 	}
 	assertStatesAddUp(t, p.National, byState)
@@ -302,7 +315,7 @@ func checkPublication(t *testing.T, where string, p Published, ti truthIndex, ds
 	children := map[string][]rowInfo{} // district → its sites
 	parents := map[string]rowInfo{}
 	stateChildren := map[string][]rowInfo{}
-	checkCounts := func(label string, counts [nCounts]*Count, truth [nCounts]int) rowInfo {
+	checkCounts := func(label string, counts [nCounts]*Count, truth [nCounts]int, exempt bool) rowInfo {
 		var ri rowInfo
 		for m, c := range counts {
 			ri.values[m], ri.counts[m] = truth[m], *c
@@ -315,7 +328,7 @@ func checkPublication(t *testing.T, where string, p Published, ti truthIndex, ds
 				}
 			case v != truth[m]:
 				fail("%s %s published %d, true %d", label, countNames[m], v, truth[m])
-			case v < MinCell:
+			case v < MinCell && !exempt:
 				fail("%s %s published %d < %d", label, countNames[m], v, MinCell)
 			}
 		}
@@ -331,7 +344,7 @@ func checkPublication(t *testing.T, where string, p Published, ti truthIndex, ds
 			d.SchoolsAtThreshold != truth.SchoolsAtThreshold {
 			fail("district %s: %+v, true %+v", d.District, d, truth)
 		}
-		ri := checkCounts("district "+d.District, d.counts(), truth.counts())
+		ri := checkCounts("district "+d.District, d.counts(), truth.counts(), false)
 		parents[d.District] = ri
 		stateChildren[d.State] = append(stateChildren[d.State], ri)
 	}
@@ -342,7 +355,7 @@ func checkPublication(t *testing.T, where string, p Published, ti truthIndex, ds
 			continue
 		}
 		label := "site " + s.District + "/" + s.School
-		ri := checkCounts(label, s.counts(), truth.counts())
+		ri := checkCounts(label, s.counts(), truth.counts(), false)
 		children[s.District] = append(children[s.District], ri)
 		hidden := s.StudentsReached.IsSuppressed() || s.Students.IsSuppressed()
 		if hidden != (s.Share == nil) || hidden != (s.AtThreshold == nil) {
@@ -357,6 +370,22 @@ func checkPublication(t *testing.T, where string, p Published, ti truthIndex, ds
 	}
 	if len(p.Sites) != len(ti.sites) {
 		fail("%d site rows, %d true sites", len(p.Sites), len(ti.sites))
+	}
+	// State rows: the small-cell rule for states with fewer than two districts with data.
+	var stateRows []rowInfo
+	stateHidden := map[string][nCounts]bool{}
+	for i := range p.States {
+		st := &p.States[i]
+		ri := checkCounts("state "+st.State, st.counts(), byState[st.State].counts(), len(stateChildren[st.State]) != 1 || national.States < 2)
+		if len(stateChildren[st.State]) == 0 && st.Suppressed() {
+			fail("state %s has no district with data, but a suppressed count", st.State)
+		}
+		stateRows = append(stateRows, ri)
+		var hidden [nCounts]bool
+		for m, c := range ri.counts {
+			hidden[m] = c.IsSuppressed()
+		}
+		stateHidden[st.State] = hidden
 	}
 
 	// Every published parent with two or more children: 0 or ≥ 2 suppressed children.
@@ -387,16 +416,21 @@ func checkPublication(t *testing.T, where string, p Published, ti truthIndex, ds
 		checkParent("district "+id, hidden, children[id])
 	}
 	for st, kids := range stateChildren {
-		checkParent("state "+st, [nCounts]bool{}, kids)
+		checkParent("state "+st, stateHidden[st], kids)
 	}
+	checkParent("national", [nCounts]bool{}, stateRows)
 
-	// Nothing suppressed is derivable, except what the state totals disclose, and that is
-	// exactly what Exposed lists.
+	// Nothing suppressed is derivable; with a single state with sites, the national totals
+	// disclose that state's cells (and what they pin down), and that is exactly what
+	// Exposed lists.
 	disclosed, inherent := oracle(p)
 	exposed := p.Exposed()
 	slices.Sort(exposed)
 	if d := cmp.Diff(inherent, disclosed); d != "" {
-		fail("derivable beyond what the state totals disclose (-inherent +derivable):\n%s", d)
+		fail("derivable beyond what the national totals disclose (-inherent +derivable):\n%s", d)
+	}
+	if p.National.States >= 2 && len(disclosed) > 0 {
+		fail("with %d states, derivable: %q", p.National.States, disclosed)
 	}
 	if d := cmp.Diff(disclosed, exposed); d != "" {
 		fail("Exposed differs from the oracle (-oracle +Exposed):\n%s", d)
@@ -460,11 +494,16 @@ func TestPublishLeavesOut(t *testing.T) {
 	if len(p.Districts) != 1 || len(p.Sites) != 1 || p.Districts[0].District != "A" {
 		t.Fatalf("rows: %+v %+v", p.Districts, p.Sites)
 	}
-	if st := p.States[0]; st.Visits != 4 || st.FamiliesVisited != 2 || st.EducatorsTrained != 6 || p.National.Visits != 4 || p.National.States != 1 {
+	if st := p.States[0]; st.Visits != CountOf(4) || st.FamiliesVisited != CountOf(2) || st.EducatorsTrained != 6 || p.National.Visits != 4 || p.National.States != 1 {
 		t.Errorf("totals: %+v %+v", st, p.National)
 	}
 	if err := p.Check(); err != nil {
 		t.Error(err)
+	}
+	// A single state with sites: the national totals are its own, so its row stays whole
+	// and discloses its single district's small cells, which Exposed lists.
+	if e := p.Exposed(); !slices.Contains(e, "district A: visits") || !slices.Contains(e, "site A/a1: visits") {
+		t.Errorf("exposed: %q", e)
 	}
 	empty := Publish(year, Totals{Year: year}, nil, nil)
 	if err := empty.Check(); err != nil {
@@ -669,5 +708,73 @@ func TestCheckCatchesChains(t *testing.T) {
 	disclosed, _ := oracle(p)
 	if !slices.Contains(disclosed, "district P: visits") || !slices.Contains(disclosed, "site P/p1: visits") {
 		t.Errorf("the oracle agrees the chain discloses P: %v", disclosed)
+	}
+}
+
+// TestSingleDistrictStates: the state row of a state with a single district would disclose
+// that district's suppressed cells; it is suppressed as well, with complementary state
+// cells, so that nothing is derivable from the national totals (the oracle agrees), and
+// the national totals, the count of states and of sites stay whole. Revealing a state
+// cell again is caught by Check.
+func TestSingleDistrictStates(t *testing.T) {
+	ds := []DistrictMetrics{
+		district("W", "WY", site("w1", 3, 0, 3, 4, 30)),
+		district("M", "MT", site("m1", 30, 20, 40, 45, 300)),
+		district("A", "AZ", site("a1", 3, 2, 4, 6, 80), site("a2", 40, 30, 50, 70, 900)),
+		district("B", "AZ", site("b1", 50, 40, 60, 80, 1000)),
+		district("N", "NV"), // no sites: a state row of zeros, never suppressed
+	}
+	national, byState := Rollup(year, ds)
+	p := Publish(year, national, byState, ds)
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(national, p.National); d != "" {
+		t.Errorf("national (-rollup +published):\n%s", d)
+	}
+	disclosed, _ := oracle(p)
+	if len(disclosed) > 0 {
+		t.Errorf("derivable: %q", disclosed)
+	}
+	if e := p.Exposed(); len(e) > 0 {
+		t.Errorf("exposed: %q", e)
+	}
+	row := func(code string) *TotalsRow {
+		i := slices.IndexFunc(p.States, func(s TotalsRow) bool { return s.State == code })
+		if i < 0 {
+			t.Fatalf("no state %s", code)
+		}
+		return &p.States[i]
+	}
+	var w DistrictRow
+	for _, d := range p.Districts {
+		if d.District == "W" {
+			w = d
+		}
+	}
+	wy := row("WY")
+	for m, c := range w.counts() {
+		if c.IsSuppressed() && !wy.counts()[m].IsSuppressed() {
+			t.Errorf("district W's %s is suppressed, the state row WY publishes it", countNames[m])
+		}
+	}
+	if wy.Sites != 1 || wy.Districts != 1 || row("MT").Sites != 1 || row("AZ").Sites != 3 {
+		t.Errorf("sites or districts suppressed: %+v", p.States)
+	}
+	if nv := row("NV"); nv.Suppressed() || nv.Sites != 0 {
+		t.Errorf("NV: %+v", nv)
+	}
+	if !row("AZ").Visits.IsSuppressed() && !row("MT").Visits.IsSuppressed() {
+		t.Errorf("WY's visits is the national total minus the other states': %+v", p.States)
+	}
+
+	// Reveal WY's visits again: Check and the oracle both see it.
+	wy.Visits = CountOf(byState["WY"].Visits)
+	err := p.Check()
+	if err == nil || !strings.Contains(err.Error(), "state WY: visits 3 is published though under 10") {
+		t.Errorf("Check: %v", err)
+	}
+	if disclosed, _ := oracle(p); !slices.Contains(disclosed, "district W: visits") {
+		t.Errorf("the oracle: WY's visits discloses W's: %q", disclosed)
 	}
 }

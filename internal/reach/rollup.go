@@ -3,7 +3,8 @@ package reach
 import "encoding/json"
 
 // Totals are the figures of a state (State set) or of the nation (State empty) for a year:
-// sums of district figures. They are published unsuppressed.
+// sums of district figures. National totals are published unsuppressed; a state's are
+// published as a TotalsRow, with small counts suppressed (see the package documentation).
 type Totals struct {
 	Year  string `json:"year"`
 	State string `json:"state,omitempty"` // empty for national totals

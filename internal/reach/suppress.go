@@ -18,13 +18,15 @@ const (
 
 var countNames = [nCounts]string{"visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached", "students"}
 
-// gridRow is a district row or a site row of one state: its protected counts and which of
-// them are suppressed.
+// gridRow is a state, district or site row: its protected counts and which of them are
+// suppressed.
 type gridRow struct {
-	id    string // district id, or school id: the tie-breaker among siblings
-	label string // for messages: "district X" or "site X/Y"
-	value [nCounts]int
-	supp  [nCounts]bool
+	id     string // state code, district id, or school id: the tie-breaker among siblings
+	label  string // for messages: "state S", "district X" or "site X/Y"
+	value  [nCounts]int
+	supp   [nCounts]bool
+	exempt bool // the primary rule does not apply (see Publish)
+	fixed  bool // never suppressed: the row of a state without districts with data, all zeros by construction
 }
 
 type gridDistrict struct {
@@ -32,25 +34,31 @@ type gridDistrict struct {
 	sites []gridRow
 }
 
-// tree is one sum: the parent (a district's cell, or -1 for the state's published total)
-// is the sum of the children's cells.
+type gridState struct {
+	gridRow
+	districts []gridDistrict
+}
+
+// tree is one sum: the parent (a state's or a district's cell, or -1 for the published
+// national total) is the sum of the children's cells.
 type tree struct {
 	count    int // which of the six counts
 	parent   int32
 	children []int32
 }
 
-// grid holds the protected counts of one state and the sums they obey, as a graph: every
+// grid holds the protected counts of the nation and the sums they obey, as a graph: every
 // sum (equation) is a node and every cell an edge between the two equations it takes part
 // in. Each cell takes part in exactly two equations once the implied ones are dropped:
 //
-//   - visits, visitsFirst, visitsSecond: a district's cell joins its own sum (district =
-//     Σ sites) to the state's; a site's cell joins its district's sum to the site's row
-//     equation (visits = visitsFirst + visitsSecond). A district's row equation is
-//     implied by its sites' and the three sums, so it is left out.
-//   - familiesVisited, studentsReached, students: a district's cell joins its own sum to
-//     the state's; a site's cell joins its district's sum to a ground node (whose row
-//     would be minus the sum of all the others).
+//   - a state's cell joins its own sum (state = Σ districts) to the nation's (national =
+//     Σ states, published); a district's cell joins its own sum (district = Σ sites) to its
+//     state's.
+//   - visits, visitsFirst, visitsSecond: a site's cell joins its district's sum to the
+//     site's row equation (visits = visitsFirst + visitsSecond). A district's or a state's
+//     row equation is implied by its sites' and the sums, so it is left out.
+//   - familiesVisited, studentsReached, students: a site's cell joins its district's sum
+//     to a ground node (whose row would be minus the sum of all the others).
 //
 // With the published cells moved to the right-hand side, the system's matrix is the
 // incidence matrix of the graph of suppressed cells, so a suppressed cell is determined by
@@ -65,13 +73,15 @@ type grid struct {
 	trees []tree
 }
 
-func newGrid(ds []gridDistrict) *grid {
+// newGrid builds the grid of the states' rows, in order: each state's row, then each of
+// its districts' rows, each followed by its sites' rows.
+func newGrid(states []gridState) *grid {
 	g := &grid{}
-	nodes := int32(nCounts + 3) // the state's six sums, and grounds for families, reached, students
+	nodes := int32(nCounts + 3) // the nation's six sums, and grounds for families, reached, students
 	ground := func(m int) int32 { return int32(nCounts + m - mFamilies) }
-	stateTrees := make([]tree, nCounts)
-	for m := range stateTrees {
-		stateTrees[m] = tree{count: m, parent: -1}
+	nationTrees := make([]tree, nCounts)
+	for m := range nationTrees {
+		nationTrees[m] = tree{count: m, parent: -1}
 	}
 	var trees []tree
 	add := func(r gridRow) int32 {
@@ -83,33 +93,45 @@ func newGrid(ds []gridDistrict) *grid {
 		}
 		return int32(len(g.rows) - 1)
 	}
-	for _, d := range ds {
-		dr := add(d.gridRow)
-		dn := nodes
+	for _, st := range states {
+		str := add(st.gridRow)
+		sn := nodes
 		nodes += nCounts
-		first := len(trees)
+		stFirst := len(trees)
 		for m := range nCounts {
-			c := dr*nCounts + int32(m)
-			g.ends[c] = [2]int32{dn + int32(m), int32(m)}
-			stateTrees[m].children = append(stateTrees[m].children, c)
+			c := str*nCounts + int32(m)
+			g.ends[c] = [2]int32{sn + int32(m), int32(m)}
+			nationTrees[m].children = append(nationTrees[m].children, c)
 			trees = append(trees, tree{count: m, parent: c})
 		}
-		for _, s := range d.sites {
-			sr := add(s)
-			rn := nodes
-			nodes++
+		for _, d := range st.districts {
+			dr := add(d.gridRow)
+			dn := nodes
+			nodes += nCounts
+			first := len(trees)
 			for m := range nCounts {
-				c := sr*nCounts + int32(m)
-				if m <= mSecond {
-					g.ends[c] = [2]int32{rn, dn + int32(m)}
-				} else {
-					g.ends[c] = [2]int32{dn + int32(m), ground(m)}
+				c := dr*nCounts + int32(m)
+				g.ends[c] = [2]int32{dn + int32(m), sn + int32(m)}
+				trees[stFirst+m].children = append(trees[stFirst+m].children, c)
+				trees = append(trees, tree{count: m, parent: c})
+			}
+			for _, s := range d.sites {
+				sr := add(s)
+				rn := nodes
+				nodes++
+				for m := range nCounts {
+					c := sr*nCounts + int32(m)
+					if m <= mSecond {
+						g.ends[c] = [2]int32{rn, dn + int32(m)}
+					} else {
+						g.ends[c] = [2]int32{dn + int32(m), ground(m)}
+					}
+					trees[first+m].children = append(trees[first+m].children, c)
 				}
-				trees[first+m].children = append(trees[first+m].children, c)
 			}
 		}
 	}
-	g.trees = append(stateTrees, trees...)
+	g.trees = append(nationTrees, trees...)
 	g.adj = make([][]int32, nodes)
 	for c, e := range g.ends {
 		g.adj[e[0]] = append(g.adj[e[0]], int32(c))
@@ -137,7 +159,7 @@ func (g *grid) less(a, b int32) bool {
 // documentation until nothing changes.
 func (g *grid) suppress() {
 	for c, v := range g.value {
-		if v < MinCell {
+		if v < MinCell && !g.rows[c/nCounts].exempt {
 			g.supp[c] = true
 		}
 	}
@@ -194,7 +216,7 @@ func (g *grid) ruleTrees() bool {
 		for _, c := range t.children {
 			if g.supp[c] {
 				n++
-			} else if best < 0 || g.less(c, best) {
+			} else if !g.rows[c/nCounts].fixed && (best < 0 || g.less(c, best)) {
 				best = c
 			}
 		}
@@ -281,7 +303,7 @@ func (g *grid) closeLoop(c int32) bool {
 			break
 		}
 		for _, e := range g.adj[it.n] {
-			if e == c {
+			if e == c || (!g.supp[e] && g.rows[e/nCounts].fixed) {
 				continue
 			}
 			var w int64

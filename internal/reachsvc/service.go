@@ -313,7 +313,7 @@ func (s *Service) rollup(ctx context.Context, year string, res *Result) error {
 		}
 		res.Published = append(res.Published, year)
 	}
-	s.emitMetrics(year, nat, byState)
+	s.emitMetrics(pub)
 	return nil
 }
 

@@ -256,3 +256,55 @@ func TestRecomputeRefusesABadYear(t *testing.T) {
 		t.Fatal("a bad year was accepted")
 	}
 }
+
+// TestMetricsLeaveOutSuppressedStateCounts: single-district states with small counts have
+// those counts null in the public file, and their EMF lines carry no value for them.
+func TestMetricsLeaveOutSuppressedStateCounts(t *testing.T) {
+	ins, _ := reach.Synth(11, reach.SynthOptions{Year: year, States: 3, DistrictsPerState: [2]int{1, 1}, SitesPerDistrict: [2]int{1, 1}, FamiliesPerSite: [2]int{1, 3}})
+	st := newStore(t, ins)
+	svc, blobs, metrics := newService(st)
+	if _, err := svc.Full(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := schemas.Validate("reach.schema.json", blobs.objs[PublicKey(year)]); err != nil {
+		t.Fatal(err)
+	}
+	var pub Public
+	if err := json.Unmarshal(blobs.objs[PublicKey(year)], &pub); err != nil {
+		t.Fatal(err)
+	}
+	lines := map[string]map[string]any{}
+	for _, l := range strings.Split(strings.TrimSpace(metrics.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		if s, ok := m["State"].(string); ok && m["Year"] == year {
+			lines[s] = m
+		}
+	}
+	hidden := 0
+	for _, row := range pub.States {
+		line := lines[row.State]
+		if line == nil {
+			t.Fatalf("no metric line for %s", row.State)
+		}
+		for name, c := range map[string]reach.Count{"HomeVisits": row.Visits, "FirstVisits": row.VisitsFirst, "SecondVisits": row.VisitsSecond,
+			"FamiliesVisited": row.FamiliesVisited, "StudentsReached": row.StudentsReached} {
+			v, ok := c.Value()
+			got, present := line[name]
+			switch {
+			case !ok && present:
+				t.Errorf("%s: %s is suppressed, the metric line says %v", row.State, name, got)
+			case ok && (!present || got != float64(v)):
+				t.Errorf("%s: %s is %d, the metric line says %v", row.State, name, v, got)
+			}
+			if !ok {
+				hidden++
+			}
+		}
+	}
+	if hidden == 0 {
+		t.Fatalf("no state count suppressed: %+v", pub.States)
+	}
+}
