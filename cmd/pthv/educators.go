@@ -10,7 +10,6 @@ import (
 	"strconv"
 
 	"github.com/pthv/reach/internal/app"
-	"github.com/pthv/reach/internal/importer"
 )
 
 func init() {
@@ -60,16 +59,17 @@ func cmdOptIn(ctx context.Context, args []string, stdout, stderr io.Writer, in b
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	st := env.Store()
-	if _, err := st.District(ctx, *district); err != nil {
-		return &exitError{code: 1, msg: fmt.Sprintf("district %s is not registered", *district)}
-	}
-	if err := st.SetOptIns(ctx, *district, []importer.OptIn{{Educator: *educator, SchoolYear: *year, In: in, Source: "cli"}}); err != nil {
-		return err
+	c, err := env.Importer(nil).SetOptIn(ctx, *district, *educator, *year, in)
+	if err != nil {
+		return refusal(err)
 	}
 	verb := "out of"
 	if in {
 		verb = "in to"
+	}
+	if c.Unchanged > 0 {
+		fmt.Fprintf(stdout, "educator %s was already opted %s home visits for %s in district %s (nothing changed)\n", *educator, verb, *year, *district)
+		return nil
 	}
 	fmt.Fprintf(stdout, "educator %s opted %s home visits for %s in district %s\n", *educator, verb, *year, *district)
 	return nil

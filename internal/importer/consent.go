@@ -31,7 +31,7 @@ func (s *Service) importConsent(ctx context.Context, d *District, obj Object, id
 	cc := Counts{Rejected: res.Rejected}
 	if res.FileError() {
 		imp.Counts[KindConsent] = cc
-		imp.Validation = ValidationSummary{Errors: len(res.Findings)}
+		imp.Validation = csvSummary(res.Findings)
 		return s.rejectCSV(ctx, c)
 	}
 	st, from, err := s.loadState(ctx, d)
@@ -78,7 +78,7 @@ func (s *Service) importConsent(ctx context.Context, d *District, obj Object, id
 	}
 	imp.Writes.Items += len(writes)
 	imp.Counts[KindConsent] = cc
-	imp.Validation = ValidationSummary{Errors: cc.Rejected}
+	imp.Validation = csvSummary(imp.ConsentFindings)
 	imp.Status, imp.Finished = StatusApplied, s.now()
 	log.Info("consent import applied", "decision", "applied", "written", len(writes), "rejected", cc.Rejected)
 	return s.finish(ctx, imp, nil)

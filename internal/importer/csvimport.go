@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/pthv/reach/internal/csvrows"
 	"github.com/pthv/reach/internal/roster"
 )
 
@@ -43,4 +44,19 @@ func (s *Service) rejectCSV(ctx context.Context, c *csvDrop) error {
 	c.imp.Status, c.imp.Reason, c.imp.Finished = StatusRejected, "the "+c.imp.Kind+" file has errors in its header; nothing was applied", s.now()
 	c.log.Info(c.imp.Kind+" import rejected", "decision", "rejected")
 	return s.finish(ctx, c.imp, nil)
+}
+
+// csvSummary counts a CSV drop's findings by severity: the report's error and warning counts
+// are those of the findings it lists.
+func csvSummary[F ~csvrows.Fields](fs []F) ValidationSummary {
+	var v ValidationSummary
+	for _, f := range fs {
+		switch csvrows.Fields(f).Severity {
+		case "error":
+			v.Errors++
+		case "warning":
+			v.Warnings++
+		}
+	}
+	return v
 }

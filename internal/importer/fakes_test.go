@@ -18,6 +18,7 @@ import (
 // memStore is an in-memory Store for unit tests of the pipeline.
 type memStore struct {
 	trainings     map[string]string        // district/key → hash
+	optDecisions map[string]OptIn
 	optIns        map[string]bool          // district/year/educator → in
 	consent       map[string]consent.Entry // district/year/subject → answer
 	consentWrites int
@@ -244,13 +245,37 @@ func (m *memStore) SetConsent(_ context.Context, district string, es []consent.E
 	return nil
 }
 
-func (m *memStore) SetOptIns(_ context.Context, district string, opts []OptIn) error {
+// SetOptIns writes a decision only when none on record is as new, as the DynamoDB store's
+// conditional put does.
+func (m *memStore) SetOptIns(_ context.Context, district string, opts []OptIn) (WriteStats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, o := range opts {
-		m.optIns[district+"/"+o.SchoolYear+"/"+o.Educator] = o.In
+	if m.optDecisions == nil {
+		m.optDecisions = map[string]OptIn{}
 	}
-	return nil
+	var ws WriteStats
+	for _, o := range opts {
+		k := district + "/" + o.SchoolYear + "/" + o.Educator
+		if old, ok := m.optDecisions[k]; ok && !old.At.Before(o.At) {
+			continue
+		}
+		m.optDecisions[k], m.optIns[k] = o, o.In
+		m.writes++
+		ws.Items++
+	}
+	return ws, nil
+}
+
+func (m *memStore) OptInDecisions(_ context.Context, district, year string) (map[string]OptIn, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]OptIn{}
+	for k, o := range m.optDecisions {
+		if strings.HasPrefix(k, district+"/"+year+"/") {
+			out[o.Educator] = o
+		}
+	}
+	return out, nil
 }
 
 func (m *memStore) ClaimRun(_ context.Context, district, id string, runs int) error {

@@ -171,8 +171,12 @@ type Store interface {
 	LoadTrainings(ctx context.Context, district string) (map[string]string, error)
 	// PutTrainings writes training records (upserts by key).
 	PutTrainings(ctx context.Context, district, importID string, recs []TrainingWrite) (WriteStats, error)
-	// SetOptIns records educators' opt-ins and opt-outs per school year.
-	SetOptIns(ctx context.Context, district string, opts []OptIn) error
+	// OptInDecisions returns the opt-in decisions on record for a school year, by educator.
+	OptInDecisions(ctx context.Context, district, year string) (map[string]OptIn, error)
+	// SetOptIns records educators' opt-in decisions. Each is written only when no decision
+	// on record for the educator and year is as new (a conditional write): an older decision
+	// never replaces a newer one.
+	SetOptIns(ctx context.Context, district string, opts []OptIn) (WriteStats, error)
 	// Consent returns a school year's consent answers by subject; SetConsent records answers.
 	Consent(ctx context.Context, district, year string) (map[string]consent.Entry, error)
 	SetConsent(ctx context.Context, district string, entries []consent.Entry) error
@@ -200,12 +204,15 @@ type TrainingWrite struct {
 	Data       json.RawMessage
 }
 
-// OptIn is an educator's choice to take part in home visits in a school year.
+// OptIn is an educator's decision to take part in home visits in a school year (In) or
+// not. A decision has a time (At): the training date of a training file's row (midnight UTC),
+// the moment of a `pthv educators opt-in|opt-out`. The newest decision stands.
 type OptIn struct {
-	Educator   string `json:"educatorSourcedId"`
-	SchoolYear string `json:"schoolYear"`
-	In         bool   `json:"in"`
-	Source     string `json:"source"` // "csv:{importId}" or "cli"
+	Educator   string    `json:"educatorSourcedId"`
+	SchoolYear string    `json:"schoolYear"`
+	In         bool      `json:"in"`
+	At         time.Time `json:"at"`
+	Source     string    `json:"source"` // "csv:{importId}" or "cli"
 }
 
 // Blobs reads drops and writes reports and plans.

@@ -3,9 +3,7 @@ package importer
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/internal/training"
@@ -46,9 +44,10 @@ func (s *Service) importTrainings(ctx context.Context, d *District, obj Object, 
 		return err
 	}
 	imp.TrainingFindings = res.Findings
-	tc, oc := Counts{Rejected: res.Rejected}, Counts{}
+	tc := Counts{Rejected: res.Rejected}
 	if res.FileError() {
 		imp.Counts[KindTraining] = tc
+		imp.Validation = csvSummary(res.Findings)
 		return s.rejectCSV(ctx, c)
 	}
 	st, from, err := s.loadState(ctx, d)
@@ -63,16 +62,13 @@ func (s *Service) importTrainings(ctx context.Context, d *District, obj Object, 
 	}
 	var writes []TrainingWrite
 	var opts []OptIn
+	unchangedOpts := 0
 	for _, r := range res.Records {
 		if !known[r.Educator] {
 			tc.Rejected++
-			imp.TrainingFindings = append(imp.TrainingFindings, training.Finding{Severity: "error", Code: "ref.unknown_educator",
-				File: obj.Key[strings.LastIndex(obj.Key, "/")+1:], Column: "educatorSourcedId",
-				Message: fmt.Sprintf("educator %s is not an active teacher or staff member in the district's roster", roster.MessageID(r.Educator))})
+			imp.TrainingFindings = append(imp.TrainingFindings, training.Finding{Severity: "error", Code: CodeUnknownEducator,
+				File: c.file, Line: r.Line, Column: "educatorSourcedId", Message: unknownEducator(r.Educator)})
 			continue
-		}
-		if r.OptIn != nil {
-			opts = append(opts, OptIn{Educator: r.Educator, SchoolYear: r.SchoolYear, In: *r.OptIn, Source: "csv:" + id})
 		}
 		data, _ := json.Marshal(r)
 		h := Hash(data)
@@ -82,24 +78,33 @@ func (s *Service) importTrainings(ctx context.Context, d *District, obj Object, 
 		case old != h:
 			tc.Changed++
 		default:
+			// An unchanged row decides nothing anew: a re-dropped file must not undo a
+			// later opt-out.
 			tc.Unchanged++
+			if r.OptIn != nil {
+				unchangedOpts++
+			}
 			continue
+		}
+		if r.OptIn != nil {
+			opts = append(opts, OptIn{Educator: r.Educator, SchoolYear: r.SchoolYear, In: *r.OptIn, At: rowTime(r.Date), Source: "csv:" + id})
 		}
 		writes = append(writes, TrainingWrite{Key: r.Key(), Educator: r.Educator, SchoolYear: r.SchoolYear, Hash: h, Data: data})
 	}
+	slices.SortStableFunc(imp.TrainingFindings, func(a, b training.Finding) int { return a.Line - b.Line })
 	ws, err := s.Store.PutTrainings(ctx, d.ID, id, writes)
 	imp.Writes.Add(ws)
 	if err != nil {
 		return err
 	}
-	if len(opts) > 0 {
-		if err := s.Store.SetOptIns(ctx, d.ID, opts); err != nil {
-			return err
-		}
-		oc.Changed = len(opts)
+	oc, ows, err := s.decideOptIns(ctx, d.ID, opts)
+	imp.Writes.Add(ows)
+	if err != nil {
+		return err
 	}
+	oc.Unchanged += unchangedOpts
 	imp.Counts[KindTraining], imp.Counts[KindOptIn] = tc, oc
-	imp.Validation = ValidationSummary{Errors: tc.Rejected}
+	imp.Validation = csvSummary(imp.TrainingFindings)
 	imp.Status, imp.Finished = StatusApplied, s.now()
 	log.Info("training import applied", "decision", "applied", "written", len(writes), "rejected", tc.Rejected)
 	if err := s.finish(ctx, imp, nil); err != nil {

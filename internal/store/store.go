@@ -478,44 +478,6 @@ func (s *Store) PutTrainings(ctx context.Context, district, importID string, rec
 	return s.putAll(ctx, items)
 }
 
-// SetOptIns implements importer.Store.
-func (s *Store) SetOptIns(ctx context.Context, district string, opts []importer.OptIn) error {
-	now := s.now().Format(time.RFC3339)
-	// The last choice for an educator and year wins within one call.
-	last := map[string]importer.OptIn{}
-	for _, o := range opts {
-		last[o.SchoolYear+"/"+o.Educator] = o
-	}
-	items := make([]map[string]types.AttributeValue, 0, len(last))
-	for _, o := range last {
-		it := key("OPT#"+district+"#"+o.SchoolYear, o.Educator)
-		it["in"] = &types.AttributeValueMemberBOOL{Value: o.In}
-		it["src"], it["at"] = str(o.Source), str(now)
-		items = append(items, it)
-	}
-	_, err := s.putAll(ctx, items)
-	return err
-}
-
-// OptIns returns who opted in (true) or out (false) for a school year.
-func (s *Store) OptIns(ctx context.Context, district, year string) (map[string]bool, error) {
-	out := map[string]bool{}
-	p := dynamodb.NewQueryPaginator(s.DB, &dynamodb.QueryInput{TableName: &s.Table,
-		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("OPT#" + district + "#" + year)}})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("load opt-ins: %w", err)
-		}
-		for _, it := range page.Items {
-			b, _ := it["in"].(*types.AttributeValueMemberBOOL)
-			out[getS(it, "sk")] = b != nil && b.Value
-		}
-	}
-	return out, nil
-}
-
 // putAll writes items in full batches on the store's workers.
 func (s *Store) putAll(ctx context.Context, items []map[string]types.AttributeValue) (importer.WriteStats, error) {
 	var batches [][]map[string]types.AttributeValue

@@ -37,6 +37,7 @@ type Record struct {
 	// OptIn, when set, opts the educator in or out for SchoolYear.
 	OptIn      *bool  `json:"optIn,omitempty"`
 	SchoolYear string `json:"schoolYear"` // "2025-2026": the year (1 July – 30 June) containing Date
+	Line       int    `json:"-"`          // the row's line in the file
 }
 
 // Key identifies a record: the same educator, date and type is the same training.
@@ -95,7 +96,7 @@ func Read(r io.Reader, file string, today time.Time) (*Result, error) {
 	seen := map[string]int{}
 	t, err := format.Read(r, file, func(row *csvrows.Row) {
 		get, bad := row.Value, row.Error
-		out := Record{Educator: get("educatorSourcedId"), Date: get("date"), Type: get("trainingType"), Trainer: get("trainerOrganization")}
+		out := Record{Line: row.Line, Educator: get("educatorSourcedId"), Date: get("date"), Type: get("trainingType"), Trainer: get("trainerOrganization")}
 		for _, c := range Columns[:5] {
 			row.Required(c, get(c), true)
 		}

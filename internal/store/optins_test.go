@@ -1,0 +1,39 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/pthv/reach/internal/importer"
+)
+
+func TestAnOlderOptInDecisionNeverReplacesANewerOne(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	t0 := time.Date(2025, 9, 1, 12, 0, 0, 0, time.UTC)
+	out := importer.OptIn{Educator: "tch-1", SchoolYear: "2025-2026", In: false, At: t0, Source: "cli"}
+	if ws, err := s.SetOptIns(ctx, "d1", []importer.OptIn{out}); err != nil || ws.Items != 1 {
+		t.Fatalf("first decision: %+v %v", ws, err)
+	}
+	older := importer.OptIn{Educator: "tch-1", SchoolYear: "2025-2026", In: true, At: t0.Add(-time.Hour), Source: "csv:imp-1"}
+	same := out
+	same.In = true
+	if ws, err := s.SetOptIns(ctx, "d1", []importer.OptIn{older}); err != nil || ws.Items != 0 {
+		t.Fatalf("an older decision was written: %+v %v", ws, err)
+	}
+	if ws, err := s.SetOptIns(ctx, "d1", []importer.OptIn{same}); err != nil || ws.Items != 0 {
+		t.Fatalf("a decision as old as the one on record was written: %+v %v", ws, err)
+	}
+	got, err := s.OptInDecisions(ctx, "d1", "2025-2026")
+	if err != nil || got["tch-1"].In || !got["tch-1"].At.Equal(t0) || got["tch-1"].Source != "cli" {
+		t.Fatalf("on record: %+v %v", got, err)
+	}
+	newer := importer.OptIn{Educator: "tch-1", SchoolYear: "2025-2026", In: true, At: t0.Add(time.Hour), Source: "csv:imp-2"}
+	if ws, err := s.SetOptIns(ctx, "d1", []importer.OptIn{newer}); err != nil || ws.Items != 1 {
+		t.Fatalf("a newer decision: %+v %v", ws, err)
+	}
+	if in, _ := s.OptIns(ctx, "d1", "2025-2026"); !in["tch-1"] {
+		t.Fatalf("opt-ins %v", in)
+	}
+}
