@@ -17,8 +17,8 @@ import (
 
 // memStore is an in-memory Store for unit tests of the pipeline.
 type memStore struct {
-	trainings     map[string]string        // district/key → hash
-	optDecisions map[string]OptIn
+	trainings     map[string]string // district/key → hash
+	optDecisions  map[string]OptIn
 	optIns        map[string]bool          // district/year/educator → in
 	consent       map[string]consent.Entry // district/year/subject → answer
 	consentWrites int

@@ -18,7 +18,9 @@ import (
 // recording time stands in for it.
 
 // decisionTime formats a decision time so that strings compare as times do.
-func decisionTime(t time.Time) string { return t.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05Z") }
+func decisionTime(t time.Time) string {
+	return t.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05Z")
+}
 
 // SetOptIns implements importer.Store: each decision is a conditional put that succeeds only
 // when no decision on record for the educator and year is as new, so an older decision (a
