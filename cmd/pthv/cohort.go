@@ -297,16 +297,17 @@ func cmdConsentSet(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	st := env.Store()
-	if _, err := st.District(ctx, *district); err != nil {
-		return &exitError{code: 1, msg: fmt.Sprintf("district %s is not registered", *district)}
-	}
-	if err := st.SetConsent(ctx, *district, []consent.Entry{res.Records[0].Entry(time.Now(), "cli")}); err != nil {
-		return err
+	c, err := env.Importer(nil).SetConsent(ctx, *district, res.Records[0])
+	if err != nil {
+		return refusal(err)
 	}
 	who := "family " + *family
 	if *student != "" {
 		who = "the family of student " + *student
+	}
+	if c.Unchanged > 0 {
+		fmt.Fprintf(stdout, "consent of %s for %s: unchanged (the same answer, or a newer one, is on record)\n", who, *year)
+		return nil
 	}
 	fmt.Fprintf(stdout, "consent of %s for %s: %s; run 'pthv cohort refresh' to apply it to a drawn cohort\n", who, *year, *value)
 	return nil

@@ -119,6 +119,16 @@ func TestTheCLIDrivesRosterDrops(t *testing.T) {
 	if code, _, _ := pthv(t, "educators", "opt-in", "--district", "cli-usd", "--educator", "tch-1", "--year", "2025-2027"); code != 2 {
 		t.Error("a year that is not two consecutive years must be a usage error")
 	}
+	// Ids are checked against the roster as a training file's rows are: refused, nothing recorded.
+	for _, id := range []string{"tch-99999", "stu-001"} {
+		code, out, errOut := pthv(t, "educators", "opt-in", "--district", "cli-usd", "--educator", id, "--year", "2025-2026")
+		if code != 1 || !strings.Contains(errOut, "ref.unknown_educator") || out != "" {
+			t.Errorf("opt-in of %s (exit %d): %s %s", id, code, out, errOut)
+		}
+	}
+	if _, out, _ := pthv(t, "educators", "list", "--district", "cli-usd", "--year", "2025-2026"); strings.Contains(out, "tch-99999") || strings.Contains(out, "stu-001") {
+		t.Errorf("a refused id was recorded:\n%s", out)
+	}
 
 	// An export with errors is refused before upload unless --force.
 	broken := filepath.Join(dir, "broken")
@@ -214,6 +224,17 @@ func TestTheCLIDrawsCohorts(t *testing.T) {
 		t.Errorf("CSV key %s", rec.CSVKey)
 	}
 
+	// Ids the roster does not know are refused, as a consent file's rows are.
+	for _, tc := range [][]string{{"--student", "stu-999999"}, {"--student", firstTrained}, {"--family", "fam-0123456789ab"}} {
+		code, out, errOut := pthv(t, append([]string{"consent", "set", "--district", "coh-usd", "--year", "2026-2027", "--consent", "declined"}, tc...)...)
+		want := "ref.unknown_student"
+		if tc[0] == "--family" {
+			want = "ref.unknown_family"
+		}
+		if code != 1 || !strings.Contains(errOut, want) || strings.Contains(out, "declined") {
+			t.Errorf("consent set %v (exit %d): %s %s", tc, code, out, errOut)
+		}
+	}
 	// A selected family declines through a child's id: refresh replaces it, verify matches.
 	gone := members[0]
 	run(0, "consent", "set", "--district", "coh-usd", "--year", "2026-2027", "--student", gone.StudentIDs[0], "--consent", "declined")

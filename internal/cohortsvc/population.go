@@ -248,3 +248,29 @@ func (s *Service) SchoolFamilies(ctx context.Context, district, school string) (
 	}
 	return out, nil
 }
+
+// DistrictFamilies implements importer.FamilyResolver: the families, as the roster builds
+// them today, of every school of the district that has a cohort (family ids reach
+// coordinators only through cohorts' CSVs).
+func (s *Service) DistrictFamilies(ctx context.Context, district string) (map[string]bool, error) {
+	recs, err := s.Store.ListCohorts(ctx, district)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	seen := map[string]bool{}
+	for _, r := range recs {
+		if seen[r.School] {
+			continue
+		}
+		seen[r.School] = true
+		sf, err := s.SchoolFamilies(ctx, district, r.School)
+		if err != nil {
+			return nil, err
+		}
+		for id := range sf.Students {
+			out[id] = true
+		}
+	}
+	return out, nil
+}

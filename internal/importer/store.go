@@ -284,6 +284,10 @@ type SchoolFamilies struct {
 // with no active students has none.
 type FamilyResolver interface {
 	SchoolFamilies(ctx context.Context, district, school string) (*SchoolFamilies, error)
+	// DistrictFamilies returns the ids of the families a coordinator can have been given
+	// (in a coordinator CSV) that are families of the current roster: the families of every
+	// school of the district that has a cohort, as the school's roster builds them today.
+	DistrictFamilies(ctx context.Context, district string) (map[string]bool, error)
 }
 
 // ReachNotifier is told which district-years an import changed, so that their reach
