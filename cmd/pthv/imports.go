@@ -88,7 +88,14 @@ func cmdImportsShow(ctx context.Context, args []string, stdout, stderr io.Writer
 
 // printImport writes an import's summary for people.
 func printImport(w io.Writer, imp *importer.Import, reportsBucket string) error {
-	fmt.Fprintf(w, "import %s of district %s: %s\n", imp.ID, imp.District, imp.Status)
+	switch imp.Outcome {
+	case importer.OutcomeAllRejected:
+		fmt.Fprintf(w, "import %s of district %s: %s, but EVERY ROW WAS REJECTED: nothing of the file landed\n", imp.ID, imp.District, imp.Status)
+	case importer.OutcomePartial:
+		fmt.Fprintf(w, "import %s of district %s: %s, some rows rejected\n", imp.ID, imp.District, imp.Status)
+	default:
+		fmt.Fprintf(w, "import %s of district %s: %s\n", imp.ID, imp.District, imp.Status)
+	}
 	if imp.Reason != "" {
 		fmt.Fprintf(w, "  %s\n", imp.Reason)
 	}

@@ -78,8 +78,8 @@ func TestTheCLIDrivesRosterDrops(t *testing.T) {
 		t.Fatalf("unchanged upload:\n%s", out)
 	}
 	code, out, _ = pthv(t, "upload", fewer, "--district", "cli-usd", "--wait", "--timeout", "60s")
-	if code != 0 || !strings.Contains(out, ": held") {
-		t.Fatalf("30%% removal should be held:\n%s", out)
+	if code != 1 || !strings.Contains(out, ": held") {
+		t.Fatalf("30%% removal should be held, and --wait exit 1 (nothing landed) (exit %d):\n%s", code, out)
 	}
 	id := regexp.MustCompile(`imp-[0-9T.Z]+-[0-9a-f]{8}`).FindString(out)
 

@@ -130,7 +130,9 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := printImport(stdout, imp, env.Names.ReportsBucket); err != nil {
 		return err
 	}
-	if imp.Status == importer.StatusRejected || imp.Status == importer.StatusFailed {
+	// A script must be able to tell that nothing (yet) landed: held, rejected, superseded,
+	// failed, or applied with every row rejected all exit 1.
+	if !imp.Landed() {
 		return &exitError{code: 1}
 	}
 	return nil

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -59,5 +60,31 @@ func TestAnOlderConsentAnswerNeverReplacesANewerOne(t *testing.T) {
 	got, _ = r.store.Consent(context.Background(), "d1", "2025-2026")
 	if got["S#"+student].Consent != "accepted" || imp.Counts[KindConsent] != (Counts{Changed: 1}) {
 		t.Fatalf("a newer answer: %+v, counts %+v", got["S#"+student], imp.Counts[KindConsent])
+	}
+}
+
+func TestAnImportWhoseRowsAreAllRejectedSaysSo(t *testing.T) {
+	r := newRig(t)
+	teacher, student := rosterPeople(t, r)
+	all := r.drop("drops/d1/trainings/all-bad.csv", []byte(trainingHeader+
+		student+",2025-08-20,introductory,6,PTHV,true\n"+
+		"tch-nobody,2025-08-20,introductory,6,PTHV,true\n"))
+	if all.Status != StatusApplied || all.Outcome != OutcomeAllRejected || all.Landed() {
+		t.Fatalf("every row rejected: status %s, outcome %q", all.Status, all.Outcome)
+	}
+	some := r.drop("drops/d1/trainings/some-bad.csv", []byte(trainingHeader+
+		teacher+",2025-08-20,introductory,6,PTHV,true\n"+
+		"tch-nobody,2025-08-20,introductory,6,PTHV,true\n"))
+	if some.Outcome != OutcomePartial || !some.Landed() {
+		t.Fatalf("some rows rejected: outcome %q", some.Outcome)
+	}
+	again := r.drop("drops/d1/trainings/again.csv", []byte(trainingHeader+teacher+",2025-08-20,introductory,6,PTHV,true\n"))
+	if again.Outcome != OutcomeComplete || !again.Landed() {
+		t.Fatalf("an unchanged row is no rejection: outcome %q", again.Outcome)
+	}
+	b, _ := r.blobs.Get(context.Background(), "reports", ReportKey("d1", all.ID))
+	var rep struct{ Outcome string }
+	if json.Unmarshal(b, &rep); rep.Outcome != OutcomeAllRejected {
+		t.Errorf("the report lacks the outcome: %s", b)
 	}
 }

@@ -423,6 +423,11 @@ func (s *Service) apply(ctx context.Context, imp *Import, ops []Op) (bool, error
 		}
 	}
 	imp.Status, imp.Finished = StatusApplied, s.now()
+	if sf := imp.Safety; sf.Held {
+		// The hold's advice ("approve it with …") is done with: say what happened instead.
+		imp.Reason = fmt.Sprintf("held because it deactivates %d of %d active students (%.1f%%, more than %.0f%%), then approved and applied",
+			sf.DeactivatedStudents, sf.ActiveStudents, 100*sf.Share, 100*sf.Threshold)
+	}
 	log.Info("import applied", "decision", "applied", "writes", imp.Writes.Items+imp.Writes.Updates, "batches", imp.Writes.Batches)
 	if err := s.finish(ctx, imp, nil); err != nil {
 		return false, err
@@ -565,6 +570,7 @@ func (s *Service) loadPlan(ctx context.Context, imp *Import) ([]Op, error) {
 
 // finish writes the final report and the import record.
 func (s *Service) finish(ctx context.Context, imp *Import, rep *orcsv.Report) error {
+	imp.Settle()
 	if err := s.writeReport(ctx, imp, rep); err != nil {
 		return err
 	}

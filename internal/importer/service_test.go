@@ -109,6 +109,9 @@ func TestAReDropWritesNothingAndARemovalIsHeldUntilApproved(t *testing.T) {
 	if done.Status != StatusApplied {
 		t.Fatalf("approved import: %s (%s)", done.Status, done.Reason)
 	}
+	if strings.Contains(done.Reason, "approve it") || !strings.Contains(done.Reason, "approved and applied") || done.Outcome != OutcomeComplete {
+		t.Errorf("an applied import must not ask to be approved: %q (outcome %q)", done.Reason, done.Outcome)
+	}
 	if got := len(r.store.active("d1", roster.KindUser)); got != students-done.Counts[roster.KindUser].Deactivated || done.Counts[roster.KindUser].Deactivated < 80 {
 		t.Fatalf("after approval %d active users; deactivated %d of %d", got, done.Counts[roster.KindUser].Deactivated, students)
 	}
