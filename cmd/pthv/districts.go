@@ -6,7 +6,6 @@ import (
 	"io"
 	"regexp"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/pthv/reach/internal/app"
 	"github.com/pthv/reach/internal/importer"
@@ -27,7 +26,7 @@ func cmdDistrictsAdd(ctx context.Context, args []string, stdout, stderr io.Write
 	id := fs.String("id", "", "district id: the {districtId} of drops/{districtId}/ (letters, digits, . _ -)")
 	name := fs.String("name", "", "district name")
 	state := fs.String("state", "", "two-letter state code, e.g. CA")
-	hold := fs.Float64("hold-share", importer.DefaultHoldShare, "hold an import that would deactivate more than this share of active students")
+	hold := floatFlag(fs, "hold-share", importer.DefaultHoldShare, 0, 1, true, true, "hold an import that would deactivate more than this `SHARE` of active students")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -39,8 +38,6 @@ func cmdDistrictsAdd(ctx context.Context, args []string, stdout, stderr io.Write
 		return usageErr("--name is required")
 	case !stateRE.MatchString(*state):
 		return usageErr("--state must be a two-letter state code such as CA")
-	case *hold <= 0 || *hold >= 1:
-		return usageErr("--hold-share must be between 0 and 1")
 	}
 	env, err := app.LoadEnv(ctx)
 	if err != nil {
@@ -66,14 +63,9 @@ func cmdDistrictsList(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "id\tname\tstate\thold share\tlast drop")
+	tb := newTable(stdout, "id", "name", "state", "hold share", "last drop")
 	for _, d := range ds {
-		last := "-"
-		if !d.Watermark.IsZero() {
-			last = d.Watermark.Format("2006-01-02 15:04:05Z")
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f%%\t%s\n", d.ID, d.Name, d.State, 100*d.HoldShare, last)
+		tb.row(d.ID, d.Name, d.State, fmt.Sprintf("%.0f%%", 100*d.HoldShare), stamp(d.Watermark))
 	}
-	return tw.Flush()
+	return tb.flush()
 }

@@ -41,9 +41,9 @@ func cmdOptIn(ctx context.Context, args []string, stdout, stderr io.Writer, in b
 		name = "educators opt-in"
 	}
 	fs := newFlags(name, stderr)
-	district := fs.String("district", "", "district id (required)")
-	educator := fs.String("educator", "", "the educator's sourcedId (required)")
-	year := fs.String("year", "", "school year, e.g. 2025-2026 (required)")
+	district := districtFlag(fs, "")
+	educator := fs.String("educator", "", "the educator's `SOURCEDID` (required)")
+	year := yearFlag(fs, "")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -77,8 +77,8 @@ func cmdOptIn(ctx context.Context, args []string, stdout, stderr io.Writer, in b
 
 func cmdEducatorsList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("educators list", stderr)
-	district := fs.String("district", "", "district id (required)")
-	year := fs.String("year", "", "school year, e.g. 2025-2026 (required)")
+	district := districtFlag(fs, "")
+	year := yearFlag(fs, "")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -89,16 +89,17 @@ func cmdEducatorsList(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	opts, err := env.Store().OptIns(ctx, *district, *year)
+	opts, err := env.Store().OptInDecisions(ctx, *district, *year)
 	if err != nil {
 		return err
 	}
+	tb := newTable(stdout, "educator", "decision", "decided", "source")
 	for _, id := range slices.Sorted(maps.Keys(opts)) {
 		state := "opted out"
-		if opts[id] {
+		if opts[id].In {
 			state = "opted in"
 		}
-		fmt.Fprintf(stdout, "%s\t%s\n", id, state)
+		tb.row(id, state, stamp(opts[id].At), opts[id].Source)
 	}
-	return nil
+	return tb.flush()
 }

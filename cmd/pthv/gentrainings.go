@@ -35,7 +35,7 @@ func cmdGenTrainings(ctx context.Context, args []string, stdout, stderr io.Write
 	fs := newFlags("gen trainings", stderr)
 	rosterPath := fs.String("roster", "", "the roster export (zip or folder) whose teachers are trained (required)")
 	out := fs.String("out", "", "output CSV file (required)")
-	share := fs.Float64("share", 0.5, "share of each school's teachers trained and opted in, in (0,1]")
+	share := floatFlag(fs, "share", 0.5, 0, 1, true, false, "`SHARE` of each school's teachers trained and opted in")
 	date := fs.String("date", "", "training date YYYY-MM-DD (default: 20 August of the current school year)")
 	seed := fs.Uint64("seed", 1, "random seed; the same seed trains the same teachers")
 	if _, err := parseFlags(fs, args); err != nil {
@@ -46,8 +46,6 @@ func cmdGenTrainings(ctx context.Context, args []string, stdout, stderr io.Write
 		return usageErr("--roster is required")
 	case *out == "":
 		return usageErr("--out is required")
-	case !(*share > 0 && *share <= 1):
-		return usageErr("--share must be in (0,1]")
 	}
 	if *date == "" {
 		now := time.Now().UTC()

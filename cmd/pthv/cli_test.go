@@ -1,0 +1,143 @@
+package main
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// positional are the commands that take positional arguments, with the synopsis their help
+// must show.
+var positional = map[string]string{
+	"validate":        "PATH",
+	"upload":          "PATH",
+	"imports show":    "IMPORT",
+	"imports approve": "IMPORT",
+	"cohort refresh":  "COHORT",
+	"cohort show":     "COHORT",
+	"cohort verify":   "COHORT",
+	"gen visits":      "COHORT...",
+}
+
+// TestEveryCommandHasHelp walks every registered command: -h exits 0 and prints the usage
+// line with its positional arguments, its summary, and every flag it defines as --name.
+func TestEveryCommandHasHelp(t *testing.T) {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		t.Run(n, func(t *testing.T) {
+			code, out, errOut := pthv(t, append(strings.Fields(n), "-h")...)
+			if code != 0 || out != "" {
+				t.Fatalf("exit %d, stdout %q", code, out)
+			}
+			want := "usage: pthv " + n
+			if a := positional[n]; a != "" {
+				want += " " + a
+			}
+			if first := strings.SplitN(errOut, "\n", 2)[0]; first != want && first != want+" [flags]" {
+				t.Errorf("usage line %q, want %q", first, want)
+			}
+			if !strings.Contains(errOut, commands[n].summary) {
+				t.Errorf("help lacks the summary %q:\n%s", commands[n].summary, errOut)
+			}
+			for _, f := range regexp.MustCompile(`(?m)^  --([a-z-]+)`).FindAllStringSubmatch(errOut, -1) {
+				if strings.Contains(f[1], "_") {
+					t.Errorf("flag --%s: flags are written with dashes", f[1])
+				}
+			}
+			if strings.Contains(errOut, "\n  -") && !strings.Contains(errOut, "\n  --") {
+				t.Errorf("flags are shown as --name:\n%s", errOut)
+			}
+		})
+	}
+}
+
+func TestGroupsListTheirVerbs(t *testing.T) {
+	for _, g := range []string{"cohort", "imports", "districts", "educators", "gen", "local", "consent"} {
+		code, _, errOut := pthv(t, g)
+		if code != 2 || !strings.Contains(errOut, "verbs:") || strings.Contains(errOut, "unknown command") {
+			t.Errorf("pthv %s: exit %d\n%s", g, code, errOut)
+		}
+		for _, v := range groupVerbs(g) {
+			if !strings.Contains(errOut, strings.TrimPrefix(v, g+" ")) {
+				t.Errorf("pthv %s does not list %s", g, v)
+			}
+		}
+		if code, _, _ := pthv(t, g, "-h"); code != 0 {
+			t.Errorf("pthv %s -h: exit %d", g, code)
+		}
+		if code, _, errOut := pthv(t, g, "frobnicate"); code != 2 || !strings.Contains(errOut, "unknown verb") {
+			t.Errorf("pthv %s frobnicate: exit %d %s", g, code, errOut)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"--version", "version"} {
+		code, out, _ := pthv(t, arg)
+		if code != 0 || !strings.HasPrefix(out, "pthv ") {
+			t.Errorf("pthv %s: exit %d %q", arg, code, out)
+		}
+	}
+}
+
+// TestOutOfRangeValuesAreRefused: a value out of range is a usage error, never a default.
+func TestOutOfRangeValuesAreRefused(t *testing.T) {
+	cases := [][]string{
+		{"cohort", "select", "--district", "d", "--school", "s", "--year", "2026-2027", "--coverage", "0"},
+		{"cohort", "select", "--district", "d", "--school", "s", "--year", "2026-2027", "--coverage", "1.5"},
+		{"cohort", "select", "--district", "d", "--school", "s", "--year", "2026-2027", "--coverage", "NaN"},
+		{"cohort", "select", "--district", "d", "--school", "s", "--year", "2026-2027", "--max-per-pair", "-1"},
+		{"cohort", "select", "--district", "d", "--school", "s", "--year", "2026-2027", "--mode", "some"},
+		{"cohort", "show", "c", "--district", "d", "--format", "xml"},
+		{"cohort", "list", "--district", "d", "--format", "csv"},
+		{"districts", "add", "--id", "d", "--name", "D", "--state", "CA", "--hold-share", "0"},
+		{"districts", "add", "--id", "d", "--name", "D", "--state", "CA", "--hold-share", "1"},
+		{"gen", "roster", "--out", "x", "--students", "0"},
+		{"gen", "roster", "--out", "x", "--remove", "1"},
+		{"gen", "roster", "--out", "x", "--oneroster", "1.0"},
+		{"gen", "trainings", "--roster", "r", "--out", "x", "--share", "0"},
+		{"gen", "visits", "--district", "d", "--out", "x", "--visited", "0", "c"},
+		{"gen", "visits", "--district", "d", "--out", "x", "--cancelled", "1", "c"},
+		{"validate", "x.zip", "--show", "0"},
+		{"validate", "x.zip", "--max-ratio", "0"},
+		{"upload", "x.zip", "--district", "d", "--timeout", "0s"},
+		{"upload", "x.zip", "--district", "d", "--kind", "roster"},
+		{"reach", "--year", "2026-2027", "--by", "school"},
+		{"reach", "--year", "2026-2027", "--format", "xml"},
+		{"consent", "set", "--district", "d", "--year", "2026-2027", "--student", "s", "--consent", "maybe"},
+	}
+	for _, args := range cases {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			code, out, errOut := pthv(t, args...)
+			if code != 2 || !strings.Contains(errOut, "invalid value") {
+				t.Fatalf("exit %d, want 2 with the reason\n%s\n%s", code, out, errOut)
+			}
+		})
+	}
+}
+
+func TestPlural(t *testing.T) {
+	for n, want := range map[int]string{0: "0 errors", 1: "1 error", 2: "2 errors"} {
+		if got := plural(n, "error"); got != want {
+			t.Errorf("plural(%d) = %q", n, got)
+		}
+	}
+	if got := plural(2, "family"); got != "2 families" {
+		t.Errorf("%q", got)
+	}
+}
+
+func TestFormatIsOneVocabulary(t *testing.T) {
+	// Every --format of every command accepts text and json.
+	for _, n := range []string{"validate", "cohort select", "cohort show", "cohort list", "reach"} {
+		_, _, errOut := pthv(t, append(strings.Fields(n), "-h")...)
+		if !regexp.MustCompile(`--format FORMAT\s+output FORMAT: text, json`).MatchString(errOut) {
+			t.Errorf("%s --format:\n%s", n, errOut)
+		}
+	}
+}
