@@ -141,3 +141,14 @@ func TestFormatIsOneVocabulary(t *testing.T) {
 		}
 	}
 }
+
+func TestAnUnknownStateCodeIsRefused(t *testing.T) {
+	for _, st := range []string{"ZZ", "XX", "C1"} {
+		if code, _, errOut := pthv(t, "districts", "add", "--id", "d", "--name", "D", "--state", st); code != 2 || !strings.Contains(errOut, "--state") {
+			t.Errorf("--state %s: exit %d %s", st, code, errOut)
+		}
+	}
+	if code, _, _ := pthv(t, "districts", "update", "--id", "d"); code != 2 {
+		t.Error("districts update with nothing to change must be a usage error")
+	}
+}

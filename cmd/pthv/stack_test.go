@@ -68,6 +68,19 @@ func TestTheCLIDrivesRosterDrops(t *testing.T) {
 	if code, _, _ := pthv(t, "districts", "add", "--id", "x", "--name", "X", "--state", "California"); code != 2 {
 		t.Error("a bad state code must be a usage error")
 	}
+	// A second add never overwrites: update changes what it is given, nothing else.
+	if code, _, errOut := pthv(t, "districts", "add", "--id", "cli-usd", "--name", "Other", "--state", "CA"); code != 1 || !strings.Contains(errOut, "registered already") {
+		t.Fatalf("a second add (exit %d): %s", code, errOut)
+	}
+	if code, _, errOut := pthv(t, "districts", "update", "--id", "cli-usd", "--hold-share", "0.15"); code != 0 {
+		t.Fatalf("districts update: %s", errOut)
+	}
+	if _, out, _ := pthv(t, "districts", "list"); !regexp.MustCompile(`cli-usd\s+CLI Unified\s+OR\s+15%`).MatchString(out) {
+		t.Fatalf("after update:\n%s", out)
+	}
+	if code, _, _ := pthv(t, "districts", "update", "--id", "nope", "--name", "N"); code != 1 {
+		t.Error("updating an unregistered district must exit 1")
+	}
 
 	code, out, errOut = pthv(t, "upload", full, "--district", "cli-usd", "--wait", "--timeout", "60s")
 	if code != 0 || !regexp.MustCompile(`user\s+\d+\s+0\s+0\s+0\s+0\s+0`).MatchString(out) || !strings.Contains(out, ": applied") {

@@ -292,3 +292,29 @@ func TestRecomputeRefusesABadYear(t *testing.T) {
 		t.Fatal("a bad year was accepted")
 	}
 }
+
+func TestRegisteringADistrictChangesNoFigures(t *testing.T) {
+	ins, _ := reach.Synth(7, reach.SynthOptions{Year: year, States: 3})
+	st := newMemStore()
+	st.load(ins)
+	svc, _, _ := newService(st)
+	ctx := context.Background()
+	if _, err := svc.Full(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Two districts are registered, one in a state that has none yet: no records at all.
+	st.districts["new-usd"] = importer.District{ID: "new-usd", State: "WY"}
+	st.districts["new-too"] = importer.District{ID: "new-too", State: ins[0].State}
+	st.writes = 0
+	full, err := svc.Full(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.writes != 0 || full.ItemsWritten != 0 || len(full.Published) != 0 {
+		t.Fatalf("registering districts without data made the nightly run write %d items (%+v)", st.writes, full)
+	}
+	inc, err := svc.Recompute(ctx, []DistrictYear{{District: "new-usd", Year: year}})
+	if err != nil || inc.ItemsWritten != 0 {
+		t.Fatalf("an import that touched the new district wrote %d items: %v", inc.ItemsWritten, err)
+	}
+}

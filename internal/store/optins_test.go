@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -35,5 +36,20 @@ func TestAnOlderOptInDecisionNeverReplacesANewerOne(t *testing.T) {
 	}
 	if in, _ := s.OptIns(ctx, "d1", "2025-2026"); !in["tch-1"] {
 		t.Fatalf("opt-ins %v", in)
+	}
+}
+
+func TestCreateDistrictRefusesARegisteredID(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	if err := s.CreateDistrict(ctx, importer.District{ID: "d1", Name: "One", State: "CA"}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.CreateDistrict(ctx, importer.District{ID: "d1", Name: "Other", State: "OR"})
+	if !errors.Is(err, importer.ErrConflict) {
+		t.Fatalf("a second registration: %v", err)
+	}
+	if d, _ := s.District(ctx, "d1"); d.Name != "One" || d.State != "CA" {
+		t.Fatalf("the existing district was overwritten: %+v", d)
 	}
 }
