@@ -121,25 +121,25 @@ func TestTheCLIDrivesRosterDrops(t *testing.T) {
 	}
 
 	// Educators opt in and out by hand as well as through the training CSV.
-	if code, _, errOut := pthv(t, "educators", "opt-in", "--district", "cli-usd", "--educator", "tch-1", "--year", "2025-2026"); code != 0 {
+	if code, _, errOut := pthv(t, "educators", "opt-in", "--district", "cli-usd", "--educator", "tch-00001", "--year", "2025-2026"); code != 0 {
 		t.Fatalf("opt-in: %s", errOut)
 	}
-	pthv(t, "educators", "opt-out", "--district", "cli-usd", "--educator", "tch-2", "--year", "2025-2026")
+	pthv(t, "educators", "opt-out", "--district", "cli-usd", "--educator", "tch-00002", "--year", "2025-2026")
 	if code, out, _ := pthv(t, "educators", "list", "--district", "cli-usd", "--year", "2025-2026"); code != 0 ||
-		!strings.Contains(out, "tch-1\topted in") || !strings.Contains(out, "tch-2\topted out") {
+		!regexp.MustCompile(`tch-00001\s+opted in`).MatchString(out) || !regexp.MustCompile(`tch-00002\s+opted out`).MatchString(out) {
 		t.Fatalf("educators list:\n%s", out)
 	}
-	if code, _, _ := pthv(t, "educators", "opt-in", "--district", "cli-usd", "--educator", "tch-1", "--year", "2025-2027"); code != 2 {
+	if code, _, _ := pthv(t, "educators", "opt-in", "--district", "cli-usd", "--educator", "tch-00001", "--year", "2025-2027"); code != 2 {
 		t.Error("a year that is not two consecutive years must be a usage error")
 	}
 	// Ids are checked against the roster as a training file's rows are: refused, nothing recorded.
-	for _, id := range []string{"tch-99999", "stu-001"} {
+	for _, id := range []string{"tch-99999", "stu-000001"} {
 		code, out, errOut := pthv(t, "educators", "opt-in", "--district", "cli-usd", "--educator", id, "--year", "2025-2026")
 		if code != 1 || !strings.Contains(errOut, "ref.unknown_educator") || out != "" {
 			t.Errorf("opt-in of %s (exit %d): %s %s", id, code, out, errOut)
 		}
 	}
-	if _, out, _ := pthv(t, "educators", "list", "--district", "cli-usd", "--year", "2025-2026"); strings.Contains(out, "tch-99999") || strings.Contains(out, "stu-001") {
+	if _, out, _ := pthv(t, "educators", "list", "--district", "cli-usd", "--year", "2025-2026"); strings.Contains(out, "tch-99999") || strings.Contains(out, "stu-000001") {
 		t.Errorf("a refused id was recorded:\n%s", out)
 	}
 
