@@ -256,6 +256,23 @@ func printCohort(w io.Writer, c *cohortsvc.Record, reports string) {
 		fmt.Fprintf(w, ": %s", s.Reason)
 	}
 	fmt.Fprintf(w, "\n  population     %s\n", c.Cohort.PopulationHash[:12])
+	if ch := c.Changes; ch != nil {
+		line := func(label string, ids []string) {
+			if len(ids) > 0 {
+				fmt.Fprintf(w, "  %-14s %s\n", label, strings.Join(ids, ", "))
+			}
+		}
+		line("declined", ch.Declined)
+		line("not enrolled", ch.Unenrolled)
+		line("left out", ch.Dropped)
+		line("came in", ch.CameIn)
+		line("new pair", ch.Moved)
+		if len(ch.Declined)+len(ch.Unenrolled)+len(ch.Dropped)+len(ch.CameIn)+len(ch.Moved) == 0 {
+			fmt.Fprintf(w, "  refresh        nothing changed\n")
+		} else {
+			fmt.Fprintf(w, "  every other family keeps its place and its educator pair\n")
+		}
+	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "  GRADE\tFAMILIES\tSTUDENTS\tTARGET\tSAMPLED FAMILIES\tSAMPLED STUDENTS\tDECLINED\t")
 	for _, st := range c.Cohort.Strata {

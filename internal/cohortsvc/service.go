@@ -77,8 +77,26 @@ type Record struct {
 	PopulationKey string `json:"populationKey"`
 	// Replaces is the cohort this one replaced (see Select).
 	Replaces string `json:"replaces,omitempty"`
+	// Left are the families of the stored population that are no longer families of the
+	// school's roster (their children left, or their guardians changed): a refresh leaves
+	// them out as it leaves out declined families.
+	Left []string `json:"left,omitempty"`
+	// Carried is the pairing a refreshed revision kept from the revision before it (an
+	// input of this revision: see cohort.Repair); nil for the first revision.
+	Carried *cohort.Carryover `json:"carried,omitempty"`
+	// Changes says what a refresh changed; nil for the first revision.
+	Changes *Changes `json:"changes,omitempty"`
 	// MembersSet names the stored set of this revision's members (set by the store).
 	MembersSet string `json:"membersSet,omitempty"`
+}
+
+// Changes are what a refresh did to the members of the revision before it.
+type Changes struct {
+	Declined   []string `json:"declined,omitempty"`   // members that declined, now left out
+	Unenrolled []string `json:"unenrolled,omitempty"` // members no longer in the school's roster, now left out
+	Dropped    []string `json:"dropped,omitempty"`    // members left out for another reason (a cap, the draw)
+	CameIn     []string `json:"cameIn,omitempty"`     // families that replaced them
+	Moved      []string `json:"moved,omitempty"`      // members whose pair changed (an educator of their pair is no longer eligible)
 }
 
 // EducatorInput is an eligible educator as given to Pair.
@@ -119,6 +137,22 @@ type Service struct {
 	Now           func() time.Time
 	// Seed picks a new cohort's seed when the request has none (default cohort.NewSeed).
 	Seed func() uint64
+}
+
+// excluding returns consent with the families of left marked declined: families that are
+// no longer the school's are left out of a refreshed cohort as declined ones are.
+func excluding(consent map[string]cohort.Consent, left []string) map[string]cohort.Consent {
+	if len(left) == 0 {
+		return consent
+	}
+	out := make(map[string]cohort.Consent, len(consent)+len(left))
+	for k, v := range consent {
+		out[k] = v
+	}
+	for _, f := range left {
+		out[f] = cohort.ConsentDeclined
+	}
+	return out
 }
 
 func (s *Service) now() time.Time {
@@ -194,7 +228,7 @@ func (s *Service) Select(ctx context.Context, req cohort.Request, replaces strin
 	if err := s.Blobs.Put(ctx, s.ReportsBucket, rec.PopulationKey, "application/json", b); err != nil {
 		return nil, fmt.Errorf("store population: %w", err)
 	}
-	if err := s.draw(ctx, rec, req, pop.families, pop); err != nil {
+	if err := s.draw(ctx, rec, req, pop.families, pop, nil); err != nil {
 		return nil, err
 	}
 	return rec, nil
@@ -216,16 +250,65 @@ func (s *Service) Refresh(ctx context.Context, district, id string) (*Record, er
 	if err != nil {
 		return nil, err
 	}
-	if err := s.draw(ctx, rec, rec.Cohort.Request, families, pop); err != nil {
+	_, before, err := s.Show(ctx, district, id)
+	if err != nil {
+		return nil, err
+	}
+	prev := &cohort.Cohort{Pairs: rec.Cohort.Pairs}
+	for _, m := range before {
+		prev.Members = append(prev.Members, m.Member)
+	}
+	now := map[string]bool{}
+	for _, f := range pop.families {
+		now[f.ID] = true
+	}
+	rec.Left = nil
+	for _, f := range families {
+		if !now[f.ID] {
+			rec.Left = append(rec.Left, f.ID)
+		}
+	}
+	rec.Carried = cohort.CarryoverOf(prev)
+	if err := s.draw(ctx, rec, rec.Cohort.Request, families, pop, before); err != nil {
 		return nil, err
 	}
 	return rec, nil
 }
 
+// changes compares the members before a refresh with rec's new members.
+func changes(before []MemberItem, rec *Record, after []MemberItem) *Changes {
+	ch := &Changes{}
+	is := map[string]MemberItem{}
+	for _, m := range after {
+		is[m.FamilyID] = m
+	}
+	was := map[string]bool{}
+	for _, m := range before {
+		was[m.FamilyID] = true
+		n, ok := is[m.FamilyID]
+		switch {
+		case !ok && slices.Contains(rec.Declined, m.FamilyID):
+			ch.Declined = append(ch.Declined, m.FamilyID)
+		case !ok && slices.Contains(rec.Left, m.FamilyID):
+			ch.Unenrolled = append(ch.Unenrolled, m.FamilyID)
+		case !ok:
+			ch.Dropped = append(ch.Dropped, m.FamilyID)
+		case len(m.Pair) == 2 && !slices.Equal(m.Pair, n.Pair):
+			ch.Moved = append(ch.Moved, m.FamilyID)
+		}
+	}
+	for _, m := range after {
+		if !was[m.FamilyID] {
+			ch.CameIn = append(ch.CameIn, m.FamilyID)
+		}
+	}
+	return ch
+}
+
 // draw selects and pairs from families with today's consent and eligible educators, then
 // writes the coordinator CSV, the members and the cohort item (in that order, so that a
 // stored revision always has its CSV).
-func (s *Service) draw(ctx context.Context, rec *Record, req cohort.Request, families []cohort.Family, pop *population) error {
+func (s *Service) draw(ctx context.Context, rec *Record, req cohort.Request, families []cohort.Family, pop *population, before []MemberItem) error {
 	entries, err := s.Store.Consent(ctx, rec.District, rec.Year)
 	if err != nil {
 		return err
@@ -235,7 +318,7 @@ func (s *Service) draw(ctx context.Context, rec *Record, req cohort.Request, fam
 	if err != nil {
 		return err
 	}
-	c, err := cohort.Select(req, families, consent)
+	c, err := cohort.Select(req, families, excluding(consent, rec.Left))
 	if err != nil {
 		return requestError(err)
 	}
@@ -243,7 +326,7 @@ func (s *Service) draw(ctx context.Context, rec *Record, req cohort.Request, fam
 	for _, f := range families {
 		byID[f.ID] = f
 	}
-	if err := cohort.Pair(c, byID, eds); err != nil {
+	if err := cohort.Repair(c, byID, eds, rec.Carried); err != nil {
 		return err
 	}
 	rec.Revision++
@@ -263,6 +346,9 @@ func (s *Service) draw(ctx context.Context, rec *Record, req cohort.Request, fam
 		members[i] = MemberItem{Member: m, Consent: consent[m.FamilyID]}
 	}
 	rec.Summary = summarize(c, len(families), rec.Declined, members)
+	if before != nil {
+		rec.Changes = changes(before, rec, members)
+	}
 	csv, err := coordinatorCSV(c, byID, consent, pop)
 	if err != nil {
 		return err
@@ -275,6 +361,7 @@ func (s *Service) draw(ctx context.Context, rec *Record, req cohort.Request, fam
 	if err := s.Store.PutCohort(ctx, rec, members); err != nil {
 		return err
 	}
+
 	s.log().Info("cohort stored", "districtId", rec.District, "schoolId", rec.School, "year", rec.Year,
 		"cohortId", rec.ID, "revision", rec.Revision, "mode", req.Mode, "families", rec.Summary.Families,
 		"studentsCovered", rec.Summary.StudentsCovered, "schoolStudents", rec.Summary.SchoolStudents,
@@ -392,12 +479,13 @@ func (s *Service) Verify(ctx context.Context, district, id string) (*VerifyResul
 		for _, f := range rec.Declined {
 			consent[f] = cohort.ConsentDeclined
 		}
+		consent = excluding(consent, rec.Left)
 		var eds []cohort.Educator
 		for _, e := range rec.Educators {
 			eds = append(eds, cohort.Educator{ID: e.ID, Sections: e.Sections})
 		}
 		var vErr *cohort.VerifyError
-		if err := cohort.Verify(&stored, families, consent, eds); errors.As(err, &vErr) {
+		if err := cohort.VerifyRefreshed(&stored, families, consent, eds, rec.Carried); errors.As(err, &vErr) {
 			res.Diffs = append(res.Diffs, vErr.Diffs...)
 		} else if err != nil {
 			res.Diffs = append(res.Diffs, err.Error())
