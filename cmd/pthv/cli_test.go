@@ -1,10 +1,15 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // positional are the commands that take positional arguments, with the synopsis their help
@@ -150,5 +155,40 @@ func TestAnUnknownStateCodeIsRefused(t *testing.T) {
 	}
 	if code, _, _ := pthv(t, "districts", "update", "--id", "d"); code != 2 {
 		t.Error("districts update with nothing to change must be a usage error")
+	}
+}
+
+func TestGeneratedTrainingsAreForTheRostersSchoolYear(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now().UTC()
+	year, end := currentSchoolYear(now)
+	roster := filepath.Join(dir, "roster")
+	if code, _, errOut := pthv(t, "gen", "roster", "--students", "200", "--out", roster); code != 0 {
+		t.Fatal(errOut)
+	}
+	b, _ := os.ReadFile(filepath.Join(roster, "academicSessions.csv"))
+	if !strings.Contains(string(b), fmt.Sprintf(",%d", end)) {
+		t.Fatalf("gen roster's default school year is not the current one (%s):\n%s", year, b)
+	}
+	out := filepath.Join(dir, "t.csv")
+	if code, _, errOut := pthv(t, "gen", "trainings", "--roster", roster, "--out", out); code != 0 {
+		t.Fatal(errOut)
+	}
+	rows, _ := os.ReadFile(out)
+	date := strings.Split(strings.Split(string(rows), "\n")[1], ",")[1]
+	d, _ := time.Parse(time.DateOnly, date)
+	if got, _ := currentSchoolYear(d); got != year || d.After(now) {
+		t.Fatalf("training dated %s, not in the roster's school year %s", date, year)
+	}
+	// A roster of an earlier year gets trainings of that year.
+	old := filepath.Join(dir, "old")
+	pthv(t, "gen", "roster", "--students", "200", "--out", old, "--school-year", strconv.Itoa(end-2))
+	out = filepath.Join(dir, "old.csv")
+	if code, _, errOut := pthv(t, "gen", "trainings", "--roster", old, "--out", out); code != 0 {
+		t.Fatal(errOut)
+	}
+	rows, _ = os.ReadFile(out)
+	if date := strings.Split(strings.Split(string(rows), "\n")[1], ",")[1]; date != fmt.Sprintf("%d-08-20", end-3) {
+		t.Fatalf("trainings for a %d-%d roster dated %s", end-3, end-2, date)
 	}
 }

@@ -161,7 +161,7 @@ func TestTheCLIDrawsCohorts(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	rosterDir := filepath.Join(dir, "roster")
-	if _, err := rostergen.Write(rosterDir, rostergen.Options{Students: 900, Seed: 11}); err != nil {
+	if _, err := rostergen.Write(rosterDir, rostergen.Options{Students: 900, Seed: 11, SchoolYear: 2027}); err != nil {
 		t.Fatal(err)
 	}
 	run := func(want int, args ...string) string {

@@ -1,9 +1,12 @@
 package cohortsvc
 
 import (
+	"time"
+
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/pthv/reach/internal/training"
 	"slices"
 	"sync"
 	"testing"
@@ -22,6 +25,7 @@ type memStore struct {
 	district    string
 	users       map[string]roster.User
 	inactive    map[string]bool
+	years       []string
 	roles       []roster.Role
 	classes     []roster.Class
 	enrollments []roster.Enrollment
@@ -73,9 +77,17 @@ func (m *memStore) Record(rec roster.Record) error {
 		m.classes = append(m.classes, *r)
 	case *roster.Enrollment:
 		m.enrollments = append(m.enrollments, *r)
+	case *roster.AcademicSession:
+		if r.Type == "schoolYear" {
+			if t, err := time.Parse(time.DateOnly, r.StartDate); err == nil {
+				m.years = append(m.years, training.SchoolYear(t))
+			}
+		}
 	}
 	return nil
 }
+
+func (m *memStore) SchoolYears(context.Context, string) ([]string, error) { return m.years, nil }
 
 func (m *memStore) count(name string) {
 	m.mu.Lock()

@@ -226,6 +226,8 @@ const (
 	CodeNoStudents = "no_students"
 	CodeConflict   = "conflict"
 	CodeExists     = "cohort_exists"
+	// CodeYearNotInRoster refuses a cohort for a school year the district's roster does not describe.
+	CodeYearNotInRoster = "year_not_in_roster"
 )
 
 func errorf(code, format string, args ...any) *Error {

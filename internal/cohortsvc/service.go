@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pthv/reach/internal/cohort"
@@ -45,6 +46,9 @@ type Store interface {
 	GetCohort(ctx context.Context, district, id string) (*Record, error)
 	Members(ctx context.Context, district, id string) ([]MemberItem, error)
 	ListCohorts(ctx context.Context, district string) ([]*Record, error)
+	// SchoolYears returns the school years the district's roster describes (its active
+	// schoolYear sessions), like "2026-2027".
+	SchoolYears(ctx context.Context, district string) ([]string, error)
 }
 
 // Blobs is what the service needs of S3.
@@ -186,6 +190,25 @@ func (s *Service) Select(ctx context.Context, req cohort.Request, replaces strin
 	req = req.WithDefaults()
 	if err := req.Validate(); err != nil {
 		return nil, requestError(err)
+	}
+	if _, err := s.Store.District(ctx, req.District); errors.Is(err, importer.ErrNotFound) {
+		return nil, errorf(CodeNotFound, "district %s is not registered", req.District)
+	} else if err != nil {
+		return nil, err
+	}
+	years, err := s.Store.SchoolYears(ctx, req.District)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(years, req.Year) {
+		// Families, students and sections come from the roster: a cohort for a year it does
+		// not describe would be drawn from the wrong roster, and its visits rejected later.
+		have := "no school year"
+		if len(years) > 0 {
+			have = strings.Join(years, ", ")
+		}
+		return nil, errorf(CodeYearNotInRoster, "the roster of district %s describes %s, not %s: upload the roster of %s before drawing its cohort",
+			req.District, have, req.Year, req.Year)
 	}
 	current, err := s.current(ctx, req.District, req.School, req.Year)
 	if err != nil {

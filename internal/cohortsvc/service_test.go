@@ -35,7 +35,7 @@ type fixture struct {
 
 func newFixture(t testing.TB, students int) *fixture {
 	t.Helper()
-	m := loadGenerated(t, testDistrict, rostergen.Options{Students: students, Seed: 7})
+	m := loadGenerated(t, testDistrict, rostergen.Options{Students: students, Seed: 7, SchoolYear: 2027})
 	f := &fixture{store: m, blobs: &memBlobs{}, logs: &bytes.Buffer{}}
 	seed := uint64(0)
 	f.svc = &Service{Store: m, Blobs: f.blobs, ReportsBucket: "reports", Now: func() time.Time { return testNow },
@@ -616,6 +616,7 @@ func TestOneCurrentCohortPerSchoolAndYear(t *testing.T) {
 	// Another year, or another school, is a new cohort.
 	other := req
 	other.Year = "2027-2028"
+	f.store.years = append(f.store.years, other.Year) // the roster describes the next year too
 	if _, err := f.svc.Select(ctx, other, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -683,5 +684,16 @@ func TestAnEducatorWhoLeavesMovesOnlyTheirFamilies(t *testing.T) {
 	}
 	if v, err := f.svc.Verify(ctx, testDistrict, rec.ID); err != nil || !v.Match {
 		t.Fatalf("verify after refresh: %+v %v", v, err)
+	}
+}
+
+func TestACohortForAYearTheRosterDoesNotDescribeIsRefused(t *testing.T) {
+	f := newFixture(t, 400)
+	school := f.schools()[0]
+	f.enlist(f.teachers(school)...)
+	_, err := f.svc.Select(context.Background(), cohort.Request{District: testDistrict, School: school, Year: "2025-2026"}, "")
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeYearNotInRoster || !strings.Contains(e.Message, "2026-2027") {
+		t.Fatalf("got %v", err)
 	}
 }
