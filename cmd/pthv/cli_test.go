@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pthv/reach/internal/consent"
+	"github.com/pthv/reach/internal/visits"
 	"time"
 )
 
@@ -190,5 +194,37 @@ func TestGeneratedTrainingsAreForTheRostersSchoolYear(t *testing.T) {
 	rows, _ = os.ReadFile(out)
 	if date := strings.Split(strings.Split(string(rows), "\n")[1], ",")[1]; date != fmt.Sprintf("%d-08-20", end-3) {
 		t.Fatalf("trainings for a %d-%d roster dated %s", end-3, end-2, date)
+	}
+}
+
+// TestRulesListEveryCodeOfEveryFile: pthv rules lists every code the readers and the import
+// give, and the codes of the CSV files share one scheme: {file}.{rule}, or ref.{rule} for a
+// check against the roster.
+func TestRulesListEveryCodeOfEveryFile(t *testing.T) {
+	_, out, _ := pthv(t, "rules", "--format", "json")
+	var rules []fileRule
+	if err := json.Unmarshal([]byte(out), &rules); err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	scheme := regexp.MustCompile(`^(training|consent|visit|ref)\.[a-z_]+$`)
+	for _, r := range rules {
+		listed[r.Code] = true
+		if r.File != "oneroster" && !scheme.MatchString(r.Code) {
+			t.Errorf("%s rule %s: codes are {file}.{rule} or ref.{rule}", r.File, r.Code)
+		}
+		if r.Summary == "" || (r.Severity != "error" && r.Severity != "warning" && r.Severity != "info") {
+			t.Errorf("rule %+v", r)
+		}
+	}
+	var want []string
+	want = append(want, consent.Codes...)
+	want = append(want, visits.Codes...)
+	want = append(want, "ref.unknown_educator", "ref.unknown_student", "ref.unknown_family", "ref.unknown_school",
+		"visit.outside_school_year", "visit.untrained_educator", "visit.second_without_first", "training.date_future", "training.hours")
+	for _, c := range want {
+		if !listed[c] {
+			t.Errorf("pthv rules does not list %s", c)
+		}
 	}
 }

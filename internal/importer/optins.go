@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pthv/reach/internal/csvrows"
 	"github.com/pthv/reach/internal/roster"
 )
 
@@ -119,4 +120,28 @@ func activeStudents(st State) map[string]bool {
 		}
 	}
 	return out
+}
+
+// Codes of the rows the import checks against the roster, beyond the readers' own.
+const (
+	CodeUnknownSchool      = "ref.unknown_school"
+	CodeOutsideSchoolYear  = "visit.outside_school_year"
+	CodeUntrainedEducator  = "visit.untrained_educator"
+	CodeSecondWithoutFirst = "visit.second_without_first"
+)
+
+// RosterRules are the rules the import applies to training, consent and visit rows against
+// the district's roster (and to the same answers given on the command line), for `pthv
+// rules`. File is the kind of file they apply to.
+var RosterRules = []struct {
+	File string
+	csvrows.Rule
+}{
+	{"training, visit", csvrows.Rule{Code: CodeUnknownEducator, Severity: "error", Rejects: "row", Summary: "an educator is not an active teacher or staff member of the district's roster"}},
+	{"consent, visit", csvrows.Rule{Code: CodeUnknownStudent, Severity: "error", Rejects: "row", Summary: "a student is not an active student of the district's roster (of the school, for a visit)"}},
+	{"consent, visit", csvrows.Rule{Code: CodeUnknownFamily, Severity: "error", Rejects: "row", Summary: "a family id is not a family of the roster (of the school, for a visit)"}},
+	{"visit", csvrows.Rule{Code: CodeUnknownSchool, Severity: "error", Rejects: "row", Summary: "the school has no active students in the district's roster"}},
+	{"visit", csvrows.Rule{Code: CodeOutsideSchoolYear, Severity: "error", Rejects: "row", Summary: "the date is in a school year the district's roster does not describe"}},
+	{"visit", csvrows.Rule{Code: CodeUntrainedEducator, Severity: "warning", Summary: "an educator has no training dated on or before the visit"}},
+	{"visit", csvrows.Rule{Code: CodeSecondWithoutFirst, Severity: "warning", Summary: "a second visit has no first visit recorded for the family, school and year"}},
 }
