@@ -18,6 +18,7 @@ import (
 	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/devstack"
 	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/internal/rostergen"
 	"github.com/pthv/reach/internal/store"
@@ -51,16 +52,17 @@ func BenchmarkImport(b *testing.B) {
 		}
 		cfg := devstack.AWSConfig(st.Endpoint)
 		db := &store.Store{DB: dynamodb.NewFromConfig(cfg), Table: st.Names.Table}
-		db.PutDistrict(ctx, importer.District{ID: "bench", Name: "Bench", State: "CA"})
-		svc := &importer.Service{Store: db, Blobs: blob.New(cfg), DropsBucket: st.Names.DropsBucket,
+		db.PutDistrict(ctx, pthv.District{ID: "bench", Name: "Bench", State: "CA"})
+		bl := blob.New(cfg)
+		svc := &importer.Service{Store: db, Blobs: bl, DropsBucket: st.Names.DropsBucket,
 			ReportsBucket: st.Names.ReportsBucket, TempDir: b.TempDir()}
 		s3c := s3.NewFromConfig(cfg, blob.Options(cfg))
-		drop := func(name string) *importer.Import {
+		drop := func(name string) *pthv.Import {
 			key := "drops/bench/rosters/" + name
 			if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: &st.Names.DropsBucket, Key: &key, Body: bytes.NewReader(zipBuf.Bytes())}); err != nil {
 				b.Fatal(err)
 			}
-			obj, err := svc.Blobs.Stat(ctx, importer.Object{Bucket: st.Names.DropsBucket, Key: key})
+			obj, err := bl.Stat(ctx, pthv.Object{Bucket: st.Names.DropsBucket, Key: key})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -69,7 +71,7 @@ func BenchmarkImport(b *testing.B) {
 			}
 			id, _ := db.ObjectClaim(ctx, obj)
 			imp, err := db.GetImport(ctx, "bench", id)
-			if err != nil || imp.Status != importer.StatusApplied {
+			if err != nil || imp.Status != pthv.StatusApplied {
 				b.Fatalf("import: %v %+v", err, imp)
 			}
 			return imp
@@ -83,11 +85,11 @@ func BenchmarkImport(b *testing.B) {
 		// After the imports (moto's queries slow down as its table grows):
 		// baseline: the same number of items per batch and workers, no pipeline.
 		baseItems := min(50_000, stats.Enrollments)
-		var ops []importer.Op
+		var ops []pthv.Op
 		payload, _ := json.Marshal(roster.Enrollment{SourcedID: "enr-0000000", ClassSourcedID: "cls-00000", SchoolSourcedID: "sch-000",
 			UserSourcedID: "stu-000000", Role: "student"})
 		for j := 0; j < baseItems; j++ {
-			ops = append(ops, importer.Op{Op: importer.OpPut, Kind: roster.KindEnrollment, ID: fmt.Sprintf("base-%07d", j), Hash: "0123456789abcdef0123456789abcdef", Data: payload})
+			ops = append(ops, pthv.Op{Op: pthv.OpPut, Kind: roster.KindEnrollment, ID: fmt.Sprintf("base-%07d", j), Hash: "0123456789abcdef0123456789abcdef", Data: payload})
 		}
 		t0 := time.Now()
 		if _, err := db.Apply(ctx, "baseline", "base", ops); err != nil {

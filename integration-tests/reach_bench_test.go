@@ -24,6 +24,7 @@ import (
 	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/devstack"
 	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/reach"
 	"github.com/pthv/reach/internal/reachsvc"
 	"github.com/pthv/reach/internal/roster"
@@ -39,34 +40,34 @@ var nationalShape = reach.SynthOptions{Year: "2025-2026", States: 40, DistrictsP
 // trainings, school orgs, and one active student role per student (for the school index).
 func loadReach(b *testing.B, ctx context.Context, db *store.Store, ins []reach.DistrictInput) {
 	for _, in := range ins {
-		if err := db.PutDistrict(ctx, importer.District{ID: in.District, Name: in.District, State: in.State}); err != nil {
+		if err := db.PutDistrict(ctx, pthv.District{ID: in.District, Name: in.District, State: in.State}); err != nil {
 			b.Fatal(err)
 		}
-		var vs []importer.VisitWrite
+		var vs []pthv.VisitWrite
 		for _, v := range in.Visits {
-			sv := importer.StoredVisit{Family: v.Family, Students: v.Students, Year: reach.SchoolYear(v.Date)}
+			sv := pthv.StoredVisit{Family: v.Family, Students: v.Students, Year: pthv.SchoolYearOfDate(v.Date).String()}
 			sv.ID, sv.School, sv.Date, sv.Number, sv.Educators, sv.Minutes, sv.Status = v.ID, v.School, v.Date, v.Number, v.Educators, v.Minutes, v.Status
 			data, _ := json.Marshal(sv)
-			vs = append(vs, importer.VisitWrite{ID: v.ID, Data: data, VisitCurrent: importer.VisitCurrent{Hash: importer.Hash(data), Year: sv.Year, School: v.School, Family: v.Family, Number: v.Number}})
+			vs = append(vs, pthv.VisitWrite{ID: v.ID, Data: data, VisitCurrent: pthv.VisitCurrent{Hash: pthv.Hash(data), Year: sv.Year, School: v.School, Family: v.Family, Number: v.Number}})
 		}
 		if _, err := db.PutVisits(ctx, in.District, "bench", vs); err != nil {
 			b.Fatal(err)
 		}
-		var ts []importer.TrainingWrite
+		var ts []pthv.TrainingWrite
 		for i, t := range in.Trainings {
-			ts = append(ts, importer.TrainingWrite{Key: fmt.Sprintf("%s#%s#t%d", t.Educator, t.Date, i), Educator: t.Educator, SchoolYear: reach.SchoolYear(t.Date), Hash: "h", Data: []byte(`{}`)})
+			ts = append(ts, pthv.TrainingWrite{Key: fmt.Sprintf("%s#%s#t%d", t.Educator, t.Date, i), Educator: t.Educator, SchoolYear: pthv.SchoolYearOfDate(t.Date).String(), Hash: "h", Data: []byte(`{}`)})
 		}
 		if _, err := db.PutTrainings(ctx, in.District, "bench", ts); err != nil {
 			b.Fatal(err)
 		}
-		var ops []importer.Op
+		var ops []pthv.Op
 		for _, s := range in.Schools {
 			data, hash, _ := importer.Encode(&roster.Org{SourcedID: s.ID, Status: roster.StatusActive, Name: s.Name, Type: "school"})
-			ops = append(ops, importer.Op{Op: importer.OpPut, Kind: roster.KindOrg, ID: s.ID, Hash: hash, Data: data})
+			ops = append(ops, pthv.Op{Op: pthv.OpPut, Kind: roster.KindOrg, ID: s.ID, Hash: hash, Data: data})
 			for i := range s.Students {
 				id := fmt.Sprintf("stu-%s-%s-%d", in.District, s.ID, i)
 				data, hash, _ := importer.Encode(&roster.Role{SourcedID: "rol-" + id, Status: roster.StatusActive, UserSourcedID: id, Role: "student", OrgSourcedID: s.ID})
-				ops = append(ops, importer.Op{Op: importer.OpPut, Kind: roster.KindRole, ID: "rol-" + id, Hash: hash, Data: data, Role: "student", User: id, School: s.ID})
+				ops = append(ops, pthv.Op{Op: pthv.OpPut, Kind: roster.KindRole, ID: "rol-" + id, Hash: hash, Data: data, Role: "student", User: id, School: s.ID})
 			}
 		}
 		if _, err := db.Apply(ctx, in.District, "bench", ops); err != nil {
@@ -128,11 +129,11 @@ func BenchmarkReach(b *testing.B) {
 	d := ins[0]
 	v := d.Visits[0]
 	v.ID, v.Status, v.Number, v.Family, v.Students = "bench-extra", "completed", 1, "fam-extra", []string{"stu-extra"}
-	sv := importer.StoredVisit{Family: v.Family, Students: v.Students, Year: shape.Year}
+	sv := pthv.StoredVisit{Family: v.Family, Students: v.Students, Year: shape.Year}
 	sv.ID, sv.School, sv.Date, sv.Number, sv.Educators, sv.Minutes, sv.Status = v.ID, v.School, v.Date, v.Number, v.Educators, v.Minutes, v.Status
 	data, _ := json.Marshal(sv)
-	if _, err := db.PutVisits(ctx, d.District, "bench", []importer.VisitWrite{{ID: v.ID, Data: data,
-		VisitCurrent: importer.VisitCurrent{Hash: importer.Hash(data), Year: shape.Year, School: v.School, Family: v.Family, Number: 1}}}); err != nil {
+	if _, err := db.PutVisits(ctx, d.District, "bench", []pthv.VisitWrite{{ID: v.ID, Data: data,
+		VisitCurrent: pthv.VisitCurrent{Hash: pthv.Hash(data), Year: shape.Year, School: v.School, Family: v.Family, Number: 1}}}); err != nil {
 		b.Fatal(err)
 	}
 	t2 := time.Now()

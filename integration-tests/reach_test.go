@@ -19,7 +19,7 @@ import (
 
 	"github.com/pthv/reach/internal/api"
 	"github.com/pthv/reach/internal/devstack"
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/reachsvc"
 	"github.com/pthv/reach/internal/rostergen"
 	"github.com/pthv/reach/schemas"
@@ -51,7 +51,7 @@ func TestVisitsToReachOverTheAPI(t *testing.T) {
 	ctx := context.Background()
 	const year = "2026-2027"
 	data, _ := gen(t, rostergen.Options{Students: 300, Seed: 11, SchoolYear: 2027})
-	if imp := e.await(e.put("drops/d1/rosters/a.zip", data)); imp.Status != importer.StatusApplied {
+	if imp := e.await(e.put("drops/d1/rosters/a.zip", data)); imp.Status != pthv.StatusApplied {
 		t.Fatalf("roster: %s", imp.Status)
 	}
 	roles := rolesOfYear(t, 2027)
@@ -71,7 +71,7 @@ func TestVisitsToReachOverTheAPI(t *testing.T) {
 			fmt.Fprintf(&trainings, "%s,2026-08-20,introductory,6,PTHV National,true\n", tch)
 		}
 	}
-	if imp := e.await(e.put("drops/d1/trainings/t.csv", []byte(trainings.String()))); imp.Status != importer.StatusApplied {
+	if imp := e.await(e.put("drops/d1/trainings/t.csv", []byte(trainings.String()))); imp.Status != pthv.StatusApplied {
 		t.Fatalf("trainings: %s", imp.Status)
 	}
 
@@ -104,7 +104,7 @@ func TestVisitsToReachOverTheAPI(t *testing.T) {
 		}
 	}
 	imp := e.await(e.put("drops/d1/visits/fall.csv", []byte(visits.String())))
-	if imp.Status != importer.StatusApplied || imp.Counts[importer.KindVisit].Rejected != 0 {
+	if imp.Status != pthv.StatusApplied || imp.Counts[pthv.KindVisit].Rejected != 0 {
 		t.Fatalf("visits: %s %+v %+v", imp.Status, imp.Counts, imp.VisitFindings)
 	}
 

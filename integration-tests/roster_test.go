@@ -32,6 +32,7 @@ import (
 	"github.com/pthv/reach/internal/deploy"
 	"github.com/pthv/reach/internal/devstack"
 	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/queue"
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/internal/rostergen"
@@ -120,31 +121,31 @@ func newEnv(t *testing.T, fnEnv map[string]string) *env {
 	cfg := devstack.AWSConfig(st.Endpoint)
 	e := &env{t: t, stack: st, logs: logs, s3: s3.NewFromConfig(cfg, blob.Options(cfg)),
 		store: &store.Store{DB: dynamodb.NewFromConfig(cfg), Table: st.Names.Table}, sqs: sqs.NewFromConfig(cfg)}
-	if err := e.store.PutDistrict(context.Background(), importer.District{ID: "d1", Name: "Demo Unified", State: "CA"}); err != nil {
+	if err := e.store.PutDistrict(context.Background(), pthv.District{ID: "d1", Name: "Demo Unified", State: "CA"}); err != nil {
 		t.Fatal(err)
 	}
 	return e
 }
 
-func (e *env) put(key string, data []byte) importer.Object {
+func (e *env) put(key string, data []byte) pthv.Object {
 	e.t.Helper()
 	out, err := e.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: &e.stack.Names.DropsBucket, Key: &key,
 		Body: bytes.NewReader(data)})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return importer.Object{Bucket: e.stack.Names.DropsBucket, Key: key, VersionID: aws.ToString(out.VersionId)}
+	return pthv.Object{Bucket: e.stack.Names.DropsBucket, Key: key, VersionID: aws.ToString(out.VersionId)}
 }
 
 // await waits for the import of obj to reach a final status.
-func (e *env) await(obj importer.Object) *importer.Import {
+func (e *env) await(obj pthv.Object) *pthv.Import {
 	e.t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		if id, err := e.store.ObjectClaim(context.Background(), obj); err == nil {
 			if imp, err := e.store.GetImport(context.Background(), "d1", id); err == nil {
 				switch imp.Status {
-				case importer.StatusApplied, importer.StatusHeld, importer.StatusRejected, importer.StatusSuperseded, importer.StatusFailed:
+				case pthv.StatusApplied, pthv.StatusHeld, pthv.StatusRejected, pthv.StatusSuperseded, pthv.StatusFailed:
 					return imp
 				}
 			}
@@ -155,7 +156,7 @@ func (e *env) await(obj importer.Object) *importer.Import {
 	return nil
 }
 
-func (e *env) awaitStatus(id string, want importer.Status) *importer.Import {
+func (e *env) awaitStatus(id string, want pthv.Status) *pthv.Import {
 	e.t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
@@ -206,7 +207,7 @@ func (e *env) activeCount(kind roster.Kind) int {
 	return n
 }
 
-func (e *env) report(imp *importer.Import) []byte {
+func (e *env) report(imp *pthv.Import) []byte {
 	e.t.Helper()
 	out, err := e.s3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &e.stack.Names.ReportsBucket, Key: aws.String(importer.ReportKey(imp.District, imp.ID))})
 	if err != nil {
@@ -236,7 +237,7 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 	users := stats.Students + stats.Guardians + stats.Teachers
 
 	first := e.await(e.put("drops/d1/rosters/export.zip", full))
-	if first.Status != importer.StatusApplied || first.Counts[roster.KindUser].Added != users ||
+	if first.Status != pthv.StatusApplied || first.Counts[roster.KindUser].Added != users ||
 		first.Counts[roster.KindEnrollment].Added != stats.Enrollments {
 		t.Fatalf("first import: %s %s %+v", first.Status, first.Reason, first.Counts)
 	}
@@ -252,16 +253,16 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 
 	t.Run("the same export again writes nothing", func(t *testing.T) {
 		again := e.await(e.put("drops/d1/rosters/export.zip", full))
-		if again.Status != importer.StatusApplied || again.Writes.Items+again.Writes.Updates != 0 || again.Counts[roster.KindUser].Unchanged != users {
+		if again.Status != pthv.StatusApplied || again.Writes.Items+again.Writes.Updates != 0 || again.Counts[roster.KindUser].Unchanged != users {
 			t.Fatalf("re-drop: %s writes %+v counts %+v", again.Status, again.Writes, again.Counts[roster.KindUser])
 		}
 	})
 
-	var held *importer.Import
+	var held *pthv.Import
 	t.Run("removing 20% of students is held and writes nothing", func(t *testing.T) {
 		fewer, _ := gen(t, rostergen.Options{Students: 300, Seed: 11, SchoolYear: 2027, Remove: 0.2})
 		held = e.await(e.put("drops/d1/rosters/export-fewer.zip", fewer))
-		if held.Status != importer.StatusHeld || held.Safety.DeactivatedStudents != 60 || held.Safety.ActiveStudents != 300 {
+		if held.Status != pthv.StatusHeld || held.Safety.DeactivatedStudents != 60 || held.Safety.ActiveStudents != 300 {
 			t.Fatalf("held: %s %+v", held.Status, held.Safety)
 		}
 		if got := e.activeCount(roster.KindUser); got != users {
@@ -269,7 +270,7 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 		}
 		var rep struct {
 			Status string
-			Safety importer.Safety
+			Safety pthv.Safety
 		}
 		json.Unmarshal(e.report(held), &rep)
 		if rep.Status != "held" || !rep.Safety.Held {
@@ -282,7 +283,7 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 		if err := svc.Approve(context.Background(), "d1", held.ID); err != nil {
 			t.Fatal(err)
 		}
-		done := e.awaitStatus(held.ID, importer.StatusApplied)
+		done := e.awaitStatus(held.ID, pthv.StatusApplied)
 		off := done.Counts[roster.KindUser].Deactivated
 		if off < 60 || e.activeCount(roster.KindUser) != users-off {
 			t.Fatalf("deactivated %d; %d active of %d", off, e.activeCount(roster.KindUser), users)
@@ -294,7 +295,7 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 
 	t.Run("students who come back are revived", func(t *testing.T) {
 		back := e.await(e.put("drops/d1/rosters/export.zip", full))
-		if back.Status != importer.StatusApplied || back.Counts[roster.KindUser].Revived == 0 || back.Counts[roster.KindUser].Added != 0 {
+		if back.Status != pthv.StatusApplied || back.Counts[roster.KindUser].Revived == 0 || back.Counts[roster.KindUser].Added != 0 {
 			t.Fatalf("revival: %s %+v", back.Status, back.Counts[roster.KindUser])
 		}
 		if got := e.activeCount(roster.KindUser); got != users {
@@ -305,7 +306,7 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 	t.Run("a broken zip is rejected and writes nothing", func(t *testing.T) {
 		before := e.activeCount(roster.KindEnrollment)
 		bad := e.await(e.put("drops/d1/rosters/broken.zip", full[:len(full)/2]))
-		if bad.Status != importer.StatusRejected || bad.Ops != 0 || bad.Writes.Items != 0 {
+		if bad.Status != pthv.StatusRejected || bad.Ops != 0 || bad.Writes.Items != 0 {
 			t.Fatalf("broken zip: %s ops %d", bad.Status, bad.Ops)
 		}
 		if e.activeCount(roster.KindEnrollment) != before {
@@ -354,7 +355,7 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 		if !ok {
 			t.Fatal("no report for the unknown district")
 		}
-		if imps, _ := e.store.ListImports(context.Background(), "nobody", 10); len(imps) != 1 || imps[0].Status != importer.StatusRejected ||
+		if imps, _ := e.store.ListImports(context.Background(), "nobody", 10); len(imps) != 1 || imps[0].Status != pthv.StatusRejected ||
 			!strings.Contains(imps[0].Reason, "not registered") {
 			t.Fatalf("the refusal should be one rejected import record: %+v", imps)
 		}
@@ -372,7 +373,7 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 			teacher + ",2025-08-20,introductory,6,PTHV National,true\n" +
 			"tch-nobody,2025-08-20,introductory,6,PTHV National,\n"
 		imp := e.await(e.put("drops/d1/trainings/fall.csv", []byte(csv)))
-		if imp.Status != importer.StatusApplied || imp.Counts[importer.KindTraining].Added != 1 || imp.Counts[importer.KindTraining].Rejected != 1 {
+		if imp.Status != pthv.StatusApplied || imp.Counts[pthv.KindTraining].Added != 1 || imp.Counts[pthv.KindTraining].Rejected != 1 {
 			t.Fatalf("training import: %s %+v", imp.Status, imp.Counts)
 		}
 		e.report(imp)
@@ -381,7 +382,7 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 			t.Fatalf("opt-ins %v (%v)", opts, err)
 		}
 		again := e.await(e.put("drops/d1/trainings/fall.csv", []byte(csv)))
-		if again.Writes.Items != 0 || again.Counts[importer.KindTraining].Unchanged != 1 {
+		if again.Writes.Items != 0 || again.Counts[pthv.KindTraining].Unchanged != 1 {
 			t.Fatalf("the same file again wrote %d items", again.Writes.Items)
 		}
 	})
@@ -404,7 +405,7 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 		for _, tch := range trained {
 			trainingCSV += tch + ",2026-08-20,introductory,6,PTHV National,true\n"
 		}
-		if imp := e.await(e.put("drops/d1/trainings/2026.csv", []byte(trainingCSV))); imp.Status != importer.StatusApplied {
+		if imp := e.await(e.put("drops/d1/trainings/2026.csv", []byte(trainingCSV))); imp.Status != pthv.StatusApplied {
 			t.Fatalf("training import: %s", imp.Status)
 		}
 		var student string
@@ -416,11 +417,11 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 		}
 		consentCSV := "schoolYear,studentSourcedId,consent,date\n2026-2027," + student + ",declined,2026-09-01\n2026-2027,stu-nobody,accepted,2026-09-01\n"
 		imp := e.await(e.put("drops/d1/consent/fall.csv", []byte(consentCSV)))
-		if imp.Status != importer.StatusApplied || imp.Counts[importer.KindConsent].Added != 1 || imp.Counts[importer.KindConsent].Rejected != 1 {
+		if imp.Status != pthv.StatusApplied || imp.Counts[pthv.KindConsent].Added != 1 || imp.Counts[pthv.KindConsent].Rejected != 1 {
 			t.Fatalf("consent import: %s %+v", imp.Status, imp.Counts)
 		}
 		e.report(imp)
-		if again := e.await(e.put("drops/d1/consent/fall.csv", []byte(consentCSV))); again.Counts[importer.KindConsent].Unchanged != 1 {
+		if again := e.await(e.put("drops/d1/consent/fall.csv", []byte(consentCSV))); again.Counts[pthv.KindConsent].Unchanged != 1 {
 			t.Fatalf("the same consent file again: %+v", again.Counts)
 		}
 
@@ -578,7 +579,7 @@ func TestAnImportThatOutlivesItsInvocationContinues(t *testing.T) {
 	e := newEnv(t, map[string]string{"IMPORT_MAX_RUN": "1ms", "IMPORT_CHUNK_OPS": "400"})
 	data, stats := gen(t, rostergen.Options{Students: 150, Seed: 4})
 	imp := e.await(e.put("drops/d1/rosters/a.zip", data))
-	if imp.Status != importer.StatusApplied || imp.Runs < 3 || imp.Cursor != imp.Ops {
+	if imp.Status != pthv.StatusApplied || imp.Runs < 3 || imp.Cursor != imp.Ops {
 		t.Fatalf("status %s runs %d cursor %d/%d", imp.Status, imp.Runs, imp.Cursor, imp.Ops)
 	}
 	if got, want := e.activeCount(roster.KindUser), stats.Students+stats.Guardians+stats.Teachers; got != want {

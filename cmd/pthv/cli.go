@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 )
 
 // version is the release, set at build time with -ldflags "-X main.version=v1.2.3"; without
@@ -393,7 +394,7 @@ func refusal(err error) error {
 	if errors.As(err, &re) {
 		return &exitError{code: 1, msg: fmt.Sprintf("refused (%s): %s; nothing was recorded", re.Code, re.Message)}
 	}
-	if errors.Is(err, importer.ErrNotFound) {
+	if errors.Is(err, pthv.ErrNotFound) {
 		return &exitError{code: 1, msg: err.Error()}
 	}
 	return err

@@ -39,7 +39,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	sort.Strings(names)
 	for _, n := range names {
 		t.Run(n, func(t *testing.T) {
-			code, out, errOut := pthv(t, append(strings.Fields(n), "-h")...)
+			code, out, errOut := runCLI(t, append(strings.Fields(n), "-h")...)
 			if code != 0 || out != "" {
 				t.Fatalf("exit %d, stdout %q", code, out)
 			}
@@ -67,7 +67,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 
 func TestGroupsListTheirVerbs(t *testing.T) {
 	for _, g := range []string{"cohort", "imports", "districts", "educators", "gen", "local", "consent"} {
-		code, _, errOut := pthv(t, g)
+		code, _, errOut := runCLI(t, g)
 		if code != 2 || !strings.Contains(errOut, "verbs:") || strings.Contains(errOut, "unknown command") {
 			t.Errorf("pthv %s: exit %d\n%s", g, code, errOut)
 		}
@@ -76,10 +76,10 @@ func TestGroupsListTheirVerbs(t *testing.T) {
 				t.Errorf("pthv %s does not list %s", g, v)
 			}
 		}
-		if code, _, _ := pthv(t, g, "-h"); code != 0 {
+		if code, _, _ := runCLI(t, g, "-h"); code != 0 {
 			t.Errorf("pthv %s -h: exit %d", g, code)
 		}
-		if code, _, errOut := pthv(t, g, "frobnicate"); code != 2 || !strings.Contains(errOut, "unknown verb") {
+		if code, _, errOut := runCLI(t, g, "frobnicate"); code != 2 || !strings.Contains(errOut, "unknown verb") {
 			t.Errorf("pthv %s frobnicate: exit %d %s", g, code, errOut)
 		}
 	}
@@ -87,7 +87,7 @@ func TestGroupsListTheirVerbs(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	for _, arg := range []string{"--version", "version"} {
-		code, out, _ := pthv(t, arg)
+		code, out, _ := runCLI(t, arg)
 		if code != 0 || !strings.HasPrefix(out, "pthv ") {
 			t.Errorf("pthv %s: exit %d %q", arg, code, out)
 		}
@@ -122,7 +122,7 @@ func TestOutOfRangeValuesAreRefused(t *testing.T) {
 	}
 	for _, args := range cases {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			code, out, errOut := pthv(t, args...)
+			code, out, errOut := runCLI(t, args...)
 			if code != 2 || !strings.Contains(errOut, "invalid value") {
 				t.Fatalf("exit %d, want 2 with the reason\n%s\n%s", code, out, errOut)
 			}
@@ -144,7 +144,7 @@ func TestPlural(t *testing.T) {
 func TestFormatIsOneVocabulary(t *testing.T) {
 	// Every --format of every command accepts text and json.
 	for _, n := range []string{"validate", "cohort select", "cohort show", "cohort list", "reach"} {
-		_, _, errOut := pthv(t, append(strings.Fields(n), "-h")...)
+		_, _, errOut := runCLI(t, append(strings.Fields(n), "-h")...)
 		if !regexp.MustCompile(`--format FORMAT\s+output FORMAT: text, json`).MatchString(errOut) {
 			t.Errorf("%s --format:\n%s", n, errOut)
 		}
@@ -153,11 +153,11 @@ func TestFormatIsOneVocabulary(t *testing.T) {
 
 func TestAnUnknownStateCodeIsRefused(t *testing.T) {
 	for _, st := range []string{"ZZ", "XX", "C1"} {
-		if code, _, errOut := pthv(t, "districts", "add", "--id", "d", "--name", "D", "--state", st); code != 2 || !strings.Contains(errOut, "--state") {
+		if code, _, errOut := runCLI(t, "districts", "add", "--id", "d", "--name", "D", "--state", st); code != 2 || !strings.Contains(errOut, "--state") {
 			t.Errorf("--state %s: exit %d %s", st, code, errOut)
 		}
 	}
-	if code, _, _ := pthv(t, "districts", "update", "--id", "d"); code != 2 {
+	if code, _, _ := runCLI(t, "districts", "update", "--id", "d"); code != 2 {
 		t.Error("districts update with nothing to change must be a usage error")
 	}
 }
@@ -167,7 +167,7 @@ func TestGeneratedTrainingsAreForTheRostersSchoolYear(t *testing.T) {
 	now := time.Now().UTC()
 	year, end := currentSchoolYear(now)
 	roster := filepath.Join(dir, "roster")
-	if code, _, errOut := pthv(t, "gen", "roster", "--students", "200", "--out", roster); code != 0 {
+	if code, _, errOut := runCLI(t, "gen", "roster", "--students", "200", "--out", roster); code != 0 {
 		t.Fatal(errOut)
 	}
 	b, _ := os.ReadFile(filepath.Join(roster, "academicSessions.csv"))
@@ -175,7 +175,7 @@ func TestGeneratedTrainingsAreForTheRostersSchoolYear(t *testing.T) {
 		t.Fatalf("gen roster's default school year is not the current one (%s):\n%s", year, b)
 	}
 	out := filepath.Join(dir, "t.csv")
-	if code, _, errOut := pthv(t, "gen", "trainings", "--roster", roster, "--out", out); code != 0 {
+	if code, _, errOut := runCLI(t, "gen", "trainings", "--roster", roster, "--out", out); code != 0 {
 		t.Fatal(errOut)
 	}
 	rows, _ := os.ReadFile(out)
@@ -186,9 +186,9 @@ func TestGeneratedTrainingsAreForTheRostersSchoolYear(t *testing.T) {
 	}
 	// A roster of an earlier year gets trainings of that year.
 	old := filepath.Join(dir, "old")
-	pthv(t, "gen", "roster", "--students", "200", "--out", old, "--school-year", strconv.Itoa(end-2))
+	runCLI(t, "gen", "roster", "--students", "200", "--out", old, "--school-year", strconv.Itoa(end-2))
 	out = filepath.Join(dir, "old.csv")
-	if code, _, errOut := pthv(t, "gen", "trainings", "--roster", old, "--out", out); code != 0 {
+	if code, _, errOut := runCLI(t, "gen", "trainings", "--roster", old, "--out", out); code != 0 {
 		t.Fatal(errOut)
 	}
 	rows, _ = os.ReadFile(out)
@@ -201,7 +201,7 @@ func TestGeneratedTrainingsAreForTheRostersSchoolYear(t *testing.T) {
 // give, and the codes of the CSV files share one scheme: {file}.{rule}, or ref.{rule} for a
 // check against the roster.
 func TestRulesListEveryCodeOfEveryFile(t *testing.T) {
-	_, out, _ := pthv(t, "rules", "--format", "json")
+	_, out, _ := runCLI(t, "rules", "--format", "json")
 	var rules []fileRule
 	if err := json.Unmarshal([]byte(out), &rules); err != nil {
 		t.Fatal(err)

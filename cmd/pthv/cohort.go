@@ -16,11 +16,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/pthv/reach/internal/app"
+	"github.com/pthv/reach/internal/app/pipeline"
 	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/cohort"
 	"github.com/pthv/reach/internal/cohortsvc"
 	"github.com/pthv/reach/internal/consent"
 	"github.com/pthv/reach/internal/deploy"
+	"github.com/pthv/reach/internal/pthv"
 )
 
 func init() {
@@ -64,7 +66,7 @@ func invokeCohort(ctx context.Context, env *app.Env, inv cohortsvc.Invocation) (
 	}
 	if resp.Error != nil {
 		code := 1
-		if resp.Error.Code == cohortsvc.CodeBadRequest {
+		if resp.Error.Code == pthv.CodeInvalid {
 			code = 2 // the function found the usage wrong
 		}
 		return nil, &exitError{code: code, msg: fmt.Sprintf("refused (%s): %s", resp.Error.Code, resp.Error.Message)}
@@ -87,7 +89,7 @@ func cmdCohortSelect(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	switch {
-	case !districtIDRE.MatchString(*district):
+	case !pthv.ValidDistrictID(*district):
 		return usageErr("--district is required")
 	case *school == "":
 		return usageErr("--school is required")
@@ -129,7 +131,7 @@ func cmdCohortByID(ctx context.Context, name, action string, args []string, stdo
 		return err
 	}
 	switch {
-	case !districtIDRE.MatchString(*district):
+	case !pthv.ValidDistrictID(*district):
 		return usageErr("--district is required")
 	case len(rest) != 1:
 		return usageErr("give one cohort id")
@@ -210,7 +212,7 @@ func cmdCohortList(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if !districtIDRE.MatchString(*district) {
+	if !pthv.ValidDistrictID(*district) {
 		return usageErr("--district is required")
 	}
 	env, err := app.LoadEnv(ctx)
@@ -233,7 +235,7 @@ func cmdCohortList(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return tb.flush()
 }
 
-func printCohort(w io.Writer, c *cohortsvc.Record, reports string) {
+func printCohort(w io.Writer, c *cohort.Record, reports string) {
 	s := c.Summary
 	req := c.Cohort.Request
 	how := req.Mode
@@ -282,7 +284,7 @@ func printCohort(w io.Writer, c *cohortsvc.Record, reports string) {
 	fmt.Fprintf(w, "  coordinator CSV: s3://%s/%s\n", reports, c.CSVKey)
 }
 
-func printMembers(w io.Writer, ms []cohortsvc.MemberItem) {
+func printMembers(w io.Writer, ms []cohort.MemberItem) {
 	tb := newTable(w, "family", "grade", "order", "students", "pair", "consent", "other school")
 	for _, m := range ms {
 		other := ""
@@ -307,7 +309,7 @@ func cmdConsentSet(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	rec := consent.Record{SchoolYear: *year, FamilyID: *family, StudentID: *student, Consent: *value, Date: *date}
 	switch {
-	case !districtIDRE.MatchString(*district):
+	case !pthv.ValidDistrictID(*district):
 		return usageErr("--district is required")
 	case !validYear(*year):
 		return usageErr("--year must be a school year such as 2025-2026")
@@ -333,7 +335,7 @@ func cmdConsentSet(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	c, err := env.Importer(nil).SetConsent(ctx, *district, res.Records[0])
+	c, err := pipeline.Importer(env, nil).SetConsent(ctx, *district, res.Records[0])
 	if err != nil {
 		return refusal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pthv/reach/internal/app"
 	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 )
 
 func init() {
@@ -20,8 +21,7 @@ func init() {
 }
 
 var (
-	districtIDRE = regexp.MustCompile(`^[0-9A-Za-z._-]{1,64}$`)
-	stateRE      = regexp.MustCompile(`^[A-Z]{2}$`)
+	stateRE = regexp.MustCompile(`^[A-Z]{2}$`)
 )
 
 func cmdDistrictsAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -40,7 +40,7 @@ func districtsSet(ctx context.Context, name string, args []string, stdout, stder
 	id := fs.String("id", "", "district `ID`: the {districtId} of drops/{districtId}/ (letters, digits, . _ -) (required)")
 	dname := fs.String("name", "", "district `NAME`")
 	state := fs.String("state", "", "two-letter `STATE` code, e.g. CA")
-	hold := floatFlag(fs, "hold-share", importer.DefaultHoldShare, 0, 1, true, true, "hold an import that would deactivate more than this `SHARE` of active students")
+	hold := floatFlag(fs, "hold-share", pthv.DefaultHoldShare, 0, 1, true, true, "hold an import that would deactivate more than this `SHARE` of active students")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -52,7 +52,7 @@ func districtsSet(ctx context.Context, name string, args []string, stdout, stder
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	*state = strings.ToUpper(*state)
 	switch {
-	case !districtIDRE.MatchString(*id):
+	case !pthv.ValidDistrictID(*id):
 		return usageErr("--id must be 1 to 64 letters, digits, '.', '_' or '-'")
 	case (!update || given["name"]) && strings.TrimSpace(*dname) == "":
 		return usageErr("--name is required")
@@ -69,8 +69,8 @@ func districtsSet(ctx context.Context, name string, args []string, stdout, stder
 	}
 	st := env.Store()
 	if !update {
-		err := st.CreateDistrict(ctx, importer.District{ID: *id, Name: *dname, State: *state, HoldShare: *hold})
-		if errors.Is(err, importer.ErrConflict) {
+		err := st.CreateDistrict(ctx, pthv.District{ID: *id, Name: *dname, State: *state, HoldShare: *hold})
+		if errors.Is(err, pthv.ErrConflict) {
 			return &exitError{code: 1, msg: fmt.Sprintf("district %s is registered already (nothing changed); change it with 'pthv districts update --id %s'", *id, *id)}
 		}
 		if err != nil {
@@ -80,7 +80,7 @@ func districtsSet(ctx context.Context, name string, args []string, stdout, stder
 		return nil
 	}
 	d, err := st.District(ctx, *id)
-	if errors.Is(err, importer.ErrNotFound) {
+	if errors.Is(err, pthv.ErrNotFound) {
 		return &exitError{code: 1, msg: fmt.Sprintf("district %s is not registered; register it with 'pthv districts add'", *id)}
 	}
 	if err != nil {

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"regexp"
 	"slices"
-	"strconv"
 
 	"github.com/pthv/reach/internal/app"
+	"github.com/pthv/reach/internal/app/pipeline"
+	"github.com/pthv/reach/internal/pthv"
 )
 
 func init() {
@@ -22,17 +22,10 @@ func init() {
 	register("educators list", "list the educators who opted in or out for a school year", cmdEducatorsList)
 }
 
-var yearRE = regexp.MustCompile(`^(\d{4})-(\d{4})$`)
-
 // validYear checks a school year such as 2025-2026.
 func validYear(y string) bool {
-	m := yearRE.FindStringSubmatch(y)
-	if m == nil {
-		return false
-	}
-	a, _ := strconv.Atoi(m[1])
-	b, _ := strconv.Atoi(m[2])
-	return b == a+1
+	_, err := pthv.ParseSchoolYear(y)
+	return err == nil
 }
 
 func cmdOptIn(ctx context.Context, args []string, stdout, stderr io.Writer, in bool) error {
@@ -48,7 +41,7 @@ func cmdOptIn(ctx context.Context, args []string, stdout, stderr io.Writer, in b
 		return err
 	}
 	switch {
-	case !districtIDRE.MatchString(*district):
+	case !pthv.ValidDistrictID(*district):
 		return usageErr("--district is required")
 	case *educator == "":
 		return usageErr("--educator is required")
@@ -59,7 +52,7 @@ func cmdOptIn(ctx context.Context, args []string, stdout, stderr io.Writer, in b
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	c, err := env.Importer(nil).SetOptIn(ctx, *district, *educator, *year, in)
+	c, err := pipeline.Importer(env, nil).SetOptIn(ctx, *district, *educator, *year, in)
 	if err != nil {
 		return refusal(err)
 	}
@@ -82,7 +75,7 @@ func cmdEducatorsList(ctx context.Context, args []string, stdout, stderr io.Writ
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if !districtIDRE.MatchString(*district) || !validYear(*year) {
+	if !pthv.ValidDistrictID(*district) || !validYear(*year) {
 		return usageErr("--district and --year (e.g. 2025-2026) are required")
 	}
 	env, err := app.LoadEnv(ctx)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	orcsv "github.com/pthv/reach/connectors/oneroster/csv"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/internal/training"
 )
@@ -111,15 +112,15 @@ func cmdGenTrainings(ctx context.Context, args []string, stdout, stderr io.Write
 // Without a schoolYear session it is 20 August of the current school year.
 func defaultTrainingDate(starts []time.Time, now time.Time) (string, error) {
 	now = now.UTC()
-	year := training.SchoolYear(now)
+	year := pthv.SchoolYearOf(now).String()
 	if len(starts) > 0 {
-		year = training.SchoolYear(slices.MaxFunc(starts, time.Time.Compare))
+		year = pthv.SchoolYearOf(slices.MaxFunc(starts, time.Time.Compare)).String()
 	}
 	var y int
 	fmt.Sscanf(year, "%d-", &y)
 	d := time.Date(y, time.August, 20, 0, 0, 0, 0, time.UTC)
 	if d.After(now) {
-		if training.SchoolYear(now) != year {
+		if pthv.SchoolYearOf(now).String() != year {
 			return "", usageErr("the roster describes school year %s, which has not begun: give --date (a training cannot be dated in the future)", year)
 		}
 		d = now

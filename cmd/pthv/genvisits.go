@@ -13,6 +13,7 @@ import (
 
 	"github.com/pthv/reach/internal/app"
 	"github.com/pthv/reach/internal/cohortsvc"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/visits"
 )
 
@@ -33,7 +34,7 @@ func cmdGenVisits(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	switch {
-	case !districtIDRE.MatchString(*district):
+	case !pthv.ValidDistrictID(*district):
 		return usageErr("--district is required")
 	case *out == "":
 		return usageErr("--out is required")

@@ -13,9 +13,9 @@ import (
 
 	"github.com/pthv/reach/internal/app"
 	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/queue"
 	"github.com/pthv/reach/internal/roster"
-	"github.com/pthv/reach/internal/training"
 )
 
 func init() {
@@ -80,7 +80,7 @@ func cmdImportsShow(ctx context.Context, args []string, stdout, stderr io.Writer
 		return usageErr("%v", err)
 	}
 	imp, err := env.Store().GetImport(ctx, district, id)
-	if errors.Is(err, importer.ErrNotFound) {
+	if errors.Is(err, pthv.ErrNotFound) {
 		return &exitError{code: 1, msg: fmt.Sprintf("no import %s for district %s", id, district)}
 	}
 	if err != nil {
@@ -90,11 +90,11 @@ func cmdImportsShow(ctx context.Context, args []string, stdout, stderr io.Writer
 }
 
 // printImport writes an import's summary for people.
-func printImport(w io.Writer, imp *importer.Import, reportsBucket string) error {
+func printImport(w io.Writer, imp *pthv.Import, reportsBucket string) error {
 	switch imp.Outcome {
-	case importer.OutcomeAllRejected:
+	case pthv.OutcomeAllRejected:
 		fmt.Fprintf(w, "import %s of district %s: %s, but EVERY ROW WAS REJECTED: nothing of the file landed\n", imp.ID, imp.District, imp.Status)
-	case importer.OutcomePartial:
+	case pthv.OutcomePartial:
 		fmt.Fprintf(w, "import %s of district %s: %s, some rows rejected\n", imp.ID, imp.District, imp.Status)
 	default:
 		fmt.Fprintf(w, "import %s of district %s: %s\n", imp.ID, imp.District, imp.Status)
@@ -112,11 +112,11 @@ func printImport(w io.Writer, imp *importer.Import, reportsBucket string) error 
 		kinds := roster.Kinds
 		switch imp.Kind {
 		case "trainings":
-			kinds = []roster.Kind{importer.KindTraining, importer.KindOptIn}
+			kinds = []roster.Kind{pthv.KindTraining, pthv.KindOptIn}
 		case "consent":
-			kinds = []roster.Kind{importer.KindConsent}
+			kinds = []roster.Kind{pthv.KindConsent}
 		case "visits":
-			kinds = []roster.Kind{importer.KindVisit}
+			kinds = []roster.Kind{pthv.KindVisit}
 		}
 		for _, k := range kinds {
 			c := imp.Counts[k]
@@ -130,13 +130,7 @@ func printImport(w io.Writer, imp *importer.Import, reportsBucket string) error 
 		fmt.Fprintf(w, "  safety   %d of %d active students deactivated (%.1f%%; hold above %.0f%%)\n",
 			s.DeactivatedStudents, s.ActiveStudents, 100*s.Share, 100*s.Threshold)
 	}
-	fs := slices.Clone(imp.TrainingFindings)
-	for _, f := range imp.ConsentFindings {
-		fs = append(fs, training.Finding(f)) // the same shape
-	}
-	for _, f := range imp.VisitFindings {
-		fs = append(fs, training.Finding(f)) // the same shape
-	}
+	fs := slices.Concat(imp.TrainingFindings, imp.ConsentFindings, imp.VisitFindings)
 	for i, f := range fs {
 		if i == 10 {
 			fmt.Fprintf(w, "  … and %d more findings in the report\n", len(fs)-10)
@@ -178,9 +172,9 @@ func cmdImportsApprove(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	svc := &importer.Service{Store: env.Store(), Queue: &queue.SQS{Client: sqs.NewFromConfig(env.AWS), QueueURL: env.QueueURL}}
 	switch err := svc.Approve(ctx, district, id); {
-	case errors.Is(err, importer.ErrNotFound):
+	case errors.Is(err, pthv.ErrNotFound):
 		return &exitError{code: 1, msg: fmt.Sprintf("no import %s for district %s", id, district)}
-	case errors.Is(err, importer.ErrConflict):
+	case errors.Is(err, pthv.ErrConflict):
 		return &exitError{code: 1, msg: err.Error()}
 	case err != nil:
 		return err

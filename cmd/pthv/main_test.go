@@ -26,8 +26,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// pthv runs the command line in-process and returns exit code, stdout and stderr.
-func pthv(t *testing.T, args ...string) (int, string, string) {
+// runCLI runs the command line in-process and returns exit code, stdout and stderr.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := run(context.Background(), args, &out, &errb)
@@ -84,7 +84,7 @@ func TestValidateExitCodes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errOut := pthv(t, tc.args...)
+			code, out, errOut := runCLI(t, tc.args...)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, out, errOut)
 			}
@@ -101,7 +101,7 @@ func TestValidateExitCodes(t *testing.T) {
 func TestValidateJSONConformsToTheSchema(t *testing.T) {
 	dir := genDistrict(t, 300, false)
 	os.WriteFile(filepath.Join(dir, "users.csv"), append([]byte("\ufeff"), must(os.ReadFile(filepath.Join(dir, "users.csv")))...), 0o644)
-	code, out, _ := pthv(t, "validate", dir, "--format", "json")
+	code, out, _ := runCLI(t, "validate", dir, "--format", "json")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -135,7 +135,7 @@ func TestTextReportListsTheFirstFindingsOfARuleAndCountsTheRest(t *testing.T) {
 		enr = append(enr, []byte(strings.Join(row, ",")+"\n")...)
 	}
 	os.WriteFile(p, enr, 0o644)
-	code, out, _ := pthv(t, "validate", dir, "--show", "4")
+	code, out, _ := runCLI(t, "validate", dir, "--show", "4")
 	if code != 1 {
 		t.Fatalf("exit %d", code)
 	}
@@ -147,17 +147,17 @@ func TestTextReportListsTheFirstFindingsOfARuleAndCountsTheRest(t *testing.T) {
 func TestGenRosterIsDeterministic(t *testing.T) {
 	a, b := filepath.Join(t.TempDir(), "a.zip"), filepath.Join(t.TempDir(), "b.zip")
 	for _, p := range []string{a, b} {
-		if code, _, errOut := pthv(t, "gen", "roster", "--students", "500", "--seed", "3", "--zip", "--out", p); code != 0 {
+		if code, _, errOut := runCLI(t, "gen", "roster", "--students", "500", "--seed", "3", "--zip", "--out", p); code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
 	}
 	if !bytes.Equal(must(os.ReadFile(a)), must(os.ReadFile(b))) {
 		t.Error("the same seed gave different zips")
 	}
-	if code, _, _ := pthv(t, "validate", a); code != 0 {
+	if code, _, _ := runCLI(t, "validate", a); code != 0 {
 		t.Errorf("the generated export does not validate (exit %d)", code)
 	}
-	if code, _, _ := pthv(t, "gen", "roster", "--students", "0", "--out", a); code != 2 {
+	if code, _, _ := runCLI(t, "gen", "roster", "--students", "0", "--out", a); code != 2 {
 		t.Errorf("--students 0 should be a usage error, got exit %d", code)
 	}
 }
@@ -207,7 +207,7 @@ func BenchmarkValidateCLI(b *testing.B) {
 // TestTheREADMERuleTableIsCurrent keeps the README's rule table equal to `pthv rules --markdown`.
 func TestTheREADMERuleTableIsCurrent(t *testing.T) {
 	readme := string(must(os.ReadFile("../../README.md")))
-	_, table, _ := pthv(t, "rules", "--markdown")
+	_, table, _ := runCLI(t, "rules", "--markdown")
 	if !strings.Contains(readme, table) {
 		t.Errorf("README.md does not contain the current rule table; paste the output of `pthv rules --markdown`:\n%s", table)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/pthv/reach/internal/api"
 	"github.com/pthv/reach/internal/app"
 	"github.com/pthv/reach/internal/deploy"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/reach"
 	"github.com/pthv/reach/internal/reachsvc"
 )
@@ -259,7 +260,7 @@ func cmdReachRecompute(ctx context.Context, args []string, stdout, stderr io.Wri
 	switch {
 	case *full && *district != "":
 		return usageErr("give --full or --district with --year, not both")
-	case !*full && (!districtIDRE.MatchString(*district) || !validYear(*year)):
+	case !*full && (!pthv.ValidDistrictID(*district) || !validYear(*year)):
 		return usageErr("give --full, or --district and --year")
 	case !*full:
 		ev.Touched = []reachsvc.DistrictYear{{District: *district, Year: *year}}

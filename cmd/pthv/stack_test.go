@@ -54,63 +54,63 @@ func TestTheCLIDrivesRosterDrops(t *testing.T) {
 	}
 
 	// The district is not registered yet: the drop is refused, and the wait says so.
-	code, out, errOut := pthv(t, "upload", full, "--district", "cli-usd", "--wait", "--timeout", "60s")
+	code, out, errOut := runCLI(t, "upload", full, "--district", "cli-usd", "--wait", "--timeout", "60s")
 	if code != 1 || !strings.Contains(out, ": rejected") || !strings.Contains(out, "not registered") {
 		t.Fatalf("upload for an unregistered district (exit %d): %s %s", code, out, errOut)
 	}
 
-	if code, _, errOut := pthv(t, "districts", "add", "--id", "cli-usd", "--name", "CLI Unified", "--state", "or"); code != 0 {
+	if code, _, errOut := runCLI(t, "districts", "add", "--id", "cli-usd", "--name", "CLI Unified", "--state", "or"); code != 0 {
 		t.Fatalf("districts add: %s", errOut)
 	}
-	if code, out, _ := pthv(t, "districts", "list"); code != 0 || !strings.Contains(out, "cli-usd") || !strings.Contains(out, "OR") {
+	if code, out, _ := runCLI(t, "districts", "list"); code != 0 || !strings.Contains(out, "cli-usd") || !strings.Contains(out, "OR") {
 		t.Fatalf("districts list: %s", out)
 	}
-	if code, _, _ := pthv(t, "districts", "add", "--id", "x", "--name", "X", "--state", "California"); code != 2 {
+	if code, _, _ := runCLI(t, "districts", "add", "--id", "x", "--name", "X", "--state", "California"); code != 2 {
 		t.Error("a bad state code must be a usage error")
 	}
 	// A second add never overwrites: update changes what it is given, nothing else.
-	if code, _, errOut := pthv(t, "districts", "add", "--id", "cli-usd", "--name", "Other", "--state", "CA"); code != 1 || !strings.Contains(errOut, "registered already") {
+	if code, _, errOut := runCLI(t, "districts", "add", "--id", "cli-usd", "--name", "Other", "--state", "CA"); code != 1 || !strings.Contains(errOut, "registered already") {
 		t.Fatalf("a second add (exit %d): %s", code, errOut)
 	}
-	if code, _, errOut := pthv(t, "districts", "update", "--id", "cli-usd", "--hold-share", "0.15"); code != 0 {
+	if code, _, errOut := runCLI(t, "districts", "update", "--id", "cli-usd", "--hold-share", "0.15"); code != 0 {
 		t.Fatalf("districts update: %s", errOut)
 	}
-	if _, out, _ := pthv(t, "districts", "list"); !regexp.MustCompile(`cli-usd\s+CLI Unified\s+OR\s+15%`).MatchString(out) {
+	if _, out, _ := runCLI(t, "districts", "list"); !regexp.MustCompile(`cli-usd\s+CLI Unified\s+OR\s+15%`).MatchString(out) {
 		t.Fatalf("after update:\n%s", out)
 	}
-	if code, _, _ := pthv(t, "districts", "update", "--id", "nope", "--name", "N"); code != 1 {
+	if code, _, _ := runCLI(t, "districts", "update", "--id", "nope", "--name", "N"); code != 1 {
 		t.Error("updating an unregistered district must exit 1")
 	}
 
-	code, out, errOut = pthv(t, "upload", full, "--district", "cli-usd", "--wait", "--timeout", "60s")
+	code, out, errOut = runCLI(t, "upload", full, "--district", "cli-usd", "--wait", "--timeout", "60s")
 	if code != 0 || !regexp.MustCompile(`user\s+\d+\s+0\s+0\s+0\s+0\s+0`).MatchString(out) || !strings.Contains(out, ": applied") {
 		t.Fatalf("first upload (exit %d):\n%s\n%s", code, out, errOut)
 	}
-	code, out, _ = pthv(t, "upload", full, "--district", "cli-usd", "--wait", "--timeout", "60s")
+	code, out, _ = runCLI(t, "upload", full, "--district", "cli-usd", "--wait", "--timeout", "60s")
 	if code != 0 || !strings.Contains(out, "writes   0 items") {
 		t.Fatalf("unchanged upload:\n%s", out)
 	}
-	code, out, _ = pthv(t, "upload", fewer, "--district", "cli-usd", "--wait", "--timeout", "60s")
+	code, out, _ = runCLI(t, "upload", fewer, "--district", "cli-usd", "--wait", "--timeout", "60s")
 	if code != 1 || !strings.Contains(out, ": held") {
 		t.Fatalf("30%% removal should be held, and --wait exit 1 (nothing landed) (exit %d):\n%s", code, out)
 	}
 	id := regexp.MustCompile(`imp-[0-9T.Z]+-[0-9a-f]{8}`).FindString(out)
 
-	if code, out, _ := pthv(t, "imports", "show", id, "--district", "cli-usd"); code != 0 || !strings.Contains(out, "safety") {
+	if code, out, _ := runCLI(t, "imports", "show", id, "--district", "cli-usd"); code != 0 || !strings.Contains(out, "safety") {
 		t.Fatalf("imports show:\n%s", out)
 	}
-	if code, _, _ := pthv(t, "imports", "show", "imp-nope", "--district", "cli-usd"); code != 1 {
+	if code, _, _ := runCLI(t, "imports", "show", "imp-nope", "--district", "cli-usd"); code != 1 {
 		t.Error("an unknown import must exit 1")
 	}
-	if code, out, errOut := pthv(t, "imports", "approve", id, "--district", "cli-usd"); code != 0 {
+	if code, out, errOut := runCLI(t, "imports", "approve", id, "--district", "cli-usd"); code != 0 {
 		t.Fatalf("approve: %s %s", out, errOut)
 	}
-	if code, _, _ := pthv(t, "imports", "approve", id, "--district", "cli-usd"); code != 1 {
+	if code, _, _ := runCLI(t, "imports", "approve", id, "--district", "cli-usd"); code != 1 {
 		t.Error("approving twice must fail")
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		_, out, _ := pthv(t, "imports", "show", id, "--district", "cli-usd")
+		_, out, _ := runCLI(t, "imports", "show", id, "--district", "cli-usd")
 		if strings.Contains(out, ": applied") {
 			break
 		}
@@ -121,25 +121,25 @@ func TestTheCLIDrivesRosterDrops(t *testing.T) {
 	}
 
 	// Educators opt in and out by hand as well as through the training CSV.
-	if code, _, errOut := pthv(t, "educators", "opt-in", "--district", "cli-usd", "--educator", "tch-00001", "--year", "2025-2026"); code != 0 {
+	if code, _, errOut := runCLI(t, "educators", "opt-in", "--district", "cli-usd", "--educator", "tch-00001", "--year", "2025-2026"); code != 0 {
 		t.Fatalf("opt-in: %s", errOut)
 	}
-	pthv(t, "educators", "opt-out", "--district", "cli-usd", "--educator", "tch-00002", "--year", "2025-2026")
-	if code, out, _ := pthv(t, "educators", "list", "--district", "cli-usd", "--year", "2025-2026"); code != 0 ||
+	runCLI(t, "educators", "opt-out", "--district", "cli-usd", "--educator", "tch-00002", "--year", "2025-2026")
+	if code, out, _ := runCLI(t, "educators", "list", "--district", "cli-usd", "--year", "2025-2026"); code != 0 ||
 		!regexp.MustCompile(`tch-00001\s+opted in`).MatchString(out) || !regexp.MustCompile(`tch-00002\s+opted out`).MatchString(out) {
 		t.Fatalf("educators list:\n%s", out)
 	}
-	if code, _, _ := pthv(t, "educators", "opt-in", "--district", "cli-usd", "--educator", "tch-00001", "--year", "2025-2027"); code != 2 {
+	if code, _, _ := runCLI(t, "educators", "opt-in", "--district", "cli-usd", "--educator", "tch-00001", "--year", "2025-2027"); code != 2 {
 		t.Error("a year that is not two consecutive years must be a usage error")
 	}
 	// Ids are checked against the roster as a training file's rows are: refused, nothing recorded.
 	for _, id := range []string{"tch-99999", "stu-000001"} {
-		code, out, errOut := pthv(t, "educators", "opt-in", "--district", "cli-usd", "--educator", id, "--year", "2025-2026")
+		code, out, errOut := runCLI(t, "educators", "opt-in", "--district", "cli-usd", "--educator", id, "--year", "2025-2026")
 		if code != 1 || !strings.Contains(errOut, "ref.unknown_educator") || out != "" {
 			t.Errorf("opt-in of %s (exit %d): %s %s", id, code, out, errOut)
 		}
 	}
-	if _, out, _ := pthv(t, "educators", "list", "--district", "cli-usd", "--year", "2025-2026"); strings.Contains(out, "tch-99999") || strings.Contains(out, "stu-000001") {
+	if _, out, _ := runCLI(t, "educators", "list", "--district", "cli-usd", "--year", "2025-2026"); strings.Contains(out, "tch-99999") || strings.Contains(out, "stu-000001") {
 		t.Errorf("a refused id was recorded:\n%s", out)
 	}
 
@@ -147,10 +147,10 @@ func TestTheCLIDrivesRosterDrops(t *testing.T) {
 	broken := filepath.Join(dir, "broken")
 	rostergen.Write(broken, rostergen.Options{Students: 20, Seed: 1})
 	os.WriteFile(filepath.Join(broken, "orgs.csv"), []byte("sourcedId,status\n"), 0o644)
-	if code, _, errOut := pthv(t, "upload", broken, "--district", "cli-usd"); code != 1 || !strings.Contains(errOut, "--force") {
+	if code, _, errOut := runCLI(t, "upload", broken, "--district", "cli-usd"); code != 1 || !strings.Contains(errOut, "--force") {
 		t.Fatalf("a broken export must be refused (exit %d): %s", code, errOut)
 	}
-	code, out, _ = pthv(t, "upload", broken, "--district", "cli-usd", "--force", "--wait", "--timeout", "60s")
+	code, out, _ = runCLI(t, "upload", broken, "--district", "cli-usd", "--force", "--wait", "--timeout", "60s")
 	if code != 1 || !strings.Contains(out, ": rejected") {
 		t.Fatalf("a forced broken export is rejected by the pipeline (exit %d):\n%s", code, out)
 	}
@@ -166,7 +166,7 @@ func TestTheCLIDrawsCohorts(t *testing.T) {
 	}
 	run := func(want int, args ...string) string {
 		t.Helper()
-		code, out, errOut := pthv(t, args...)
+		code, out, errOut := runCLI(t, args...)
 		if code != want {
 			t.Fatalf("pthv %s: exit %d, want %d\n%s\n%s", strings.Join(args, " "), code, want, out, errOut)
 		}
@@ -239,7 +239,7 @@ func TestTheCLIDrawsCohorts(t *testing.T) {
 
 	// Ids the roster does not know are refused, as a consent file's rows are.
 	for _, tc := range [][]string{{"--student", "stu-999999"}, {"--student", firstTrained}, {"--family", "fam-0123456789ab"}} {
-		code, out, errOut := pthv(t, append([]string{"consent", "set", "--district", "coh-usd", "--year", "2026-2027", "--consent", "declined"}, tc...)...)
+		code, out, errOut := runCLI(t, append([]string{"consent", "set", "--district", "coh-usd", "--year", "2026-2027", "--consent", "declined"}, tc...)...)
 		want := "ref.unknown_student"
 		if tc[0] == "--family" {
 			want = "ref.unknown_family"

@@ -18,7 +18,7 @@ import (
 	"github.com/pthv/reach/internal/app"
 	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/consent"
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/training"
 	"github.com/pthv/reach/internal/visits"
 )
@@ -40,7 +40,7 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if !districtIDRE.MatchString(*district) {
+	if !pthv.ValidDistrictID(*district) {
 		return usageErr("--district is required (letters, digits, '.', '_' or '-')")
 	}
 	if len(pos) != 1 {
@@ -114,7 +114,7 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("upload: %w", err)
 	}
-	obj := importer.Object{Bucket: env.Names.DropsBucket, Key: key, VersionID: aws.ToString(out.VersionId),
+	obj := pthv.Object{Bucket: env.Names.DropsBucket, Key: key, VersionID: aws.ToString(out.VersionId),
 		ETag: strings.Trim(aws.ToString(out.ETag), `"`)}
 	fmt.Fprintf(stdout, "uploaded s3://%s/%s (version %s)\n", obj.Bucket, key, obj.VersionID)
 	if !*wait {
@@ -136,19 +136,19 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // waitForImport polls until an import has claimed the object and reached a final status.
-func waitForImport(ctx context.Context, env *app.Env, district string, obj importer.Object, timeout time.Duration, progress io.Writer) (*importer.Import, error) {
+func waitForImport(ctx context.Context, env *app.Env, district string, obj pthv.Object, timeout time.Duration, progress io.Writer) (*pthv.Import, error) {
 	st := env.Store()
 	deadline := time.Now().Add(timeout)
 	last := ""
 	for {
 		if id, err := st.ObjectClaim(ctx, obj); err == nil {
 			imp, err := st.GetImport(ctx, district, id)
-			if err != nil && !errors.Is(err, importer.ErrNotFound) {
+			if err != nil && !errors.Is(err, pthv.ErrNotFound) {
 				return nil, err
 			}
 			if imp != nil {
 				switch imp.Status {
-				case importer.StatusApplied, importer.StatusHeld, importer.StatusRejected, importer.StatusSuperseded, importer.StatusFailed:
+				case pthv.StatusApplied, pthv.StatusHeld, pthv.StatusRejected, pthv.StatusSuperseded, pthv.StatusFailed:
 					if isTerminal(progress) && last != "" {
 						fmt.Fprintln(progress)
 					}
@@ -163,7 +163,7 @@ func waitForImport(ctx context.Context, env *app.Env, district string, obj impor
 					last = s
 				}
 			}
-		} else if !errors.Is(err, importer.ErrNotFound) {
+		} else if !errors.Is(err, pthv.ErrNotFound) {
 			return nil, err
 		}
 		if time.Now().After(deadline) {

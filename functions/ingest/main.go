@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/pthv/reach/internal/app"
+	"github.com/pthv/reach/internal/app/pipeline"
 	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/ingest"
 )
@@ -23,7 +24,7 @@ func main() {
 		log.Error("configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	svc := env.Importer(log)
+	svc := pipeline.Importer(env, log)
 	h := &ingest.Handler{Pipeline: svc, Blobs: blob.New(env.AWS), Log: log}
 	lambda.Start(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		reqID := ""

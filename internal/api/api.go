@@ -27,7 +27,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/reach"
 	"github.com/pthv/reach/internal/reachsvc"
 )
@@ -62,11 +62,8 @@ const (
 // Routes are the API's routes, for the local front and Terraform.
 var Routes = []string{RouteReach, RouteYears, RouteDistrict}
 
-// Error is the body of an error response.
-type Error struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
+// Error is the body of an error response: a code of pthv's vocabulary and a message.
+type Error = pthv.Error
 
 type apiError struct {
 	status int
@@ -76,7 +73,7 @@ type apiError struct {
 func (e *apiError) Error() string { return e.body.Message }
 
 func fail(status int, code, format string, args ...any) *apiError {
-	return &apiError{status: status, body: Error{Code: code, Message: fmt.Sprintf(format, args...)}}
+	return &apiError{status: status, body: *pthv.Errorf(code, format, args...)}
 }
 
 // ReachResponse answers GET /v1/reach.
@@ -105,11 +102,7 @@ type DistrictResponse struct {
 	HoursPerEducator map[string]float64 `json:"hoursPerEducator,omitempty"`
 }
 
-var (
-	yearRE  = regexp.MustCompile(`^\d{4}-\d{4}$`)
-	stateRE = regexp.MustCompile(`^[A-Z]{2}$`)
-	idRE    = regexp.MustCompile(`^[0-9A-Za-z._-]{1,64}$`)
-)
+var stateRE = regexp.MustCompile(`^[A-Z]{2}$`)
 
 // Handle serves one request.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
@@ -121,7 +114,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return respond(ae.status, map[string]any{"error": ae.body})
 	case err != nil:
 		h.log().Error("api request failed", "route", req.RouteKey, "error", err.Error())
-		return respond(http.StatusInternalServerError, map[string]any{"error": Error{Code: "internal", Message: "the request failed; try again"}})
+		return respond(http.StatusInternalServerError, map[string]any{"error": Error{Code: pthv.CodeInternal, Message: "the request failed; try again"}})
 	}
 	return respond(http.StatusOK, body)
 }
@@ -165,7 +158,7 @@ func (h *Handler) caller(req events.APIGatewayV2HTTPRequest) (caller, error) {
 	case strings.HasPrefix(role, h.RolePrefix+"-district-"):
 		return caller{district: strings.TrimPrefix(role, h.RolePrefix+"-district-")}, nil
 	}
-	return caller{}, fail(http.StatusForbidden, "forbidden", "the caller's role is neither the national staff role nor a district role of this service")
+	return caller{}, fail(http.StatusForbidden, pthv.CodeForbidden, "the caller's role is neither the national staff role nor a district role of this service")
 }
 
 func (h *Handler) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (any, error) {
@@ -177,7 +170,7 @@ func (h *Handler) route(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	switch req.RouteKey {
 	case RouteReach:
 		if !who.national {
-			return nil, fail(http.StatusForbidden, "forbidden", "national figures are for national staff; a district reads GET /v1/districts/%s/reach", who.district)
+			return nil, fail(http.StatusForbidden, pthv.CodeForbidden, "national figures are for national staff; a district reads GET /v1/districts/%s/reach", who.district)
 		}
 		if err := allowed(q, "year", "state", "groupBy"); err != nil {
 			return nil, err
@@ -185,7 +178,7 @@ func (h *Handler) route(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		return h.reach(ctx, q["year"], q["state"], q["groupBy"])
 	case RouteYears:
 		if !who.national {
-			return nil, fail(http.StatusForbidden, "forbidden", "the list of years is for national staff")
+			return nil, fail(http.StatusForbidden, pthv.CodeForbidden, "the list of years is for national staff")
 		}
 		if err := allowed(q); err != nil {
 			return nil, err
@@ -197,27 +190,27 @@ func (h *Handler) route(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		return YearsResponse{Years: slices.Sorted(maps.Keys(items))}, nil
 	case RouteDistrict:
 		id := req.PathParameters["id"]
-		if !idRE.MatchString(id) {
-			return nil, fail(http.StatusBadRequest, "bad_parameter", "the district id must be 1 to 64 letters, digits, '.', '_' or '-'")
+		if !pthv.ValidDistrictID(id) {
+			return nil, fail(http.StatusBadRequest, pthv.CodeInvalidParameter, "the district id must be "+pthv.DistrictIDRule)
 		}
 		if !who.national && who.district != id {
-			return nil, fail(http.StatusForbidden, "forbidden", "a district reads its own figures only")
+			return nil, fail(http.StatusForbidden, pthv.CodeForbidden, "a district reads its own figures only")
 		}
 		if err := allowed(q, "year"); err != nil {
 			return nil, err
 		}
 		return h.district(ctx, id, q["year"], who.district == id)
 	}
-	return nil, fail(http.StatusNotFound, "not_found", "no route %s", req.RouteKey)
+	return nil, fail(http.StatusNotFound, pthv.CodeNotFound, "no route %s", req.RouteKey)
 }
 
 func allowed(q map[string]string, names ...string) error {
 	for k := range q {
 		if !slices.Contains(names, k) {
 			if len(names) == 0 {
-				return fail(http.StatusBadRequest, "bad_parameter", "unknown parameter %q: this route takes none", k)
+				return fail(http.StatusBadRequest, pthv.CodeInvalidParameter, "unknown parameter %q: this route takes none", k)
 			}
-			return fail(http.StatusBadRequest, "bad_parameter", "unknown parameter %q (allowed: %s)", k, strings.Join(names, ", "))
+			return fail(http.StatusBadRequest, pthv.CodeInvalidParameter, "unknown parameter %q (allowed: %s)", k, strings.Join(names, ", "))
 		}
 	}
 	return nil
@@ -225,14 +218,14 @@ func allowed(q map[string]string, names ...string) error {
 
 func (h *Handler) published(ctx context.Context, year string) (*reach.Published, error) {
 	if year == "" {
-		return nil, fail(http.StatusBadRequest, "bad_parameter", "year is required, like 2025-2026")
+		return nil, fail(http.StatusBadRequest, pthv.CodeInvalidParameter, "year is required, like 2025-2026")
 	}
-	if _, _, ok := reach.YearDates(year); !ok || !yearRE.MatchString(year) {
-		return nil, fail(http.StatusBadRequest, "bad_parameter", "year %q is not a school year like 2025-2026", year)
+	if _, err := pthv.ParseSchoolYear(year); err != nil {
+		return nil, fail(http.StatusBadRequest, pthv.CodeInvalidParameter, "year %q is not a school year like 2025-2026", year)
 	}
 	b, err := h.Blobs.Get(ctx, h.ReportsBucket, reachsvc.PublishedKey(year))
-	if errors.Is(err, importer.ErrNotFound) {
-		return nil, fail(http.StatusNotFound, "unknown_year", "no reach figures for %s", year)
+	if errors.Is(err, pthv.ErrNotFound) {
+		return nil, fail(http.StatusNotFound, pthv.CodeUnknownYear, "no reach figures for %s", year)
 	}
 	if err != nil {
 		return nil, err
@@ -248,10 +241,10 @@ func (h *Handler) reach(ctx context.Context, year, state, groupBy string) (any, 
 	switch groupBy {
 	case "", "state", "district", "site":
 	default:
-		return nil, fail(http.StatusBadRequest, "bad_parameter", "groupBy must be state, district or site, not %q", groupBy)
+		return nil, fail(http.StatusBadRequest, pthv.CodeInvalidParameter, "groupBy must be state, district or site, not %q", groupBy)
 	}
 	if state != "" && !stateRE.MatchString(state) {
-		return nil, fail(http.StatusBadRequest, "bad_parameter", "state must be a two-letter code like CA, not %q", state)
+		return nil, fail(http.StatusBadRequest, pthv.CodeInvalidParameter, "state must be a two-letter code like CA, not %q", state)
 	}
 	p, err := h.published(ctx, year)
 	if err != nil {
@@ -261,7 +254,7 @@ func (h *Handler) reach(ctx context.Context, year, state, groupBy string) (any, 
 	if state != "" {
 		i := slices.IndexFunc(p.States, func(t reach.Totals) bool { return t.State == state })
 		if i < 0 {
-			return nil, fail(http.StatusNotFound, "unknown_state", "no reach figures for state %s in %s", state, year)
+			return nil, fail(http.StatusNotFound, pthv.CodeUnknownState, "no reach figures for state %s in %s", state, year)
 		}
 		out.Totals = p.States[i]
 	}
@@ -296,7 +289,7 @@ func (h *Handler) district(ctx context.Context, id, year string, own bool) (any,
 	}
 	i := slices.IndexFunc(p.Districts, func(d reach.DistrictRow) bool { return d.District == id })
 	if i < 0 {
-		return nil, fail(http.StatusNotFound, "unknown_district", "no reach figures for district %s in %s", id, year)
+		return nil, fail(http.StatusNotFound, pthv.CodeUnknownDistrict, "no reach figures for district %s in %s", id, year)
 	}
 	out := DistrictResponse{Year: year, District: p.Districts[i], Sites: []reach.SiteRow{}}
 	for _, s := range p.Sites {

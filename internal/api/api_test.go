@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/pthv/reach/internal/devstack"
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/reach"
 	"github.com/pthv/reach/internal/reachsvc"
 	"github.com/pthv/reach/schemas"
@@ -22,7 +22,7 @@ func (b blobs) Get(_ context.Context, _, key string) ([]byte, error) {
 	if v, ok := b[key]; ok {
 		return v, nil
 	}
-	return nil, importer.ErrNotFound
+	return nil, pthv.ErrNotFound
 }
 
 type aggs map[string]map[string][]byte

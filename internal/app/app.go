@@ -6,7 +6,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,16 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/pthv/reach/internal/blob"
-	"github.com/pthv/reach/internal/cohortsvc"
 	"github.com/pthv/reach/internal/deploy"
-	"github.com/pthv/reach/internal/importer"
-	"github.com/pthv/reach/internal/queue"
-	"github.com/pthv/reach/internal/reachsvc"
 	"github.com/pthv/reach/internal/store"
 )
 
@@ -100,49 +91,6 @@ func duration(name string, def time.Duration) (time.Duration, error) {
 // Store returns the DynamoDB store.
 func (e *Env) Store() *store.Store {
 	return &store.Store{DB: dynamodb.NewFromConfig(e.AWS), Table: e.Names.Table}
-}
-
-// Importer returns the import pipeline wired to DynamoDB, S3 and SQS.
-func (e *Env) Importer(log *slog.Logger) *importer.Service {
-	return &importer.Service{
-		Store:         e.Store(),
-		Blobs:         blob.New(e.AWS),
-		Queue:         &queue.SQS{Client: sqs.NewFromConfig(e.AWS), QueueURL: e.QueueURL},
-		Log:           log,
-		DropsBucket:   e.Names.DropsBucket,
-		ReportsBucket: e.Names.ReportsBucket,
-		ChunkOps:      e.ChunkOps,
-		Families:      &cohortsvc.Service{Store: e.Store()},
-		Reach:         e.reachNotifier(log),
-	}
-}
-
-func (e *Env) reachNotifier(log *slog.Logger) importer.ReachNotifier {
-	if e.ReachFunction == "" {
-		return nil
-	}
-	return &LambdaReach{Client: lambda.NewFromConfig(e.AWS), Function: e.ReachFunction}
-}
-
-// LambdaReach asks the reach function, asynchronously (an Event invocation), to recompute
-// the district-years an import changed.
-type LambdaReach struct {
-	Client   *lambda.Client
-	Function string
-}
-
-// Touched implements importer.ReachNotifier.
-func (l *LambdaReach) Touched(ctx context.Context, district string, years []string) error {
-	ev := reachsvc.Event{}
-	for _, y := range years {
-		ev.Touched = append(ev.Touched, reachsvc.DistrictYear{District: district, Year: y})
-	}
-	payload, err := json.Marshal(ev)
-	if err != nil {
-		return err
-	}
-	_, err = l.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(l.Function), InvocationType: lambdatypes.InvocationTypeEvent, Payload: payload})
-	return err
 }
 
 // Logger returns the JSON logger of a function: one line per decision, never personal data.

@@ -1,4 +1,6 @@
-// Package blob reads drops from and writes reports to S3, as importer.Blobs.
+// Package blob reads drops from and writes reports to S3: the Blobs that internal/importer,
+// internal/cohortsvc, internal/reachsvc, internal/api and internal/ingest each declare. Missing
+// objects come back as pthv not-found errors.
 package blob
 
 import (
@@ -13,15 +15,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 )
 
 // S3 is the S3 implementation of importer.Blobs.
 type S3 struct {
 	Client *s3.Client
 }
-
-var _ importer.Blobs = (*S3)(nil)
 
 // Options returns the S3 client options for a configuration: path-style addressing when an
 // endpoint is set (AWS_ENDPOINT_URL, as for a local stand-in), virtual-hosted otherwise.
@@ -45,8 +45,8 @@ func notFound(err error) bool {
 }
 
 // ListDrops implements importer.Blobs: every object version under prefix, without delete markers.
-func (b *S3) ListDrops(ctx context.Context, bucket, prefix string) ([]importer.Object, error) {
-	var out []importer.Object
+func (b *S3) ListDrops(ctx context.Context, bucket, prefix string) ([]pthv.Object, error) {
+	var out []pthv.Object
 	p := s3.NewListObjectVersionsPaginator(b.Client, &s3.ListObjectVersionsInput{Bucket: &bucket, Prefix: &prefix})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -54,7 +54,7 @@ func (b *S3) ListDrops(ctx context.Context, bucket, prefix string) ([]importer.O
 			return nil, fmt.Errorf("list %s/%s: %w", bucket, prefix, err)
 		}
 		for _, v := range page.Versions {
-			out = append(out, importer.Object{Bucket: bucket, Key: aws.ToString(v.Key), VersionID: aws.ToString(v.VersionId),
+			out = append(out, pthv.Object{Bucket: bucket, Key: aws.ToString(v.Key), VersionID: aws.ToString(v.VersionId),
 				ETag: strings.Trim(aws.ToString(v.ETag), `"`), Size: aws.ToInt64(v.Size), UploadedAt: aws.ToTime(v.LastModified).UTC()})
 		}
 	}
@@ -62,14 +62,14 @@ func (b *S3) ListDrops(ctx context.Context, bucket, prefix string) ([]importer.O
 }
 
 // Stat implements importer.Blobs.
-func (b *S3) Stat(ctx context.Context, obj importer.Object) (importer.Object, error) {
+func (b *S3) Stat(ctx context.Context, obj pthv.Object) (pthv.Object, error) {
 	in := &s3.HeadObjectInput{Bucket: &obj.Bucket, Key: &obj.Key}
 	if obj.VersionID != "" {
 		in.VersionId = &obj.VersionID
 	}
 	out, err := b.Client.HeadObject(ctx, in)
 	if notFound(err) {
-		return obj, fmt.Errorf("%s: %w", obj.Key, importer.ErrNotFound)
+		return obj, fmt.Errorf("%s: %w", obj.Key, pthv.ErrNotFound)
 	}
 	if err != nil {
 		return obj, fmt.Errorf("head %s: %w", obj.Key, err)
@@ -82,14 +82,14 @@ func (b *S3) Stat(ctx context.Context, obj importer.Object) (importer.Object, er
 }
 
 // Download implements importer.Blobs.
-func (b *S3) Download(ctx context.Context, obj importer.Object, w io.Writer) error {
+func (b *S3) Download(ctx context.Context, obj pthv.Object, w io.Writer) error {
 	in := &s3.GetObjectInput{Bucket: &obj.Bucket, Key: &obj.Key}
 	if obj.VersionID != "" && obj.VersionID != "null" {
 		in.VersionId = &obj.VersionID
 	}
 	out, err := b.Client.GetObject(ctx, in)
 	if notFound(err) {
-		return fmt.Errorf("%s: %w", obj.Key, importer.ErrNotFound)
+		return fmt.Errorf("%s: %w", obj.Key, pthv.ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("get %s: %w", obj.Key, err)
@@ -115,7 +115,7 @@ func (b *S3) Put(ctx context.Context, bucket, key, contentType string, body []by
 func (b *S3) Get(ctx context.Context, bucket, key string) ([]byte, error) {
 	out, err := b.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
 	if notFound(err) {
-		return nil, fmt.Errorf("%s: %w", key, importer.ErrNotFound)
+		return nil, fmt.Errorf("%s: %w", key, pthv.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", key, err)

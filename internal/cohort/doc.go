@@ -16,5 +16,7 @@
 // Everything is deterministic given the request's seed, which the caller picks once
 // (NewSeed) and stores with the cohort.
 //
-// The package imports only the standard library.
+// The package imports only the standard library and internal/pthv (the school year).
+// record.go holds the cohort as stored (Record, MemberItem), which internal/cohortsvc writes
+// and internal/store keeps.
 package cohort

@@ -9,10 +9,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/pthv/reach/internal/pthv"
 )
 
 // The selection modes.
@@ -122,8 +123,6 @@ func (r Request) WithDefaults() Request {
 	return r
 }
 
-var yearRE = regexp.MustCompile(`^\d{4}-\d{4}$`)
-
 // Validate checks a request after defaults: district and school set, a school year of the
 // form "2025-2026", a known mode, coverage in (0,1] and a non-negative cap. It does not
 // require a seed; Select does.
@@ -135,14 +134,10 @@ func (r Request) Validate() error {
 	if strings.TrimSpace(r.School) == "" {
 		errs = append(errs, errors.New("school is required"))
 	}
-	if !yearRE.MatchString(r.Year) {
+	if _, err := pthv.ParseSchoolYear(r.Year); errors.Is(err, pthv.ErrYearNotConsecutive) {
+		errs = append(errs, fmt.Errorf("year %q must be two consecutive years", r.Year))
+	} else if err != nil {
 		errs = append(errs, fmt.Errorf("year %q must look like 2025-2026", r.Year))
-	} else {
-		a, _ := strconv.Atoi(r.Year[:4])
-		b, _ := strconv.Atoi(r.Year[5:])
-		if b != a+1 {
-			errs = append(errs, fmt.Errorf("year %q must be two consecutive years", r.Year))
-		}
 	}
 	if r.Mode != ModeAll && r.Mode != ModeCrossSection {
 		errs = append(errs, fmt.Errorf("mode %q must be %q or %q", r.Mode, ModeAll, ModeCrossSection))

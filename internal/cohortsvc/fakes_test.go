@@ -6,14 +6,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/pthv/reach/internal/training"
 	"slices"
 	"sync"
 	"testing"
 
 	orcsv "github.com/pthv/reach/connectors/oneroster/csv"
+	"github.com/pthv/reach/internal/cohort"
 	"github.com/pthv/reach/internal/consent"
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/internal/rostergen"
 )
@@ -37,7 +37,7 @@ type memStore struct {
 	// reads counts calls by method, to check the read path.
 	reads map[string]int
 	// bySchool indexes the records by school, as the table's school index does.
-	bySchool map[string]*SchoolRoster
+	bySchool map[string]*pthv.SchoolRoster
 }
 
 func newMemStore(district string) *memStore {
@@ -80,7 +80,7 @@ func (m *memStore) Record(rec roster.Record) error {
 	case *roster.AcademicSession:
 		if r.Type == "schoolYear" {
 			if t, err := time.Parse(time.DateOnly, r.StartDate); err == nil {
-				m.years = append(m.years, training.SchoolYear(t))
+				m.years = append(m.years, pthv.SchoolYearOf(t).String())
 			}
 		}
 	}
@@ -95,22 +95,22 @@ func (m *memStore) count(name string) {
 	m.mu.Unlock()
 }
 
-func (m *memStore) District(_ context.Context, id string) (*importer.District, error) {
+func (m *memStore) District(_ context.Context, id string) (*pthv.District, error) {
 	if id != m.district {
-		return nil, fmt.Errorf("district %s: %w", id, importer.ErrNotFound)
+		return nil, fmt.Errorf("district %s: %w", id, pthv.ErrNotFound)
 	}
-	return &importer.District{ID: id, State: "CA"}, nil
+	return &pthv.District{ID: id, State: "CA"}, nil
 }
 
-func (m *memStore) SchoolRoster(_ context.Context, district, school string) (*SchoolRoster, error) {
-	m.count("SchoolRoster")
+func (m *memStore) SchoolRoster(_ context.Context, district, school string) (*pthv.SchoolRoster, error) {
+	m.count("pthv.SchoolRoster")
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.bySchool == nil {
-		m.bySchool = map[string]*SchoolRoster{}
-		at := func(s string) *SchoolRoster {
+		m.bySchool = map[string]*pthv.SchoolRoster{}
+		at := func(s string) *pthv.SchoolRoster {
 			if m.bySchool[s] == nil {
-				m.bySchool[s] = &SchoolRoster{}
+				m.bySchool[s] = &pthv.SchoolRoster{}
 			}
 			return m.bySchool[s]
 		}
@@ -124,7 +124,7 @@ func (m *memStore) SchoolRoster(_ context.Context, district, school string) (*Sc
 			at(e.SchoolSourcedID).Enrollments = append(at(e.SchoolSourcedID).Enrollments, e)
 		}
 	}
-	out := &SchoolRoster{}
+	out := &pthv.SchoolRoster{}
 	if sr := m.bySchool[school]; sr != nil && district == m.district {
 		out.Roles, out.Classes, out.Enrollments = slices.Clone(sr.Roles), slices.Clone(sr.Classes), slices.Clone(sr.Enrollments)
 	}
@@ -170,14 +170,14 @@ func (m *memStore) setConsent(year string, e consent.Entry) {
 	m.consent[year][e.Subject] = e
 }
 
-func (m *memStore) PutCohort(_ context.Context, rec *Record, members []MemberItem) error {
+func (m *memStore) PutCohort(_ context.Context, rec *cohort.Record, members []cohort.MemberItem) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if old, ok := m.cohorts[rec.ID]; ok {
-		var prev Record
+		var prev cohort.Record
 		_ = json.Unmarshal(old, &prev)
 		if prev.Revision != rec.Revision-1 {
-			return fmt.Errorf("revision %d after %d: %w", rec.Revision, prev.Revision, importer.ErrConflict)
+			return fmt.Errorf("revision %d after %d: %w", rec.Revision, prev.Revision, pthv.ErrConflict)
 		}
 	}
 	b, err := json.Marshal(rec)
@@ -196,38 +196,38 @@ func (m *memStore) PutCohort(_ context.Context, rec *Record, members []MemberIte
 	return nil
 }
 
-func (m *memStore) GetCohort(_ context.Context, _, id string) (*Record, error) {
+func (m *memStore) GetCohort(_ context.Context, _, id string) (*cohort.Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	b, ok := m.cohorts[id]
 	if !ok {
-		return nil, fmt.Errorf("cohort %s: %w", id, importer.ErrNotFound)
+		return nil, fmt.Errorf("cohort %s: %w", id, pthv.ErrNotFound)
 	}
-	rec := &Record{}
+	rec := &cohort.Record{}
 	return rec, json.Unmarshal(b, rec)
 }
 
-func (m *memStore) Members(_ context.Context, _, id string) ([]MemberItem, error) {
+func (m *memStore) Members(_ context.Context, _, id string) ([]cohort.MemberItem, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []MemberItem
+	var out []cohort.MemberItem
 	for _, b := range m.members[id] {
-		var mi MemberItem
+		var mi cohort.MemberItem
 		if err := json.Unmarshal(b, &mi); err != nil {
 			return nil, err
 		}
 		out = append(out, mi)
 	}
-	SortMembers(out)
+	cohort.SortMembers(out)
 	return out, nil
 }
 
-func (m *memStore) ListCohorts(context.Context, string) ([]*Record, error) {
+func (m *memStore) ListCohorts(context.Context, string) ([]*cohort.Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []*Record
+	var out []*cohort.Record
 	for _, b := range m.cohorts {
-		rec := &Record{}
+		rec := &cohort.Record{}
 		if err := json.Unmarshal(b, rec); err != nil {
 			return nil, err
 		}
@@ -265,7 +265,7 @@ func (b *memBlobs) Get(_ context.Context, bucket, key string) ([]byte, error) {
 	defer b.mu.Unlock()
 	o, ok := b.objs[bucket+"/"+key]
 	if !ok {
-		return nil, fmt.Errorf("%s: %w", key, importer.ErrNotFound)
+		return nil, fmt.Errorf("%s: %w", key, pthv.ErrNotFound)
 	}
 	return slices.Clone(o), nil
 }

@@ -7,7 +7,7 @@ import (
 	"errors"
 
 	"github.com/pthv/reach/internal/cohort"
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 )
 
 // The actions the cohort function takes.
@@ -37,11 +37,11 @@ type Invocation struct {
 // invocation was refused (bad request, targeting, not found); failures of the service itself
 // are returned as function errors instead.
 type Response struct {
-	Cohort  *Record       `json:"cohort,omitempty"`
-	Members []MemberItem  `json:"members,omitempty"`
-	Verify  *VerifyResult `json:"verify,omitempty"`
-	Cohorts []*Record     `json:"cohorts,omitempty"`
-	Error   *Error        `json:"error,omitempty"`
+	Cohort  *cohort.Record      `json:"cohort,omitempty"`
+	Members []cohort.MemberItem `json:"members,omitempty"`
+	Verify  *VerifyResult       `json:"verify,omitempty"`
+	Cohorts []*cohort.Record    `json:"cohorts,omitempty"`
+	Error   *pthv.Error         `json:"error,omitempty"`
 }
 
 // Handle runs one invocation.
@@ -50,13 +50,13 @@ func (s *Service) Handle(ctx context.Context, payload []byte) (*Response, error)
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&inv); err != nil {
-		return &Response{Error: errorf(CodeBadRequest, "cohort invocation: %v", err)}, nil
+		return &Response{Error: pthv.Errorf(pthv.CodeInvalid, "cohort invocation: %v", err)}, nil
 	}
 	resp, err := s.handle(ctx, inv)
-	if errors.Is(err, importer.ErrConflict) {
-		err = errorf(CodeConflict, "cohort %s was changed by another request at the same time; run the command again", inv.CohortID)
+	if errors.Is(err, pthv.ErrConflict) {
+		err = pthv.Errorf(pthv.CodeConflict, "cohort %s was changed by another request at the same time; run the command again", inv.CohortID)
 	}
-	var e *Error
+	var e *pthv.Error
 	if errors.As(err, &e) {
 		s.log().Info("cohort request refused", "action", inv.Action, "districtId", inv.District, "code", e.Code)
 		return &Response{Error: e}, nil
@@ -67,14 +67,14 @@ func (s *Service) Handle(ctx context.Context, payload []byte) (*Response, error)
 func (s *Service) handle(ctx context.Context, inv Invocation) (*Response, error) {
 	needID := func() error {
 		if inv.District == "" || inv.CohortID == "" {
-			return errorf(CodeBadRequest, "%s needs district and cohortId", inv.Action)
+			return pthv.Errorf(pthv.CodeInvalid, "%s needs district and cohortId", inv.Action)
 		}
 		return nil
 	}
 	switch inv.Action {
 	case ActionSelect:
 		if len(inv.Request) == 0 {
-			return nil, errorf(CodeBadRequest, "select needs a request")
+			return nil, pthv.Errorf(pthv.CodeInvalid, "select needs a request")
 		}
 		req, err := cohort.ParseRequest(inv.Request)
 		if err != nil {
@@ -114,7 +114,7 @@ func (s *Service) handle(ctx context.Context, inv Invocation) (*Response, error)
 		return &Response{Verify: v}, nil
 	case ActionList:
 		if inv.District == "" {
-			return nil, errorf(CodeBadRequest, "list needs district")
+			return nil, pthv.Errorf(pthv.CodeInvalid, "list needs district")
 		}
 		cs, err := s.List(ctx, inv.District, inv.School, inv.Year)
 		if err != nil {
@@ -122,6 +122,6 @@ func (s *Service) handle(ctx context.Context, inv Invocation) (*Response, error)
 		}
 		return &Response{Cohorts: cs}, nil
 	}
-	return nil, errorf(CodeBadRequest, "unknown action %q (want %s, %s, %s, %s or %s)", inv.Action,
+	return nil, pthv.Errorf(pthv.CodeInvalid, "unknown action %q (want %s, %s, %s, %s or %s)", inv.Action,
 		ActionSelect, ActionRefresh, ActionShow, ActionVerify, ActionList)
 }

@@ -3,14 +3,12 @@ package cohortsvc
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/pthv/reach/internal/cohort"
-	"github.com/pthv/reach/internal/consent"
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
@@ -45,7 +43,7 @@ func (s *Service) loadPopulation(ctx context.Context, district, school string) (
 		switch {
 		case r.Role == "student":
 			studentIDs = append(studentIDs, r.UserSourcedID)
-		case slices.Contains(importer.EducatorRoles, r.Role):
+		case slices.Contains(pthv.EducatorRoles, r.Role):
 			educatorIDs = append(educatorIDs, r.UserSourcedID)
 		}
 	}
@@ -180,10 +178,10 @@ func (s *Service) eligible(ctx context.Context, district, year string, all []coh
 
 // familyConsent resolves each family's consent: the newest answer (by date, then by the
 // time it was recorded) given for the family or for any of its students.
-func familyConsent(families []cohort.Family, entries map[string]consent.Entry) map[string]cohort.Consent {
+func familyConsent(families []cohort.Family, entries map[string]pthv.ConsentEntry) map[string]cohort.Consent {
 	out := make(map[string]cohort.Consent, len(families))
 	for _, f := range families {
-		var best *consent.Entry
+		var best *pthv.ConsentEntry
 		try := func(subject string) {
 			if e, ok := entries[subject]; ok {
 				if best == nil || cmp.Or(cmp.Compare(e.Date, best.Date), e.At.Compare(best.At)) > 0 {
@@ -191,9 +189,9 @@ func familyConsent(families []cohort.Family, entries map[string]consent.Entry) m
 				}
 			}
 		}
-		try(consent.FamilySubject(f.ID))
+		try(pthv.FamilySubject(f.ID))
 		for _, st := range f.Students {
-			try(consent.StudentSubject(st))
+			try(pthv.StudentSubject(st))
 		}
 		if best != nil {
 			out[f.ID] = cohort.Consent(best.Consent)
@@ -210,38 +208,14 @@ func sortedUnique(s []string) []string {
 	return slices.Compact(s)
 }
 
-// Error is a refusal with a code, returned to the caller in the response.
-type Error struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-func (e *Error) Error() string { return e.Message }
-
-// The error codes.
-const (
-	CodeBadRequest = "bad_request"
-	CodeTargeting  = "targeting_refused"
-	CodeNotFound   = "not_found"
-	CodeNoStudents = "no_students"
-	CodeConflict   = "conflict"
-	CodeExists     = "cohort_exists"
-	// CodeYearNotInRoster refuses a cohort for a school year the district's roster does not describe.
-	CodeYearNotInRoster = "year_not_in_roster"
-)
-
-func errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
 // SchoolFamilies implements importer.FamilyResolver: the school's families as a cohort
 // would build them today.
-func (s *Service) SchoolFamilies(ctx context.Context, district, school string) (*importer.SchoolFamilies, error) {
+func (s *Service) SchoolFamilies(ctx context.Context, district, school string) (*pthv.SchoolFamilies, error) {
 	pop, err := s.loadPopulation(ctx, district, school)
 	if err != nil {
 		return nil, err
 	}
-	out := &importer.SchoolFamilies{Students: map[string][]string{}, Family: map[string]string{}}
+	out := &pthv.SchoolFamilies{Students: map[string][]string{}, Family: map[string]string{}}
 	for _, f := range pop.families {
 		out.Students[f.ID] = f.Students
 		for _, st := range f.Students {

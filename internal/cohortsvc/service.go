@@ -17,35 +17,27 @@ import (
 	"time"
 
 	"github.com/pthv/reach/internal/cohort"
-	"github.com/pthv/reach/internal/consent"
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
-// SchoolRoster is a school's active roles (at the school), classes and enrollments.
-type SchoolRoster struct {
-	Roles       []roster.Role
-	Classes     []roster.Class
-	Enrollments []roster.Enrollment
-}
-
 // Store is what the service needs of the database.
 type Store interface {
-	District(ctx context.Context, id string) (*importer.District, error)
-	// SchoolRoster returns the school's active roles, classes and enrollments.
-	SchoolRoster(ctx context.Context, district, school string) (*SchoolRoster, error)
+	District(ctx context.Context, id string) (*pthv.District, error)
+	// pthv.SchoolRoster returns the school's active roles, classes and enrollments.
+	SchoolRoster(ctx context.Context, district, school string) (*pthv.SchoolRoster, error)
 	// Users returns the active users among ids (inactive and unknown ones are left out).
 	Users(ctx context.Context, district string, ids []string) (map[string]*roster.User, error)
 	OptIns(ctx context.Context, district, year string) (map[string]bool, error)
 	LoadTrainings(ctx context.Context, district string) (map[string]string, error)
 	// Consent returns the year's answers by subject.
-	Consent(ctx context.Context, district, year string) (map[string]consent.Entry, error)
+	Consent(ctx context.Context, district, year string) (map[string]pthv.ConsentEntry, error)
 	// PutCohort stores a revision of the cohort with its members; it fails with
-	// importer.ErrConflict unless rec.Revision follows the stored revision (1: no cohort yet).
-	PutCohort(ctx context.Context, rec *Record, members []MemberItem) error
-	GetCohort(ctx context.Context, district, id string) (*Record, error)
-	Members(ctx context.Context, district, id string) ([]MemberItem, error)
-	ListCohorts(ctx context.Context, district string) ([]*Record, error)
+	// pthv.ErrConflict unless rec.Revision follows the stored revision (1: no cohort yet).
+	PutCohort(ctx context.Context, rec *cohort.Record, members []cohort.MemberItem) error
+	GetCohort(ctx context.Context, district, id string) (*cohort.Record, error)
+	Members(ctx context.Context, district, id string) ([]cohort.MemberItem, error)
+	ListCohorts(ctx context.Context, district string) ([]*cohort.Record, error)
 	// SchoolYears returns the school years the district's roster describes (its active
 	// schoolYear sessions), like "2026-2027".
 	SchoolYears(ctx context.Context, district string) ([]string, error)
@@ -57,81 +49,6 @@ type Blobs interface {
 	Get(ctx context.Context, bucket, key string) ([]byte, error)
 }
 
-// Record is a stored cohort. Its members are stored as items of their own (MemberItem);
-// Cohort.Members is empty in the stored record and filled by Show.
-type Record struct {
-	ID       string    `json:"cohortId"`
-	District string    `json:"district"`
-	School   string    `json:"school"`
-	Year     string    `json:"year"`
-	Revision int       `json:"revision"`
-	Created  time.Time `json:"created"`
-	Updated  time.Time `json:"updated"`
-	// Cohort holds the request (seed included), the population hash, the strata (population
-	// and sample per stratum), the pairs and the status.
-	Cohort cohort.Cohort `json:"cohort"`
-	// Declined and Educators are the inputs of this revision besides the population:
-	// the families that had declined, and the eligible educators with their sections.
-	Declined  []string        `json:"declined"`
-	Educators []EducatorInput `json:"educators"`
-	Summary   Summary         `json:"summary"`
-	// CSVKey is the coordinator CSV and PopulationKey the school's families at selection,
-	// both in the reports bucket.
-	CSVKey        string `json:"csvKey"`
-	PopulationKey string `json:"populationKey"`
-	// Replaces is the cohort this one replaced (see Select).
-	Replaces string `json:"replaces,omitempty"`
-	// Left are the families of the stored population that are no longer families of the
-	// school's roster (their children left, or their guardians changed): a refresh leaves
-	// them out as it leaves out declined families.
-	Left []string `json:"left,omitempty"`
-	// Carried is the pairing a refreshed revision kept from the revision before it (an
-	// input of this revision: see cohort.Repair); nil for the first revision.
-	Carried *cohort.Carryover `json:"carried,omitempty"`
-	// Changes says what a refresh changed; nil for the first revision.
-	Changes *Changes `json:"changes,omitempty"`
-	// MembersSet names the stored set of this revision's members (set by the store).
-	MembersSet string `json:"membersSet,omitempty"`
-}
-
-// Changes are what a refresh did to the members of the revision before it.
-type Changes struct {
-	Declined   []string `json:"declined,omitempty"`   // members that declined, now left out
-	Unenrolled []string `json:"unenrolled,omitempty"` // members no longer in the school's roster, now left out
-	Dropped    []string `json:"dropped,omitempty"`    // members left out for another reason (a cap, the draw)
-	CameIn     []string `json:"cameIn,omitempty"`     // families that replaced them
-	Moved      []string `json:"moved,omitempty"`      // members whose pair changed (an educator of their pair is no longer eligible)
-}
-
-// EducatorInput is an eligible educator as given to Pair.
-type EducatorInput struct {
-	ID       string   `json:"id"`
-	Sections []string `json:"sections,omitempty"`
-}
-
-// MemberItem is a selected family with its pair and its consent.
-type MemberItem struct {
-	cohort.Member
-	Consent cohort.Consent `json:"consent"`
-}
-
-// Summary is what a coordinator reads first.
-type Summary struct {
-	Mode            string  `json:"mode"`
-	Coverage        float64 `json:"coverage,omitempty"`
-	Families        int     `json:"families"`
-	SchoolFamilies  int     `json:"schoolFamilies"`
-	StudentsCovered int     `json:"studentsCovered"`
-	SchoolStudents  int     `json:"schoolStudents"`
-	Share           float64 `json:"share"` // StudentsCovered / SchoolStudents
-	Pairs           int     `json:"pairs"`
-	Unpaired        int     `json:"unpaired"`
-	Declined        int     `json:"declined"`
-	OtherSchools    int     `json:"otherSchools"` // families with children at another school
-	Status          string  `json:"status"`
-	Reason          string  `json:"reason,omitempty"`
-}
-
 // Service selects, refreshes, shows and verifies cohorts.
 type Service struct {
 	Store         Store
@@ -141,22 +58,6 @@ type Service struct {
 	Now           func() time.Time
 	// Seed picks a new cohort's seed when the request has none (default cohort.NewSeed).
 	Seed func() uint64
-}
-
-// excluding returns consent with the families of left marked declined: families that are
-// no longer the school's are left out of a refreshed cohort as declined ones are.
-func excluding(consent map[string]cohort.Consent, left []string) map[string]cohort.Consent {
-	if len(left) == 0 {
-		return consent
-	}
-	out := make(map[string]cohort.Consent, len(consent)+len(left))
-	for k, v := range consent {
-		out[k] = v
-	}
-	for _, f := range left {
-		out[f] = cohort.ConsentDeclined
-	}
-	return out
 }
 
 func (s *Service) now() time.Time {
@@ -186,13 +87,13 @@ func (s *Service) newID() string {
 // defeat the random draw, so a second draw is refused unless it names the cohort it replaces
 // (replaces); both stay on record and 'list' shows which replaced which. New consent or new
 // educators are applied to the current cohort with Refresh instead.
-func (s *Service) Select(ctx context.Context, req cohort.Request, replaces string) (*Record, error) {
+func (s *Service) Select(ctx context.Context, req cohort.Request, replaces string) (*cohort.Record, error) {
 	req = req.WithDefaults()
 	if err := req.Validate(); err != nil {
 		return nil, requestError(err)
 	}
-	if _, err := s.Store.District(ctx, req.District); errors.Is(err, importer.ErrNotFound) {
-		return nil, errorf(CodeNotFound, "district %s is not registered", req.District)
+	if _, err := s.Store.District(ctx, req.District); errors.Is(err, pthv.ErrNotFound) {
+		return nil, pthv.Errorf(pthv.CodeNotFound, "district %s is not registered", req.District)
 	} else if err != nil {
 		return nil, err
 	}
@@ -207,7 +108,7 @@ func (s *Service) Select(ctx context.Context, req cohort.Request, replaces strin
 		if len(years) > 0 {
 			have = strings.Join(years, ", ")
 		}
-		return nil, errorf(CodeYearNotInRoster, "the roster of district %s describes %s, not %s: upload the roster of %s before drawing its cohort",
+		return nil, pthv.Errorf(pthv.CodeYearNotInRoster, "the roster of district %s describes %s, not %s: upload the roster of %s before drawing its cohort",
 			req.District, have, req.Year, req.Year)
 	}
 	current, err := s.current(ctx, req.District, req.School, req.Year)
@@ -216,12 +117,12 @@ func (s *Service) Select(ctx context.Context, req cohort.Request, replaces strin
 	}
 	switch {
 	case current == nil && replaces != "":
-		return nil, errorf(CodeNotFound, "school %s has no current cohort for %s to replace", req.School, req.Year)
+		return nil, pthv.Errorf(pthv.CodeNotFound, "school %s has no current cohort for %s to replace", req.School, req.Year)
 	case current != nil && replaces == "":
-		return nil, errorf(CodeExists, "school %s already has cohort %s for %s (drawn %s); apply new consent or educators with 'pthv cohort refresh %s', or draw anew with --replace %s (both stay on record)",
+		return nil, pthv.Errorf(pthv.CodeExists, "school %s already has cohort %s for %s (drawn %s); apply new consent or educators with 'pthv cohort refresh %s', or draw anew with --replace %s (both stay on record)",
 			req.School, current.ID, req.Year, current.Created.Format(time.DateOnly), current.ID, current.ID)
 	case current != nil && replaces != current.ID:
-		return nil, errorf(CodeExists, "the current cohort of school %s for %s is %s, not %s", req.School, req.Year, current.ID, replaces)
+		return nil, pthv.Errorf(pthv.CodeExists, "the current cohort of school %s for %s is %s, not %s", req.School, req.Year, current.ID, replaces)
 	}
 	if req.Seed == 0 {
 		req.Seed = cohort.NewSeed()
@@ -229,8 +130,8 @@ func (s *Service) Select(ctx context.Context, req cohort.Request, replaces strin
 			req.Seed = s.Seed()
 		}
 	}
-	if _, err := s.Store.District(ctx, req.District); errors.Is(err, importer.ErrNotFound) {
-		return nil, errorf(CodeNotFound, "district %s is not registered", req.District)
+	if _, err := s.Store.District(ctx, req.District); errors.Is(err, pthv.ErrNotFound) {
+		return nil, pthv.Errorf(pthv.CodeNotFound, "district %s is not registered", req.District)
 	} else if err != nil {
 		return nil, err
 	}
@@ -239,9 +140,9 @@ func (s *Service) Select(ctx context.Context, req cohort.Request, replaces strin
 		return nil, err
 	}
 	if len(pop.families) == 0 {
-		return nil, errorf(CodeNoStudents, "school %s has no active students in the roster of district %s", req.School, req.District)
+		return nil, pthv.Errorf(pthv.CodeNoStudents, "school %s has no active students in the roster of district %s", req.School, req.District)
 	}
-	rec := &Record{ID: s.newID(), District: req.District, School: req.School, Year: req.Year, Created: s.now(), Replaces: replaces}
+	rec := &cohort.Record{ID: s.newID(), District: req.District, School: req.School, Year: req.Year, Created: s.now(), Replaces: replaces}
 	rec.PopulationKey = fmt.Sprintf("reports/%s/cohorts/%s/%s/%s.population.json", rec.District, rec.School, rec.Year, rec.ID)
 	rec.CSVKey = fmt.Sprintf("reports/%s/cohorts/%s/%s/%s.csv", rec.District, rec.School, rec.Year, rec.ID)
 	b, err := json.Marshal(pop.families)
@@ -260,7 +161,7 @@ func (s *Service) Select(ctx context.Context, req cohort.Request, replaces strin
 // Refresh applies the consent and the eligible educators of now to a stored cohort: the
 // population and the random order are the stored ones, so a family that declined is
 // replaced by the next family of its stratum and nobody else moves.
-func (s *Service) Refresh(ctx context.Context, district, id string) (*Record, error) {
+func (s *Service) Refresh(ctx context.Context, district, id string) (*cohort.Record, error) {
 	rec, err := s.get(ctx, district, id)
 	if err != nil {
 		return nil, err
@@ -299,9 +200,9 @@ func (s *Service) Refresh(ctx context.Context, district, id string) (*Record, er
 }
 
 // changes compares the members before a refresh with rec's new members.
-func changes(before []MemberItem, rec *Record, after []MemberItem) *Changes {
-	ch := &Changes{}
-	is := map[string]MemberItem{}
+func changes(before []cohort.MemberItem, rec *cohort.Record, after []cohort.MemberItem) *cohort.Changes {
+	ch := &cohort.Changes{}
+	is := map[string]cohort.MemberItem{}
 	for _, m := range after {
 		is[m.FamilyID] = m
 	}
@@ -328,10 +229,26 @@ func changes(before []MemberItem, rec *Record, after []MemberItem) *Changes {
 	return ch
 }
 
+// excluding returns consent with the families of left marked declined: families that are
+// no longer the school's are left out of a refreshed cohort as declined ones are.
+func excluding(consent map[string]cohort.Consent, left []string) map[string]cohort.Consent {
+	if len(left) == 0 {
+		return consent
+	}
+	out := make(map[string]cohort.Consent, len(consent)+len(left))
+	for k, v := range consent {
+		out[k] = v
+	}
+	for _, f := range left {
+		out[f] = cohort.ConsentDeclined
+	}
+	return out
+}
+
 // draw selects and pairs from families with today's consent and eligible educators, then
 // writes the coordinator CSV, the members and the cohort item (in that order, so that a
 // stored revision always has its CSV).
-func (s *Service) draw(ctx context.Context, rec *Record, req cohort.Request, families []cohort.Family, pop *population, before []MemberItem) error {
+func (s *Service) draw(ctx context.Context, rec *cohort.Record, req cohort.Request, families []cohort.Family, pop *population, before []cohort.MemberItem) error {
 	entries, err := s.Store.Consent(ctx, rec.District, rec.Year)
 	if err != nil {
 		return err
@@ -362,11 +279,11 @@ func (s *Service) draw(ctx context.Context, rec *Record, req cohort.Request, fam
 	}
 	rec.Educators = nil
 	for _, e := range eds {
-		rec.Educators = append(rec.Educators, EducatorInput{ID: e.ID, Sections: e.Sections})
+		rec.Educators = append(rec.Educators, cohort.EducatorInput(e))
 	}
-	members := make([]MemberItem, len(c.Members))
+	members := make([]cohort.MemberItem, len(c.Members))
 	for i, m := range c.Members {
-		members[i] = MemberItem{Member: m, Consent: consent[m.FamilyID]}
+		members[i] = cohort.MemberItem{Member: m, Consent: consent[m.FamilyID]}
 	}
 	rec.Summary = summarize(c, len(families), rec.Declined, members)
 	if before != nil {
@@ -384,7 +301,6 @@ func (s *Service) draw(ctx context.Context, rec *Record, req cohort.Request, fam
 	if err := s.Store.PutCohort(ctx, rec, members); err != nil {
 		return err
 	}
-
 	s.log().Info("cohort stored", "districtId", rec.District, "schoolId", rec.School, "year", rec.Year,
 		"cohortId", rec.ID, "revision", rec.Revision, "mode", req.Mode, "families", rec.Summary.Families,
 		"studentsCovered", rec.Summary.StudentsCovered, "schoolStudents", rec.Summary.SchoolStudents,
@@ -392,8 +308,8 @@ func (s *Service) draw(ctx context.Context, rec *Record, req cohort.Request, fam
 	return nil
 }
 
-func summarize(c *cohort.Cohort, schoolFamilies int, declined []string, members []MemberItem) Summary {
-	sum := Summary{Mode: c.Request.Mode, Families: len(c.Members), SchoolFamilies: schoolFamilies,
+func summarize(c *cohort.Cohort, schoolFamilies int, declined []string, members []cohort.MemberItem) cohort.Summary {
+	sum := cohort.Summary{Mode: c.Request.Mode, Families: len(c.Members), SchoolFamilies: schoolFamilies,
 		StudentsCovered: c.StudentsCovered, SchoolStudents: c.SchoolStudents, Pairs: len(c.Pairs),
 		Declined: len(declined), Status: c.Status, Reason: c.Reason}
 	if c.Request.Mode == cohort.ModeCrossSection {
@@ -414,7 +330,7 @@ func summarize(c *cohort.Cohort, schoolFamilies int, declined []string, members 
 }
 
 // Show returns a stored cohort with its members.
-func (s *Service) Show(ctx context.Context, district, id string) (*Record, []MemberItem, error) {
+func (s *Service) Show(ctx context.Context, district, id string) (*cohort.Record, []cohort.MemberItem, error) {
 	rec, err := s.get(ctx, district, id)
 	if err != nil {
 		return nil, nil, err
@@ -428,7 +344,7 @@ func (s *Service) Show(ctx context.Context, district, id string) (*Record, []Mem
 
 // List returns the district's cohorts, optionally only one school's or one year's, newest
 // first.
-func (s *Service) List(ctx context.Context, district, school, year string) ([]*Record, error) {
+func (s *Service) List(ctx context.Context, district, school, year string) ([]*cohort.Record, error) {
 	all, err := s.Store.ListCohorts(ctx, district)
 	if err != nil {
 		return nil, err
@@ -439,13 +355,13 @@ func (s *Service) List(ctx context.Context, district, school, year string) ([]*R
 			out = append(out, r)
 		}
 	}
-	slices.SortFunc(out, func(a, b *Record) int { return b.Created.Compare(a.Created) })
+	slices.SortFunc(out, func(a, b *cohort.Record) int { return b.Created.Compare(a.Created) })
 	return out, nil
 }
 
 // current returns the school's current cohort for the year (the newest one no other cohort
 // replaced), or nil.
-func (s *Service) current(ctx context.Context, district, school, year string) (*Record, error) {
+func (s *Service) current(ctx context.Context, district, school, year string) (*cohort.Record, error) {
 	all, err := s.List(ctx, district, school, year)
 	if err != nil {
 		return nil, err
@@ -505,7 +421,7 @@ func (s *Service) Verify(ctx context.Context, district, id string) (*VerifyResul
 		consent = excluding(consent, rec.Left)
 		var eds []cohort.Educator
 		for _, e := range rec.Educators {
-			eds = append(eds, cohort.Educator{ID: e.ID, Sections: e.Sections})
+			eds = append(eds, cohort.Educator(e))
 		}
 		var vErr *cohort.VerifyError
 		if err := cohort.VerifyRefreshed(&stored, families, consent, eds, rec.Carried); errors.As(err, &vErr) {
@@ -532,7 +448,7 @@ func (e *VerifyPopulationError) Error() string {
 	return fmt.Sprintf("stored population hashes to %s, the cohort records %s: the population file was changed", e.Got, e.Want)
 }
 
-func (s *Service) storedPopulation(ctx context.Context, rec *Record) ([]cohort.Family, error) {
+func (s *Service) storedPopulation(ctx context.Context, rec *cohort.Record) ([]cohort.Family, error) {
 	b, err := s.Blobs.Get(ctx, s.ReportsBucket, rec.PopulationKey)
 	if err != nil {
 		return nil, fmt.Errorf("read the cohort's population %s: %w", rec.PopulationKey, err)
@@ -547,10 +463,10 @@ func (s *Service) storedPopulation(ctx context.Context, rec *Record) ([]cohort.F
 	return families, nil
 }
 
-func (s *Service) get(ctx context.Context, district, id string) (*Record, error) {
+func (s *Service) get(ctx context.Context, district, id string) (*cohort.Record, error) {
 	rec, err := s.Store.GetCohort(ctx, district, id)
-	if errors.Is(err, importer.ErrNotFound) {
-		return nil, errorf(CodeNotFound, "cohort %s not found in district %s", id, district)
+	if errors.Is(err, pthv.ErrNotFound) {
+		return nil, pthv.Errorf(pthv.CodeNotFound, "cohort %s not found in district %s", id, district)
 	}
 	return rec, err
 }
@@ -559,18 +475,7 @@ func (s *Service) get(ctx context.Context, district, id string) (*Record, error)
 func requestError(err error) error {
 	var te *cohort.TargetingError
 	if errors.As(err, &te) {
-		return &Error{Code: CodeTargeting, Message: te.Error()}
+		return &pthv.Error{Code: pthv.CodeTargeting, Message: te.Error()}
 	}
-	return &Error{Code: CodeBadRequest, Message: err.Error()}
-}
-
-// SortMembers puts members in the cohort's order: strata from youngest grade, then each
-// stratum's random order.
-func SortMembers(ms []MemberItem) {
-	slices.SortFunc(ms, func(a, b MemberItem) int {
-		if c := cohort.CompareGrades(a.Stratum, b.Stratum); c != 0 {
-			return c
-		}
-		return a.Order - b.Order
-	})
+	return &pthv.Error{Code: pthv.CodeInvalid, Message: err.Error()}
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/pthv/reach/internal/cohort"
 	"github.com/pthv/reach/internal/consent"
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/internal/rostergen"
 )
@@ -82,7 +82,7 @@ func (f *fixture) enlist(ids ...string) {
 	}
 }
 
-func (f *fixture) selectCohort(t *testing.T, req cohort.Request) *Record {
+func (f *fixture) selectCohort(t *testing.T, req cohort.Request) *cohort.Record {
 	t.Helper()
 	req.District, req.Year = testDistrict, testYear
 	rec, err := f.svc.Select(context.Background(), req, "")
@@ -92,7 +92,7 @@ func (f *fixture) selectCohort(t *testing.T, req cohort.Request) *Record {
 	return rec
 }
 
-func (f *fixture) members(t *testing.T, id string) []MemberItem {
+func (f *fixture) members(t *testing.T, id string) []cohort.MemberItem {
 	t.Helper()
 	_, ms, err := f.svc.Show(context.Background(), testDistrict, id)
 	if err != nil {
@@ -263,7 +263,7 @@ func TestDeclineIsReplacedWithoutReshuffling(t *testing.T) {
 	before := f.members(t, rec.ID)
 	gone := before[len(before)/2]
 	// The family declines through one of its children's ids.
-	f.store.setConsent(testYear, consent.Entry{Subject: consent.StudentSubject(gone.StudentIDs[0]), Consent: "declined", Date: "2026-11-20", At: testNow})
+	f.store.setConsent(testYear, consent.Entry{Subject: pthv.StudentSubject(gone.StudentIDs[0]), Consent: "declined", Date: "2026-11-20", At: testNow})
 	rec2, err := f.svc.Refresh(ctx, testDistrict, rec.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +272,7 @@ func TestDeclineIsReplacedWithoutReshuffling(t *testing.T) {
 		t.Fatalf("revision %d, declined %v", rec2.Revision, rec2.Declined)
 	}
 	after := f.members(t, rec.ID)
-	now := map[string]MemberItem{}
+	now := map[string]cohort.MemberItem{}
 	for _, m := range after {
 		now[m.FamilyID] = m
 	}
@@ -328,10 +328,10 @@ func TestConsentNewestAnswerWins(t *testing.T) {
 	fams := []cohort.Family{{ID: "fam-a", Students: []string{"s1", "s2"}}, {ID: "fam-b", Students: []string{"s3"}}, {ID: "fam-c", Students: []string{"s4"}}}
 	at := testNow
 	entries := map[string]consent.Entry{
-		consent.StudentSubject("s1"):   {Consent: "declined", Date: "2026-09-01", At: at},
-		consent.FamilySubject("fam-a"): {Consent: "accepted", Date: "2026-10-01", At: at.Add(-time.Hour)},
-		consent.FamilySubject("fam-b"): {Consent: "accepted", Date: "2026-10-01", At: at},
-		consent.StudentSubject("s3"):   {Consent: "declined", Date: "2026-10-01", At: at.Add(time.Minute)},
+		pthv.StudentSubject("s1"):   {Consent: "declined", Date: "2026-09-01", At: at},
+		pthv.FamilySubject("fam-a"): {Consent: "accepted", Date: "2026-10-01", At: at.Add(-time.Hour)},
+		pthv.FamilySubject("fam-b"): {Consent: "accepted", Date: "2026-10-01", At: at},
+		pthv.StudentSubject("s3"):   {Consent: "declined", Date: "2026-10-01", At: at.Add(time.Minute)},
 	}
 	got := familyConsent(fams, entries)
 	want := map[string]cohort.Consent{"fam-a": cohort.ConsentAccepted, "fam-b": cohort.ConsentDeclined, "fam-c": cohort.ConsentUnknown}
@@ -364,7 +364,7 @@ func TestVerify(t *testing.T) {
 
 	// Someone edits a stored pair.
 	b := f.store.members[rec.ID][0]
-	var mi MemberItem
+	var mi cohort.MemberItem
 	_ = json.Unmarshal(b, &mi)
 	mi.Pair = []string{"tch-intruder", mi.Pair[1]}
 	f.store.members[rec.ID][0], _ = json.Marshal(mi)
@@ -425,15 +425,15 @@ func TestHandleRefusals(t *testing.T) {
 	cases := []struct {
 		name, payload, code, says string
 	}{
-		{"targeting", `{"action":"select","request":{"district":"dist-test","school":"` + school + `","year":"2026-2027","attendance":"below 90%"}}`, CodeTargeting, "not targeted"},
-		{"targeting in a nested name", `{"action":"select","request":{"district":"dist-test","school":"` + school + `","year":"2026-2027","englishLearner":true}}`, CodeTargeting, "not targeted"},
-		{"unknown action", `{"action":"delete","district":"dist-test"}`, CodeBadRequest, "unknown action"},
-		{"unknown envelope field", `{"action":"list","district":"dist-test","grades":"low"}`, CodeBadRequest, "unknown field"},
-		{"bad year", `{"action":"select","request":{"district":"dist-test","school":"` + school + `","year":"2026"}}`, CodeBadRequest, "year"},
-		{"unknown district", `{"action":"select","request":{"district":"nope","school":"` + school + `","year":"2026-2027"}}`, CodeNotFound, "not registered"},
-		{"school without students", `{"action":"select","request":{"district":"dist-test","school":"sch-none","year":"2026-2027"}}`, CodeNoStudents, "no active students"},
-		{"unknown cohort", `{"action":"show","district":"dist-test","cohortId":"coh-x"}`, CodeNotFound, "not found"},
-		{"show without id", `{"action":"show","district":"dist-test"}`, CodeBadRequest, "cohortId"},
+		{"targeting", `{"action":"select","request":{"district":"dist-test","school":"` + school + `","year":"2026-2027","attendance":"below 90%"}}`, pthv.CodeTargeting, "not targeted"},
+		{"targeting in a nested name", `{"action":"select","request":{"district":"dist-test","school":"` + school + `","year":"2026-2027","englishLearner":true}}`, pthv.CodeTargeting, "not targeted"},
+		{"unknown action", `{"action":"delete","district":"dist-test"}`, pthv.CodeInvalid, "unknown action"},
+		{"unknown envelope field", `{"action":"list","district":"dist-test","grades":"low"}`, pthv.CodeInvalid, "unknown field"},
+		{"bad year", `{"action":"select","request":{"district":"dist-test","school":"` + school + `","year":"2026"}}`, pthv.CodeInvalid, "year"},
+		{"unknown district", `{"action":"select","request":{"district":"nope","school":"` + school + `","year":"2026-2027"}}`, pthv.CodeNotFound, "not registered"},
+		{"school without students", `{"action":"select","request":{"district":"dist-test","school":"sch-none","year":"2026-2027"}}`, pthv.CodeNoStudents, "no active students"},
+		{"unknown cohort", `{"action":"show","district":"dist-test","cohortId":"coh-x"}`, pthv.CodeNotFound, "not found"},
+		{"show without id", `{"action":"show","district":"dist-test"}`, pthv.CodeInvalid, "cohortId"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -583,11 +583,11 @@ func TestStoreErrorsAreNotRefusals(t *testing.T) {
 
 type failingStore struct{ *memStore }
 
-func (failingStore) SchoolRoster(context.Context, string, string) (*SchoolRoster, error) {
+func (failingStore) SchoolRoster(context.Context, string, string) (*pthv.SchoolRoster, error) {
 	return nil, errors.New("throttled")
 }
 
-var _ = importer.ErrNotFound
+var _ = pthv.ErrNotFound
 var _ = roster.KindUser
 
 func TestOneCurrentCohortPerSchoolAndYear(t *testing.T) {
@@ -599,18 +599,18 @@ func TestOneCurrentCohortPerSchoolAndYear(t *testing.T) {
 	first := f.selectCohort(t, req)
 	// Drawing again to get another sample is refused: it names the cohort to refresh or replace.
 	_, err := f.svc.Select(ctx, req, "")
-	var e *Error
-	if !errors.As(err, &e) || e.Code != CodeExists || !strings.Contains(e.Message, first.ID) {
+	var e *pthv.Error
+	if !errors.As(err, &e) || e.Code != pthv.CodeExists || !strings.Contains(e.Message, first.ID) {
 		t.Fatalf("second draw: %v", err)
 	}
-	if _, err := f.svc.Select(ctx, req, "coh-other"); !errors.As(err, &e) || e.Code != CodeExists {
+	if _, err := f.svc.Select(ctx, req, "coh-other"); !errors.As(err, &e) || e.Code != pthv.CodeExists {
 		t.Fatalf("replacing a cohort that is not current: %v", err)
 	}
 	second, err := f.svc.Select(ctx, req, first.ID)
 	if err != nil || second.Replaces != first.ID {
 		t.Fatalf("replacement: %+v %v", second, err)
 	}
-	if _, err := f.svc.Select(ctx, req, first.ID); !errors.As(err, &e) || e.Code != CodeExists {
+	if _, err := f.svc.Select(ctx, req, first.ID); !errors.As(err, &e) || e.Code != pthv.CodeExists {
 		t.Fatalf("replacing the replaced cohort again: %v", err)
 	}
 	// Another year, or another school, is a new cohort.
@@ -667,7 +667,7 @@ func TestAnEducatorWhoLeavesMovesOnlyTheirFamilies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := map[string]MemberItem{}
+	now := map[string]cohort.MemberItem{}
 	for _, m := range f.members(t, rec.ID) {
 		now[m.FamilyID] = m
 		if slices.Contains(m.Pair, out) {
@@ -692,8 +692,8 @@ func TestACohortForAYearTheRosterDoesNotDescribeIsRefused(t *testing.T) {
 	school := f.schools()[0]
 	f.enlist(f.teachers(school)...)
 	_, err := f.svc.Select(context.Background(), cohort.Request{District: testDistrict, School: school, Year: "2025-2026"}, "")
-	var e *Error
-	if !errors.As(err, &e) || e.Code != CodeYearNotInRoster || !strings.Contains(e.Message, "2026-2027") {
+	var e *pthv.Error
+	if !errors.As(err, &e) || e.Code != pthv.CodeYearNotInRoster || !strings.Contains(e.Message, "2026-2027") {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -10,15 +10,16 @@
 package consent
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pthv/reach/internal/csvrows"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
@@ -83,9 +84,9 @@ type Record struct {
 // Subject is "F#"+FamilyID or "S#"+StudentID: the key consent is stored under.
 func (r Record) Subject() string {
 	if r.FamilyID != "" {
-		return FamilySubject(r.FamilyID)
+		return pthv.FamilySubject(r.FamilyID)
 	}
-	return StudentSubject(r.StudentID)
+	return pthv.StudentSubject(r.StudentID)
 }
 
 // key identifies a record in a file: one answer per subject and school year.
@@ -117,7 +118,6 @@ type Result struct {
 func (r *Result) FileError() bool { return csvrows.FileError(r.Findings) }
 
 var (
-	yearRE = regexp.MustCompile(`^([0-9]{4})-([0-9]{4})$`)
 	dateRE = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
 )
 
@@ -138,10 +138,7 @@ var format = csvrows.Format{
 // every problem of the file is a finding.
 func Read(r io.Reader, file string, today time.Time) (*Result, error) {
 	res := &Result{}
-	currentYear := today.Year()
-	if today.Month() < time.July {
-		currentYear--
-	}
+	currentYear := pthv.SchoolYearOf(today)
 	todayDate := today.Format("2006-01-02")
 	seen := map[string]int{} // key → index in res.Records
 	dropped := 0             // records superseded by a later row, zeroed in place
@@ -198,20 +195,17 @@ func Read(r io.Reader, file string, today time.Time) (*Result, error) {
 }
 
 // checkYear returns why y is not a valid school year, or "".
-func checkYear(y string, current int) string {
-	m := yearRE.FindStringSubmatch(y)
-	if m == nil {
-		return "schoolYear must be two years written YYYY-YYYY, e.g. 2025-2026"
-	}
-	a, _ := strconv.Atoi(m[1])
-	b, _ := strconv.Atoi(m[2])
+func checkYear(y string, current pthv.SchoolYear) string {
+	sy, err := pthv.ParseSchoolYear(y)
 	switch {
-	case b != a+1:
+	case errors.Is(err, pthv.ErrYearNotConsecutive):
 		return "schoolYear must be two consecutive years, e.g. 2025-2026"
-	case a < FirstYear:
+	case err != nil:
+		return "schoolYear must be two years written YYYY-YYYY, e.g. 2025-2026"
+	case sy.Start() < FirstYear:
 		return fmt.Sprintf("schoolYear must start in %d or later", FirstYear)
-	case a > current+1:
-		return fmt.Sprintf("schoolYear is after the next school year (%d-%d)", current+1, current+2)
+	case current.Next().Before(sy):
+		return fmt.Sprintf("schoolYear is after the next school year (%s)", current.Next())
 	}
 	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pthv/reach/internal/consent"
+	"github.com/pthv/reach/internal/pthv"
 )
 
 func TestSetConsentChecksTheSubjectAgainstTheRoster(t *testing.T) {
@@ -53,13 +54,13 @@ func TestAnOlderConsentAnswerNeverReplacesANewerOne(t *testing.T) {
 	}
 	imp := r.drop("drops/d1/consent/old.csv", []byte("schoolYear,studentSourcedId,consent,date\n2025-2026,"+student+",accepted,2025-09-02\n"))
 	got, _ := r.store.Consent(context.Background(), "d1", "2025-2026")
-	if got["S#"+student].Consent != "declined" || imp.Counts[KindConsent] != (Counts{Unchanged: 1}) {
-		t.Fatalf("an answer dated before the decline replaced it: %+v, counts %+v", got["S#"+student], imp.Counts[KindConsent])
+	if got["S#"+student].Consent != "declined" || imp.Counts[pthv.KindConsent] != (pthv.Counts{Unchanged: 1}) {
+		t.Fatalf("an answer dated before the decline replaced it: %+v, counts %+v", got["S#"+student], imp.Counts[pthv.KindConsent])
 	}
 	imp = r.drop("drops/d1/consent/new.csv", []byte("schoolYear,studentSourcedId,consent,date\n2025-2026,"+student+",accepted,2025-10-03\n"))
 	got, _ = r.store.Consent(context.Background(), "d1", "2025-2026")
-	if got["S#"+student].Consent != "accepted" || imp.Counts[KindConsent] != (Counts{Changed: 1}) {
-		t.Fatalf("a newer answer: %+v, counts %+v", got["S#"+student], imp.Counts[KindConsent])
+	if got["S#"+student].Consent != "accepted" || imp.Counts[pthv.KindConsent] != (pthv.Counts{Changed: 1}) {
+		t.Fatalf("a newer answer: %+v, counts %+v", got["S#"+student], imp.Counts[pthv.KindConsent])
 	}
 }
 
@@ -69,22 +70,22 @@ func TestAnImportWhoseRowsAreAllRejectedSaysSo(t *testing.T) {
 	all := r.drop("drops/d1/trainings/all-bad.csv", []byte(trainingHeader+
 		student+",2025-08-20,introductory,6,PTHV,true\n"+
 		"tch-nobody,2025-08-20,introductory,6,PTHV,true\n"))
-	if all.Status != StatusApplied || all.Outcome != OutcomeAllRejected || all.Landed() {
+	if all.Status != pthv.StatusApplied || all.Outcome != pthv.OutcomeAllRejected || all.Landed() {
 		t.Fatalf("every row rejected: status %s, outcome %q", all.Status, all.Outcome)
 	}
 	some := r.drop("drops/d1/trainings/some-bad.csv", []byte(trainingHeader+
 		teacher+",2025-08-20,introductory,6,PTHV,true\n"+
 		"tch-nobody,2025-08-20,introductory,6,PTHV,true\n"))
-	if some.Outcome != OutcomePartial || !some.Landed() {
+	if some.Outcome != pthv.OutcomePartial || !some.Landed() {
 		t.Fatalf("some rows rejected: outcome %q", some.Outcome)
 	}
 	again := r.drop("drops/d1/trainings/again.csv", []byte(trainingHeader+teacher+",2025-08-20,introductory,6,PTHV,true\n"))
-	if again.Outcome != OutcomeComplete || !again.Landed() {
+	if again.Outcome != pthv.OutcomeComplete || !again.Landed() {
 		t.Fatalf("an unchanged row is no rejection: outcome %q", again.Outcome)
 	}
 	b, _ := r.blobs.Get(context.Background(), "reports", ReportKey("d1", all.ID))
 	var rep struct{ Outcome string }
-	if json.Unmarshal(b, &rep); rep.Outcome != OutcomeAllRejected {
+	if json.Unmarshal(b, &rep); rep.Outcome != pthv.OutcomeAllRejected {
 		t.Errorf("the report lacks the outcome: %s", b)
 	}
 }

@@ -7,11 +7,9 @@ import (
 	"slices"
 
 	"github.com/pthv/reach/internal/consent"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
-
-// KindConsent counts the answers of a consent import.
-const KindConsent roster.Kind = "consent"
 
 // importConsent imports one consent file. Answers for a student who is not an active
 // student of the district, or for a family id that is not a family of the roster (see
@@ -19,7 +17,7 @@ const KindConsent roster.Kind = "consent"
 // answer equal to the stored one (same consent, same date) is not rewritten, so the same
 // file twice changes nothing. Consent items are the district's own: no district lock is
 // needed.
-func (s *Service) importConsent(ctx context.Context, d *District, obj Object, id string) error {
+func (s *Service) importConsent(ctx context.Context, d *pthv.District, obj pthv.Object, id string) error {
 	c, err := s.startCSV(ctx, d, obj, id, "consent")
 	if c == nil || err != nil {
 		return err
@@ -29,10 +27,10 @@ func (s *Service) importConsent(ctx context.Context, d *District, obj Object, id
 	if err != nil {
 		return err
 	}
-	imp.ConsentFindings = res.Findings
-	cc := Counts{Rejected: res.Rejected}
+	imp.ConsentFindings = findings(res.Findings)
+	cc := pthv.Counts{Rejected: res.Rejected}
 	if res.FileError() {
-		imp.Counts[KindConsent] = cc
+		imp.Counts[pthv.KindConsent] = cc
 		imp.Validation = csvSummary(res.Findings)
 		return s.rejectCSV(ctx, c)
 	}
@@ -50,7 +48,7 @@ func (s *Service) importConsent(ctx context.Context, d *District, obj Object, id
 			return err
 		} else if re != nil {
 			cc.Rejected++
-			imp.ConsentFindings = append(imp.ConsentFindings, consent.Finding{Severity: "error", Code: re.Code,
+			imp.ConsentFindings = append(imp.ConsentFindings, pthv.Finding{Severity: "error", Code: re.Code,
 				File: file, Line: r.Line, Column: re.Column, Message: re.Message})
 			continue
 		}
@@ -76,10 +74,10 @@ func (s *Service) importConsent(ctx context.Context, d *District, obj Object, id
 		return err
 	}
 	imp.Writes.Items += len(writes)
-	imp.Counts[KindConsent] = cc
-	slices.SortStableFunc(imp.ConsentFindings, func(a, b consent.Finding) int { return a.Line - b.Line })
+	imp.Counts[pthv.KindConsent] = cc
+	slices.SortStableFunc(imp.ConsentFindings, func(a, b pthv.Finding) int { return a.Line - b.Line })
 	imp.Validation = csvSummary(imp.ConsentFindings)
-	imp.Status, imp.Finished = StatusApplied, s.now()
+	imp.Status, imp.Finished = pthv.StatusApplied, s.now()
 	log.Info("consent import applied", "decision", "applied", "written", len(writes), "rejected", cc.Rejected)
 	return s.finish(ctx, imp, nil)
 }
@@ -89,7 +87,7 @@ func (s *Service) importConsent(ctx context.Context, d *District, obj Object, id
 // student (ref.unknown_student: a teacher's id is no student's), a family id must be one of
 // Families.DistrictFamilies (ref.unknown_family). The district's families are read once, at
 // the first answer that names a family.
-func (s *Service) consentCheck(district string, st State) func(context.Context, consent.Record) (*RuleError, error) {
+func (s *Service) consentCheck(district string, st pthv.State) func(context.Context, consent.Record) (*RuleError, error) {
 	students := activeStudents(st)
 	var families map[string]bool
 	return func(ctx context.Context, r consent.Record) (*RuleError, error) {
@@ -126,29 +124,29 @@ func (s *Service) consentCheck(district string, st State) func(context.Context, 
 // roster exactly as a consent file's row is: an unknown student or family is refused with a
 // *RuleError and nothing is written. It reports whether the answer was added, changed or
 // unchanged.
-func (s *Service) SetConsent(ctx context.Context, district string, r consent.Record) (Counts, error) {
+func (s *Service) SetConsent(ctx context.Context, district string, r consent.Record) (pthv.Counts, error) {
 	d, err := s.Store.District(ctx, district)
-	if errors.Is(err, ErrNotFound) {
-		return Counts{}, fmt.Errorf("district %s is not registered: %w", district, ErrNotFound)
+	if errors.Is(err, pthv.ErrNotFound) {
+		return pthv.Counts{}, fmt.Errorf("district %s is not registered: %w", district, pthv.ErrNotFound)
 	}
 	if err != nil {
-		return Counts{}, err
+		return pthv.Counts{}, err
 	}
 	st, _, err := s.loadState(ctx, d)
 	if err != nil {
-		return Counts{}, err
+		return pthv.Counts{}, err
 	}
 	if re, err := s.consentCheck(d.ID, st)(ctx, r); err != nil {
-		return Counts{}, err
+		return pthv.Counts{}, err
 	} else if re != nil {
-		return Counts{}, re
+		return pthv.Counts{}, re
 	}
 	current, err := s.Store.Consent(ctx, d.ID, r.SchoolYear)
 	if err != nil {
-		return Counts{}, err
+		return pthv.Counts{}, err
 	}
 	e := r.Entry(s.now(), "cli")
-	var c Counts
+	var c pthv.Counts
 	switch old, ok := current[e.Subject]; {
 	case !ok:
 		c.Added++

@@ -9,12 +9,13 @@ import (
 	"strings"
 
 	"github.com/pthv/reach/internal/csvrows"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
 // csvDrop is a CSV drop (trainings, consent, visits) being imported.
 type csvDrop struct {
-	imp  *Import
+	imp  *pthv.Import
 	log  *slog.Logger
 	body *bytes.Buffer
 	file string // the object's name, as findings name it
@@ -22,12 +23,12 @@ type csvDrop struct {
 
 // startCSV claims a CSV drop for import id and downloads it. It returns nil, nil when
 // another import claimed the object first (a redelivered event).
-func (s *Service) startCSV(ctx context.Context, d *District, obj Object, id, kind string) (*csvDrop, error) {
+func (s *Service) startCSV(ctx context.Context, d *pthv.District, obj pthv.Object, id, kind string) (*csvDrop, error) {
 	c := &csvDrop{log: s.log().With("districtId", d.ID, "importId", id), body: &bytes.Buffer{},
 		file: obj.Key[strings.LastIndex(obj.Key, "/")+1:],
-		imp: &Import{ID: id, District: d.ID, Source: obj, Kind: kind, Status: StatusPlanning, Started: s.now(),
-			Counts: map[roster.Kind]Counts{}, TimingsMS: map[string]int64{}, Runs: 1}}
-	if err := s.Store.ClaimObject(ctx, obj, id); errors.Is(err, ErrConflict) {
+		imp: &pthv.Import{ID: id, District: d.ID, Source: obj, Kind: kind, Status: pthv.StatusPlanning, Started: s.now(),
+			Counts: map[roster.Kind]pthv.Counts{}, TimingsMS: map[string]int64{}, Runs: 1}}
+	if err := s.Store.ClaimObject(ctx, obj, id); errors.Is(err, pthv.ErrConflict) {
 		c.log.Info(kind+" drop claimed by another import", "decision", "skip")
 		return nil, nil
 	} else if err != nil {
@@ -41,15 +42,27 @@ func (s *Service) startCSV(ctx context.Context, d *District, obj Object, id, kin
 
 // reject finishes an import whose file has errors in its header: nothing applied.
 func (s *Service) rejectCSV(ctx context.Context, c *csvDrop) error {
-	c.imp.Status, c.imp.Reason, c.imp.Finished = StatusRejected, "the "+c.imp.Kind+" file has errors in its header; nothing was applied", s.now()
+	c.imp.Status, c.imp.Reason, c.imp.Finished = pthv.StatusRejected, "the "+c.imp.Kind+" file has errors in its header; nothing was applied", s.now()
 	c.log.Info(c.imp.Kind+" import rejected", "decision", "rejected")
 	return s.finish(ctx, c.imp, nil)
 }
 
+// findings converts a CSV reader's findings to the import record's (the same fields).
+func findings[F ~csvrows.Fields](fs []F) []pthv.Finding {
+	if len(fs) == 0 {
+		return nil
+	}
+	out := make([]pthv.Finding, len(fs))
+	for i, f := range fs {
+		out[i] = pthv.Finding(f)
+	}
+	return out
+}
+
 // csvSummary counts a CSV drop's findings by severity: the report's error and warning counts
 // are those of the findings it lists.
-func csvSummary[F ~csvrows.Fields](fs []F) ValidationSummary {
-	var v ValidationSummary
+func csvSummary[F ~csvrows.Fields](fs []F) pthv.ValidationSummary {
+	var v pthv.ValidationSummary
 	for _, f := range fs {
 		switch csvrows.Fields(f).Severity {
 		case "error":

@@ -12,30 +12,31 @@ import (
 	"time"
 
 	"github.com/pthv/reach/internal/consent"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
 // memStore is an in-memory Store for unit tests of the pipeline.
 type memStore struct {
 	trainings     map[string]string // district/key → hash
-	optDecisions  map[string]OptIn
+	optDecisions  map[string]pthv.OptIn
 	optIns        map[string]bool          // district/year/educator → in
 	consent       map[string]consent.Entry // district/year/subject → answer
 	consentWrites int
-	visits        map[string]VisitWrite // district/visitId
+	visits        map[string]pthv.VisitWrite // district/visitId
 	mu            sync.Mutex
 	loads         int // full roster loads
-	districts     map[string]*District
+	districts     map[string]*pthv.District
 	records       map[string]memRec // district/kind/id
 	claims        map[string]string
-	imports       map[string]*Import // district/id
+	imports       map[string]*pthv.Import // district/id
 	locks         map[string]memLock
 	writes        int
 	now           func() time.Time
 }
 
 type memRec struct {
-	Current
+	pthv.Current
 	data string
 }
 
@@ -45,16 +46,16 @@ type memLock struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{trainings: map[string]string{}, optIns: map[string]bool{}, consent: map[string]consent.Entry{}, visits: map[string]VisitWrite{}, districts: map[string]*District{}, records: map[string]memRec{}, claims: map[string]string{},
-		imports: map[string]*Import{}, locks: map[string]memLock{}, now: time.Now}
+	return &memStore{trainings: map[string]string{}, optIns: map[string]bool{}, consent: map[string]consent.Entry{}, visits: map[string]pthv.VisitWrite{}, districts: map[string]*pthv.District{}, records: map[string]memRec{}, claims: map[string]string{},
+		imports: map[string]*pthv.Import{}, locks: map[string]memLock{}, now: time.Now}
 }
 
-func (m *memStore) District(_ context.Context, id string) (*District, error) {
+func (m *memStore) District(_ context.Context, id string) (*pthv.District, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d, ok := m.districts[id]
 	if !ok {
-		return nil, ErrNotFound
+		return nil, pthv.ErrNotFound
 	}
 	c := *d
 	return &c, nil
@@ -78,13 +79,13 @@ func (m *memStore) SetSnapshot(_ context.Context, id, key string, dirty bool) er
 	return nil
 }
 
-func (m *memStore) LoadState(_ context.Context, district string) (State, error) {
+func (m *memStore) LoadState(_ context.Context, district string) (pthv.State, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.loads++
-	st := State{}
+	st := pthv.State{}
 	for _, k := range roster.Kinds {
-		st[k] = map[string]Current{}
+		st[k] = map[string]pthv.Current{}
 	}
 	for key, r := range m.records {
 		parts := strings.SplitN(key, "/", 3)
@@ -95,17 +96,17 @@ func (m *memStore) LoadState(_ context.Context, district string) (State, error) 
 	return st, nil
 }
 
-func (m *memStore) Apply(_ context.Context, district, _ string, ops []Op) (WriteStats, error) {
+func (m *memStore) Apply(_ context.Context, district, _ string, ops []pthv.Op) (pthv.WriteStats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var ws WriteStats
+	var ws pthv.WriteStats
 	for _, op := range ops {
 		key := district + "/" + string(op.Kind) + "/" + op.ID
 		switch op.Op {
-		case OpPut:
-			m.records[key] = memRec{Current: Current{Hash: op.Hash, Active: true, Role: op.Role, User: op.User}, data: string(op.Data)}
+		case pthv.OpPut:
+			m.records[key] = memRec{Current: pthv.Current{Hash: op.Hash, Active: true, Role: op.Role, User: op.User}, data: string(op.Data)}
 			ws.Items++
-		case OpDeactivate:
+		case pthv.OpDeactivate:
 			r := m.records[key]
 			r.Active = false
 			m.records[key] = r
@@ -116,27 +117,27 @@ func (m *memStore) Apply(_ context.Context, district, _ string, ops []Op) (Write
 	return ws, nil
 }
 
-func (m *memStore) ClaimObject(_ context.Context, obj Object, id string) error {
+func (m *memStore) ClaimObject(_ context.Context, obj pthv.Object, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.claims[obj.Identity()]; ok {
-		return ErrConflict
+		return pthv.ErrConflict
 	}
 	m.claims[obj.Identity()] = id
 	return nil
 }
 
-func (m *memStore) ObjectClaim(_ context.Context, obj Object) (string, error) {
+func (m *memStore) ObjectClaim(_ context.Context, obj pthv.Object) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	id, ok := m.claims[obj.Identity()]
 	if !ok {
-		return "", ErrNotFound
+		return "", pthv.ErrNotFound
 	}
 	return id, nil
 }
 
-func (m *memStore) PutImport(_ context.Context, imp *Import) error {
+func (m *memStore) PutImport(_ context.Context, imp *pthv.Import) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := *imp
@@ -144,28 +145,28 @@ func (m *memStore) PutImport(_ context.Context, imp *Import) error {
 	return nil
 }
 
-func (m *memStore) GetImport(_ context.Context, district, id string) (*Import, error) {
+func (m *memStore) GetImport(_ context.Context, district, id string) (*pthv.Import, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	imp, ok := m.imports[district+"/"+id]
 	if !ok {
-		return nil, ErrNotFound
+		return nil, pthv.ErrNotFound
 	}
 	c := *imp
 	return &c, nil
 }
 
-func (m *memStore) ListImports(_ context.Context, district string, _ int) ([]*Import, error) {
+func (m *memStore) ListImports(_ context.Context, district string, _ int) ([]*pthv.Import, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []*Import
+	var out []*pthv.Import
 	for _, imp := range m.imports {
 		if imp.District == district {
 			c := *imp
 			out = append(out, &c)
 		}
 	}
-	slices.SortFunc(out, func(a, b *Import) int { return strings.Compare(b.ID, a.ID) })
+	slices.SortFunc(out, func(a, b *pthv.Import) int { return strings.Compare(b.ID, a.ID) })
 	return out, nil
 }
 
@@ -181,14 +182,14 @@ func (m *memStore) LoadTrainings(_ context.Context, district string) (map[string
 	return out, nil
 }
 
-func (m *memStore) PutTrainings(_ context.Context, district, _ string, recs []TrainingWrite) (WriteStats, error) {
+func (m *memStore) PutTrainings(_ context.Context, district, _ string, recs []pthv.TrainingWrite) (pthv.WriteStats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, r := range recs {
 		m.trainings[district+"/"+r.Key] = r.Hash
 		m.writes++
 	}
-	return WriteStats{Items: len(recs)}, nil
+	return pthv.WriteStats{Items: len(recs)}, nil
 }
 
 func (m *memStore) GetRecord(_ context.Context, district string, kind roster.Kind, id string) (json.RawMessage, bool, error) {
@@ -196,15 +197,15 @@ func (m *memStore) GetRecord(_ context.Context, district string, kind roster.Kin
 	defer m.mu.Unlock()
 	r, ok := m.records[district+"/"+string(kind)+"/"+id]
 	if !ok {
-		return nil, false, ErrNotFound
+		return nil, false, pthv.ErrNotFound
 	}
 	return json.RawMessage(r.data), r.Active, nil
 }
 
-func (m *memStore) LoadVisits(_ context.Context, district string) (map[string]VisitCurrent, error) {
+func (m *memStore) LoadVisits(_ context.Context, district string) (map[string]pthv.VisitCurrent, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := map[string]VisitCurrent{}
+	out := map[string]pthv.VisitCurrent{}
 	for k, v := range m.visits {
 		if strings.HasPrefix(k, district+"/") {
 			out[strings.TrimPrefix(k, district+"/")] = v.VisitCurrent
@@ -213,13 +214,13 @@ func (m *memStore) LoadVisits(_ context.Context, district string) (map[string]Vi
 	return out, nil
 }
 
-func (m *memStore) PutVisits(_ context.Context, district, _ string, vs []VisitWrite) (WriteStats, error) {
+func (m *memStore) PutVisits(_ context.Context, district, _ string, vs []pthv.VisitWrite) (pthv.WriteStats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, v := range vs {
 		m.visits[district+"/"+v.ID] = v
 	}
-	return WriteStats{Items: len(vs)}, nil
+	return pthv.WriteStats{Items: len(vs)}, nil
 }
 
 func (m *memStore) Consent(_ context.Context, district, year string) (map[string]consent.Entry, error) {
@@ -247,13 +248,13 @@ func (m *memStore) SetConsent(_ context.Context, district string, es []consent.E
 
 // SetOptIns writes a decision only when none on record is as new, as the DynamoDB store's
 // conditional put does.
-func (m *memStore) SetOptIns(_ context.Context, district string, opts []OptIn) (WriteStats, error) {
+func (m *memStore) SetOptIns(_ context.Context, district string, opts []pthv.OptIn) (pthv.WriteStats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.optDecisions == nil {
-		m.optDecisions = map[string]OptIn{}
+		m.optDecisions = map[string]pthv.OptIn{}
 	}
-	var ws WriteStats
+	var ws pthv.WriteStats
 	for _, o := range opts {
 		k := district + "/" + o.SchoolYear + "/" + o.Educator
 		if old, ok := m.optDecisions[k]; ok && !old.At.Before(o.At) {
@@ -266,10 +267,10 @@ func (m *memStore) SetOptIns(_ context.Context, district string, opts []OptIn) (
 	return ws, nil
 }
 
-func (m *memStore) OptInDecisions(_ context.Context, district, year string) (map[string]OptIn, error) {
+func (m *memStore) OptInDecisions(_ context.Context, district, year string) (map[string]pthv.OptIn, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := map[string]OptIn{}
+	out := map[string]pthv.OptIn{}
 	for k, o := range m.optDecisions {
 		if strings.HasPrefix(k, district+"/"+year+"/") {
 			out[o.Educator] = o
@@ -283,24 +284,24 @@ func (m *memStore) ClaimRun(_ context.Context, district, id string, runs int) er
 	defer m.mu.Unlock()
 	imp, ok := m.imports[district+"/"+id]
 	if !ok {
-		return ErrNotFound
+		return pthv.ErrNotFound
 	}
 	if imp.Runs != runs {
-		return ErrConflict
+		return pthv.ErrConflict
 	}
 	imp.Runs++
 	return nil
 }
 
-func (m *memStore) TransitionImport(_ context.Context, district, id string, from, to Status) error {
+func (m *memStore) TransitionImport(_ context.Context, district, id string, from, to pthv.Status) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	imp, ok := m.imports[district+"/"+id]
 	if !ok {
-		return ErrNotFound
+		return pthv.ErrNotFound
 	}
 	if imp.Status != from {
-		return ErrConflict
+		return pthv.ErrConflict
 	}
 	imp.Status = to
 	return nil
@@ -311,7 +312,7 @@ func (m *memStore) Lock(_ context.Context, district, owner string, lease time.Du
 	defer m.mu.Unlock()
 	l, ok := m.locks[district]
 	if ok && l.owner != owner && l.until.After(m.now()) {
-		return ErrConflict
+		return pthv.ErrConflict
 	}
 	m.locks[district] = memLock{owner, m.now().Add(lease)}
 	return nil
@@ -349,7 +350,7 @@ type memBlobs struct {
 }
 
 type memObj struct {
-	Object
+	pthv.Object
 	data []byte
 }
 
@@ -358,21 +359,21 @@ func newMemBlobs() *memBlobs {
 }
 
 // upload stores a new version, one second after the previous upload.
-func (b *memBlobs) upload(bucket, key string, data []byte) Object {
+func (b *memBlobs) upload(bucket, key string, data []byte) pthv.Object {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.clock = b.clock.Add(time.Second)
 	vs := b.objects[bucket+"/"+key]
-	o := Object{Bucket: bucket, Key: key, VersionID: fmt.Sprintf("v%d", len(vs)+1), ETag: fmt.Sprintf("e%d", len(data)),
+	o := pthv.Object{Bucket: bucket, Key: key, VersionID: fmt.Sprintf("v%d", len(vs)+1), ETag: fmt.Sprintf("e%d", len(data)),
 		Size: int64(len(data)), UploadedAt: b.clock}
 	b.objects[bucket+"/"+key] = append(vs, memObj{o, data})
 	return o
 }
 
-func (b *memBlobs) ListDrops(_ context.Context, bucket, prefix string) ([]Object, error) {
+func (b *memBlobs) ListDrops(_ context.Context, bucket, prefix string) ([]pthv.Object, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []Object
+	var out []pthv.Object
 	for k, vs := range b.objects {
 		if strings.HasPrefix(k, bucket+"/"+prefix) {
 			for _, v := range vs {
@@ -383,17 +384,17 @@ func (b *memBlobs) ListDrops(_ context.Context, bucket, prefix string) ([]Object
 	return out, nil
 }
 
-func (b *memBlobs) find(obj Object) (*memObj, error) {
+func (b *memBlobs) find(obj pthv.Object) (*memObj, error) {
 	vs := b.objects[obj.Bucket+"/"+obj.Key]
 	for i := range vs {
 		if obj.VersionID == "" && i == len(vs)-1 || vs[i].VersionID == obj.VersionID {
 			return &vs[i], nil
 		}
 	}
-	return nil, ErrNotFound
+	return nil, pthv.ErrNotFound
 }
 
-func (b *memBlobs) Stat(_ context.Context, obj Object) (Object, error) {
+func (b *memBlobs) Stat(_ context.Context, obj pthv.Object) (pthv.Object, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	o, err := b.find(obj)
@@ -403,7 +404,7 @@ func (b *memBlobs) Stat(_ context.Context, obj Object) (Object, error) {
 	return o.Object, nil
 }
 
-func (b *memBlobs) Download(_ context.Context, obj Object, w io.Writer) error {
+func (b *memBlobs) Download(_ context.Context, obj pthv.Object, w io.Writer) error {
 	b.mu.Lock()
 	o, err := b.find(obj)
 	b.mu.Unlock()
@@ -417,7 +418,7 @@ func (b *memBlobs) Download(_ context.Context, obj Object, w io.Writer) error {
 func (b *memBlobs) Put(_ context.Context, bucket, key, _ string, body []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.objects[bucket+"/"+key] = []memObj{{Object{Bucket: bucket, Key: key}, bytes.Clone(body)}}
+	b.objects[bucket+"/"+key] = []memObj{{pthv.Object{Bucket: bucket, Key: key}, bytes.Clone(body)}}
 	return nil
 }
 
@@ -426,7 +427,7 @@ func (b *memBlobs) Get(_ context.Context, bucket, key string) ([]byte, error) {
 	defer b.mu.Unlock()
 	vs := b.objects[bucket+"/"+key]
 	if len(vs) == 0 {
-		return nil, ErrNotFound
+		return nil, pthv.ErrNotFound
 	}
 	return vs[len(vs)-1].data, nil
 }
@@ -434,17 +435,17 @@ func (b *memBlobs) Get(_ context.Context, bucket, key string) ([]byte, error) {
 // memQueue records continuations.
 type memQueue struct {
 	mu   sync.Mutex
-	msgs []Continuation
+	msgs []pthv.Continuation
 }
 
-func (q *memQueue) Continue(_ context.Context, c Continuation) error {
+func (q *memQueue) Continue(_ context.Context, c pthv.Continuation) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.msgs = append(q.msgs, c)
 	return nil
 }
 
-func (q *memQueue) take() []Continuation {
+func (q *memQueue) take() []pthv.Continuation {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	m := q.msgs

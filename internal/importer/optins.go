@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pthv/reach/internal/csvrows"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
@@ -25,9 +26,9 @@ func (e *RuleError) Error() string { return e.Code + ": " + e.Message }
 // on record, changed when it is newer and decides otherwise, and unchanged (nothing written)
 // when it is not newer or decides the same. Only added and changed decisions are written,
 // and the store writes each only if no newer decision reached it meanwhile.
-func (s *Service) decideOptIns(ctx context.Context, district string, opts []OptIn) (Counts, WriteStats, error) {
-	var c Counts
-	newest := map[string]OptIn{}
+func (s *Service) decideOptIns(ctx context.Context, district string, opts []pthv.OptIn) (pthv.Counts, pthv.WriteStats, error) {
+	var c pthv.Counts
+	newest := map[string]pthv.OptIn{}
 	var order []string
 	for _, o := range opts {
 		k := o.SchoolYear + "/" + o.Educator
@@ -41,14 +42,14 @@ func (s *Service) decideOptIns(ctx context.Context, district string, opts []OptI
 			newest[k] = o
 		}
 	}
-	onRecord := map[string]map[string]OptIn{}
-	var writes []OptIn
+	onRecord := map[string]map[string]pthv.OptIn{}
+	var writes []pthv.OptIn
 	for _, k := range order {
 		o := newest[k]
 		if onRecord[o.SchoolYear] == nil {
 			rec, err := s.Store.OptInDecisions(ctx, district, o.SchoolYear)
 			if err != nil {
-				return c, WriteStats{}, err
+				return c, pthv.WriteStats{}, err
 			}
 			onRecord[o.SchoolYear] = rec
 		}
@@ -64,7 +65,7 @@ func (s *Service) decideOptIns(ctx context.Context, district string, opts []OptI
 		writes = append(writes, o)
 	}
 	if len(writes) == 0 {
-		return c, WriteStats{}, nil
+		return c, pthv.WriteStats{}, nil
 	}
 	ws, err := s.Store.SetOptIns(ctx, district, writes)
 	return c, ws, err
@@ -81,22 +82,22 @@ func rowTime(date string) time.Time {
 // is: one who is not an active educator of the roster is refused with a *RuleError
 // (ref.unknown_educator), and nothing is written. It reports whether the decision was
 // added, changed or unchanged (a newer decision, or the same one, on record).
-func (s *Service) SetOptIn(ctx context.Context, district, educator, year string, in bool) (Counts, error) {
+func (s *Service) SetOptIn(ctx context.Context, district, educator, year string, in bool) (pthv.Counts, error) {
 	d, err := s.Store.District(ctx, district)
-	if errors.Is(err, ErrNotFound) {
-		return Counts{}, fmt.Errorf("district %s is not registered: %w", district, ErrNotFound)
+	if errors.Is(err, pthv.ErrNotFound) {
+		return pthv.Counts{}, fmt.Errorf("district %s is not registered: %w", district, pthv.ErrNotFound)
 	}
 	if err != nil {
-		return Counts{}, err
+		return pthv.Counts{}, err
 	}
 	st, _, err := s.loadState(ctx, d)
 	if err != nil {
-		return Counts{}, err
+		return pthv.Counts{}, err
 	}
 	if !educators(st)[educator] {
-		return Counts{}, &RuleError{Code: CodeUnknownEducator, Column: "educatorSourcedId", Message: unknownEducator(educator)}
+		return pthv.Counts{}, &RuleError{Code: CodeUnknownEducator, Column: "educatorSourcedId", Message: unknownEducator(educator)}
 	}
-	c, _, err := s.decideOptIns(ctx, district, []OptIn{{Educator: educator, SchoolYear: year, In: in, At: s.now(), Source: "cli"}})
+	c, _, err := s.decideOptIns(ctx, district, []pthv.OptIn{{Educator: educator, SchoolYear: year, In: in, At: s.now(), Source: "cli"}})
 	return c, err
 }
 
@@ -112,7 +113,7 @@ func unknownEducator(id string) string {
 }
 
 // activeStudents returns the active users of the roster who hold an active student role.
-func activeStudents(st State) map[string]bool {
+func activeStudents(st pthv.State) map[string]bool {
 	out := map[string]bool{}
 	for _, c := range st[roster.KindRole] {
 		if c.Active && c.Role == "student" && st[roster.KindUser][c.User].Active {

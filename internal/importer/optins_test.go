@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/internal/rostergen"
 )
@@ -36,12 +37,12 @@ func TestAnOptOutSurvivesARedroppedTrainingFile(t *testing.T) {
 	csv := trainingHeader + teacher + ",2025-08-20,introductory,6,PTHV National,true\n"
 
 	first := r.drop("drops/d1/trainings/fall.csv", []byte(csv))
-	if c := first.Counts[KindOptIn]; c != (Counts{Added: 1}) {
+	if c := first.Counts[pthv.KindOptIn]; c != (pthv.Counts{Added: 1}) {
 		t.Fatalf("a first opt-in is added, not changed: %+v", c)
 	}
 	clock = clock.Add(24 * time.Hour)
 	c, err := r.svc.SetOptIn(context.Background(), "d1", teacher, "2025-2026", false)
-	if err != nil || c != (Counts{Changed: 1}) {
+	if err != nil || c != (pthv.Counts{Changed: 1}) {
 		t.Fatalf("opt-out: %+v %v", c, err)
 	}
 	clock = clock.Add(24 * time.Hour)
@@ -50,18 +51,18 @@ func TestAnOptOutSurvivesARedroppedTrainingFile(t *testing.T) {
 	if r.store.optIns["d1/2025-2026/"+teacher] {
 		t.Fatal("re-dropping the unchanged training file opted the educator back in")
 	}
-	if c := again.Counts[KindOptIn]; c != (Counts{Unchanged: 1}) || again.Writes.Items != 0 || r.store.writes != 0 {
+	if c := again.Counts[pthv.KindOptIn]; c != (pthv.Counts{Unchanged: 1}) || again.Writes.Items != 0 || r.store.writes != 0 {
 		t.Fatalf("the unchanged file: opt-ins %+v, report writes %d, store writes %d", c, again.Writes.Items, r.store.writes)
 	}
 
 	// A new row dated before the opt-out does not undo it either; one dated after it does.
 	older := r.drop("drops/d1/trainings/older.csv", []byte(trainingHeader+teacher+",2025-08-25,follow-up,2,PTHV National,true\n"))
-	if r.store.optIns["d1/2025-2026/"+teacher] || older.Counts[KindOptIn] != (Counts{Unchanged: 1}) {
-		t.Fatalf("a row older than the opt-out changed it: %+v", older.Counts[KindOptIn])
+	if r.store.optIns["d1/2025-2026/"+teacher] || older.Counts[pthv.KindOptIn] != (pthv.Counts{Unchanged: 1}) {
+		t.Fatalf("a row older than the opt-out changed it: %+v", older.Counts[pthv.KindOptIn])
 	}
 	newer := r.drop("drops/d1/trainings/newer.csv", []byte(trainingHeader+teacher+",2025-09-03,follow-up,2,PTHV National,true\n"))
-	if !r.store.optIns["d1/2025-2026/"+teacher] || newer.Counts[KindOptIn] != (Counts{Changed: 1}) {
-		t.Fatalf("a row newer than the opt-out must change it: %+v", newer.Counts[KindOptIn])
+	if !r.store.optIns["d1/2025-2026/"+teacher] || newer.Counts[pthv.KindOptIn] != (pthv.Counts{Changed: 1}) {
+		t.Fatalf("a row newer than the opt-out must change it: %+v", newer.Counts[pthv.KindOptIn])
 	}
 }
 
@@ -75,7 +76,7 @@ func TestTheNewestRowOfAFileDecides(t *testing.T) {
 	if r.store.optIns["d1/2025-2026/"+teacher] {
 		t.Fatal("the older row of the file won")
 	}
-	if c := imp.Counts[KindOptIn]; c != (Counts{Added: 1, Unchanged: 1}) {
+	if c := imp.Counts[pthv.KindOptIn]; c != (pthv.Counts{Added: 1, Unchanged: 1}) {
 		t.Fatalf("counts %+v", c)
 	}
 }
@@ -96,7 +97,7 @@ func TestSetOptInChecksTheEducatorAgainstTheRoster(t *testing.T) {
 	if _, err := r.svc.SetOptIn(context.Background(), "d1", teacher, "2025-2026", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.svc.SetOptIn(context.Background(), "nope", teacher, "2025-2026", true); !errors.Is(err, ErrNotFound) {
+	if _, err := r.svc.SetOptIn(context.Background(), "nope", teacher, "2025-2026", true); !errors.Is(err, pthv.ErrNotFound) {
 		t.Fatalf("an unregistered district: %v", err)
 	}
 }
@@ -135,7 +136,7 @@ func TestARejectedTrainingFileCountsItsErrors(t *testing.T) {
 			errs++
 		}
 	}
-	if imp.Status != StatusRejected || errs == 0 || imp.Validation.Errors != errs {
+	if imp.Status != pthv.StatusRejected || errs == 0 || imp.Validation.Errors != errs {
 		t.Fatalf("%s: %d error findings, report says %d", imp.Status, errs, imp.Validation.Errors)
 	}
 }

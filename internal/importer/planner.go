@@ -5,34 +5,25 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
-
-// State is a district's current roster as the planner needs it: per kind, sourcedId →
-// content hash and active flag.
-type State map[roster.Kind]map[string]Current
-
-// Known implements the reader's Resolver: delta rows may refer to records of earlier loads.
-func (s State) Known(kind roster.Kind, id string) bool {
-	c, ok := s[kind][id]
-	return ok && c.Active
-}
 
 // Planner is the reader's Sink: it compares each record with the current roster and keeps
 // only the writes the import needs. Unchanged records cost a hash and a map lookup.
 type Planner struct {
-	cur      State
+	cur      pthv.State
 	seen     map[roster.Kind]map[string]bool
 	modes    map[roster.Kind]roster.Mode
 	ops      map[roster.Kind][]planned
 	at       map[roster.Kind]map[string]int // op index by id, to withdraw a rejected row
 	synth    map[string][]int               // OneRoster 1.1: user → indexes of its synthesised role ops
-	counts   map[roster.Kind]*Counts
+	counts   map[roster.Kind]*pthv.Counts
 	finished bool
 }
 
 type planned struct {
-	Op
+	pthv.Op
 	cat category
 }
 
@@ -47,17 +38,17 @@ const (
 )
 
 // NewPlanner plans against the given current state (which it marks as it reads).
-func NewPlanner(cur State) *Planner {
+func NewPlanner(cur pthv.State) *Planner {
 	if cur == nil {
-		cur = State{}
+		cur = pthv.State{}
 	}
 	p := &Planner{cur: cur, seen: map[roster.Kind]map[string]bool{}, modes: map[roster.Kind]roster.Mode{},
 		ops: map[roster.Kind][]planned{}, at: map[roster.Kind]map[string]int{}, synth: map[string][]int{},
-		counts: map[roster.Kind]*Counts{}}
+		counts: map[roster.Kind]*pthv.Counts{}}
 	for _, k := range roster.Kinds {
 		p.seen[k] = map[string]bool{}
 		p.at[k] = map[string]int{}
-		p.counts[k] = &Counts{}
+		p.counts[k] = &pthv.Counts{}
 	}
 	return p
 }
@@ -87,7 +78,7 @@ func (p *Planner) Record(rec roster.Record) error {
 	}
 	if rec.RecordStatus() == roster.StatusToBeDeleted {
 		if exists && cur.Active {
-			p.add(kind, planned{Op: Op{Op: OpDeactivate, Kind: kind, ID: id, Role: cur.Role, User: cur.User}, cat: catDeactivated})
+			p.add(kind, planned{Op: pthv.Op{Op: pthv.OpDeactivate, Kind: kind, ID: id, Role: cur.Role, User: cur.User}, cat: catDeactivated})
 		}
 		return nil
 	}
@@ -105,7 +96,7 @@ func (p *Planner) Record(rec roster.Record) error {
 	case exists:
 		cat = catChanged
 	}
-	i := p.add(kind, planned{Op: Op{Op: OpPut, Kind: kind, ID: id, Hash: hash, Data: data, Role: role, User: user, School: school}, cat: cat})
+	i := p.add(kind, planned{Op: pthv.Op{Op: pthv.OpPut, Kind: kind, ID: id, Hash: hash, Data: data, Role: role, User: user, School: school}, cat: cat})
 	if kind == roster.KindRole && strings.Contains(id, "#") {
 		p.synth[user] = append(p.synth[user], i)
 	}
@@ -169,18 +160,9 @@ func (p *Planner) withdraw(kind roster.Kind, id string) {
 
 // Plan is the outcome of planning one import.
 type Plan struct {
-	Ops    []Op
-	Counts map[roster.Kind]Counts
-	Safety Safety
-}
-
-// Safety is the deactivation check's numbers.
-type Safety struct {
-	ActiveStudents      int     `json:"activeStudents"`
-	DeactivatedStudents int     `json:"deactivatedStudents"`
-	Share               float64 `json:"share"`
-	Threshold           float64 `json:"threshold"`
-	Held                bool    `json:"held"`
+	Ops    []pthv.Op
+	Counts map[roster.Kind]pthv.Counts
+	Safety pthv.Safety
 }
 
 // Finish completes the plan: records missing from a bulk file are deactivated, and the
@@ -203,11 +185,11 @@ func (p *Planner) Finish(threshold float64) Plan {
 			slices.Sort(missing)
 			for _, id := range missing {
 				c := p.cur[k][id]
-				p.add(k, planned{Op: Op{Op: OpDeactivate, Kind: k, ID: id, Role: c.Role, User: c.User}, cat: catDeactivated})
+				p.add(k, planned{Op: pthv.Op{Op: pthv.OpDeactivate, Kind: k, ID: id, Role: c.Role, User: c.User}, cat: catDeactivated})
 			}
 		}
 	}
-	plan := Plan{Counts: map[roster.Kind]Counts{}}
+	plan := Plan{Counts: map[roster.Kind]pthv.Counts{}}
 	for _, k := range roster.Kinds {
 		for _, op := range p.ops[k] {
 			if op.cat != catNone {
@@ -222,7 +204,7 @@ func (p *Planner) Finish(threshold float64) Plan {
 
 // safety counts students by their student roles: a student is active while one of their
 // student roles is, and is deactivated when the plan turns off a student role and writes none.
-func (p *Planner) safety(ops []Op, threshold float64) Safety {
+func (p *Planner) safety(ops []pthv.Op, threshold float64) pthv.Safety {
 	active := map[string]bool{}
 	for _, c := range p.cur[roster.KindRole] {
 		if c.Active && c.Role == "student" {
@@ -234,7 +216,7 @@ func (p *Planner) safety(ops []Op, threshold float64) Safety {
 		if op.Kind != roster.KindRole || op.Role != "student" {
 			continue
 		}
-		if op.Op == OpDeactivate {
+		if op.Op == pthv.OpDeactivate {
 			off[op.User] = true
 		} else {
 			kept[op.User] = true
@@ -253,7 +235,7 @@ func (p *Planner) safety(ops []Op, threshold float64) Safety {
 			n++
 		}
 	}
-	s := Safety{ActiveStudents: len(active), DeactivatedStudents: n, Threshold: threshold}
+	s := pthv.Safety{ActiveStudents: len(active), DeactivatedStudents: n, Threshold: threshold}
 	if s.ActiveStudents > 0 {
 		s.Share = float64(n) / float64(s.ActiveStudents)
 	}
@@ -263,5 +245,5 @@ func (p *Planner) safety(ops []Op, threshold float64) Safety {
 
 func (p *Planner) turnedOff(roleID string) bool {
 	i, ok := p.at[roster.KindRole][roleID]
-	return ok && p.ops[roster.KindRole][i].Op.Op == OpDeactivate && p.ops[roster.KindRole][i].cat != catNone
+	return ok && p.ops[roster.KindRole][i].Op.Op == pthv.OpDeactivate && p.ops[roster.KindRole][i].cat != catNone
 }

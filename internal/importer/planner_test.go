@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
@@ -15,21 +16,21 @@ func user(id, name string, st roster.Status) *roster.User {
 	return &roster.User{SourcedID: id, Status: st, GivenName: name, FamilyName: "X", EnabledUser: true}
 }
 
-func currentOf(t *testing.T, recs ...roster.Record) State {
+func currentOf(t *testing.T, recs ...roster.Record) pthv.State {
 	t.Helper()
-	st := State{roster.KindUser: {}, roster.KindRole: {}}
+	st := pthv.State{roster.KindUser: {}, roster.KindRole: {}}
 	for _, r := range recs {
 		_, h, err := Encode(r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		st[r.RecordKind()][r.ID()] = Current{Hash: h, Active: true}
+		st[r.RecordKind()][r.ID()] = pthv.Current{Hash: h, Active: true}
 	}
 	return st
 }
 
-func opsOf(p Plan) map[string]OpKind {
-	m := map[string]OpKind{}
+func opsOf(p Plan) map[string]pthv.OpKind {
+	m := map[string]pthv.OpKind{}
 	for _, op := range p.Ops {
 		m[op.ID] = op.Op
 	}
@@ -38,7 +39,7 @@ func opsOf(p Plan) map[string]OpKind {
 
 func TestBulkPlans(t *testing.T) {
 	cur := currentOf(t, user("a", "Ann", ""), user("b", "Ben", ""), user("c", "Cy", ""))
-	cur[roster.KindUser]["d"] = Current{Hash: "old", Active: false}
+	cur[roster.KindUser]["d"] = pthv.Current{Hash: "old", Active: false}
 	p := NewPlanner(cur)
 	p.File(roster.KindUser, roster.ModeBulk)
 	p.Record(user("a", "Ann", roster.StatusActive))      // unchanged
@@ -47,11 +48,11 @@ func TestBulkPlans(t *testing.T) {
 	p.Record(user("e", "Eve", roster.StatusActive))      // new
 	p.Reject(roster.KindUser, "c")                       // a bad row: c stays as it is
 	plan := p.Finish(0.5)
-	want := map[string]OpKind{"b": OpPut, "d": OpPut, "e": OpPut}
+	want := map[string]pthv.OpKind{"b": pthv.OpPut, "d": pthv.OpPut, "e": pthv.OpPut}
 	if diff := cmp.Diff(want, opsOf(plan)); diff != "" {
 		t.Errorf("ops (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(Counts{Added: 1, Changed: 1, Revived: 1, Unchanged: 1, Rejected: 1}, plan.Counts[roster.KindUser]); diff != "" {
+	if diff := cmp.Diff(pthv.Counts{Added: 1, Changed: 1, Revived: 1, Unchanged: 1, Rejected: 1}, plan.Counts[roster.KindUser]); diff != "" {
 		t.Errorf("counts (-want +got):\n%s", diff)
 	}
 }
@@ -62,7 +63,7 @@ func TestBulkDeactivatesWhatIsMissing(t *testing.T) {
 	p.File(roster.KindUser, roster.ModeBulk)
 	p.Record(user("a", "Ann", roster.StatusActive))
 	plan := p.Finish(0.5)
-	if diff := cmp.Diff(map[string]OpKind{"b": OpDeactivate}, opsOf(plan)); diff != "" {
+	if diff := cmp.Diff(map[string]pthv.OpKind{"b": pthv.OpDeactivate}, opsOf(plan)); diff != "" {
 		t.Errorf("ops (-want +got):\n%s", diff)
 	}
 }
@@ -75,7 +76,7 @@ func TestDeltaTouchesOnlyWhatItNames(t *testing.T) {
 	p.Record(user("z", "", roster.StatusToBeDeleted)) // not there: nothing
 	p.Record(user("b", "Benny", roster.StatusActive)) // upserted
 	plan := p.Finish(0.5)                             // c is absent from the delta: untouched
-	if diff := cmp.Diff(map[string]OpKind{"a": OpDeactivate, "b": OpPut}, opsOf(plan)); diff != "" {
+	if diff := cmp.Diff(map[string]pthv.OpKind{"a": pthv.OpDeactivate, "b": pthv.OpPut}, opsOf(plan)); diff != "" {
 		t.Errorf("ops (-want +got):\n%s", diff)
 	}
 }
@@ -89,7 +90,7 @@ func TestARejectWithdrawsAnEarlierRecordAndItsSynthesisedRoles(t *testing.T) {
 	p.Record(user("s2", "Sue", roster.StatusActive))
 	p.Reject(roster.KindUser, "s1")
 	plan := p.Finish(0.5)
-	if diff := cmp.Diff(map[string]OpKind{"s2": OpPut}, opsOf(plan)); diff != "" {
+	if diff := cmp.Diff(map[string]pthv.OpKind{"s2": pthv.OpPut}, opsOf(plan)); diff != "" {
 		t.Errorf("ops (-want +got):\n%s", diff)
 	}
 	if c := plan.Counts[roster.KindUser]; c.Added != 1 || c.Rejected != 1 {
@@ -98,17 +99,17 @@ func TestARejectWithdrawsAnEarlierRecordAndItsSynthesisedRoles(t *testing.T) {
 }
 
 func TestTheHoldCountsStudentsByTheirRoles(t *testing.T) {
-	cur := State{roster.KindRole: {}}
+	cur := pthv.State{roster.KindRole: {}}
 	for _, id := range []string{"s1", "s2", "s3", "s4"} {
-		cur[roster.KindRole]["r"+id] = Current{Hash: "h", Active: true, Role: "student", User: id}
+		cur[roster.KindRole]["r"+id] = pthv.Current{Hash: "h", Active: true, Role: "student", User: id}
 	}
-	cur[roster.KindRole]["rt"] = Current{Hash: "h", Active: true, Role: "teacher", User: "t"}
+	cur[roster.KindRole]["rt"] = pthv.Current{Hash: "h", Active: true, Role: "teacher", User: "t"}
 	for _, tc := range []struct {
 		keep []string
 		held bool
 		off  int
 	}{{[]string{"rs1", "rs2", "rs3", "rs4", "rt"}, false, 0}, {[]string{"rs1", "rs2", "rs3"}, false, 1}, {[]string{"rs1", "rs2", "rt"}, true, 2}} {
-		st := State{roster.KindRole: map[string]Current{}}
+		st := pthv.State{roster.KindRole: map[string]pthv.Current{}}
 		for k, v := range cur[roster.KindRole] {
 			st[roster.KindRole][k] = v
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/internal/rostergen"
 	"github.com/pthv/reach/schemas"
@@ -28,7 +29,7 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	st, bl, q := newMemStore(), newMemBlobs(), &memQueue{}
-	st.districts["d1"] = &District{ID: "d1", Name: "Demo", State: "CA", HoldShare: DefaultHoldShare}
+	st.districts["d1"] = &pthv.District{ID: "d1", Name: "Demo", State: "CA", HoldShare: pthv.DefaultHoldShare}
 	return &rig{t: t, store: st, blobs: bl, queue: q, svc: &Service{Store: st, Blobs: bl, Queue: q,
 		DropsBucket: "drops", ReportsBucket: "reports", TempDir: t.TempDir()}}
 }
@@ -43,10 +44,10 @@ func genZip(t *testing.T, o rostergen.Options) []byte {
 }
 
 // drop uploads data and delivers its event, returning the import that handled it.
-func (r *rig) drop(key string, data []byte) *Import {
+func (r *rig) drop(key string, data []byte) *pthv.Import {
 	r.t.Helper()
 	obj := r.blobs.upload("drops", key, data)
-	if err := r.svc.HandleDrop(context.Background(), obj); err != nil && !errors.Is(err, ErrRefused) {
+	if err := r.svc.HandleDrop(context.Background(), obj); err != nil && !errors.Is(err, pthv.ErrRefused) {
 		r.t.Fatalf("HandleDrop: %v", err)
 	}
 	id, err := r.store.ObjectClaim(context.Background(), obj)
@@ -80,14 +81,14 @@ func TestAReDropWritesNothingAndARemovalIsHeldUntilApproved(t *testing.T) {
 	r := newRig(t)
 	full := genZip(t, rostergen.Options{Students: 400, Seed: 5})
 	first := r.drop("drops/d1/rosters/a.zip", full)
-	if first.Status != StatusApplied || first.Counts[roster.KindUser].Added == 0 {
+	if first.Status != pthv.StatusApplied || first.Counts[roster.KindUser].Added == 0 {
 		t.Fatalf("first import: %+v", first)
 	}
 	students := len(r.store.active("d1", roster.KindUser))
 
 	r.store.writes = 0
 	again := r.drop("drops/d1/rosters/a.zip", full)
-	if again.Status != StatusApplied || r.store.writes != 0 || again.Ops != 0 {
+	if again.Status != pthv.StatusApplied || r.store.writes != 0 || again.Ops != 0 {
 		t.Fatalf("re-drop: status %s, %d writes, %d ops", again.Status, r.store.writes, again.Ops)
 	}
 	if again.Counts[roster.KindUser].Unchanged != first.Counts[roster.KindUser].Added {
@@ -95,7 +96,7 @@ func TestAReDropWritesNothingAndARemovalIsHeldUntilApproved(t *testing.T) {
 	}
 
 	fewer := r.drop("drops/d1/rosters/b.zip", genZip(t, rostergen.Options{Students: 400, Seed: 5, Remove: 0.2}))
-	if fewer.Status != StatusHeld || !fewer.Safety.Held || fewer.Safety.DeactivatedStudents != 80 || fewer.Safety.ActiveStudents != 400 {
+	if fewer.Status != pthv.StatusHeld || !fewer.Safety.Held || fewer.Safety.DeactivatedStudents != 80 || fewer.Safety.ActiveStudents != 400 {
 		t.Fatalf("20%% removal: status %s safety %+v", fewer.Status, fewer.Safety)
 	}
 	if got := len(r.store.active("d1", roster.KindUser)); got != students {
@@ -106,10 +107,10 @@ func TestAReDropWritesNothingAndARemovalIsHeldUntilApproved(t *testing.T) {
 	}
 	r.drainQueue()
 	done, _ := r.store.GetImport(context.Background(), "d1", fewer.ID)
-	if done.Status != StatusApplied {
+	if done.Status != pthv.StatusApplied {
 		t.Fatalf("approved import: %s (%s)", done.Status, done.Reason)
 	}
-	if strings.Contains(done.Reason, "approve it") || !strings.Contains(done.Reason, "approved and applied") || done.Outcome != OutcomeComplete {
+	if strings.Contains(done.Reason, "approve it") || !strings.Contains(done.Reason, "approved and applied") || done.Outcome != pthv.OutcomeComplete {
 		t.Errorf("an applied import must not ask to be approved: %q (outcome %q)", done.Reason, done.Outcome)
 	}
 	if got := len(r.store.active("d1", roster.KindUser)); got != students-done.Counts[roster.KindUser].Deactivated || done.Counts[roster.KindUser].Deactivated < 80 {
@@ -118,7 +119,7 @@ func TestAReDropWritesNothingAndARemovalIsHeldUntilApproved(t *testing.T) {
 
 	// The removed families come back: revived, not added.
 	back := r.drop("drops/d1/rosters/c.zip", full)
-	if back.Status != StatusApplied || back.Counts[roster.KindUser].Revived != done.Counts[roster.KindUser].Deactivated || back.Counts[roster.KindUser].Added != 0 {
+	if back.Status != pthv.StatusApplied || back.Counts[roster.KindUser].Revived != done.Counts[roster.KindUser].Deactivated || back.Counts[roster.KindUser].Added != 0 {
 		t.Fatalf("revival: %+v", back.Counts[roster.KindUser])
 	}
 }
@@ -126,7 +127,7 @@ func TestAReDropWritesNothingAndARemovalIsHeldUntilApproved(t *testing.T) {
 func TestABrokenZipIsRejectedAndWritesNothing(t *testing.T) {
 	r := newRig(t)
 	imp := r.drop("drops/d1/rosters/broken.zip", []byte("PK\x03\x04 not really a zip"))
-	if imp.Status != StatusRejected || r.store.writes != 0 {
+	if imp.Status != pthv.StatusRejected || r.store.writes != 0 {
 		t.Fatalf("status %s, %d writes", imp.Status, r.store.writes)
 	}
 	b, err := r.blobs.Get(context.Background(), "reports", ReportKey("d1", imp.ID))
@@ -166,8 +167,8 @@ func TestUnknownDistrictsAndStrayKeysAreRefusedAndReported(t *testing.T) {
 	for _, key := range []string{"drops/nobody/rosters/a.zip", "drops/d1/misc/a.zip", "drops/d1/rosters/deep/a.zip"} {
 		obj := r.blobs.upload("drops", key, data)
 		err := r.svc.HandleDrop(context.Background(), obj)
-		if !errors.Is(err, ErrRefused) {
-			t.Errorf("%s: want ErrRefused, got %v", key, err)
+		if !errors.Is(err, pthv.ErrRefused) {
+			t.Errorf("%s: want pthv.ErrRefused, got %v", key, err)
 		}
 	}
 	if r.store.writes != 0 {
@@ -187,7 +188,7 @@ func TestUnknownDistrictsAndStrayKeysAreRefusedAndReported(t *testing.T) {
 	if reports, _ := r.blobs.ListDrops(context.Background(), "reports", "reports/nobody/imports/"); len(reports) != 2 {
 		t.Errorf("a redelivered refusal wrote %d reports", len(reports))
 	}
-	if err := r.svc.HandleDrop(context.Background(), Object{Bucket: "drops", Key: "elsewhere/a.zip"}); !errors.Is(err, ErrRefused) {
+	if err := r.svc.HandleDrop(context.Background(), pthv.Object{Bucket: "drops", Key: "elsewhere/a.zip"}); !errors.Is(err, pthv.ErrRefused) {
 		t.Errorf("a key outside drops/: %v", err)
 	}
 }
@@ -198,7 +199,7 @@ func TestAnImportOverItsTimeBudgetCheckpointsAndContinues(t *testing.T) {
 	// The budget is always spent: each invocation applies its one guaranteed chunk.
 	r.svc.Budget = func(context.Context) time.Duration { return 0 }
 	imp := r.drop("drops/d1/rosters/a.zip", genZip(t, rostergen.Options{Students: 150, Seed: 2}))
-	if imp.Status != StatusApplying || imp.Cursor != 100 || len(r.queue.msgs) != 1 {
+	if imp.Status != pthv.StatusApplying || imp.Cursor != 100 || len(r.queue.msgs) != 1 {
 		t.Fatalf("first run: status %s cursor %d, %d continuations", imp.Status, imp.Cursor, len(r.queue.msgs))
 	}
 	// Another drop meanwhile waits for the lock and is imported after.
@@ -219,7 +220,7 @@ func TestAnImportOverItsTimeBudgetCheckpointsAndContinues(t *testing.T) {
 	}
 	r.drainQueue()
 	done, _ := r.store.GetImport(context.Background(), "d1", imp.ID)
-	if done.Status != StatusApplied || done.Cursor != done.Ops || done.Runs < 3 {
+	if done.Status != pthv.StatusApplied || done.Cursor != done.Ops || done.Runs < 3 {
 		t.Fatalf("continued import: %s cursor %d/%d runs %d", done.Status, done.Cursor, done.Ops, done.Runs)
 	}
 	// The result equals an import without a budget.
@@ -235,7 +236,7 @@ func TestAnImportOverItsTimeBudgetCheckpointsAndContinues(t *testing.T) {
 		t.Fatalf("%d imports", len(imps))
 	}
 	for _, i := range imps {
-		if i.ID != imp.ID && (i.Status != StatusApplied || i.Ops != 0) {
+		if i.ID != imp.ID && (i.Status != pthv.StatusApplied || i.Ops != 0) {
 			t.Fatalf("the queued drop should follow with zero writes: %+v", i)
 		}
 	}
@@ -253,13 +254,13 @@ func TestAnOlderDropArrivingLateIsSuperseded(t *testing.T) {
 	idNew, _ := r.store.ObjectClaim(context.Background(), newer)
 	a, _ := r.store.GetImport(context.Background(), "d1", idOld)
 	b, _ := r.store.GetImport(context.Background(), "d1", idNew)
-	if a == nil || b == nil || !a.Finished.Before(b.Started.Add(time.Second)) || a.Status != StatusApplied || b.Status != StatusApplied {
+	if a == nil || b == nil || !a.Finished.Before(b.Started.Add(time.Second)) || a.Status != pthv.StatusApplied || b.Status != pthv.StatusApplied {
 		t.Fatalf("want monday then tuesday applied in order: %+v %+v", a, b)
 	}
 	// A drop whose upload time is older than the watermark is never applied.
 	r.store.districts["d1"].Watermark = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	late := r.drop("drops/d1/rosters/late.zip", genZip(t, rostergen.Options{Students: 60, Seed: 9}))
-	if late.Status != StatusSuperseded {
+	if late.Status != pthv.StatusSuperseded {
 		t.Fatalf("late drop: %s", late.Status)
 	}
 }
@@ -318,7 +319,7 @@ func TestTrainingDropsNeedRosterEducatorsAndAreIdempotent(t *testing.T) {
 		"tch-nobody,2025-08-20,introductory,6,PTHV National,\n"
 	r.store.writes = 0
 	imp := r.drop("drops/d1/trainings/fall.csv", []byte(csv))
-	if imp.Status != StatusApplied || imp.Kind != "trainings" || imp.Counts[KindTraining].Added != 1 || imp.Counts[KindTraining].Rejected != 2 {
+	if imp.Status != pthv.StatusApplied || imp.Kind != "trainings" || imp.Counts[pthv.KindTraining].Added != 1 || imp.Counts[pthv.KindTraining].Rejected != 2 {
 		t.Fatalf("training import: %s %+v", imp.Status, imp.Counts)
 	}
 	if !r.store.optIns["d1/2025-2026/"+teacher] || len(r.store.optIns) != 1 {
@@ -337,16 +338,16 @@ func TestTrainingDropsNeedRosterEducatorsAndAreIdempotent(t *testing.T) {
 	}
 
 	again := r.drop("drops/d1/trainings/fall-copy.csv", []byte(csv))
-	if again.Counts[KindTraining].Unchanged != 1 || again.Writes.Items != 0 {
-		t.Fatalf("the same file again: %+v writes %+v", again.Counts[KindTraining], again.Writes)
+	if again.Counts[pthv.KindTraining].Unchanged != 1 || again.Writes.Items != 0 {
+		t.Fatalf("the same file again: %+v writes %+v", again.Counts[pthv.KindTraining], again.Writes)
 	}
 	fixed := strings.Replace(csv, ",6,PTHV National,true", ",6.5,PTHV National,true", 1)
 	upd := r.drop("drops/d1/trainings/fall-fixed.csv", []byte(fixed))
-	if upd.Counts[KindTraining].Changed != 1 || upd.Writes.Items != 1 {
-		t.Fatalf("a corrected row updates: %+v", upd.Counts[KindTraining])
+	if upd.Counts[pthv.KindTraining].Changed != 1 || upd.Writes.Items != 1 {
+		t.Fatalf("a corrected row updates: %+v", upd.Counts[pthv.KindTraining])
 	}
 	bad := r.drop("drops/d1/trainings/bad.csv", []byte("educatorSourcedId,date\nx,2025-01-01\n"))
-	if bad.Status != StatusRejected {
+	if bad.Status != pthv.StatusRejected {
 		t.Fatalf("a file without the required columns: %s", bad.Status)
 	}
 }
@@ -377,7 +378,7 @@ func TestConsentDropsCheckStudentsAndAreIdempotent(t *testing.T) {
 		"2025-2026,,stu-nobody,accepted,2025-09-02\n" +
 		"2025-2026,,,accepted,2025-09-02\n" // no subject: rejected by the reader
 	imp := r.drop("drops/d1/consent/fall.csv", []byte(csv))
-	if imp.Status != StatusApplied || imp.Kind != "consent" || imp.Counts[KindConsent].Added != 2 || imp.Counts[KindConsent].Rejected != 4 {
+	if imp.Status != pthv.StatusApplied || imp.Kind != "consent" || imp.Counts[pthv.KindConsent].Added != 2 || imp.Counts[pthv.KindConsent].Rejected != 4 {
 		t.Fatalf("consent import: %s %+v", imp.Status, imp.Counts)
 	}
 	got, _ := r.store.Consent(context.Background(), "d1", "2025-2026")
@@ -413,15 +414,15 @@ func TestConsentDropsCheckStudentsAndAreIdempotent(t *testing.T) {
 
 	writes := r.store.consentWrites
 	again := r.drop("drops/d1/consent/fall-copy.csv", []byte(csv))
-	if again.Counts[KindConsent].Unchanged != 2 || r.store.consentWrites != writes {
-		t.Fatalf("the same file again: %+v, %d writes", again.Counts[KindConsent], r.store.consentWrites-writes)
+	if again.Counts[pthv.KindConsent].Unchanged != 2 || r.store.consentWrites != writes {
+		t.Fatalf("the same file again: %+v, %d writes", again.Counts[pthv.KindConsent], r.store.consentWrites-writes)
 	}
 	changed := r.drop("drops/d1/consent/change.csv", []byte("schoolYear,studentSourcedId,consent,date\n2025-2026,"+student+",accepted,2025-10-01\n"))
-	if changed.Counts[KindConsent].Changed != 1 {
-		t.Fatalf("a new answer: %+v", changed.Counts[KindConsent])
+	if changed.Counts[pthv.KindConsent].Changed != 1 {
+		t.Fatalf("a new answer: %+v", changed.Counts[pthv.KindConsent])
 	}
 	bad := r.drop("drops/d1/consent/bad.csv", []byte("familyId,consent\nfam-0123456789ab,accepted\n"))
-	if bad.Status != StatusRejected {
+	if bad.Status != pthv.StatusRejected {
 		t.Fatalf("a file without schoolYear: %s", bad.Status)
 	}
 }
@@ -430,10 +431,10 @@ func TestConsentDropsCheckStudentsAndAreIdempotent(t *testing.T) {
 // school is a family of its own.
 type studentFamilies struct{ st *memStore }
 
-func (f studentFamilies) SchoolFamilies(_ context.Context, district, school string) (*SchoolFamilies, error) {
+func (f studentFamilies) SchoolFamilies(_ context.Context, district, school string) (*pthv.SchoolFamilies, error) {
 	f.st.mu.Lock()
 	defer f.st.mu.Unlock()
-	out := &SchoolFamilies{Students: map[string][]string{}, Family: map[string]string{}}
+	out := &pthv.SchoolFamilies{Students: map[string][]string{}, Family: map[string]string{}}
 	for key, r := range f.st.records {
 		if !strings.HasPrefix(key, district+"/role/") || !r.Active || r.Role != "student" {
 			continue
@@ -524,7 +525,7 @@ func TestVisitDropsCheckTheRosterAndAreIdempotent(t *testing.T) {
 	}
 	file := head + strings.Join(rows, "\n") + "\n"
 	imp := r.drop("drops/d1/visits/fall.csv", []byte(file))
-	if imp.Status != StatusApplied || imp.Kind != "visits" || imp.Counts[KindVisit].Added != 3 || imp.Counts[KindVisit].Rejected != 6 {
+	if imp.Status != pthv.StatusApplied || imp.Kind != "visits" || imp.Counts[pthv.KindVisit].Added != 3 || imp.Counts[pthv.KindVisit].Rejected != 6 {
 		t.Fatalf("visit import: %s %+v", imp.Status, imp.Counts)
 	}
 	b, _ := r.blobs.Get(context.Background(), "reports", ReportKey("d1", imp.ID))
@@ -551,7 +552,7 @@ func TestVisitDropsCheckTheRosterAndAreIdempotent(t *testing.T) {
 		t.Errorf("reach notified %v", notes.calls)
 	}
 	stored := r.store.visits["d1/v2"]
-	var sv StoredVisit
+	var sv pthv.StoredVisit
 	json.Unmarshal(stored.Data, &sv)
 	if sv.Family != FamilyOf(s1) || !slices.Equal(sv.Students, []string{s1}) || sv.Year != "2026-2027" || !slices.Equal(sv.Educators, []string{teachers[0], teachers[1]}) {
 		t.Errorf("stored visit %+v", sv)
@@ -559,13 +560,13 @@ func TestVisitDropsCheckTheRosterAndAreIdempotent(t *testing.T) {
 
 	notes.calls = nil
 	again := r.drop("drops/d1/visits/fall-again.csv", []byte(file))
-	if again.Counts[KindVisit].Unchanged != 3 || again.Writes.Items != 0 || len(notes.calls) != 0 {
-		t.Fatalf("the same file again: %+v, %d writes, notified %v", again.Counts[KindVisit], again.Writes.Items, notes.calls)
+	if again.Counts[pthv.KindVisit].Unchanged != 3 || again.Writes.Items != 0 || len(notes.calls) != 0 {
+		t.Fatalf("the same file again: %+v, %d writes, notified %v", again.Counts[pthv.KindVisit], again.Writes.Items, notes.calls)
 	}
 	// A corrected row updates the visit: a cancelled first visit.
 	fixed := strings.Replace(file, "2026-09-10,1,"+pair+",home,60,completed", "2026-09-10,1,"+pair+",home,60,cancelled", 1)
 	upd := r.drop("drops/d1/visits/fall-fixed.csv", []byte(fixed))
-	if upd.Counts[KindVisit].Changed != 1 || upd.Writes.Items != 1 {
-		t.Fatalf("a corrected row: %+v", upd.Counts[KindVisit])
+	if upd.Counts[pthv.KindVisit].Changed != 1 || upd.Writes.Items != 1 {
+		t.Fatalf("a corrected row: %+v", upd.Counts[pthv.KindVisit])
 	}
 }

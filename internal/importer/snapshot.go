@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
@@ -16,7 +17,7 @@ import (
 // sourcedId, content hash, active flag and, for roles, role and user — as gzipped
 // tab-separated lines in the reports bucket (no names or contacts: sourcedIds only). Reading
 // it is one GET instead of a query of every roster partition. It is written when an import is
-// planned, trusted only once that import has applied (District.Snapshot), and never while
+// planned, trusted only once that import has applied (pthv.District.Snapshot), and never while
 // the district is marked dirty by an apply in flight.
 
 func stateKey(district, importID string) string {
@@ -25,7 +26,7 @@ func stateKey(district, importID string) string {
 
 // loadState reads the district's roster from its snapshot when one is trustworthy, and from
 // the store otherwise. It says which it used.
-func (s *Service) loadState(ctx context.Context, d *District) (State, string, error) {
+func (s *Service) loadState(ctx context.Context, d *pthv.District) (pthv.State, string, error) {
 	if d.Snapshot != "" && !d.Dirty {
 		b, err := s.Blobs.Get(ctx, s.ReportsBucket, d.Snapshot)
 		if err == nil {
@@ -34,7 +35,7 @@ func (s *Service) loadState(ctx context.Context, d *District) (State, string, er
 				return st, "snapshot", nil
 			}
 			s.log().Warn("roster snapshot unreadable; reading the table", "districtId", d.ID, "error", err.Error())
-		} else if !errors.Is(err, ErrNotFound) {
+		} else if !errors.Is(err, pthv.ErrNotFound) {
 			return nil, "", err
 		}
 	}
@@ -43,17 +44,17 @@ func (s *Service) loadState(ctx context.Context, d *District) (State, string, er
 }
 
 // after returns the state once ops are applied to st (which it changes).
-func after(st State, ops []Op) State {
+func after(st pthv.State, ops []pthv.Op) pthv.State {
 	for _, op := range ops {
 		m := st[op.Kind]
 		if m == nil {
-			m = map[string]Current{}
+			m = map[string]pthv.Current{}
 			st[op.Kind] = m
 		}
 		switch op.Op {
-		case OpPut:
-			m[op.ID] = Current{Hash: op.Hash, Active: true, Role: op.Role, User: op.User}
-		case OpDeactivate:
+		case pthv.OpPut:
+			m[op.ID] = pthv.Current{Hash: op.Hash, Active: true, Role: op.Role, User: op.User}
+		case pthv.OpDeactivate:
 			c := m[op.ID]
 			c.Active = false
 			m[op.ID] = c
@@ -62,7 +63,7 @@ func after(st State, ops []Op) State {
 	return st
 }
 
-func encodeState(st State) ([]byte, error) {
+func encodeState(st pthv.State) ([]byte, error) {
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	w := bufio.NewWriter(zw)
@@ -84,14 +85,14 @@ func encodeState(st State) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func decodeState(b []byte) (State, error) {
+func decodeState(b []byte) (pthv.State, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
 		return nil, err
 	}
-	st := State{}
+	st := pthv.State{}
 	for _, k := range roster.Kinds {
-		st[k] = map[string]Current{}
+		st[k] = map[string]pthv.Current{}
 	}
 	sc := bufio.NewScanner(zr)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -104,7 +105,7 @@ func decodeState(b []byte) (State, error) {
 		if !ok {
 			return nil, fmt.Errorf("snapshot names unknown kind %q", f[0])
 		}
-		m[f[1]] = Current{Hash: f[2], Active: f[3] == "1", Role: f[4], User: f[5]}
+		m[f[1]] = pthv.Current{Hash: f[2], Active: f[3] == "1", Role: f[4], User: f[5]}
 	}
 	return st, sc.Err()
 }

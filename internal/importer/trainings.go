@@ -5,25 +5,16 @@ import (
 	"encoding/json"
 	"slices"
 
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/internal/training"
 )
 
-// Kinds of counts a trainings import reports.
-const (
-	KindTraining roster.Kind = "training"
-	KindOptIn    roster.Kind = "optIn"
-)
-
-// EducatorRoles are the roles of people who may visit families.
-var EducatorRoles = []string{"teacher", "aide", "counselor", "principal", "administrator", "siteAdministrator",
-	"districtAdministrator", "proctor", "systemAdministrator"}
-
 // educators returns the active users of the roster who hold an active educator role.
-func educators(st State) map[string]bool {
+func educators(st pthv.State) map[string]bool {
 	out := map[string]bool{}
 	for _, c := range st[roster.KindRole] {
-		if c.Active && slices.Contains(EducatorRoles, c.Role) && st[roster.KindUser][c.User].Active {
+		if c.Active && slices.Contains(pthv.EducatorRoles, c.Role) && st[roster.KindUser][c.User].Active {
 			out[c.User] = true
 		}
 	}
@@ -33,7 +24,7 @@ func educators(st State) map[string]bool {
 // importTrainings imports one training file under the district lock held by id: rows for
 // educators not in the roster are rejected, unchanged records are not rewritten, opt-ins
 // are recorded for the school year of their training date.
-func (s *Service) importTrainings(ctx context.Context, d *District, obj Object, id string) error {
+func (s *Service) importTrainings(ctx context.Context, d *pthv.District, obj pthv.Object, id string) error {
 	c, err := s.startCSV(ctx, d, obj, id, "trainings")
 	if c == nil || err != nil {
 		return err
@@ -43,10 +34,10 @@ func (s *Service) importTrainings(ctx context.Context, d *District, obj Object, 
 	if err != nil {
 		return err
 	}
-	imp.TrainingFindings = res.Findings
-	tc := Counts{Rejected: res.Rejected}
+	imp.TrainingFindings = findings(res.Findings)
+	tc := pthv.Counts{Rejected: res.Rejected}
 	if res.FileError() {
-		imp.Counts[KindTraining] = tc
+		imp.Counts[pthv.KindTraining] = tc
 		imp.Validation = csvSummary(res.Findings)
 		return s.rejectCSV(ctx, c)
 	}
@@ -60,18 +51,18 @@ func (s *Service) importTrainings(ctx context.Context, d *District, obj Object, 
 	if err != nil {
 		return err
 	}
-	var writes []TrainingWrite
-	var opts []OptIn
+	var writes []pthv.TrainingWrite
+	var opts []pthv.OptIn
 	unchangedOpts := 0
 	for _, r := range res.Records {
 		if !known[r.Educator] {
 			tc.Rejected++
-			imp.TrainingFindings = append(imp.TrainingFindings, training.Finding{Severity: "error", Code: CodeUnknownEducator,
+			imp.TrainingFindings = append(imp.TrainingFindings, pthv.Finding{Severity: "error", Code: CodeUnknownEducator,
 				File: c.file, Line: r.Line, Column: "educatorSourcedId", Message: unknownEducator(r.Educator)})
 			continue
 		}
 		data, _ := json.Marshal(r)
-		h := Hash(data)
+		h := pthv.Hash(data)
 		switch old, ok := current[r.Key()]; {
 		case !ok:
 			tc.Added++
@@ -87,11 +78,11 @@ func (s *Service) importTrainings(ctx context.Context, d *District, obj Object, 
 			continue
 		}
 		if r.OptIn != nil {
-			opts = append(opts, OptIn{Educator: r.Educator, SchoolYear: r.SchoolYear, In: *r.OptIn, At: rowTime(r.Date), Source: "csv:" + id})
+			opts = append(opts, pthv.OptIn{Educator: r.Educator, SchoolYear: r.SchoolYear, In: *r.OptIn, At: rowTime(r.Date), Source: "csv:" + id})
 		}
-		writes = append(writes, TrainingWrite{Key: r.Key(), Educator: r.Educator, SchoolYear: r.SchoolYear, Hash: h, Data: data})
+		writes = append(writes, pthv.TrainingWrite{Key: r.Key(), Educator: r.Educator, SchoolYear: r.SchoolYear, Hash: h, Data: data})
 	}
-	slices.SortStableFunc(imp.TrainingFindings, func(a, b training.Finding) int { return a.Line - b.Line })
+	slices.SortStableFunc(imp.TrainingFindings, func(a, b pthv.Finding) int { return a.Line - b.Line })
 	ws, err := s.Store.PutTrainings(ctx, d.ID, id, writes)
 	imp.Writes.Add(ws)
 	if err != nil {
@@ -103,9 +94,9 @@ func (s *Service) importTrainings(ctx context.Context, d *District, obj Object, 
 		return err
 	}
 	oc.Unchanged += unchangedOpts
-	imp.Counts[KindTraining], imp.Counts[KindOptIn] = tc, oc
+	imp.Counts[pthv.KindTraining], imp.Counts[pthv.KindOptIn] = tc, oc
 	imp.Validation = csvSummary(imp.TrainingFindings)
-	imp.Status, imp.Finished = StatusApplied, s.now()
+	imp.Status, imp.Finished = pthv.StatusApplied, s.now()
 	log.Info("training import applied", "decision", "applied", "written", len(writes), "rejected", tc.Rejected)
 	if err := s.finish(ctx, imp, nil); err != nil {
 		return err

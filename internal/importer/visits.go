@@ -7,15 +7,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
-	"github.com/pthv/reach/internal/training"
 	"github.com/pthv/reach/internal/visits"
 )
-
-// KindVisit counts the visits of a visits import.
-const KindVisit roster.Kind = "visit"
 
 // importVisits imports one visit log. Rows are checked against the roster: the school must
 // have active students, the family (or the student's family) must be one of the school's,
@@ -25,7 +21,7 @@ const KindVisit roster.Kind = "visit"
 // visit with no first visit recorded for the family, school and year, are warnings: the row
 // is imported (logs arrive out of order). The visit id is the row's identity: the same file
 // twice writes nothing, a corrected row updates.
-func (s *Service) importVisits(ctx context.Context, d *District, obj Object, id string) error {
+func (s *Service) importVisits(ctx context.Context, d *pthv.District, obj pthv.Object, id string) error {
 	c, err := s.startCSV(ctx, d, obj, id, "visits")
 	if c == nil || err != nil {
 		return err
@@ -35,11 +31,11 @@ func (s *Service) importVisits(ctx context.Context, d *District, obj Object, id 
 	if err != nil {
 		return err
 	}
-	imp.VisitFindings = res.Findings
-	vc := Counts{Rejected: res.Rejected}
+	imp.VisitFindings = findings(res.Findings)
+	vc := pthv.Counts{Rejected: res.Rejected}
 	summary := func() {
-		imp.Counts[KindVisit] = vc
-		imp.Validation = ValidationSummary{}
+		imp.Counts[pthv.KindVisit] = vc
+		imp.Validation = pthv.ValidationSummary{}
 		for _, f := range imp.VisitFindings {
 			if f.Severity == "error" {
 				imp.Validation.Errors++
@@ -79,9 +75,9 @@ func (s *Service) importVisits(ctx context.Context, d *District, obj Object, id 
 	if err != nil {
 		return err
 	}
-	schools := map[string]*SchoolFamilies{}
+	schools := map[string]*pthv.SchoolFamilies{}
 	finding := func(r visits.Record, sev, code, column, msg string) {
-		imp.VisitFindings = append(imp.VisitFindings, visits.Finding{Severity: sev, Code: code, File: file, Line: r.Line, Column: column, Message: msg})
+		imp.VisitFindings = append(imp.VisitFindings, pthv.Finding{Severity: sev, Code: code, File: file, Line: r.Line, Column: column, Message: msg})
 	}
 	firsts := map[string]bool{} // school#family#year with a first visit, stored or in this file
 	for _, c := range current {
@@ -91,7 +87,7 @@ func (s *Service) importVisits(ctx context.Context, d *District, obj Object, id 
 	}
 	type accepted struct {
 		r  visits.Record
-		sv StoredVisit
+		sv pthv.StoredVisit
 	}
 	var ok []accepted
 	for _, r := range res.Records {
@@ -102,7 +98,7 @@ func (s *Service) importVisits(ctx context.Context, d *District, obj Object, id 
 			}
 			schools[r.School] = sf
 		}
-		sv := StoredVisit{Record: r, Year: r.SchoolYear()}
+		sv := pthv.StoredVisit{Visit: r, Year: r.SchoolYear()}
 		var bad []string
 		switch {
 		case sf == nil || len(sf.Family) == 0:
@@ -146,7 +142,7 @@ func (s *Service) importVisits(ctx context.Context, d *District, obj Object, id 
 		}
 		ok = append(ok, accepted{r, sv})
 	}
-	var writes []VisitWrite
+	var writes []pthv.VisitWrite
 	var touched []string
 	for _, a := range ok {
 		if a.r.Number == 2 && !firsts[a.r.School+"#"+a.sv.Family+"#"+a.sv.Year] {
@@ -156,7 +152,7 @@ func (s *Service) importVisits(ctx context.Context, d *District, obj Object, id 
 		if err != nil {
 			return err
 		}
-		w := VisitWrite{ID: a.r.ID, Data: data, VisitCurrent: VisitCurrent{Hash: Hash(data), Year: a.sv.Year, School: a.r.School, Family: a.sv.Family, Number: a.r.Number}}
+		w := pthv.VisitWrite{ID: a.r.ID, Data: data, VisitCurrent: pthv.VisitCurrent{Hash: pthv.Hash(data), Year: a.sv.Year, School: a.r.School, Family: a.sv.Family, Number: a.r.Number}}
 		switch old, exists := current[a.r.ID]; {
 		case !exists:
 			vc.Added++
@@ -170,14 +166,14 @@ func (s *Service) importVisits(ctx context.Context, d *District, obj Object, id 
 		touched = append(touched, w.Year)
 		writes = append(writes, w)
 	}
-	slices.SortStableFunc(imp.VisitFindings, func(a, b visits.Finding) int { return a.Line - b.Line })
+	slices.SortStableFunc(imp.VisitFindings, func(a, b pthv.Finding) int { return a.Line - b.Line })
 	ws, err := s.Store.PutVisits(ctx, d.ID, id, writes)
 	imp.Writes.Add(ws)
 	if err != nil {
 		return err
 	}
 	summary()
-	imp.Status, imp.Finished = StatusApplied, s.now()
+	imp.Status, imp.Finished = pthv.StatusApplied, s.now()
 	log.Info("visit import applied", "decision", "applied", "written", len(writes), "rejected", vc.Rejected, "warnings", imp.Validation.Warnings)
 	if err := s.finish(ctx, imp, nil); err != nil {
 		return err
@@ -189,7 +185,7 @@ func (s *Service) importVisits(ctx context.Context, d *District, obj Object, id 
 // schoolYears returns the school years (1 July – 30 June, like "2026-2027") of the district's
 // active school-year sessions: visits are resolved against this roster, so they must fall in
 // one of its years (summer visits before the first day of school included).
-func (s *Service) schoolYears(ctx context.Context, district string, st State) ([]string, error) {
+func (s *Service) schoolYears(ctx context.Context, district string, st pthv.State) ([]string, error) {
 	var out []string
 	for id, c := range st[roster.KindAcademicSession] {
 		if !c.Active {
@@ -201,8 +197,8 @@ func (s *Service) schoolYears(ctx context.Context, district string, st State) ([
 		}
 		var as roster.AcademicSession
 		if json.Unmarshal(raw, &as) == nil && as.Type == "schoolYear" && as.StartDate != "" {
-			if t, err := time.Parse(time.DateOnly, as.StartDate); err == nil {
-				out = append(out, training.SchoolYear(t))
+			if y := pthv.SchoolYearOfDate(as.StartDate); !y.IsZero() {
+				out = append(out, y.String())
 			}
 		}
 	}

@@ -13,20 +13,26 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 )
 
 // Pipeline is what the handler drives.
 type Pipeline interface {
-	HandleDrop(ctx context.Context, obj importer.Object) error
-	Continue(ctx context.Context, c importer.Continuation) error
+	HandleDrop(ctx context.Context, obj pthv.Object) error
+	Continue(ctx context.Context, c pthv.Continuation) error
+}
+
+// Blobs is what the handler needs of S3: the version, ETag, size and upload time of the
+// object an event names (the latest version when VersionID is empty), or a not-found error.
+type Blobs interface {
+	Stat(ctx context.Context, obj pthv.Object) (pthv.Object, error)
 }
 
 // Handler handles SQS batches with partial batch failures: a message that fails stays on the
 // queue and is retried (then dead-lettered); the others are deleted.
 type Handler struct {
 	Pipeline Pipeline
-	Blobs    importer.Blobs
+	Blobs    Blobs
 	Log      *slog.Logger
 }
 
@@ -82,8 +88,8 @@ func (h *Handler) one(ctx context.Context, log *slog.Logger, body string) error 
 	case msg.Event == "s3:TestEvent":
 		log.Info("s3 test event ignored", "decision", "ignore")
 		return nil
-	case msg.Kind == importer.ContinuationKind:
-		return h.Pipeline.Continue(ctx, importer.Continuation{Kind: msg.Kind, District: msg.District, ImportID: msg.ImportID, Run: msg.Run})
+	case msg.Kind == pthv.ContinuationKind:
+		return h.Pipeline.Continue(ctx, pthv.Continuation{Kind: msg.Kind, District: msg.District, ImportID: msg.ImportID, Run: msg.Run})
 	case len(msg.Records) > 0:
 		var firstErr error
 		for _, r := range msg.Records {
@@ -106,11 +112,11 @@ func (h *Handler) drop(ctx context.Context, r s3Record) error {
 	if err != nil {
 		return err
 	}
-	obj := importer.Object{Bucket: r.S3.Bucket.Name, Key: key, VersionID: r.S3.Object.VersionID, ETag: r.S3.Object.ETag}
+	obj := pthv.Object{Bucket: r.S3.Bucket.Name, Key: key, VersionID: r.S3.Object.VersionID, ETag: r.S3.Object.ETag}
 	// Version and upload time come from S3 itself: notifications may omit the version, and
 	// only S3 knows the upload order of different keys.
 	st, err := h.Blobs.Stat(ctx, obj)
-	if errors.Is(err, importer.ErrNotFound) {
+	if errors.Is(err, pthv.ErrNotFound) {
 		h.Log.Info("dropped object no longer exists", "bucket", obj.Bucket, "key", obj.Key, "decision", "ignore")
 		return nil
 	}
@@ -118,7 +124,7 @@ func (h *Handler) drop(ctx context.Context, r s3Record) error {
 		return err
 	}
 	err = h.Pipeline.HandleDrop(ctx, st)
-	if errors.Is(err, importer.ErrRefused) {
+	if errors.Is(err, pthv.ErrRefused) {
 		return nil // reported; retrying would not change the answer
 	}
 	return err

@@ -14,20 +14,21 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 )
 
 type fakePipeline struct {
-	drops     []importer.Object
-	continued []importer.Continuation
+	drops     []pthv.Object
+	continued []pthv.Continuation
 	dropErr   error
 }
 
-func (f *fakePipeline) HandleDrop(_ context.Context, o importer.Object) error {
+func (f *fakePipeline) HandleDrop(_ context.Context, o pthv.Object) error {
 	f.drops = append(f.drops, o)
 	return f.dropErr
 }
 
-func (f *fakePipeline) Continue(_ context.Context, c importer.Continuation) error {
+func (f *fakePipeline) Continue(_ context.Context, c pthv.Continuation) error {
 	f.continued = append(f.continued, c)
 	return nil
 }
@@ -35,7 +36,7 @@ func (f *fakePipeline) Continue(_ context.Context, c importer.Continuation) erro
 // statBlobs answers Stat with a fixed version and time; nothing else is used.
 type statBlobs struct{ importer.Blobs }
 
-func (statBlobs) Stat(_ context.Context, o importer.Object) (importer.Object, error) {
+func (statBlobs) Stat(_ context.Context, o pthv.Object) (pthv.Object, error) {
 	if o.VersionID == "" {
 		o.VersionID = "latest"
 	}
@@ -63,7 +64,7 @@ func TestAnAWSS3NotificationBecomesADropWithItsKeyDecoded(t *testing.T) {
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("resp %+v err %v", resp, err)
 	}
-	want := []importer.Object{{Bucket: "pthv-reach-drops", Key: "drops/d1/rosters/Spring Export (2).zip",
+	want := []pthv.Object{{Bucket: "pthv-reach-drops", Key: "drops/d1/rosters/Spring Export (2).zip",
 		VersionID: "3HL4kqtJlcpXroDTDmjVBH40Nrjfkd", ETag: "b21b84d653bb07b05b1e6b33684dc11b",
 		UploadedAt: time.Date(2026, 9, 3, 19, 37, 27, 0, time.UTC)}}
 	if diff := cmp.Diff(want, p.drops); diff != "" {
@@ -91,7 +92,7 @@ func TestRefusedDropsAreNotRetriedButFailuresAre(t *testing.T) {
 	for _, tc := range []struct {
 		err  error
 		fail bool
-	}{{importer.ErrRefused, false}, {errors.New("dynamodb unavailable"), true}} {
+	}{{pthv.ErrRefused, false}, {errors.New("dynamodb unavailable"), true}} {
 		p := &fakePipeline{dropErr: tc.err}
 		h := &Handler{Pipeline: p, Blobs: statBlobs{}, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 		resp, _ := h.Handle(context.Background(), load(t, "sqs-s3-put-aws.json"))

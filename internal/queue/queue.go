@@ -1,4 +1,5 @@
-// Package queue sends import continuations to the ingest queue, as importer.Queue.
+// Package queue sends import continuations (pthv.Continuation) to the ingest queue: the Queue
+// internal/importer declares.
 package queue
 
 import (
@@ -8,7 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 )
 
 // SQS sends continuation messages to one queue.
@@ -17,10 +18,8 @@ type SQS struct {
 	QueueURL string
 }
 
-var _ importer.Queue = (*SQS)(nil)
-
 // Continue implements importer.Queue.
-func (q *SQS) Continue(ctx context.Context, msg importer.Continuation) error {
+func (q *SQS) Continue(ctx context.Context, msg pthv.Continuation) error {
 	if q.QueueURL == "" {
 		return fmt.Errorf("no ingest queue configured to continue import %s", msg.ImportID)
 	}

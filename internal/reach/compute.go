@@ -3,6 +3,8 @@ package reach
 import (
 	"maps"
 	"slices"
+
+	"github.com/pthv/reach/internal/pthv"
 )
 
 // MinCell is the smallest count of students, families or visits published below the state
@@ -106,7 +108,8 @@ func ComputeDistrict(in DistrictInput) DistrictMetrics {
 		PerSite:          []SiteMetrics{},
 		HoursPerEducator: map[string]float64{},
 	}
-	first, last, yearOK := YearDates(in.Year)
+	sy, yerr := pthv.ParseSchoolYear(in.Year)
+	first, last, yearOK := sy.FirstDay(), sy.LastDay(), yerr == nil
 
 	sites := map[string]*siteAcc{}
 	seen := make(map[string]struct{}, len(in.Visits))
@@ -118,7 +121,7 @@ func ComputeDistrict(in DistrictInput) DistrictMetrics {
 			continue
 		}
 		eds = distinctNonEmpty(eds[:0], v.Educators)
-		if !yearOK || !validDate(v.Date) || v.Date < first || v.Date > last ||
+		if !yearOK || !pthv.ValidDate(v.Date) || v.Date < first || v.Date > last ||
 			(v.Number != 1 && v.Number != 2) || v.School == "" || v.Family == "" || len(eds) < 2 {
 			out.IgnoredVisits++
 			continue
@@ -198,7 +201,7 @@ func ComputeDistrict(in DistrictInput) DistrictMetrics {
 		inYear := map[string]struct{}{}
 		upToEnd := map[string]struct{}{}
 		for _, t := range in.Trainings {
-			if t.Educator == "" || !validDate(t.Date) || t.Date > last {
+			if t.Educator == "" || !pthv.ValidDate(t.Date) || t.Date > last {
 				continue
 			}
 			upToEnd[t.Educator] = struct{}{}

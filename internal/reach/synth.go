@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/pthv/reach/internal/pthv"
 )
 
 // SynthOptions shapes the data Synth makes. Ranges are inclusive {min, max}; a zero field
@@ -45,11 +47,11 @@ var stateCodes = []string{"AK", "AL", "AR", "AZ", "CA", "CO", "CT", "DC", "DE", 
 // "CA-001-v00031".
 func Synth(seed uint64, opts SynthOptions) ([]DistrictInput, SynthTruth) {
 	o := opts.withDefaults()
-	first, _, ok := YearDates(o.Year)
-	if !ok {
+	sy, err := pthv.ParseSchoolYear(o.Year)
+	if err != nil {
 		panic("reach.Synth: year must be written like 2025-2026, got " + o.Year)
 	}
-	y0, _ := digits(first[:4])
+	y0 := sy.Start()
 	r := rand.New(rand.NewPCG(seed, 0x7265616368))
 
 	codes := slices.Clone(stateCodes)

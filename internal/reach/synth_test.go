@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pthv/reach/internal/pthv"
 )
 
 // synthShapes are the option sets the known-answer and property tests run over.
@@ -104,7 +106,8 @@ func TestSynthCoversTheCases(t *testing.T) {
 	for seed := range uint64(20) {
 		inputs, want := Synth(seed, SynthOptions{OutOfYear: true})
 		for i, in := range inputs {
-			first, last, _ := YearDates(in.Year)
+			sy, _ := pthv.ParseSchoolYear(in.Year)
+			first, last := sy.FirstDay(), sy.LastDay()
 			completedBy := map[string]map[int]int{} // school/family → number → count
 			datesBy := map[string]map[string]bool{}
 			familiesOf := map[string]map[string]string{} // school → student → family

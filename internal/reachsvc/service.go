@@ -17,18 +17,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/reach"
 	"github.com/pthv/reach/internal/roster"
 )
 
 // Store is what the service needs of the database.
 type Store interface {
-	District(ctx context.Context, id string) (*importer.District, error)
-	ListDistricts(ctx context.Context) ([]importer.District, error)
-	LoadVisits(ctx context.Context, district string) (map[string]importer.VisitCurrent, error)
+	District(ctx context.Context, id string) (*pthv.District, error)
+	ListDistricts(ctx context.Context) ([]pthv.District, error)
+	LoadVisits(ctx context.Context, district string) (map[string]pthv.VisitCurrent, error)
 	// VisitsOf returns the district's visits of a year and how many items it read.
-	VisitsOf(ctx context.Context, district, year string) ([]importer.StoredVisit, int, error)
+	VisitsOf(ctx context.Context, district, year string) ([]pthv.StoredVisit, int, error)
 	LoadTrainings(ctx context.Context, district string) (map[string]string, error)
 	SchoolStudents(ctx context.Context, district, school string) (int, error)
 	GetRecord(ctx context.Context, district string, kind roster.Kind, id string) (json.RawMessage, bool, error)
@@ -109,13 +109,13 @@ func (s *Service) Recompute(ctx context.Context, dys []DistrictYear) (*Result, e
 	res := &Result{}
 	years := map[string]bool{}
 	seen := map[DistrictYear]bool{}
-	districts := map[string]*importer.District{}
+	districts := map[string]*pthv.District{}
 	for _, dy := range dys {
 		if seen[dy] {
 			continue
 		}
 		seen[dy] = true
-		if _, _, ok := reach.YearDates(dy.Year); !ok {
+		if _, err := pthv.ParseSchoolYear(dy.Year); err != nil {
 			return nil, fmt.Errorf("reach: %q is not a school year", dy.Year)
 		}
 		d := districts[dy.District]
@@ -172,7 +172,7 @@ func (s *Service) Full(ctx context.Context) (*Result, error) {
 		}
 		for k := range ts {
 			if p := strings.SplitN(k, "#", 3); len(p) == 3 {
-				all[reach.SchoolYear(p[1])] = true
+				all[pthv.SchoolYearOfDate(p[1]).String()] = true
 			}
 		}
 	}
@@ -187,7 +187,7 @@ func (s *Service) Full(ctx context.Context) (*Result, error) {
 }
 
 // district recomputes one district-year and stores its aggregate.
-func (s *Service) district(ctx context.Context, d importer.District, year string, res *Result) error {
+func (s *Service) district(ctx context.Context, d pthv.District, year string, res *Result) error {
 	vs, read, err := s.Store.VisitsOf(ctx, d.ID, year)
 	if err != nil {
 		return err

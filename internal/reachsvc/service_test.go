@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/reach"
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/schemas"
@@ -24,24 +24,24 @@ import (
 // counts what it returns and writes.
 type memStore struct {
 	mu        sync.Mutex
-	districts map[string]importer.District
-	visits    map[string]map[string]importer.StoredVisit // district → id → visit
-	trainings map[string]map[string]string               // district → key → hash
-	schools   map[string]map[string]reach.School         // district → id → school
-	aggs      map[string]map[string][]byte               // year → name → JSON
+	districts map[string]pthv.District
+	visits    map[string]map[string]pthv.StoredVisit // district → id → visit
+	trainings map[string]map[string]string           // district → key → hash
+	schools   map[string]map[string]reach.School     // district → id → school
+	aggs      map[string]map[string][]byte           // year → name → JSON
 	writes    int
 }
 
 func newMemStore() *memStore {
-	return &memStore{districts: map[string]importer.District{}, visits: map[string]map[string]importer.StoredVisit{},
+	return &memStore{districts: map[string]pthv.District{}, visits: map[string]map[string]pthv.StoredVisit{},
 		trainings: map[string]map[string]string{}, schools: map[string]map[string]reach.School{}, aggs: map[string]map[string][]byte{}}
 }
 
 // load puts Synth's inputs in the store, as imports would have left them.
 func (m *memStore) load(ins []reach.DistrictInput) {
 	for _, in := range ins {
-		m.districts[in.District] = importer.District{ID: in.District, State: in.State}
-		m.visits[in.District], m.trainings[in.District], m.schools[in.District] = map[string]importer.StoredVisit{}, map[string]string{}, map[string]reach.School{}
+		m.districts[in.District] = pthv.District{ID: in.District, State: in.State}
+		m.visits[in.District], m.trainings[in.District], m.schools[in.District] = map[string]pthv.StoredVisit{}, map[string]string{}, map[string]reach.School{}
 		for _, v := range in.Visits {
 			m.visits[in.District][v.ID] = storedVisit(v)
 		}
@@ -54,34 +54,34 @@ func (m *memStore) load(ins []reach.DistrictInput) {
 	}
 }
 
-func storedVisit(v reach.Visit) importer.StoredVisit {
-	sv := importer.StoredVisit{Family: v.Family, Students: v.Students, Year: reach.SchoolYear(v.Date)}
+func storedVisit(v reach.Visit) pthv.StoredVisit {
+	sv := pthv.StoredVisit{Family: v.Family, Students: v.Students, Year: pthv.SchoolYearOfDate(v.Date).String()}
 	sv.ID, sv.School, sv.Date, sv.Number, sv.Educators, sv.Minutes, sv.Status = v.ID, v.School, v.Date, v.Number, v.Educators, v.Minutes, v.Status
 	return sv
 }
 
-func (m *memStore) District(_ context.Context, id string) (*importer.District, error) {
+func (m *memStore) District(_ context.Context, id string) (*pthv.District, error) {
 	d, ok := m.districts[id]
 	if !ok {
-		return nil, importer.ErrNotFound
+		return nil, pthv.ErrNotFound
 	}
 	return &d, nil
 }
 
-func (m *memStore) ListDistricts(context.Context) ([]importer.District, error) {
+func (m *memStore) ListDistricts(context.Context) ([]pthv.District, error) {
 	return slices.Collect(maps.Values(m.districts)), nil
 }
 
-func (m *memStore) LoadVisits(_ context.Context, d string) (map[string]importer.VisitCurrent, error) {
-	out := map[string]importer.VisitCurrent{}
+func (m *memStore) LoadVisits(_ context.Context, d string) (map[string]pthv.VisitCurrent, error) {
+	out := map[string]pthv.VisitCurrent{}
 	for id, v := range m.visits[d] {
-		out[id] = importer.VisitCurrent{Year: v.Year, School: v.School, Family: v.Family, Number: v.Number}
+		out[id] = pthv.VisitCurrent{Year: v.Year, School: v.School, Family: v.Family, Number: v.Number}
 	}
 	return out, nil
 }
 
-func (m *memStore) VisitsOf(_ context.Context, d, year string) ([]importer.StoredVisit, int, error) {
-	var out []importer.StoredVisit
+func (m *memStore) VisitsOf(_ context.Context, d, year string) ([]pthv.StoredVisit, int, error) {
+	var out []pthv.StoredVisit
 	for _, v := range m.visits[d] {
 		if v.Year == year {
 			out = append(out, v)
@@ -101,7 +101,7 @@ func (m *memStore) SchoolStudents(_ context.Context, d, school string) (int, err
 func (m *memStore) GetRecord(_ context.Context, d string, kind roster.Kind, id string) (json.RawMessage, bool, error) {
 	s, ok := m.schools[d][id]
 	if kind != roster.KindOrg || !ok {
-		return nil, false, importer.ErrNotFound
+		return nil, false, pthv.ErrNotFound
 	}
 	b, _ := json.Marshal(roster.Org{SourcedID: id, Name: s.Name, Type: "school"})
 	return b, true, nil
@@ -143,7 +143,7 @@ func (b *memBlobs) Put(_ context.Context, _, key, _ string, body []byte) error {
 func (b *memBlobs) Get(_ context.Context, _, key string) ([]byte, error) {
 	o, ok := b.objs[key]
 	if !ok {
-		return nil, importer.ErrNotFound
+		return nil, pthv.ErrNotFound
 	}
 	return o, nil
 }
@@ -303,8 +303,8 @@ func TestRegisteringADistrictChangesNoFigures(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Two districts are registered, one in a state that has none yet: no records at all.
-	st.districts["new-usd"] = importer.District{ID: "new-usd", State: "WY"}
-	st.districts["new-too"] = importer.District{ID: "new-too", State: ins[0].State}
+	st.districts["new-usd"] = pthv.District{ID: "new-usd", State: "WY"}
+	st.districts["new-too"] = pthv.District{ID: "new-too", State: ins[0].State}
 	st.writes = 0
 	full, err := svc.Full(ctx)
 	if err != nil {

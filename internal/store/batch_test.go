@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
@@ -44,9 +44,9 @@ func (d *stingyDB) BatchWriteItem(_ context.Context, in *dynamodb.BatchWriteItem
 func TestUnprocessedItemsAreRetriedUntilWritten(t *testing.T) {
 	db := &stingyDB{take: 10, written: map[string]bool{}}
 	s := &Store{DB: db, Table: "t", Workers: 2, RetryBase: time.Millisecond}
-	var ops []importer.Op
+	var ops []pthv.Op
 	for i := 0; i < 60; i++ {
-		ops = append(ops, importer.Op{Op: importer.OpPut, Kind: roster.KindUser, ID: fmt.Sprintf("u%02d", i), Hash: "h", Data: json.RawMessage(`{}`)})
+		ops = append(ops, pthv.Op{Op: pthv.OpPut, Kind: roster.KindUser, ID: fmt.Sprintf("u%02d", i), Hash: "h", Data: json.RawMessage(`{}`)})
 	}
 	ws, err := s.Apply(context.Background(), "d1", "imp", ops)
 	if err != nil {
@@ -64,7 +64,7 @@ func TestUnprocessedItemsAreRetriedUntilWritten(t *testing.T) {
 func TestABatchThatNeverDrainsFails(t *testing.T) {
 	db := &stingyDB{take: 0, written: map[string]bool{}}
 	s := &Store{DB: db, Table: "t", RetryBase: time.Millisecond, RetryMax: 2 * time.Millisecond}
-	_, err := s.Apply(context.Background(), "d1", "imp", []importer.Op{{Op: importer.OpPut, Kind: roster.KindUser, ID: "u", Hash: "h", Data: json.RawMessage(`{}`)}})
+	_, err := s.Apply(context.Background(), "d1", "imp", []pthv.Op{{Op: pthv.OpPut, Kind: roster.KindUser, ID: "u", Hash: "h", Data: json.RawMessage(`{}`)}})
 	if err == nil {
 		t.Fatal("want an error after the retries run out")
 	}

@@ -14,14 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/pthv/reach/internal/cohortsvc"
-	"github.com/pthv/reach/internal/consent"
+	"github.com/pthv/reach/internal/cohort"
 	"github.com/pthv/reach/internal/deploy"
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
-
-var _ cohortsvc.Store = (*Store)(nil)
 
 // SchoolAttr is the attribute the school index is keyed on.
 const SchoolAttr = deploy.SchoolIndexKey
@@ -34,8 +31,8 @@ const maxBatchGet = 100
 
 // SchoolRoster implements cohortsvc.Store: one paginated Query of the school index, active
 // records only.
-func (s *Store) SchoolRoster(ctx context.Context, district, school string) (*cohortsvc.SchoolRoster, error) {
-	out := &cohortsvc.SchoolRoster{}
+func (s *Store) SchoolRoster(ctx context.Context, district, school string) (*pthv.SchoolRoster, error) {
+	out := &pthv.SchoolRoster{}
 	p := dynamodb.NewQueryPaginator(s.DB, &dynamodb.QueryInput{TableName: &s.Table, IndexName: aws.String(deploy.SchoolIndex),
 		KeyConditionExpression:    aws.String("#s = :s"),
 		FilterExpression:          aws.String("a = :t"),
@@ -144,10 +141,10 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 func consentPK(district, year string) string { return "C#" + district + "#" + year }
 
 // Consent implements cohortsvc.Store.
-func (s *Store) Consent(ctx context.Context, district, year string) (map[string]consent.Entry, error) {
-	out := map[string]consent.Entry{}
+func (s *Store) Consent(ctx context.Context, district, year string) (map[string]pthv.ConsentEntry, error) {
+	out := map[string]pthv.ConsentEntry{}
 	err := s.query(ctx, consentPK(district, year), func(it map[string]types.AttributeValue) error {
-		e := consent.Entry{Year: year, Subject: getS(it, "sk"), Consent: getS(it, "c"), Date: getS(it, "dt"), Source: getS(it, "src")}
+		e := pthv.ConsentEntry{Year: year, Subject: getS(it, "sk"), Consent: getS(it, "c"), Date: getS(it, "dt"), Source: getS(it, "src")}
 		e.At, _ = time.Parse(time.RFC3339Nano, getS(it, "at"))
 		out[e.Subject] = e
 		return nil
@@ -160,8 +157,8 @@ func (s *Store) Consent(ctx context.Context, district, year string) (map[string]
 
 // SetConsent records answers; for one subject and year the last entry of the call wins.
 // "unknown" is stored too: it withdraws an earlier answer (newest wins).
-func (s *Store) SetConsent(ctx context.Context, district string, entries []consent.Entry) error {
-	last := map[string]consent.Entry{}
+func (s *Store) SetConsent(ctx context.Context, district string, entries []pthv.ConsentEntry) error {
+	last := map[string]pthv.ConsentEntry{}
 	for _, e := range entries {
 		last[e.Year+"/"+e.Subject] = e
 	}
@@ -189,7 +186,7 @@ func membersPK(district, id, set string) string {
 // cohort item is written conditionally on the revision it replaces. Two writers of one
 // revision cannot mix their members: the loser's set is orphaned and the winner's item
 // points at the winner's set. Earlier revisions' members stay, as the cohort's history.
-func (s *Store) PutCohort(ctx context.Context, rec *cohortsvc.Record, members []cohortsvc.MemberItem) error {
+func (s *Store) PutCohort(ctx context.Context, rec *cohort.Record, members []cohort.MemberItem) error {
 	now := s.now().Format(time.RFC3339)
 	token := make([]byte, 4)
 	for i := range token {
@@ -223,7 +220,7 @@ func (s *Store) PutCohort(ctx context.Context, rec *cohortsvc.Record, members []
 		in.ConditionExpression = aws.String("attribute_not_exists(pk)")
 	}
 	if _, err := s.DB.PutItem(ctx, in); isConditionFailed(err) {
-		return fmt.Errorf("cohort %s revision %d: %w", rec.ID, rec.Revision, importer.ErrConflict)
+		return fmt.Errorf("cohort %s revision %d: %w", rec.ID, rec.Revision, pthv.ErrConflict)
 	} else if err != nil {
 		return fmt.Errorf("store cohort: %w", err)
 	}
@@ -231,27 +228,27 @@ func (s *Store) PutCohort(ctx context.Context, rec *cohortsvc.Record, members []
 }
 
 // GetCohort implements cohortsvc.Store.
-func (s *Store) GetCohort(ctx context.Context, district, id string) (*cohortsvc.Record, error) {
+func (s *Store) GetCohort(ctx context.Context, district, id string) (*cohort.Record, error) {
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key(cohortPK(district), id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, err
 	}
 	if out.Item == nil {
-		return nil, fmt.Errorf("cohort %s: %w", id, importer.ErrNotFound)
+		return nil, fmt.Errorf("cohort %s: %w", id, pthv.ErrNotFound)
 	}
-	rec := &cohortsvc.Record{}
+	rec := &cohort.Record{}
 	return rec, json.Unmarshal([]byte(getS(out.Item, "j")), rec)
 }
 
 // Members implements cohortsvc.Store; members come back in stratum, then random order.
-func (s *Store) Members(ctx context.Context, district, id string) ([]cohortsvc.MemberItem, error) {
+func (s *Store) Members(ctx context.Context, district, id string) ([]cohort.MemberItem, error) {
 	rec, err := s.GetCohort(ctx, district, id)
 	if err != nil {
 		return nil, err
 	}
-	var out []cohortsvc.MemberItem
+	var out []cohort.MemberItem
 	err = s.query(ctx, membersPK(district, id, rec.MembersSet), func(it map[string]types.AttributeValue) error {
-		var m cohortsvc.MemberItem
+		var m cohort.MemberItem
 		if err := json.Unmarshal([]byte(getS(it, "j")), &m); err != nil {
 			return err
 		}
@@ -261,15 +258,15 @@ func (s *Store) Members(ctx context.Context, district, id string) ([]cohortsvc.M
 	if err != nil {
 		return nil, fmt.Errorf("load cohort members: %w", err)
 	}
-	cohortsvc.SortMembers(out)
+	cohort.SortMembers(out)
 	return out, nil
 }
 
 // ListCohorts implements cohortsvc.Store.
-func (s *Store) ListCohorts(ctx context.Context, district string) ([]*cohortsvc.Record, error) {
-	var out []*cohortsvc.Record
+func (s *Store) ListCohorts(ctx context.Context, district string) ([]*cohort.Record, error) {
+	var out []*cohort.Record
 	err := s.query(ctx, cohortPK(district), func(it map[string]types.AttributeValue) error {
-		rec := &cohortsvc.Record{}
+		rec := &cohort.Record{}
 		if err := json.Unmarshal([]byte(getS(it, "j")), rec); err != nil {
 			return err
 		}

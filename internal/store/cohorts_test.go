@@ -10,19 +10,19 @@ import (
 	"time"
 
 	"github.com/pthv/reach/internal/cohort"
-	"github.com/pthv/reach/internal/cohortsvc"
 	"github.com/pthv/reach/internal/consent"
 	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
-func put(t *testing.T, rec roster.Record, school string) importer.Op {
+func put(t *testing.T, rec roster.Record, school string) pthv.Op {
 	t.Helper()
 	data, hash, err := importer.Encode(rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	op := importer.Op{Op: importer.OpPut, Kind: rec.RecordKind(), ID: rec.ID(), Hash: hash, Data: data, School: school}
+	op := pthv.Op{Op: pthv.OpPut, Kind: rec.RecordKind(), ID: rec.ID(), Hash: hash, Data: data, School: school}
 	if r, ok := rec.(*roster.Role); ok {
 		op.Role, op.User = r.Role, r.UserSourcedID
 	}
@@ -33,7 +33,7 @@ func TestSchoolRosterReadsOneSchoolThroughTheIndex(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	a := roster.StatusActive
-	var ops []importer.Op
+	var ops []pthv.Op
 	for _, sch := range []string{"sch-1", "sch-2"} {
 		ops = append(ops, put(t, &roster.Class{SourcedID: "cls-" + sch, Status: a, ClassType: "homeroom", SchoolSourcedID: sch}, sch))
 		for i := range 60 { // 60 students a school: more than one BatchGetItem
@@ -48,7 +48,7 @@ func TestSchoolRosterReadsOneSchoolThroughTheIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	// One enrollment of sch-1 is deactivated: the index must not return it.
-	if _, err := s.Apply(ctx, "d1", "imp-2", []importer.Op{{Op: importer.OpDeactivate, Kind: roster.KindEnrollment, ID: "enr-stu-sch-1-00"}}); err != nil {
+	if _, err := s.Apply(ctx, "d1", "imp-2", []pthv.Op{{Op: pthv.OpDeactivate, Kind: roster.KindEnrollment, ID: "enr-stu-sch-1-00"}}); err != nil {
 		t.Fatal(err)
 	}
 	sr, err := s.SchoolRoster(ctx, "d1", "sch-1")
@@ -72,7 +72,7 @@ func TestSchoolRosterReadsOneSchoolThroughTheIndex(t *testing.T) {
 		ids = append(ids, fmt.Sprintf("stu-sch-1-%02d", i), fmt.Sprintf("stu-sch-2-%02d", i))
 	}
 	ids = append(ids, "stu-nobody")
-	if _, err := s.Apply(ctx, "d1", "imp-3", []importer.Op{{Op: importer.OpDeactivate, Kind: roster.KindUser, ID: "stu-sch-2-59"}}); err != nil {
+	if _, err := s.Apply(ctx, "d1", "imp-3", []pthv.Op{{Op: pthv.OpDeactivate, Kind: roster.KindUser, ID: "stu-sch-2-59"}}); err != nil {
 		t.Fatal(err)
 	}
 	users, err := s.Users(ctx, "d1", ids)
@@ -110,13 +110,13 @@ func TestConsentRoundTrip(t *testing.T) {
 func TestPutCohortRevisions(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
-	rec := &cohortsvc.Record{ID: "coh-1", District: "d1", School: "sch-1", Year: "2026-2027", Revision: 1,
+	rec := &cohort.Record{ID: "coh-1", District: "d1", School: "sch-1", Year: "2026-2027", Revision: 1,
 		Cohort: cohort.Cohort{PopulationHash: "abc", Status: cohort.StatusReady}}
-	member := func(id, stratum string, order int) cohortsvc.MemberItem {
-		return cohortsvc.MemberItem{Member: cohort.Member{FamilyID: id, StudentIDs: []string{"s-" + id}, Stratum: stratum, Order: order,
+	member := func(id, stratum string, order int) cohort.MemberItem {
+		return cohort.MemberItem{Member: cohort.Member{FamilyID: id, StudentIDs: []string{"s-" + id}, Stratum: stratum, Order: order,
 			Pair: []string{"t1", "t2"}}, Consent: cohort.ConsentUnknown}
 	}
-	var first []cohortsvc.MemberItem
+	var first []cohort.MemberItem
 	for i := range 40 {
 		first = append(first, member(fmt.Sprintf("fam-%02d", i), []string{"KG", "01", "02"}[i%3], i/3))
 	}
@@ -124,16 +124,16 @@ func TestPutCohortRevisions(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Revision 2 drops fam-05 and fam-06 and adds fam-99.
-	second := slices.Concat(first[:5], first[7:], []cohortsvc.MemberItem{member("fam-99", "02", 20)})
+	second := slices.Concat(first[:5], first[7:], []cohort.MemberItem{member("fam-99", "02", 20)})
 	rec2 := *rec
 	rec2.Revision = 2
 	if err := s.PutCohort(ctx, &rec2, second); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutCohort(ctx, &rec2, second); !errors.Is(err, importer.ErrConflict) {
+	if err := s.PutCohort(ctx, &rec2, second); !errors.Is(err, pthv.ErrConflict) {
 		t.Fatalf("revision 2 twice: %v", err)
 	}
-	if err := s.PutCohort(ctx, rec, first); !errors.Is(err, importer.ErrConflict) {
+	if err := s.PutCohort(ctx, rec, first); !errors.Is(err, pthv.ErrConflict) {
 		t.Fatalf("revision 1 again: %v", err)
 	}
 	got, err := s.GetCohort(ctx, "d1", "coh-1")
@@ -148,13 +148,13 @@ func TestPutCohortRevisions(t *testing.T) {
 		t.Fatalf("%d members, want 39", len(ms))
 	}
 	want := slices.Clone(second)
-	cohortsvc.SortMembers(want)
+	cohort.SortMembers(want)
 	a, _ := json.Marshal(ms)
 	b, _ := json.Marshal(want)
 	if string(a) != string(b) {
 		t.Fatalf("members differ:\n%s\n%s", a, b)
 	}
-	if _, err := s.GetCohort(ctx, "d1", "coh-2"); !errors.Is(err, importer.ErrNotFound) {
+	if _, err := s.GetCohort(ctx, "d1", "coh-2"); !errors.Is(err, pthv.ErrNotFound) {
 		t.Fatalf("unknown cohort: %v", err)
 	}
 	list, err := s.ListCohorts(ctx, "d1")

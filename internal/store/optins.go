@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 )
 
 // Opt-ins: pk OPT#{districtId}#{schoolYear}, sk {educatorId}; attributes in (the decision),
@@ -26,16 +26,16 @@ func decisionTime(t time.Time) string {
 // when no decision on record for the educator and year is as new, so an older decision (a
 // re-dropped file after a later opt-out) never overwrites a newer one, even when two writers
 // race. Within one call the newest decision for an educator and year is the one written.
-func (s *Store) SetOptIns(ctx context.Context, district string, opts []importer.OptIn) (importer.WriteStats, error) {
+func (s *Store) SetOptIns(ctx context.Context, district string, opts []pthv.OptIn) (pthv.WriteStats, error) {
 	now := s.now().Format(time.RFC3339)
-	last := map[string]importer.OptIn{}
+	last := map[string]pthv.OptIn{}
 	for _, o := range opts {
 		k := o.SchoolYear + "/" + o.Educator
 		if prev, ok := last[k]; !ok || !o.At.Before(prev.At) {
 			last[k] = o
 		}
 	}
-	var ws importer.WriteStats
+	var ws pthv.WriteStats
 	for _, o := range last {
 		it := key("OPT#"+district+"#"+o.SchoolYear, o.Educator)
 		dt := decisionTime(o.At)
@@ -57,8 +57,8 @@ func (s *Store) SetOptIns(ctx context.Context, district string, opts []importer.
 }
 
 // OptInDecisions implements importer.Store: the decisions on record for a school year, by educator.
-func (s *Store) OptInDecisions(ctx context.Context, district, year string) (map[string]importer.OptIn, error) {
-	out := map[string]importer.OptIn{}
+func (s *Store) OptInDecisions(ctx context.Context, district, year string) (map[string]pthv.OptIn, error) {
+	out := map[string]pthv.OptIn{}
 	p := dynamodb.NewQueryPaginator(s.DB, &dynamodb.QueryInput{TableName: &s.Table,
 		KeyConditionExpression:    aws.String("pk = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("OPT#" + district + "#" + year)}})
@@ -69,7 +69,7 @@ func (s *Store) OptInDecisions(ctx context.Context, district, year string) (map[
 		}
 		for _, it := range page.Items {
 			b, _ := it["in"].(*types.AttributeValueMemberBOOL)
-			o := importer.OptIn{Educator: getS(it, "sk"), SchoolYear: year, In: b != nil && b.Value, Source: getS(it, "src")}
+			o := pthv.OptIn{Educator: getS(it, "sk"), SchoolYear: year, In: b != nil && b.Value, Source: getS(it, "src")}
 			dt := getS(it, "dt")
 			if dt == "" {
 				dt = getS(it, "at")

@@ -6,32 +6,32 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 )
 
 func TestAnOlderOptInDecisionNeverReplacesANewerOne(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	t0 := time.Date(2025, 9, 1, 12, 0, 0, 0, time.UTC)
-	out := importer.OptIn{Educator: "tch-1", SchoolYear: "2025-2026", In: false, At: t0, Source: "cli"}
-	if ws, err := s.SetOptIns(ctx, "d1", []importer.OptIn{out}); err != nil || ws.Items != 1 {
+	out := pthv.OptIn{Educator: "tch-1", SchoolYear: "2025-2026", In: false, At: t0, Source: "cli"}
+	if ws, err := s.SetOptIns(ctx, "d1", []pthv.OptIn{out}); err != nil || ws.Items != 1 {
 		t.Fatalf("first decision: %+v %v", ws, err)
 	}
-	older := importer.OptIn{Educator: "tch-1", SchoolYear: "2025-2026", In: true, At: t0.Add(-time.Hour), Source: "csv:imp-1"}
+	older := pthv.OptIn{Educator: "tch-1", SchoolYear: "2025-2026", In: true, At: t0.Add(-time.Hour), Source: "csv:imp-1"}
 	same := out
 	same.In = true
-	if ws, err := s.SetOptIns(ctx, "d1", []importer.OptIn{older}); err != nil || ws.Items != 0 {
+	if ws, err := s.SetOptIns(ctx, "d1", []pthv.OptIn{older}); err != nil || ws.Items != 0 {
 		t.Fatalf("an older decision was written: %+v %v", ws, err)
 	}
-	if ws, err := s.SetOptIns(ctx, "d1", []importer.OptIn{same}); err != nil || ws.Items != 0 {
+	if ws, err := s.SetOptIns(ctx, "d1", []pthv.OptIn{same}); err != nil || ws.Items != 0 {
 		t.Fatalf("a decision as old as the one on record was written: %+v %v", ws, err)
 	}
 	got, err := s.OptInDecisions(ctx, "d1", "2025-2026")
 	if err != nil || got["tch-1"].In || !got["tch-1"].At.Equal(t0) || got["tch-1"].Source != "cli" {
 		t.Fatalf("on record: %+v %v", got, err)
 	}
-	newer := importer.OptIn{Educator: "tch-1", SchoolYear: "2025-2026", In: true, At: t0.Add(time.Hour), Source: "csv:imp-2"}
-	if ws, err := s.SetOptIns(ctx, "d1", []importer.OptIn{newer}); err != nil || ws.Items != 1 {
+	newer := pthv.OptIn{Educator: "tch-1", SchoolYear: "2025-2026", In: true, At: t0.Add(time.Hour), Source: "csv:imp-2"}
+	if ws, err := s.SetOptIns(ctx, "d1", []pthv.OptIn{newer}); err != nil || ws.Items != 1 {
 		t.Fatalf("a newer decision: %+v %v", ws, err)
 	}
 	if in, _ := s.OptIns(ctx, "d1", "2025-2026"); !in["tch-1"] {
@@ -42,11 +42,11 @@ func TestAnOlderOptInDecisionNeverReplacesANewerOne(t *testing.T) {
 func TestCreateDistrictRefusesARegisteredID(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
-	if err := s.CreateDistrict(ctx, importer.District{ID: "d1", Name: "One", State: "CA"}); err != nil {
+	if err := s.CreateDistrict(ctx, pthv.District{ID: "d1", Name: "One", State: "CA"}); err != nil {
 		t.Fatal(err)
 	}
-	err := s.CreateDistrict(ctx, importer.District{ID: "d1", Name: "Other", State: "OR"})
-	if !errors.Is(err, importer.ErrConflict) {
+	err := s.CreateDistrict(ctx, pthv.District{ID: "d1", Name: "Other", State: "OR"})
+	if !errors.Is(err, pthv.ErrConflict) {
 		t.Fatalf("a second registration: %v", err)
 	}
 	if d, _ := s.District(ctx, "d1"); d.Name != "One" || d.State != "CA" {

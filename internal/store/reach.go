@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/pthv/reach/internal/deploy"
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 )
 
 // Aggregates are items of their own, one per district, state and the nation per school year
@@ -21,8 +21,8 @@ func aggPK(year string) string { return "AGG#" + year }
 
 // VisitsOf returns the district's visits dated in a school year, and how many items the
 // Query read (the district's visits of every year: the year is a filter).
-func (s *Store) VisitsOf(ctx context.Context, district, year string) ([]importer.StoredVisit, int, error) {
-	var out []importer.StoredVisit
+func (s *Store) VisitsOf(ctx context.Context, district, year string) ([]pthv.StoredVisit, int, error) {
+	var out []pthv.StoredVisit
 	read := 0
 	p := dynamodb.NewQueryPaginator(s.DB, &dynamodb.QueryInput{TableName: &s.Table,
 		KeyConditionExpression:    aws.String("pk = :pk"),
@@ -35,7 +35,7 @@ func (s *Store) VisitsOf(ctx context.Context, district, year string) ([]importer
 		}
 		read += int(page.ScannedCount)
 		for _, it := range page.Items {
-			var v importer.StoredVisit
+			var v pthv.StoredVisit
 			if err := json.Unmarshal([]byte(getS(it, "j")), &v); err != nil {
 				return nil, 0, fmt.Errorf("visit %s: %w", getS(it, "sk"), err)
 			}
@@ -67,7 +67,7 @@ func (s *Store) SchoolStudents(ctx context.Context, district, school string) (in
 // PutAggregate writes the aggregate item name of a year unless it holds the same content
 // already; it reports whether it wrote.
 func (s *Store) PutAggregate(ctx context.Context, year, name string, data []byte) (bool, error) {
-	h := importer.Hash(data)
+	h := pthv.Hash(data)
 	it := key(aggPK(year), name)
 	it["h"], it["j"], it["ua"] = str(h), str(string(data)), str(s.now().Format(time.RFC3339))
 	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.Table, Item: it,

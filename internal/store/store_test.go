@@ -15,7 +15,7 @@ import (
 
 	"github.com/pthv/reach/internal/deploy"
 	"github.com/pthv/reach/internal/devstack"
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
@@ -54,11 +54,11 @@ func newStore(t *testing.T) *Store {
 func TestApplyAndLoadStateRoundTrip(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
-	var ops []importer.Op
+	var ops []pthv.Op
 	for i := 0; i < 130; i++ { // 6 batches, the last one partial
 		id := fmt.Sprintf("stu-%03d", i)
-		ops = append(ops, importer.Op{Op: importer.OpPut, Kind: roster.KindUser, ID: id, Hash: "h" + id, Data: json.RawMessage(`{"SourcedID":"` + id + `"}`)},
-			importer.Op{Op: importer.OpPut, Kind: roster.KindRole, ID: "r" + id, Hash: "x", Data: json.RawMessage(`{}`), Role: "student", User: id})
+		ops = append(ops, pthv.Op{Op: pthv.OpPut, Kind: roster.KindUser, ID: id, Hash: "h" + id, Data: json.RawMessage(`{"SourcedID":"` + id + `"}`)},
+			pthv.Op{Op: pthv.OpPut, Kind: roster.KindRole, ID: "r" + id, Hash: "x", Data: json.RawMessage(`{}`), Role: "student", User: id})
 	}
 	ws, err := s.Apply(ctx, "d1", "imp-1", ops)
 	if err != nil {
@@ -71,15 +71,15 @@ func TestApplyAndLoadStateRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st[roster.KindUser]) != 130 || st[roster.KindUser]["stu-007"] != (importer.Current{Hash: "hstu-007", Active: true}) {
+	if len(st[roster.KindUser]) != 130 || st[roster.KindUser]["stu-007"] != (pthv.Current{Hash: "hstu-007", Active: true}) {
 		t.Fatalf("users: %d, stu-007 %+v", len(st[roster.KindUser]), st[roster.KindUser]["stu-007"])
 	}
 	if c := st[roster.KindRole]["rstu-007"]; c.Role != "student" || c.User != "stu-007" {
 		t.Errorf("role state %+v", c)
 	}
 	// Deactivate one; a deactivation of a record that does not exist writes nothing.
-	if _, err := s.Apply(ctx, "d1", "imp-2", []importer.Op{{Op: importer.OpDeactivate, Kind: roster.KindUser, ID: "stu-007"},
-		{Op: importer.OpDeactivate, Kind: roster.KindUser, ID: "stu-999"}}); err != nil {
+	if _, err := s.Apply(ctx, "d1", "imp-2", []pthv.Op{{Op: pthv.OpDeactivate, Kind: roster.KindUser, ID: "stu-007"},
+		{Op: pthv.OpDeactivate, Kind: roster.KindUser, ID: "stu-999"}}); err != nil {
 		t.Fatal(err)
 	}
 	st, _ = s.LoadState(ctx, "d1")
@@ -100,14 +100,14 @@ func TestApplyAndLoadStateRoundTrip(t *testing.T) {
 func TestObjectClaimsAreConditional(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
-	obj := importer.Object{Bucket: "b", Key: "drops/d1/rosters/a.zip", VersionID: "v1"}
-	if _, err := s.ObjectClaim(ctx, obj); !errors.Is(err, importer.ErrNotFound) {
+	obj := pthv.Object{Bucket: "b", Key: "drops/d1/rosters/a.zip", VersionID: "v1"}
+	if _, err := s.ObjectClaim(ctx, obj); !errors.Is(err, pthv.ErrNotFound) {
 		t.Fatalf("unclaimed: %v", err)
 	}
 	if err := s.ClaimObject(ctx, obj, "imp-1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ClaimObject(ctx, obj, "imp-2"); !errors.Is(err, importer.ErrConflict) {
+	if err := s.ClaimObject(ctx, obj, "imp-2"); !errors.Is(err, pthv.ErrConflict) {
 		t.Fatalf("second claim: %v", err)
 	}
 	if id, _ := s.ObjectClaim(ctx, obj); id != "imp-1" {
@@ -127,7 +127,7 @@ func TestTheDistrictLockHasOneOwnerUntilItsLeaseEnds(t *testing.T) {
 	if err := s.Lock(ctx, "d1", "a", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Lock(ctx, "d1", "b", time.Minute); !errors.Is(err, importer.ErrConflict) {
+	if err := s.Lock(ctx, "d1", "b", time.Minute); !errors.Is(err, pthv.ErrConflict) {
 		t.Fatalf("b took a held lock: %v", err)
 	}
 	if err := s.Lock(ctx, "d1", "a", time.Minute); err != nil {
@@ -136,7 +136,7 @@ func TestTheDistrictLockHasOneOwnerUntilItsLeaseEnds(t *testing.T) {
 	if err := s.Unlock(ctx, "d1", "b"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Lock(ctx, "d1", "b", time.Minute); !errors.Is(err, importer.ErrConflict) {
+	if err := s.Lock(ctx, "d1", "b", time.Minute); !errors.Is(err, pthv.ErrConflict) {
 		t.Fatal("unlock by a non-owner must not release the lock")
 	}
 	now = now.Add(2 * time.Minute)
@@ -152,35 +152,35 @@ func TestTheDistrictLockHasOneOwnerUntilItsLeaseEnds(t *testing.T) {
 func TestImportsAndDistricts(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
-	if _, err := s.District(ctx, "d1"); !errors.Is(err, importer.ErrNotFound) {
+	if _, err := s.District(ctx, "d1"); !errors.Is(err, pthv.ErrNotFound) {
 		t.Fatalf("unregistered: %v", err)
 	}
-	if err := s.PutDistrict(ctx, importer.District{ID: "d1", Name: "Demo", State: "CA"}); err != nil {
+	if err := s.PutDistrict(ctx, pthv.District{ID: "d1", Name: "Demo", State: "CA"}); err != nil {
 		t.Fatal(err)
 	}
 	wm := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	s.SetWatermark(ctx, "d1", wm)
 	s.SetWatermark(ctx, "d1", wm.Add(-time.Hour)) // never lowered
-	s.PutDistrict(ctx, importer.District{ID: "d1", Name: "Demo USD", State: "CA"})
+	s.PutDistrict(ctx, pthv.District{ID: "d1", Name: "Demo USD", State: "CA"})
 	d, _ := s.District(ctx, "d1")
-	if d.Name != "Demo USD" || !d.Watermark.Equal(wm) || d.HoldShare != importer.DefaultHoldShare {
+	if d.Name != "Demo USD" || !d.Watermark.Equal(wm) || d.HoldShare != pthv.DefaultHoldShare {
 		t.Errorf("district %+v", d)
 	}
-	for i, st := range []importer.Status{importer.StatusApplied, importer.StatusHeld} {
-		s.PutImport(ctx, &importer.Import{ID: fmt.Sprintf("imp-2026010%dT000000Z-00000000", i+1), District: "d1", Status: st})
+	for i, st := range []pthv.Status{pthv.StatusApplied, pthv.StatusHeld} {
+		s.PutImport(ctx, &pthv.Import{ID: fmt.Sprintf("imp-2026010%dT000000Z-00000000", i+1), District: "d1", Status: st})
 	}
 	list, _ := s.ListImports(ctx, "d1", 10)
-	if len(list) != 2 || list[0].Status != importer.StatusHeld {
+	if len(list) != 2 || list[0].Status != pthv.StatusHeld {
 		t.Fatalf("newest first: %+v", list)
 	}
 	held := list[0].ID
-	if err := s.TransitionImport(ctx, "d1", held, importer.StatusHeld, importer.StatusApproved); err != nil {
+	if err := s.TransitionImport(ctx, "d1", held, pthv.StatusHeld, pthv.StatusApproved); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.TransitionImport(ctx, "d1", held, importer.StatusHeld, importer.StatusApproved); !errors.Is(err, importer.ErrConflict) {
+	if err := s.TransitionImport(ctx, "d1", held, pthv.StatusHeld, pthv.StatusApproved); !errors.Is(err, pthv.ErrConflict) {
 		t.Fatalf("approving twice: %v", err)
 	}
-	if imp, _ := s.GetImport(ctx, "d1", held); imp.Status != importer.StatusApproved {
+	if imp, _ := s.GetImport(ctx, "d1", held); imp.Status != pthv.StatusApproved {
 		t.Errorf("status %s", imp.Status)
 	}
 }
@@ -188,14 +188,14 @@ func TestImportsAndDistricts(t *testing.T) {
 func TestEachRunOfAnImportIsTakenOnce(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
-	imp := &importer.Import{ID: "imp-20260101T000000.000Z-00000000", District: "d1", Status: importer.StatusApplying, Runs: 1}
+	imp := &pthv.Import{ID: "imp-20260101T000000.000Z-00000000", District: "d1", Status: pthv.StatusApplying, Runs: 1}
 	if err := s.PutImport(ctx, imp); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.ClaimRun(ctx, "d1", imp.ID, 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ClaimRun(ctx, "d1", imp.ID, 1); !errors.Is(err, importer.ErrConflict) {
+	if err := s.ClaimRun(ctx, "d1", imp.ID, 1); !errors.Is(err, pthv.ErrConflict) {
 		t.Fatalf("the same run taken twice: %v", err)
 	}
 	if err := s.ClaimRun(ctx, "d1", imp.ID, 2); err != nil {

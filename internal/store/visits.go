@@ -8,7 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/pthv/reach/internal/importer"
+	"github.com/pthv/reach/internal/pthv"
 )
 
 // visitPK is the partition of a district's visits: a district logs hundreds a year, so one
@@ -16,12 +16,12 @@ import (
 // corrected date moves it to another school year.
 func visitPK(district string) string { return "V#" + district }
 
-// LoadVisits implements importer.Store.
-func (s *Store) LoadVisits(ctx context.Context, district string) (map[string]importer.VisitCurrent, error) {
-	out := map[string]importer.VisitCurrent{}
+// LoadVisits implements importer.Visits.
+func (s *Store) LoadVisits(ctx context.Context, district string) (map[string]pthv.VisitCurrent, error) {
+	out := map[string]pthv.VisitCurrent{}
 	err := s.query(ctx, visitPK(district), func(it map[string]types.AttributeValue) error {
 		n, _ := strconv.Atoi(getN(it, "n"))
-		out[getS(it, "sk")] = importer.VisitCurrent{Hash: getS(it, "h"), Year: getS(it, "yr"), School: getS(it, "sch"), Family: getS(it, "fam"), Number: n}
+		out[getS(it, "sk")] = pthv.VisitCurrent{Hash: getS(it, "h"), Year: getS(it, "yr"), School: getS(it, "sch"), Family: getS(it, "fam"), Number: n}
 		return nil
 	})
 	if err != nil {
@@ -30,8 +30,8 @@ func (s *Store) LoadVisits(ctx context.Context, district string) (map[string]imp
 	return out, nil
 }
 
-// PutVisits implements importer.Store.
-func (s *Store) PutVisits(ctx context.Context, district, importID string, vs []importer.VisitWrite) (importer.WriteStats, error) {
+// PutVisits implements importer.Visits.
+func (s *Store) PutVisits(ctx context.Context, district, importID string, vs []pthv.VisitWrite) (pthv.WriteStats, error) {
 	now := s.now().Format(time.RFC3339)
 	items := make([]map[string]types.AttributeValue, 0, len(vs))
 	for _, v := range vs {

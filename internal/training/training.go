@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pthv/reach/internal/csvrows"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
@@ -125,15 +126,6 @@ var format = csvrows.Format{
 	Legacy: true,
 }
 
-// SchoolYear returns the school year (1 July – 30 June) containing t, e.g. "2025-2026".
-func SchoolYear(t time.Time) string {
-	y := t.Year()
-	if t.Month() < time.July {
-		y--
-	}
-	return fmt.Sprintf("%d-%d", y, y+1)
-}
-
 // Read reads one training file. today bounds the dates (no training in the future). It
 // returns an error only when r fails; every problem of the file is a finding.
 func Read(r io.Reader, file string, today time.Time) (*Result, error) {
@@ -156,7 +148,7 @@ func Read(r io.Reader, file string, today time.Time) (*Result, error) {
 			case d.After(today):
 				bad(CodeDateFuture, "date", "the training date is in the future")
 			default:
-				out.SchoolYear = SchoolYear(d)
+				out.SchoolYear = pthv.SchoolYearOf(d).String()
 			}
 		}
 		if out.Type != "" && !slices.Contains(Types, out.Type) && !(strings.HasPrefix(out.Type, "ext:") && len(out.Type) > 4) {

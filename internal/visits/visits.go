@@ -22,8 +22,8 @@ import (
 	"time"
 
 	"github.com/pthv/reach/internal/csvrows"
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
-	"github.com/pthv/reach/internal/training"
 )
 
 // Columns are the file's columns. All are required except familyId and studentSourcedId,
@@ -91,30 +91,9 @@ var Codes = []string{CodeNoHeader, CodeHeaderMissing, CodeHeaderDuplicate, CodeH
 	CodeFamilyID, CodeSourcedID, CodeDate, CodeDateFuture, CodeNumber, CodePair, CodeSetting, CodeDuration,
 	CodeStatus, CodeDuplicate, CodeNoRows}
 
-// Record is one home visit.
-type Record struct {
-	ID        string   `json:"visitId"`
-	FamilyID  string   `json:"familyId,omitempty"`
-	StudentID string   `json:"studentSourcedId,omitempty"`
-	School    string   `json:"schoolSourcedId"`
-	Date      string   `json:"date"`               // YYYY-MM-DD
-	Number    int      `json:"visitNumber"`        // 1 or 2
-	Educators []string `json:"educatorSourcedIds"` // two or more, distinct, sorted
-	Setting   string   `json:"setting"`            // one of Settings
-	Minutes   int      `json:"durationMinutes"`    // 1 to MaxMinutes
-	Status    string   `json:"status"`             // one of Statuses
-	Line      int      `json:"-"`                  // the row's line in the file
-}
-
-// SchoolYear is the school year (1 July – 30 June) containing the date, like "2025-2026";
-// "" when the date is not a YYYY-MM-DD date.
-func (r Record) SchoolYear() string {
-	d, err := time.Parse(time.DateOnly, r.Date)
-	if err != nil {
-		return ""
-	}
-	return training.SchoolYear(d)
-}
+// Record is one home visit as read from a visit file (pthv.Visit, whose SchoolYear method
+// gives the school year of its date).
+type Record = pthv.Visit
 
 // Finding is a problem with the file or a row: its fields are csvrows.Fields (Severity,
 // Code, File, Line, Column, Message).

@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pthv/reach/internal/pthv"
+	"github.com/pthv/reach/internal/roster"
+)
+
+// LoadState implements importer.Rosters: 7 kinds × 32 shards queried in parallel, reading only
+// the key, hash, active flag and role fields.
+func (s *Store) LoadState(ctx context.Context, district string) (pthv.State, error) {
+	type job struct {
+		kind  roster.Kind
+		shard int
+	}
+	jobs := make(chan job)
+	var mu sync.Mutex
+	state := pthv.State{}
+	for _, k := range roster.Kinds {
+		state[k] = map[string]pthv.Current{}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var firstErr error
+	for w := 0; w < s.workers(); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				p := dynamodb.NewQueryPaginator(s.DB, &dynamodb.QueryInput{TableName: &s.Table,
+					KeyConditionExpression:    aws.String("pk = :pk"),
+					ProjectionExpression:      aws.String("sk, h, a, r, u"),
+					ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(RecordPK(district, j.kind, j.shard))}})
+				for p.HasMorePages() {
+					page, err := p.NextPage(ctx)
+					if err != nil {
+						mu.Lock()
+						if firstErr == nil {
+							firstErr = fmt.Errorf("load roster of %s: %w", district, err)
+							cancel()
+						}
+						mu.Unlock()
+						break
+					}
+					mu.Lock()
+					m := state[j.kind]
+					for _, it := range page.Items {
+						active := false
+						if b, ok := it["a"].(*types.AttributeValueMemberBOOL); ok {
+							active = b.Value
+						}
+						m[getS(it, "sk")] = pthv.Current{Hash: getS(it, "h"), Active: active, Role: getS(it, "r"), User: getS(it, "u")}
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, k := range roster.Kinds {
+		for sh := 0; sh < Shards; sh++ {
+			select {
+			case jobs <- job{k, sh}:
+			case <-ctx.Done():
+			}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return state, ctx.Err()
+}
+
+// Apply implements importer.Rosters. Puts go in full batches of 25 through BatchWriteItem, with
+// UnprocessedItems retried after exponential backoff with jitter; deactivations are
+// conditional UpdateItem calls (the record must exist) so that nothing but the flag changes.
+func (s *Store) Apply(ctx context.Context, district, importID string, ops []pthv.Op) (pthv.WriteStats, error) {
+	now := s.now().Format(time.RFC3339)
+	var puts []map[string]types.AttributeValue
+	var offs []pthv.Op
+	for _, op := range ops {
+		switch op.Op {
+		case pthv.OpPut:
+			it := key(RecordPK(district, op.Kind, Shard(op.ID)), op.ID)
+			it["h"] = str(op.Hash)
+			it["a"] = &types.AttributeValueMemberBOOL{Value: true}
+			it["j"] = str(string(op.Data))
+			it["iid"] = str(importID)
+			it["ua"] = str(now)
+			if op.Role != "" {
+				it["r"], it["u"] = str(op.Role), str(op.User)
+			}
+			if op.School != "" {
+				it[SchoolAttr] = str(SchoolKey(district, op.School))
+			}
+			puts = append(puts, it)
+		case pthv.OpDeactivate:
+			offs = append(offs, op)
+		default:
+			return pthv.WriteStats{}, fmt.Errorf("unknown op %q", op.Op)
+		}
+	}
+	stats, err := s.putAll(ctx, puts)
+	if err != nil {
+		return stats, err
+	}
+	var mu sync.Mutex
+	err = parallel(ctx, s.workers(), len(offs), func(ctx context.Context, i int) error {
+		op := offs[i]
+		_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.Table,
+			Key:                       key(RecordPK(district, op.Kind, Shard(op.ID)), op.ID),
+			UpdateExpression:          aws.String("SET a = :f, iid = :iid, ua = :ua"),
+			ConditionExpression:       aws.String("attribute_exists(pk)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":f": &types.AttributeValueMemberBOOL{Value: false}, ":iid": str(importID), ":ua": str(now)}})
+		if err != nil && !isConditionFailed(err) {
+			return fmt.Errorf("deactivate %s %s: %w", op.Kind, op.ID, err)
+		}
+		mu.Lock()
+		stats.Updates++
+		mu.Unlock()
+		return nil
+	})
+	return stats, err
+}
+
+// writeBatch writes up to 25 items, retrying unprocessed ones with backoff.
+func (s *Store) writeBatch(ctx context.Context, items []map[string]types.AttributeValue) (pthv.WriteStats, error) {
+	var ws pthv.WriteStats
+	reqs := make([]types.WriteRequest, len(items))
+	for i, it := range items {
+		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: it}}
+	}
+	ws.Items = len(items)
+	if len(items) == maxBatch {
+		ws.FullBatches++
+	}
+	err := s.writeRequests(ctx, reqs, &ws)
+	return ws, err
+}
+
+// writeRequests runs up to 25 write requests, retrying unprocessed ones with backoff.
+func (s *Store) writeRequests(ctx context.Context, reqs []types.WriteRequest, ws *pthv.WriteStats) error {
+	backoff, maxBackoff := s.RetryBase, s.RetryMax
+	if backoff <= 0 {
+		backoff = 50 * time.Millisecond
+	}
+	if maxBackoff <= 0 {
+		maxBackoff = 5 * time.Second
+	}
+	for attempt := 0; len(reqs) > 0; attempt++ {
+		if attempt > 0 {
+			ws.Retries++
+			if attempt > 12 {
+				return fmt.Errorf("batch write: %d items still unprocessed after %d attempts", len(reqs), attempt)
+			}
+			sleep := backoff/2 + time.Duration(rand.Int64N(int64(backoff)))
+			select {
+			case <-time.After(sleep):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			backoff = min(2*backoff, maxBackoff)
+		}
+		ws.Batches++
+		out, err := s.DB.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.Table: reqs}})
+		if err != nil {
+			var thr *types.ProvisionedThroughputExceededException
+			if errors.As(err, &thr) {
+				continue
+			}
+			return fmt.Errorf("batch write: %w", err)
+		}
+		reqs = out.UnprocessedItems[s.Table]
+	}
+	return nil
+}
+
+// putAll writes items in full batches on the store's workers.
+func (s *Store) putAll(ctx context.Context, items []map[string]types.AttributeValue) (pthv.WriteStats, error) {
+	var batches [][]map[string]types.AttributeValue
+	for len(items) > 0 {
+		n := min(maxBatch, len(items))
+		batches = append(batches, items[:n])
+		items = items[n:]
+	}
+	var (
+		mu    sync.Mutex
+		stats pthv.WriteStats
+	)
+	err := parallel(ctx, s.workers(), len(batches), func(ctx context.Context, i int) error {
+		ws, err := s.writeBatch(ctx, batches[i])
+		mu.Lock()
+		stats.Add(ws)
+		mu.Unlock()
+		return err
+	})
+	return stats, err
+}
+
+// GetRecord reads one roster record: its JSON, and whether it is active.
+func (s *Store) GetRecord(ctx context.Context, district string, kind roster.Kind, id string) (json.RawMessage, bool, error) {
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key(RecordPK(district, kind, Shard(id)), id)})
+	if err != nil {
+		return nil, false, err
+	}
+	if out.Item == nil {
+		return nil, false, fmt.Errorf("%s %s: %w", kind, id, pthv.ErrNotFound)
+	}
+	active := false
+	if b, ok := out.Item["a"].(*types.AttributeValueMemberBOOL); ok {
+		active = b.Value
+	}
+	return json.RawMessage(getS(out.Item, "j")), active, nil
+}
