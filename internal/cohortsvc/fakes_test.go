@@ -78,16 +78,18 @@ func (m *memStore) Record(rec roster.Record) error {
 	case *roster.Enrollment:
 		m.enrollments = append(m.enrollments, *r)
 	case *roster.AcademicSession:
-		if r.Type == "schoolYear" {
-			if t, err := time.Parse(time.DateOnly, r.StartDate); err == nil {
-				m.years = append(m.years, pthv.SchoolYearOf(t).String())
-			}
+		if t, err := time.Parse(time.DateOnly, r.StartDate); err == nil {
+			m.years = append(m.years, pthv.SchoolYearOf(t).String())
 		}
 	}
 	return nil
 }
 
-func (m *memStore) SchoolYears(context.Context, string) ([]string, error) { return m.years, nil }
+// SessionYears gives the years of every session of the roster (the test rosters' terms all
+// lie in their school years).
+func (m *memStore) SessionYears(context.Context, string, []string) ([]string, error) {
+	return m.years, nil
+}
 
 func (m *memStore) count(name string) {
 	m.mu.Lock()

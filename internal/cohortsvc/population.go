@@ -24,6 +24,7 @@ type population struct {
 	educators []cohort.Educator // every active educator of the school, with sections
 	users     map[string]*roster.User
 	grades    map[string]string // student id → grade
+	terms     []string          // the academic sessions of the school's active classes
 }
 
 // loadPopulation reads a school's roster: its roles, classes and enrollments through the
@@ -103,6 +104,10 @@ func (s *Service) loadPopulation(ctx context.Context, district, school string) (
 	}
 
 	p := &population{users: users, grades: map[string]string{}}
+	for _, c := range sr.Classes {
+		p.terms = append(p.terms, c.TermSourcedIDs...)
+	}
+	p.terms = sortedUnique(p.terms)
 	var students []cohort.Student
 	for _, id := range studentIDs {
 		u := users[id]

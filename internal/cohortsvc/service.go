@@ -38,9 +38,9 @@ type Store interface {
 	GetCohort(ctx context.Context, district, id string) (*cohort.Record, error)
 	Members(ctx context.Context, district, id string) ([]cohort.MemberItem, error)
 	ListCohorts(ctx context.Context, district string) ([]*cohort.Record, error)
-	// SchoolYears returns the school years the district's roster describes (its active
-	// schoolYear sessions), like "2026-2027".
-	SchoolYears(ctx context.Context, district string) ([]string, error)
+	// SessionYears returns the school years, like "2026-2027", of the active academic
+	// sessions among ids (a school's class terms): the years its roster describes.
+	SessionYears(ctx context.Context, district string, ids []string) ([]string, error)
 }
 
 // Blobs is what the service needs of S3.
@@ -92,25 +92,6 @@ func (s *Service) Select(ctx context.Context, req cohort.Request, replaces strin
 	if err := req.Validate(); err != nil {
 		return nil, requestError(err)
 	}
-	if _, err := s.Store.District(ctx, req.District); errors.Is(err, pthv.ErrNotFound) {
-		return nil, pthv.Errorf(pthv.CodeNotFound, "district %s is not registered", req.District)
-	} else if err != nil {
-		return nil, err
-	}
-	years, err := s.Store.SchoolYears(ctx, req.District)
-	if err != nil {
-		return nil, err
-	}
-	if !slices.Contains(years, req.Year) {
-		// Families, students and sections come from the roster: a cohort for a year it does
-		// not describe would be drawn from the wrong roster, and its visits rejected later.
-		have := "no school year"
-		if len(years) > 0 {
-			have = strings.Join(years, ", ")
-		}
-		return nil, pthv.Errorf(pthv.CodeYearNotInRoster, "the roster of district %s describes %s, not %s: upload the roster of %s before drawing its cohort",
-			req.District, have, req.Year, req.Year)
-	}
 	current, err := s.current(ctx, req.District, req.School, req.Year)
 	if err != nil {
 		return nil, err
@@ -141,6 +122,20 @@ func (s *Service) Select(ctx context.Context, req cohort.Request, replaces strin
 	}
 	if len(pop.families) == 0 {
 		return nil, pthv.Errorf(pthv.CodeNoStudents, "school %s has no active students in the roster of district %s", req.School, req.District)
+	}
+	years, err := s.Store.SessionYears(ctx, req.District, pop.terms)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(years, req.Year) {
+		// Families, students and sections come from the roster: a cohort for a year it does
+		// not describe would be drawn from the wrong roster, and its visits rejected later.
+		have := "no school year"
+		if len(years) > 0 {
+			have = strings.Join(years, ", ")
+		}
+		return nil, pthv.Errorf(pthv.CodeYearNotInRoster, "the roster of school %s describes %s, not %s: upload the roster of %s before drawing its cohort",
+			req.School, have, req.Year, req.Year)
 	}
 	rec := &cohort.Record{ID: s.newID(), District: req.District, School: req.School, Year: req.Year, Created: s.now(), Replaces: replaces}
 	rec.PopulationKey = fmt.Sprintf("reports/%s/cohorts/%s/%s/%s.population.json", rec.District, rec.School, rec.Year, rec.ID)

@@ -158,30 +158,23 @@ func (s *Store) CreateDistrict(ctx context.Context, d pthv.District) error {
 	return nil
 }
 
-// SchoolYears returns the school years (1 July – 30 June, "2026-2027") of the district's
-// active schoolYear sessions, sorted: the years its roster describes. It reads the 32
-// academicSession partitions (a few items each).
-func (s *Store) SchoolYears(ctx context.Context, district string) ([]string, error) {
+// SessionYears implements cohortsvc.Store: the school years (1 July – 30 June, "2026-2027")
+// of the active academic sessions among ids, by their start dates, sorted. It reads the
+// sessions by key (a school's class terms: a few GetItems), never a whole partition.
+func (s *Store) SessionYears(ctx context.Context, district string, ids []string) ([]string, error) {
 	var out []string
-	for sh := range Shards {
-		p := dynamodb.NewQueryPaginator(s.DB, &dynamodb.QueryInput{TableName: &s.Table,
-			KeyConditionExpression:    aws.String("pk = :pk"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(RecordPK(district, roster.KindAcademicSession, sh))}})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("school years of %s: %w", district, err)
-			}
-			for _, it := range page.Items {
-				if b, ok := it["a"].(*types.AttributeValueMemberBOOL); !ok || !b.Value {
-					continue
-				}
-				var as roster.AcademicSession
-				if json.Unmarshal([]byte(getS(it, "j")), &as) == nil && as.Type == "schoolYear" {
-					if t, err := time.Parse(time.DateOnly, as.StartDate); err == nil {
-						out = append(out, pthv.SchoolYearOf(t).String())
-					}
-				}
+	for _, id := range ids {
+		raw, active, err := s.GetRecord(ctx, district, roster.KindAcademicSession, id)
+		if errors.Is(err, pthv.ErrNotFound) || (err == nil && !active) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("school years of %s: %w", district, err)
+		}
+		var as roster.AcademicSession
+		if json.Unmarshal(raw, &as) == nil {
+			if t, err := time.Parse(time.DateOnly, as.StartDate); err == nil {
+				out = append(out, pthv.SchoolYearOf(t).String())
 			}
 		}
 	}
