@@ -78,7 +78,7 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		if errs > 0 && !*force {
-			return &exitError{code: 1, msg: fmt.Sprintf("the %s file has %d errors: fix them, or upload anyway with --force (rows with errors are not imported)", *kind, errs)}
+			return &exitError{code: 1, msg: fmt.Sprintf("the %s file has %s: fix them, or upload anyway with --force (rows with errors are not imported)", *kind, plural(errs, "error"))}
 		}
 	}
 	objName := *name
