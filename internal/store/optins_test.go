@@ -2,11 +2,14 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pthv/reach/internal/pthv"
+	"github.com/pthv/reach/internal/roster"
 )
 
 func TestAnOlderOptInDecisionNeverReplacesANewerOne(t *testing.T) {
@@ -51,5 +54,26 @@ func TestCreateDistrictRefusesARegisteredID(t *testing.T) {
 	}
 	if d, _ := s.District(ctx, "d1"); d.Name != "One" || d.State != "CA" {
 		t.Fatalf("the existing district was overwritten: %+v", d)
+	}
+}
+
+func TestSessionYearsReadsTheSessionsItIsGiven(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	var ops []pthv.Op
+	for _, as := range []roster.AcademicSession{
+		{SourcedID: "sy-2027", Type: "schoolYear", StartDate: "2026-08-15"},
+		{SourcedID: "term-1", Type: "term", StartDate: "2026-08-15"},
+		{SourcedID: "term-old", Type: "term", StartDate: "2024-08-15"},
+	} {
+		b, _ := json.Marshal(as)
+		ops = append(ops, pthv.Op{Op: pthv.OpPut, Kind: roster.KindAcademicSession, ID: as.SourcedID, Hash: "h" + as.SourcedID, Data: b})
+	}
+	if _, err := s.Apply(ctx, "d1", "imp-1", ops); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SessionYears(ctx, "d1", []string{"term-1", "term-old", "term-missing"})
+	if err != nil || strings.Join(got, ",") != "2024-2025,2026-2027" {
+		t.Fatalf("got %v %v", got, err)
 	}
 }
