@@ -228,3 +228,41 @@ func TestRulesListEveryCodeOfEveryFile(t *testing.T) {
 		}
 	}
 }
+
+func TestTheCoordinatorCSVNeverOverwritesAFileWithoutForce(t *testing.T) {
+	existing := filepath.Join(t.TempDir(), "cohort.csv")
+	os.WriteFile(existing, []byte("keep me"), 0o600)
+	code, _, errOut := runCLI(t, "cohort", "show", "coh-1", "--district", "d", "--csv", existing)
+	if code != 2 || !strings.Contains(errOut, "--force") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if b, _ := os.ReadFile(existing); string(b) != "keep me" {
+		t.Fatal("the existing file was overwritten")
+	}
+	// "-" is standard output, never a file named "-".
+	var out strings.Builder
+	w, closeOut, err := openOut("-", false, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("family_id\n"))
+	closeOut()
+	if out.String() != "family_id\n" {
+		t.Fatalf("stdout got %q", out.String())
+	}
+	if _, err := os.Stat("-"); err == nil {
+		t.Fatal("a file named - was created")
+	}
+	if _, _, err := openOut(existing, false, &out); err == nil {
+		t.Fatal("openOut opened an existing file without force")
+	}
+	w, closeOut, err = openOut(existing, true, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("new"))
+	closeOut()
+	if b, _ := os.ReadFile(existing); string(b) != "new" {
+		t.Fatalf("with force: %q", b)
+	}
+}

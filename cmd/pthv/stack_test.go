@@ -233,6 +233,16 @@ func TestTheCLIDrawsCohorts(t *testing.T) {
 	if len(lines) != len(members)+1 || !strings.HasPrefix(lines[0], "family_id,") || !strings.Contains(lines[1], "@") {
 		t.Fatalf("coordinator CSV: %d lines for %d families\n%s", len(lines), len(members), lines[0])
 	}
+	// "-" is standard output: the CSV alone, the summary on stderr; an existing file needs --force.
+	code, stdout, stderr := runCLI(t, "cohort", "show", cross, "--district", "coh-usd", "--csv", "-")
+	if code != 0 || !strings.HasPrefix(stdout, "family_id,") || strings.Contains(stdout, "cohort "+cross) || !strings.Contains(stderr, cross) {
+		t.Fatalf("cohort show --csv - (exit %d):\n%s\n%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat("-"); err == nil {
+		t.Fatal("--csv - wrote a file named -")
+	}
+	run(2, "cohort", "show", cross, "--district", "coh-usd", "--csv", csvFile)
+	run(0, "cohort", "show", cross, "--district", "coh-usd", "--csv", csvFile, "--force")
 	if !strings.HasPrefix(rec.CSVKey, "reports/coh-usd/cohorts/"+schools[0]+"/2026-2027/"+cross) {
 		t.Errorf("CSV key %s", rec.CSVKey)
 	}
