@@ -18,18 +18,13 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
-// Fields are a finding's fields, with the JSON names reports use.
-type Fields = struct {
-	Severity string `json:"severity"` // error or warning
-	Code     string `json:"code"`
-	File     string `json:"file"`
-	Line     int    `json:"line,omitempty"` // 1: the header or the file as a whole; 0: too large
-	Column   string `json:"column,omitempty"`
-	Message  string `json:"message"`
-}
+// Fields are a finding's fields, with the JSON names reports use (pthv.FindingFields, so
+// that every reader's findings convert to the import record's pthv.Finding).
+type Fields = pthv.FindingFields
 
 // Rule is one rule of a file format, as `pthv rules` lists it: its code, severity (error,
 // warning), what an error rejects (file, row; blank for a warning) and its meaning.

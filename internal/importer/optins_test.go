@@ -46,22 +46,22 @@ func TestAnOptOutSurvivesARedroppedTrainingFile(t *testing.T) {
 		t.Fatalf("opt-out: %+v %v", c, err)
 	}
 	clock = clock.Add(24 * time.Hour)
-	r.store.writes = 0
+	r.store.ResetCounts()
 	again := r.drop("drops/d1/trainings/fall-again.csv", []byte(csv))
-	if r.store.optIns["d1/2025-2026/"+teacher] {
+	if optedIn(r.store, "d1", "2025-2026", teacher) {
 		t.Fatal("re-dropping the unchanged training file opted the educator back in")
 	}
-	if c := again.Counts[pthv.KindOptIn]; c != (pthv.Counts{Unchanged: 1}) || again.Writes.Items != 0 || r.store.writes != 0 {
-		t.Fatalf("the unchanged file: opt-ins %+v, report writes %d, store writes %d", c, again.Writes.Items, r.store.writes)
+	if c := again.Counts[pthv.KindOptIn]; c != (pthv.Counts{Unchanged: 1}) || again.Writes.Items != 0 || writes(r.store) != 0 {
+		t.Fatalf("the unchanged file: opt-ins %+v, report writes %d, store writes %d", c, again.Writes.Items, writes(r.store))
 	}
 
 	// A new row dated before the opt-out does not undo it either; one dated after it does.
 	older := r.drop("drops/d1/trainings/older.csv", []byte(trainingHeader+teacher+",2025-08-25,follow-up,2,PTHV National,true\n"))
-	if r.store.optIns["d1/2025-2026/"+teacher] || older.Counts[pthv.KindOptIn] != (pthv.Counts{Unchanged: 1}) {
+	if optedIn(r.store, "d1", "2025-2026", teacher) || older.Counts[pthv.KindOptIn] != (pthv.Counts{Unchanged: 1}) {
 		t.Fatalf("a row older than the opt-out changed it: %+v", older.Counts[pthv.KindOptIn])
 	}
 	newer := r.drop("drops/d1/trainings/newer.csv", []byte(trainingHeader+teacher+",2025-09-03,follow-up,2,PTHV National,true\n"))
-	if !r.store.optIns["d1/2025-2026/"+teacher] || newer.Counts[pthv.KindOptIn] != (pthv.Counts{Changed: 1}) {
+	if !optedIn(r.store, "d1", "2025-2026", teacher) || newer.Counts[pthv.KindOptIn] != (pthv.Counts{Changed: 1}) {
 		t.Fatalf("a row newer than the opt-out must change it: %+v", newer.Counts[pthv.KindOptIn])
 	}
 }
@@ -73,7 +73,7 @@ func TestTheNewestRowOfAFileDecides(t *testing.T) {
 	imp := r.drop("drops/d1/trainings/f.csv", []byte(trainingHeader+
 		teacher+",2025-10-02,follow-up,2,PTHV,false\n"+
 		teacher+",2025-08-20,introductory,6,PTHV,true\n"))
-	if r.store.optIns["d1/2025-2026/"+teacher] {
+	if optedIn(r.store, "d1", "2025-2026", teacher) {
 		t.Fatal("the older row of the file won")
 	}
 	if c := imp.Counts[pthv.KindOptIn]; c != (pthv.Counts{Added: 1, Unchanged: 1}) {
@@ -91,8 +91,8 @@ func TestSetOptInChecksTheEducatorAgainstTheRoster(t *testing.T) {
 			t.Errorf("%s: got %v, want ref.unknown_educator", id, err)
 		}
 	}
-	if len(r.store.optIns) != 0 {
-		t.Fatalf("a refused id was recorded: %v", r.store.optIns)
+	if opts, _ := r.store.OptIns(context.Background(), "d1", "2025-2026"); len(opts) != 0 || r.store.Items("SetOptIns") != 0 {
+		t.Fatalf("a refused id was recorded: %v", opts)
 	}
 	if _, err := r.svc.SetOptIn(context.Background(), "d1", teacher, "2025-2026", true); err != nil {
 		t.Fatal(err)
