@@ -16,7 +16,7 @@ DEMO_STUDENTS ?= 2000
 
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build cli functions package plan terraform local-functions local-up local-down test unit lint fmt fmt-check vet staticcheck bench fuzz demo deps deps-local clean help
+.PHONY: all build cli functions package plan terraform local-functions local-up local-down test unit lint fmt fmt-check vet staticcheck bench load fuzz demo deps deps-local deps-browser clean help
 
 all: build test
 
@@ -30,6 +30,14 @@ deps-local: ## install moto_server (the AWS stand-in) where it is missing
 	@command -v moto_server >/dev/null 2>&1 || { echo "installing moto[server] with pip"; \
 		python3 -m pip install --user "moto[server]" || pip install "moto[server]"; }
 	@command -v moto_server >/dev/null 2>&1 || { echo "moto_server is still not on PATH"; exit 1; }
+
+# chromium for the browser tests (integration-tests/dashboard_test.go): Debian's package. CI runs
+# as root; elsewhere sudo -n is tried, and without it the browser tests skip (in CI they fail).
+deps-browser: ## install chromium (for the dashboard's browser tests) where it is missing
+	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium with apt-get"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+		{ $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; } \
+		|| echo "could not install chromium: the browser tests skip outside CI (CI=true makes them fail)"; }
 
 build: cli functions ## build the CLI and every function as a linux/arm64 bootstrap
 
@@ -69,10 +77,18 @@ local-up: cli local-functions deps-local ## start the local stack in the backgro
 local-down: cli ## stop the local stack
 	$(BIN)/pthv local down
 
-test: deps deps-local terraform lint unit ## run every test (format, vet, staticcheck, unit and integration tests)
+test: deps deps-local deps-browser terraform lint unit ## run every test (format, vet, staticcheck, unit and integration tests)
 
+# -race: the host, the poller, the store's workers and the API front are concurrent code.
+# -shuffle=on: no test may depend on the order of the others (go test prints the seed;
+# rerun a failure with -shuffle=SEED). The packages that run whole local stacks (moto and
+# the functions' processes, with the functions' Lambda timeouts) go one at a time, before
+# the others: next to a CPU-bound package under -race, the cohort function of cmd/pthv's
+# test ran past its 60 s timeout on two cores.
+STACK_PKGS := ./cmd/pthv ./integration-tests
 unit:
-	TERRAFORM=$(TERRAFORM) $(GO) test -count=1 ./...
+	TERRAFORM=$(TERRAFORM) $(GO) test -count=1 -race -shuffle=on -p 1 $(STACK_PKGS)
+	TERRAFORM=$(TERRAFORM) $(GO) test -count=1 -race -shuffle=on $$($(GO) list ./... | grep -v -x -e '.*/cmd/pthv' -e '.*/integration-tests')
 
 lint: fmt-check vet staticcheck
 
@@ -85,6 +101,7 @@ fmt-check:
 
 vet: ## go vet
 	$(GO) vet ./...
+	$(GO) vet -tags load ./integration-tests/
 
 $(GOBIN)/staticcheck:
 	GOBIN=$(GOBIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -92,9 +109,16 @@ $(GOBIN)/staticcheck:
 staticcheck: $(GOBIN)/staticcheck
 	$(GOBIN)/staticcheck ./...
 
-bench: deps deps-local ## run the benchmarks on a generated district (PTHV_BENCH_STUDENTS, default 100000)
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) $$($(GO) list ./... | grep -v integration-tests)
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./integration-tests/
+bench: deps deps-local ## run the benchmarks on a generated district (PTHV_BENCH_STUDENTS, default 100000); ends with the summary table, bench.json and the capacity model
+	@rm -f bench-inputs.json
+	set -o pipefail; PTHV_BENCH_INPUTS=$(CURDIR)/bench-inputs.json $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) $$($(GO) list ./... | grep -v integration-tests) | tee bench.txt
+	set -o pipefail; PTHV_BENCH_INPUTS=$(CURDIR)/bench-inputs.json $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 120m ./integration-tests/ | tee -a bench.txt
+	$(GO) run ./cmd/capacity --inputs bench-inputs.json > capacity.md
+	@echo; echo "== summary (bench.txt is benchstat input; rows also in bench.json; capacity model in capacity.md)"
+	@$(GO) run ./cmd/benchsummary --load load.json --json bench.json bench.txt
+
+load: deps deps-local ## many districts at once on the local stack (PTHV_LOAD_DISTRICTS=40, PTHV_LOAD_STUDENTS=2000); writes load.json for make bench
+	set -o pipefail; $(GO) test -tags load -run '^TestLoadManyDistricts$$' -count=1 -v -timeout 150m ./integration-tests/ 2>&1 | tee load.txt
 
 fuzz: deps ## run every fuzz target for FUZZTIME (default 30s)
 	@set -e; for pkg in $$($(GO) list ./...); do \

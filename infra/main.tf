@@ -2,11 +2,13 @@
 #
 #   storage          KMS key, DynamoDB table, drops and reports buckets
 #   queue            ingest queue and its DLQ, S3 notification drops/ -> queue
-#   functions        api, cohort, ingest, reach (from functions.json), roles, logs, SQS mapping
+#   functions        api, cohort, ingest, reach, sync (from functions.json), roles, logs, SQS mapping
 #   api              HTTP API with IAM auth, the national staff role
 #   schedule         nightly full reach recomputation
 #   district_access  one role per district (var.districts)
 #   monitoring       alarm topic and alarms
+#   dashboard        CloudFront in front of the reports bucket's public/ (the dashboard)
+#   sis              per SIS connection (var.sis_connections): its secret and nightly schedule; sync alarms
 #
 # Resource names follow internal/deploy; the Go contract tests in this folder compare them.
 
@@ -23,6 +25,10 @@ module "storage" {
   environment          = var.environment
   noncurrent_drop_days = var.noncurrent_drop_days
   report_days          = var.report_days
+
+  # The dashboard's distribution reads public/ (origin access control) and decrypts it.
+  reports_policy_documents = [module.dashboard.bucket_policy_json]
+  key_policy_documents     = [module.dashboard.key_policy_json]
 }
 
 module "queue" {
@@ -108,4 +114,27 @@ module "monitoring" {
     async_failures = module.functions.async_failures_queue_name
   }
   ingest_log_group_name = module.functions.log_group_names["ingest"]
+}
+
+# The dashboard: CloudFront in front of public/ of the reports bucket, which the reach function
+# writes; staff read the suppressed view through presigned links (pthv reach dashboard).
+module "dashboard" {
+  source = "./modules/dashboard"
+
+  name_prefix                         = var.name_prefix
+  reports_bucket_arn                  = module.storage.reports_bucket_arn
+  reports_bucket_regional_domain_name = module.storage.reports_bucket_regional_domain_name
+  kms_key_arn                         = module.storage.kms_key_arn
+  national_role_name                  = element(split("/", module.api.national_role_arn), 1)
+  price_class                         = var.dashboard_price_class
+}
+
+module "sis" {
+  source = "./modules/sis"
+
+  name_prefix         = var.name_prefix
+  sync_function_arn   = module.functions.function_arns["sync"]
+  sync_log_group_name = module.functions.log_group_names["sync"]
+  alarm_topic_arn     = module.monitoring.topic_arn
+  connections         = var.sis_connections
 }

@@ -59,5 +59,21 @@ output "cli_environment" {
     REACH_FUNCTION   = module.functions.function_names["reach"]
     ROLE_PREFIX      = var.name_prefix
     REACH_API_URL    = module.api.api_endpoint
+    DASHBOARD_URL    = module.dashboard.url
   }
+}
+
+output "dashboard_url" {
+  description = "The dashboard (DASHBOARD_URL): the public page; staff get a signed link to staff.html from `pthv reach dashboard`."
+  value       = module.dashboard.url
+}
+
+output "sis_secret_names" {
+  description = "Secrets Manager names of the SIS connections' client secrets (values set by `pthv sync add`)."
+  value       = module.sis.secret_names
+}
+
+output "sync_schedule_names" {
+  description = "EventBridge Scheduler schedules of the SIS connections."
+  value       = module.sis.schedule_names
 }

@@ -211,3 +211,27 @@ variable "alarm_email" {
     error_message = "alarm_email must be an e-mail address or empty."
   }
 }
+
+variable "dashboard_price_class" {
+  description = "CloudFront price class of the dashboard's distribution (PriceClass_100: North America and Europe)."
+  type        = string
+  default     = "PriceClass_100"
+}
+
+# ---------------------------------------------------------------------------------------------
+# SIS connections
+# ---------------------------------------------------------------------------------------------
+
+variable "sis_connections" {
+  description = "SIS connections keyed \"<districtId>/<connectionId>\" (register each with `pthv sync add`, which also stores its client secret): the nightly schedule expression and IANA time zone. Each gets a Secrets Manager secret and an EventBridge Scheduler schedule that starts the sync function."
+  type = map(object({
+    schedule = optional(string, "cron(30 2 * * ? *)")
+    timezone = optional(string, "America/Los_Angeles")
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.sis_connections) : can(regex("^[0-9A-Za-z._-]{1,64}/[0-9A-Za-z._-]{1,64}$", k))])
+    error_message = "each key of sis_connections must be \"<districtId>/<connectionId>\"."
+  }
+}

@@ -38,7 +38,7 @@ var nationalShape = reach.SynthOptions{Year: "2025-2026", States: 40, DistrictsP
 
 // loadReach writes Synth's districts into the store as imports would: districts, visits,
 // trainings, school orgs, and one active student role per student (for the school index).
-func loadReach(b *testing.B, ctx context.Context, db *store.Store, ins []reach.DistrictInput) {
+func loadReach(b testing.TB, ctx context.Context, db *store.Store, ins []reach.DistrictInput) {
 	for _, in := range ins {
 		if err := db.PutDistrict(ctx, pthv.District{ID: in.District, Name: in.District, State: in.State}); err != nil {
 			b.Fatal(err)

@@ -46,6 +46,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv("PTHV_SYNC_BENCH_CHILD") == "1" {
+		os.Exit(syncChild())
+	}
 	code := func() int {
 		ctx := context.Background()
 		dir, err := os.MkdirTemp("", "pthv-it-")

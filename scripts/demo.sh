@@ -4,15 +4,18 @@
 # uploads a generated export, uploads it again unchanged, uploads a version with 20% of
 # students removed (held), then drops a training file, opts educators in, draws a
 # cross-section cohort for one school and an 'all' cohort for another, records a family
-# declining and refreshes the cohort, verifies it, and stops the stack.
+# declining and refreshes the cohort, verifies it, logs visits, reads reach, runs a nightly SIS
+# sync from the OneRoster stand-in (held first run, approval, an unchanged delta, a held fault
+# run), and stops the stack.
 set -euo pipefail
 students=${1:-2000}
 cd "$(dirname "$0")/.."
 pthv=bin/pthv
 state=.pthv-local-demo
 work=$(mktemp -d)
+keep=${DEMO_KEEP:-0} # DEMO_KEEP=1: leave the local stack running at the end (for the dashboard)
 cleanup() {
-  $pthv local down --state "$state" >/dev/null 2>&1 || true
+  if [ "$keep" != 1 ]; then $pthv local down --state "$state" >/dev/null 2>&1 || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -106,4 +109,42 @@ $pthv reach --year "$year" --by site
 step "13. the nightly safety net: a full recomputation changes nothing"
 $pthv reach recompute --full
 
-step "stopping the local stack"
+step "14. a nightly SIS sync: a second district pulled from the local OneRoster 1.2 stand-in"
+$pthv districts add --id sync-usd --name "Sync Unified School District" --state CA
+$pthv sync add --district sync-usd --provider oneroster-1.2 --base-url "$SIS_STANDIN_URL" \
+  --token-url "$SIS_STANDIN_TOKEN_URL" --client-id "$SIS_STANDIN_CLIENT_ID" \
+  --client-secret-file "$SIS_STANDIN_SECRET_FILE" --schedule 'cron(30 2 * * ? *)' --tz America/Los_Angeles --rate 1200
+# The first run of a new connection is held with its full diff (exit 1): approve it.
+out=$($pthv sync run --district sync-usd --wait) || true
+printf '%s\n' "$out"
+held=$(printf '%s\n' "$out" | sed -n 's/^import \(imp-[^:]*\): held$/\1/p')
+$pthv imports approve "$held" --district sync-usd
+for _ in $(seq 1 150); do
+  if $pthv imports show "$held" --district sync-usd | head -1 | grep -q applied; then break; fi
+  sleep 0.2
+done
+$pthv imports show "$held" --district sync-usd | head -1
+
+step "15. the next night: a delta that writes nothing"
+$pthv sync run --district sync-usd --wait
+
+step "16. a night the SIS refuses enrollments (403, a scope gap) and rate-limits: the run is held, nothing deactivated"
+curl -fsS -X PUT "$SIS_STANDIN_ADMIN/_standin/faults" -d '{"forbidden":["enrollments"],"rateLimitEvery":3,"retryAfter":"1"}'
+$pthv sync run --district sync-usd --full --wait || echo "(exit $?: held, as it should be)"
+curl -fsS -X PUT "$SIS_STANDIN_ADMIN/_standin/faults" -d '{}'
+$pthv sync runs --district sync-usd
+
+step "17. the dashboard, served from the objects the reach function published (CloudFront's in AWS)"
+dash=$DASHBOARD_URL
+printf 'public page: %s/\n' "$dash"
+printf 'staff page, a link signed with your credentials for 15 minutes (pthv reach dashboard):\n'
+$pthv reach dashboard
+if [ "$keep" = 1 ]; then
+  printf '\nThe local stack keeps running; stop it with: %s local down --state %s\n' "$pthv" "$state"
+elif [ -t 0 ]; then
+  printf '\nOpen the pages now; press Enter to stop the local stack (or run with DEMO_KEEP=1 to keep it).\n'
+  read -r _ || true
+fi
+
+if [ "$keep" != 1 ]; then step "stopping the local stack"; fi
+printf '\nDashboard: %s/\n' "$dash"

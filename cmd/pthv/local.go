@@ -29,6 +29,7 @@ func init() {
 
 type localFlags struct {
 	state, functions, prefix string
+	sisStudents              int
 }
 
 func parseLocal(name string, stderr io.Writer, args []string) (*localFlags, error) {
@@ -37,6 +38,7 @@ func parseLocal(name string, stderr io.Writer, args []string) (*localFlags, erro
 	fs.StringVar(&lf.state, "state", ".pthv-local", "folder for the stack's pid, log and env files")
 	fs.StringVar(&lf.functions, "functions", "bin/local/functions", "folder of <name>/bootstrap binaries built for this machine ('make local-functions')")
 	fs.StringVar(&lf.prefix, "prefix", deploy.DefaultPrefix, "resource name prefix")
+	fs.IntVar(&lf.sisStudents, "sis-students", 400, "students of the district the OneRoster stand-ins serve")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return nil, err
@@ -81,7 +83,13 @@ func cmdLocalServe(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer st.Close()
+	sis, err := startStandins(lf.sisStudents, lf.path("sis-client-secret"))
+	if err != nil {
+		return err
+	}
+	defer sis.close()
 	env := st.Env()
+	maps.Copy(env, sis.env)
 	var b strings.Builder
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		fmt.Fprintf(&b, "export %s='%s'\n", k, env[k])
@@ -93,6 +101,7 @@ func cmdLocalServe(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	fmt.Fprintf(stdout, "local stack ready on %s: %s; functions %v\n", st.Endpoint, st.Names, slices.Sorted(maps.Keys(fns)))
+	fmt.Fprintf(stdout, "dashboard: %s/ (public), %s/staff.html (staff: pthv reach dashboard)\n", st.Dashboard.URL(), st.Dashboard.URL())
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "local stack stopping")
 	os.Remove(lf.path("serve.pid"))
@@ -125,7 +134,7 @@ func cmdLocalUp(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(self, "local", "serve", "--state", lf.state, "--functions", lf.functions, "--prefix", lf.prefix)
+	cmd := exec.Command(self, "local", "serve", "--state", lf.state, "--functions", lf.functions, "--prefix", lf.prefix, "--sis-students", strconv.Itoa(lf.sisStudents))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -137,6 +146,7 @@ func cmdLocalUp(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for {
 		if _, err := os.Stat(lf.path("env")); err == nil {
 			fmt.Fprintf(stdout, "local stack running (pid %d, log %s)\npoint the CLI at it with: source %s\n", cmd.Process.Pid, lf.path("serve.log"), lf.path("env"))
+			printDashboard(stdout, lf.path("env"))
 			return nil
 		}
 		select {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/term"
 
 	orcsv "github.com/pthv/reach/connectors/oneroster/csv"
 	"github.com/pthv/reach/internal/app"
@@ -277,14 +278,10 @@ func (p *progressReader) done() {
 	}
 }
 
-// isTerminal reports whether w is a character device (a terminal).
+// isTerminal reports whether w is a terminal, where progress lines may be redrawn with \r.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // checkCSV reads a training or consent file as the pipeline will and prints its findings;

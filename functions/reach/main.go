@@ -1,7 +1,8 @@
 // Command reach is the Lambda function that recomputes reach metrics: the district-years an
 // import touched (an Event invocation from ingest) or everything (the nightly schedule,
-// {"full": true}). It stores aggregates, publishes the suppressed views and writes
-// CloudWatch metrics as Embedded Metric Format lines. Wiring only: see internal/reachsvc.
+// {"full": true}). It stores aggregates, publishes the suppressed views and the dashboard's
+// pages, and writes CloudWatch metrics as Embedded Metric Format lines. Wiring only: see
+// internal/reachsvc.
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 
 	"github.com/pthv/reach/internal/app"
 	"github.com/pthv/reach/internal/blob"
+	"github.com/pthv/reach/internal/dashboard"
 	"github.com/pthv/reach/internal/reachsvc"
 )
 
@@ -25,6 +27,9 @@ func main() {
 		os.Exit(1)
 	}
 	svc := &reachsvc.Service{Store: env.Store(), Blobs: blob.New(env.AWS), ReportsBucket: env.Names.ReportsBucket, Log: log, Metrics: os.Stdout}
+	for _, f := range dashboard.Files() { // the dashboard's pages, published next to the data
+		svc.Site = append(svc.Site, reachsvc.SiteFile{Path: f.Path, ContentType: f.ContentType, Body: f.Body})
+	}
 	lambda.Start(func(ctx context.Context, ev reachsvc.Event) (*reachsvc.Result, error) {
 		if lc, ok := lambdacontext.FromContext(ctx); ok {
 			svc.Log = log.With("requestId", lc.AwsRequestID)

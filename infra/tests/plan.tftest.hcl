@@ -41,6 +41,10 @@ override_data {
   values = { account_id = "123456789012" }
 }
 override_data {
+  target = module.sis.data.aws_caller_identity.current
+  values = { account_id = "123456789012" }
+}
+override_data {
   target = module.district_access["demo-usd"].data.aws_caller_identity.current
   values = { account_id = "123456789012" }
 }
@@ -63,7 +67,12 @@ override_resource {
 override_resource {
   override_during = plan
   target          = module.storage.aws_s3_bucket.reports
-  values          = { arn = "arn:aws:s3:::pthv-reach-reports", id = "pthv-reach-reports" }
+  values          = { arn = "arn:aws:s3:::pthv-reach-reports", id = "pthv-reach-reports", bucket_regional_domain_name = "pthv-reach-reports.s3.us-west-2.amazonaws.com" }
+}
+override_resource {
+  override_during = plan
+  target          = module.dashboard.aws_cloudfront_distribution.this
+  values          = { arn = "arn:aws:cloudfront::123456789012:distribution/EDFDVBD6EXAMPLE", domain_name = "d111111abcdef8.cloudfront.net" }
 }
 override_resource {
   override_during = plan
@@ -78,6 +87,43 @@ variables {
     "other"    = []
   }
   alarm_email = "ops@example.org"
+  sis_connections = {
+    "demo-usd/sis" = { schedule = "cron(0 3 * * ? *)", timezone = "America/Chicago" }
+  }
+}
+
+run "sis_connections_get_a_secret_and_a_schedule" {
+  command = plan
+
+  assert {
+    condition     = output.sis_secret_names == { "demo-usd/sis" = "pthv-reach/sis/demo-usd/sis" }
+    error_message = "a connection's secret is named as internal/deploy.Names.SyncSecret names it"
+  }
+
+  assert {
+    condition     = module.sis.schedule_targets["demo-usd/sis"].input == { districtId = "demo-usd", connectionId = "sis", scheduledTime = "<aws.scheduler.scheduled-time>" }
+    error_message = "the schedule sends the sync function its connection and the scheduled time (sissync.Request)"
+  }
+
+  assert {
+    condition     = module.sis.schedule_targets["demo-usd/sis"].timezone == "America/Chicago"
+    error_message = "the schedule runs in the district's time zone"
+  }
+
+  assert {
+    condition     = length(module.sis.alarm_names) == 2
+    error_message = "held or failed runs, and schedules that could not start the function, alarm"
+  }
+}
+
+run "rejects_a_malformed_connection_key" {
+  command = plan
+
+  variables {
+    sis_connections = { "demo-usd" = {} }
+  }
+
+  expect_failures = [var.sis_connections]
 }
 
 run "names_follow_internal_deploy" {
@@ -94,6 +140,7 @@ run "names_follow_internal_deploy" {
       cohort = "pthv-reach-cohort"
       ingest = "pthv-reach-ingest"
       reach  = "pthv-reach-reach"
+      sync   = "pthv-reach-sync"
     }
     error_message = "function names differ from internal/deploy (Names.Function)"
   }
@@ -128,8 +175,39 @@ run "district_policy_is_scoped" {
   }
 
   assert {
-    condition     = length(jsondecode(module.district_access["other"].policy_json).Statement) == 4
-    error_message = "a district role holds exactly four statements"
+    condition     = jsondecode(module.district_access["demo-usd"].policy_json).Statement[4].Resource == "arn:aws:s3:::pthv-reach-reports/published/reach/districts/demo-usd/*"
+    error_message = "a district may read its own part of the suppressed view only (the staff dashboard)"
+  }
+
+  assert {
+    condition     = length(jsondecode(module.district_access["other"].policy_json).Statement) == 5
+    error_message = "a district role holds exactly five statements"
+  }
+}
+
+run "dashboard_is_private_and_strict" {
+  command = plan
+
+  assert {
+    condition     = output.dashboard_url == "https://d111111abcdef8.cloudfront.net" && output.cli_environment["DASHBOARD_URL"] == output.dashboard_url
+    error_message = "the dashboard's URL is the distribution's"
+  }
+
+  assert {
+    condition = one([for st in jsondecode(module.dashboard.bucket_policy_json).Statement : st if st.Sid == "DashboardReadsPublic"]) == {
+      Sid       = "DashboardReadsPublic"
+      Effect    = "Allow"
+      Action    = "s3:GetObject"
+      Resource  = "arn:aws:s3:::pthv-reach-reports/public/*"
+      Principal = { Service = "cloudfront.amazonaws.com" }
+      Condition = { StringEquals = { "AWS:SourceArn" = "arn:aws:cloudfront::123456789012:distribution/EDFDVBD6EXAMPLE" } }
+    }
+    error_message = "the reports bucket admits the distribution only, under public/ only"
+  }
+
+  assert {
+    condition     = module.dashboard.content_security_policy == "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'; require-trusted-types-for 'script'; trusted-types 'none'"
+    error_message = "the dashboard's Content-Security-Policy"
   }
 }
 
@@ -143,8 +221,8 @@ run "dev_has_no_subscription_without_email" {
   }
 
   assert {
-    condition     = length(module.monitoring.alarm_names) == 11
-    error_message = "4 functions' errors + 3 throttles (not reach, which runs one at a time) + 3 queues + held imports = 11 alarms"
+    condition     = length(module.monitoring.alarm_names) == 13
+    error_message = "5 functions' errors + 4 throttles (not reach, which runs one at a time) + 3 queues + held imports = 13 alarms"
   }
 
   assert {

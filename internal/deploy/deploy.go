@@ -23,6 +23,9 @@ const (
 	EnvRolePrefix = "ROLE_PREFIX"
 	// EnvReachAPIURL is where the CLI finds the reach API (pthv reach).
 	EnvReachAPIURL = "REACH_API_URL"
+	// EnvSyncFunction names the sync function: the CLI invokes it (pthv sync run) and it
+	// invokes itself to continue a run that outlasts one invocation.
+	EnvSyncFunction = "SYNC_FUNCTION"
 )
 
 // The table's global secondary index of roster records by school: roles (by org), classes
@@ -113,6 +116,7 @@ var Functions = []Function{
 	{Base: "cohort", TimeoutSeconds: 60, MemoryMB: 1024},
 	{Base: "ingest", TimeoutSeconds: 900, MemoryMB: 3008},
 	{Base: "reach", ReservedConcurrency: 1, TimeoutSeconds: 900, MemoryMB: 1024},
+	{Base: "sync", TimeoutSeconds: 900, MemoryMB: 512},
 }
 
 // Spec is everything one deployment holds.
@@ -155,6 +159,12 @@ func Resources(n Names) Spec {
 func (n Names) NationalRole() string          { return n.Prefix + "-national" }
 func (n Names) DistrictRole(id string) string { return n.Prefix + "-district-" + id }
 
+// SyncSecret is the Secrets Manager name of a SIS connection's client secret; the sync
+// function may read only names under {prefix}/sis/.
+func (n Names) SyncSecret(district, connection string) string {
+	return n.Prefix + "/sis/" + district + "/" + connection
+}
+
 // Function is the deployed name of the function built from functions/{base}.
 func (n Names) Function(base string) string { return n.Prefix + "-" + base }
 
@@ -166,6 +176,7 @@ func (n Names) Env(queueURL string) map[string]string {
 		EnvReportsBucket:  n.ReportsBucket,
 		EnvIngestQueueURL: queueURL,
 		EnvReachFunction:  n.Function("reach"),
+		EnvSyncFunction:   n.Function("sync"),
 		EnvRolePrefix:     n.Prefix,
 	}
 }

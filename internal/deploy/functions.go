@@ -25,7 +25,8 @@ type FunctionSpec struct {
 }
 
 // Permission allows actions on symbolic resources (table, table_indexes, drops_bucket,
-// drops_objects, reports_objects, ingest_queue, reach_function, kms_key).
+// drops_objects, reports_objects, ingest_queue, reach_function, sync_function, sis_secrets,
+// kms_key).
 type Permission struct {
 	Actions   []string `json:"actions"`
 	Resources []string `json:"resources"`

@@ -3,8 +3,6 @@ package devstack
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,8 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 var (
@@ -302,6 +298,9 @@ func TestAPIGatewayEvent(t *testing.T) {
 	if _, ok := raw["requestContext"].(map[string]any)["authorizer"]; ok {
 		t.Error("a NONE route has an authorizer")
 	}
+	if _, ok := raw["requestContext"].(map[string]any)["authentication"]; ok {
+		t.Error("requestContext has authentication, which API Gateway sends only with mutual TLS")
+	}
 	if rc.Authorizer != nil {
 		t.Errorf("authorizer = %+v", rc.Authorizer)
 	}
@@ -402,6 +401,40 @@ func TestAPIGatewayResponseMapping(t *testing.T) {
 	wantStatus(t, do(t, "GET", u, nil), 200)
 }
 
+func TestParseLambdaHTTPResponse(t *testing.T) {
+	for _, c := range []struct {
+		name, payload string
+		status        int
+		header        http.Header
+		body          string
+		bad           bool
+	}{
+		{"response object", `{"statusCode":201,"headers":{"content-type":"text/plain"},"cookies":["a=1"],"body":"hi"}`,
+			201, http.Header{"Content-Type": {"text/plain"}, "Set-Cookie": {"a=1"}}, "hi", false},
+		{"number and boolean header values", `{"statusCode":200,"headers":{"x-n":5,"x-b":true,"x-null":null}}`,
+			200, http.Header{"X-N": {"5"}, "X-B": {"true"}}, "", false},
+		{"status code in a string", `{"statusCode":"204"}`, 204, http.Header{}, "", false},
+		{"multiValueHeaders ignored", `{"statusCode":200,"multiValueHeaders":{"x":["1","2"]},"body":"b"}`, 200, http.Header{}, "b", false},
+		{"base64 body", `{"statusCode":200,"body":"AAE=","isBase64Encoded":true}`, 200, http.Header{}, "\x00\x01", false},
+		{"not a response object", `{"a":1}`, 200, http.Header{"Content-Type": {"application/json"}}, `{"a":1}`, false},
+		{"status code not a number", `{"statusCode":"abc"}`, 0, nil, "", true},
+		{"status code out of range", `{"statusCode":42}`, 0, nil, "", true},
+		{"header value an object", `{"statusCode":200,"headers":{"x":{}}}`, 0, nil, "", true},
+		{"body not base64", `{"statusCode":200,"body":"%%","isBase64Encoded":true}`, 0, nil, "", true},
+	} {
+		status, hdr, body, err := parseLambdaHTTPResponse([]byte(c.payload))
+		if c.bad {
+			if err == nil {
+				t.Errorf("%s: no error", c.name)
+			}
+			continue
+		}
+		if err != nil || status != c.status || !reflect.DeepEqual(hdr, c.header) || string(body) != c.body {
+			t.Errorf("%s: %d %v %q %v, want %d %v %q", c.name, status, hdr, body, err, c.status, c.header, c.body)
+		}
+	}
+}
+
 func TestAPIGatewayIntegrationTimeout(t *testing.T) {
 	g := startTestAPI(t, []Route{{Method: "GET", Path: "/slow", Function: "other"}}, nil,
 		func(g *APIGateway) { g.timeout = 500 * time.Millisecond })
@@ -414,153 +447,6 @@ func TestAPIGatewayIntegrationTimeout(t *testing.T) {
 	if d := time.Since(start); d > 2500*time.Millisecond {
 		t.Errorf("timed out after %v", d)
 	}
-}
-
-const (
-	testAccessKey = "AKIDEXAMPLE"
-	testSecretKey = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-	testNoSecret  = "AKIDNOSECRET"
-)
-
-// signed returns req signed with SigV4 for execute-api by the AWS SDK's signer.
-func signed(t *testing.T, req *http.Request, body []byte, akid, secret, service string, at time.Time) *http.Request {
-	t.Helper()
-	sum := sha256.Sum256(body)
-	err := v4.NewSigner().SignHTTP(context.Background(),
-		aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret}, req, hex.EncodeToString(sum[:]), service, Region, at)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return req
-}
-
-func TestAPIGatewayIAM(t *testing.T) {
-	principal := IAMPrincipal{
-		SecretKey: testSecretKey,
-		AccountID: "111122223333",
-		UserARN:   "arn:aws:iam::111122223333:user/national-staff",
-		UserID:    "AIDAEXAMPLE",
-		CallerID:  "AIDAEXAMPLE",
-	}
-	g := startTestAPI(t, []Route{
-		{Method: "GET", Path: "/v1/reach", Function: "api", Auth: "AWS_IAM"},
-		{Method: "POST", Path: "/v1/districts/{id}/reach", Function: "api", Auth: "AWS_IAM"},
-		{Method: "GET", Path: "/public", Function: "api", Auth: "NONE"},
-	}, map[string]IAMPrincipal{
-		testAccessKey: principal,
-		testNoSecret:  {AccountID: "444455556666", UserARN: "arn:aws:iam::444455556666:user/ci"},
-	})
-	u := g.URL()
-	now := time.Now()
-	query := "/v1/reach?year=2024&state=CA&state=OR&name=a%20b&tilde=~x&plus=1%2B1"
-
-	wantDenied := func(t *testing.T, r apiResponse, msgPrefix string) {
-		t.Helper()
-		wantStatus(t, r, 403)
-		if m := r.message(t); !strings.HasPrefix(m, msgPrefix) {
-			t.Errorf("message %q, want prefix %q", m, msgPrefix)
-		}
-	}
-
-	t.Run("no authorization header", func(t *testing.T) {
-		wantDenied(t, do(t, "GET", u+"/v1/reach", nil), "Forbidden")
-	})
-	t.Run("malformed authorization header", func(t *testing.T) {
-		for _, h := range []string{
-			"Bearer abc",
-			"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/execute-api, SignedHeaders=host, Signature=ab",
-			"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/execute-api/aws4_request, Signature=ab",
-			"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=zz",
-		} {
-			req := newReq(t, "GET", u+"/v1/reach", nil)
-			req.Header.Set("Authorization", h)
-			wantDenied(t, send(t, req), "Forbidden")
-		}
-	})
-	t.Run("unknown access key", func(t *testing.T) {
-		req := signed(t, newReq(t, "GET", u+"/v1/reach", nil), nil, "AKIDUNKNOWN", testSecretKey, "execute-api", now)
-		wantDenied(t, send(t, req), "The security token included in the request is invalid.")
-	})
-	t.Run("wrong secret", func(t *testing.T) {
-		req := signed(t, newReq(t, "GET", u+query, nil), nil, testAccessKey, "not-the-secret", "execute-api", now)
-		wantDenied(t, send(t, req), "The request signature we calculated does not match the signature you provided.")
-	})
-	t.Run("request changed after signing", func(t *testing.T) {
-		req := signed(t, newReq(t, "GET", u+"/v1/reach?year=2024", nil), nil, testAccessKey, testSecretKey, "execute-api", now)
-		req.URL.RawQuery = "year=2025"
-		wantDenied(t, send(t, req), "The request signature we calculated does not match")
-
-		body := []byte(`{"a":1}`)
-		req = signed(t, newReq(t, "POST", u+"/v1/districts/d1/reach", body), body, testAccessKey, testSecretKey, "execute-api", now)
-		other := []byte(`{"a":2}`)
-		req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(other)), int64(len(other))
-		wantDenied(t, send(t, req), "The request signature we calculated does not match")
-	})
-	t.Run("wrong service", func(t *testing.T) {
-		req := signed(t, newReq(t, "GET", u+"/v1/reach", nil), nil, testAccessKey, testSecretKey, "lambda", now)
-		wantDenied(t, send(t, req), "Credential should be scoped to correct service")
-	})
-	t.Run("expired signature", func(t *testing.T) {
-		req := signed(t, newReq(t, "GET", u+"/v1/reach", nil), nil, testAccessKey, testSecretKey, "execute-api", now.Add(-10*time.Minute))
-		wantDenied(t, send(t, req), "Signature expired")
-	})
-
-	wantIAM := func(t *testing.T, r apiResponse, akid string, p IAMPrincipal) {
-		t.Helper()
-		wantStatus(t, r, 200)
-		ev, raw := r.event(t)
-		a := ev.RequestContext.Authorizer
-		if a == nil || a.IAM == nil {
-			t.Fatalf("no authorizer.iam in %s", r.body)
-		}
-		want := events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
-			AccessKey: akid, AccountID: p.AccountID, CallerID: p.CallerID, UserARN: p.UserARN, UserID: p.UserID,
-		}
-		if !reflect.DeepEqual(*a.IAM, want) {
-			t.Errorf("authorizer.iam = %+v, want %+v", *a.IAM, want)
-		}
-		iam := raw["requestContext"].(map[string]any)["authorizer"].(map[string]any)["iam"].(map[string]any)
-		for _, k := range []string{"principalOrgId", "cognitoIdentity"} {
-			if v, ok := iam[k]; !ok || v != nil {
-				t.Errorf("authorizer.iam.%s = %v (present %v), want null", k, v, ok)
-			}
-		}
-	}
-	t.Run("good signature", func(t *testing.T) {
-		req := signed(t, newReq(t, "GET", u+query, nil), nil, testAccessKey, testSecretKey, "execute-api", now)
-		r := send(t, req)
-		wantIAM(t, r, testAccessKey, principal)
-		if ev, _ := r.event(t); ev.QueryStringParameters["state"] != "CA,OR" {
-			t.Errorf("query %v", ev.QueryStringParameters)
-		}
-
-		body := []byte(`{"year":2024}`)
-		req = newReq(t, "POST", u+"/v1/districts/d%201/reach?x=1", body)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Custom", "  spaced   value ")
-		r = send(t, signed(t, req, body, testAccessKey, testSecretKey, "execute-api", now))
-		wantIAM(t, r, testAccessKey, principal)
-		if ev, _ := r.event(t); ev.Body != string(body) || ev.PathParameters["id"] != "d 1" {
-			t.Errorf("body %q pathParameters %v", ev.Body, ev.PathParameters)
-		}
-
-		// With X-Amz-Content-Sha256, as S3-style clients send it.
-		req = newReq(t, "POST", u+"/v1/districts/d2/reach", body)
-		sum := sha256.Sum256(body)
-		req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
-		wantIAM(t, send(t, signed(t, req, body, testAccessKey, testSecretKey, "execute-api", now)), testAccessKey, principal)
-	})
-	t.Run("principal without secret", func(t *testing.T) {
-		req := signed(t, newReq(t, "GET", u+"/v1/reach", nil), nil, testNoSecret, "anything", "execute-api", now)
-		wantIAM(t, send(t, req), testNoSecret, IAMPrincipal{AccountID: "444455556666", UserARN: "arn:aws:iam::444455556666:user/ci"})
-	})
-	t.Run("NONE route", func(t *testing.T) {
-		r := do(t, "GET", u+"/public", nil)
-		wantStatus(t, r, 200)
-		if ev, _ := r.event(t); ev.RequestContext.Authorizer != nil {
-			t.Errorf("authorizer %+v", ev.RequestContext.Authorizer)
-		}
-	})
 }
 
 func TestAPIGatewayConfig(t *testing.T) {

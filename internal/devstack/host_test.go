@@ -326,29 +326,32 @@ func TestHostTimeoutThenRecovers(t *testing.T) {
 	}
 }
 
-type sleepResult struct {
-	Start, End int64
-	Pid        int
-}
+func TestHostInstancesRunConcurrently(t *testing.T) {
+	h, _ := startTestHost(t,
+		FunctionConfig{Name: "parallel", Instances: 2},
+		FunctionConfig{Name: "serial", Instances: 1},
+	)
 
-// sleepPair runs two sleeps of ms milliseconds on fn at the same time.
-func sleepPair(t *testing.T, h *Host, fn string, ms int) [2]sleepResult {
-	t.Helper()
-	var out [2]sleepResult
+	// Instances=2: the barrier lets the two invocations out only once both are inside the
+	// function at the same time, so they can only succeed if they overlap.
+	rv := newRendezvous(t, 2)
+	var pids [2]int
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
-	for i := range out {
+	for i := range pids {
 		wg.Go(func() {
-			res, err := h.Invoke(context.Background(), fn, fmt.Appendf(nil, `{"action":"sleep","ms":%d}`, ms))
+			res, err := h.Invoke(context.Background(), "parallel", rv.payload("/barrier"))
 			switch {
 			case err != nil:
 				errs <- err
 			case res.FunctionError != "":
-				errs <- fmt.Errorf("function error: %s", res.Payload)
+				errs <- fmt.Errorf("Instances=2: %s", res.Payload)
 			default:
-				if err := json.Unmarshal(res.Payload, &out[i]); err != nil {
+				var info pidInfo
+				if err := json.Unmarshal(res.Payload, &info); err != nil {
 					errs <- err
 				}
+				pids[i] = info.Pid
 			}
 		})
 	}
@@ -357,31 +360,39 @@ func sleepPair(t *testing.T, h *Host, fn string, ms int) [2]sleepResult {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	return out
-}
-
-func TestHostInstancesRunConcurrently(t *testing.T) {
-	h, _ := startTestHost(t,
-		FunctionConfig{Name: "parallel", Instances: 2},
-		FunctionConfig{Name: "serial", Instances: 1},
-	)
-	// Warm both environments of "parallel" so that cold starts do not skew the pair.
-	sleepPair(t, h, "parallel", 200)
-
-	p := sleepPair(t, h, "parallel", 300)
-	if p[0].Pid == p[1].Pid {
-		t.Errorf("both invocations ran in process %d, want two environments", p[0].Pid)
-	}
-	if !(p[0].Start < p[1].End && p[1].Start < p[0].End) {
-		t.Errorf("sleeps did not overlap with Instances=2: %+v", p)
+	if pids[0] == pids[1] {
+		t.Errorf("both invocations ran in process %d, want two environments", pids[0])
 	}
 
-	s := sleepPair(t, h, "serial", 100)
-	if s[0].Pid != s[1].Pid {
-		t.Errorf("Instances=1 used two processes: %d and %d", s[0].Pid, s[1].Pid)
+	// Instances=1: while one invocation is held inside the function, another gets no
+	// environment (its Invoke ends with its context) and never reaches the function.
+	gate := newRendezvous(t, 0)
+	pid := pidOf(t, h, "serial")
+	first := make(chan InvokeResult, 1)
+	go func() {
+		res, err := h.Invoke(context.Background(), "serial", gate.payload("/gate?id=first"))
+		if err != nil {
+			res = InvokeResult{FunctionError: err.Error()}
+		}
+		first <- res
+	}()
+	gate.await(t, "first")
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := h.Invoke(ctx, "serial", gate.payload("/gate?id=second")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("second invocation while the only environment is busy: err = %v, want context.DeadlineExceeded", err)
 	}
-	if s[0].Start < s[1].End && s[1].Start < s[0].End {
-		t.Errorf("sleeps overlapped with Instances=1: %+v", s)
+	gate.release()
+	if res := <-first; res.FunctionError != "" {
+		t.Fatalf("first invocation: %s %s", res.FunctionError, res.Payload)
+	}
+	select {
+	case id := <-gate.arrived:
+		t.Errorf("invocation %q reached the function while the only environment was busy", id)
+	default:
+	}
+	if again := pidOf(t, h, "serial"); again != pid {
+		t.Errorf("Instances=1 used two processes: %d and %d", pid, again)
 	}
 }
 
@@ -490,12 +501,15 @@ func TestHostLifecycle(t *testing.T) {
 	defer h.Close()
 	pid := pidOf(t, h, "life")
 
-	// An invocation still running when the host closes ends with ErrHostClosed.
+	// An invocation still running when the host closes ends with ErrHostClosed. The
+	// function holds it at the gate, so Close comes only once it runs.
+	gate := newRendezvous(t, 0)
 	running := make(chan error, 1)
 	go func() {
-		_, err := h.Invoke(context.Background(), "life", []byte(`{"action":"sleep","ms":10000}`))
+		_, err := h.Invoke(context.Background(), "life", gate.payload("/gate?id=running"))
 		running <- err
 	}()
+	gate.await(t, "running")
 	if err := h.Close(); err != nil {
 		t.Fatal(err)
 	}

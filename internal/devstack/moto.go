@@ -1,7 +1,7 @@
-// Package devstack runs PTHV Reach on a developer's machine with no AWS account: moto_server
-// for DynamoDB, S3 and SQS, a host for the Lambda Runtime API that runs the functions' real
-// bootstrap binaries, and a poller that plays the SQS event source mapping.
 package devstack
+
+// The AWS stand-in: moto_server on a free loopback port, and the SDK settings (AWSConfig,
+// Env) that point a client or a function's process at it.
 
 import (
 	"context"

@@ -1,5 +1,8 @@
 package devstack
 
+// The SQS event source mapping: a poller that delivers queue messages to a function in
+// batches, with partial batch failures.
+
 import (
 	"context"
 	"encoding/json"

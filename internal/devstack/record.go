@@ -1,5 +1,8 @@
 package devstack
 
+// The call recorder: a reverse proxy between each function and the AWS stand-ins that
+// records which IAM actions on which resources the function needs.
+
 import (
 	"bytes"
 	"encoding/json"
@@ -106,14 +109,17 @@ func (r *Recorder) classify(req *http.Request, body []byte) Call {
 	n := r.names
 	if m := invokePath.FindStringSubmatch(req.URL.Path); m != nil {
 		res := "other:" + m[1]
-		if fn, _ := url.PathUnescape(m[1]); fn == n.Function("reach") {
+		switch fn, _ := url.PathUnescape(m[1]); fn {
+		case n.Function("reach"):
 			res = "reach_function"
+		case n.Function("sync"):
+			res = "sync_function"
 		}
 		return Call{Action: "lambda:InvokeFunction", Resource: res}
 	}
 	if t := req.Header.Get("X-Amz-Target"); t != "" {
 		svc, op, _ := strings.Cut(t, ".")
-		var b struct{ TableName, IndexName, QueueUrl string }
+		var b struct{ TableName, IndexName, QueueUrl, SecretId string }
 		_ = json.Unmarshal(body, &b)
 		switch {
 		case strings.HasPrefix(svc, "DynamoDB_"):
@@ -134,6 +140,12 @@ func (r *Recorder) classify(req *http.Request, body []byte) Call {
 				res = "ingest_queue"
 			}
 			return Call{Action: "sqs:" + op, Resource: res}
+		case svc == "secretsmanager":
+			res := "other:" + b.SecretId
+			if strings.HasPrefix(b.SecretId, n.Prefix+"/sis/") {
+				res = "sis_secrets"
+			}
+			return Call{Action: "secretsmanager:" + op, Resource: res}
 		}
 		return Call{Action: "other:" + t}
 	}

@@ -1,5 +1,8 @@
 package devstack
 
+// The whole local stack (StartStack): moto, the resources, the functions under the Lambda
+// host, the API Gateway front and the ingest queue's poller, wired as Terraform wires AWS.
+
 import (
 	"context"
 	"errors"
@@ -18,6 +21,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/pthv/reach/internal/dashboard"
 	"github.com/pthv/reach/internal/deploy"
 )
 
@@ -61,6 +65,9 @@ type Stack struct {
 	moto   *Moto
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// Dashboard serves the dashboard from the reports bucket, as CloudFront does in AWS.
+	Dashboard *dashboard.Server
 }
 
 // StartStack starts moto (unless opts.Endpoint is set), provisions the resources of
@@ -89,6 +96,12 @@ func StartStack(ctx context.Context, opts StackOptions) (*Stack, error) {
 		return nil, err
 	}
 	st.Provisioned = prov
+	principals := map[string]IAMPrincipal{"test": LocalPrincipal("test", "test", st.Names.NationalRole())}
+	maps.Copy(principals, opts.Principals)
+	if st.Dashboard, err = startDashboard(st, cfg, principals); err != nil {
+		st.Close()
+		return nil, err
+	}
 	// The functions get what Terraform gives them: the SDK settings and the resource names.
 	env := Env(st.Endpoint)
 	maps.Copy(env, st.Names.Env(prov.QueueURLs[st.Names.IngestQueue]))
@@ -140,8 +153,6 @@ func StartStack(ctx context.Context, opts StackOptions) (*Stack, error) {
 	}
 	st.Host = host
 	if _, ok := opts.Functions["api"]; ok {
-		principals := map[string]IAMPrincipal{"test": LocalPrincipal("test", "test", st.Names.NationalRole())}
-		maps.Copy(principals, opts.Principals)
 		var routes []Route
 		for _, rk := range APIRoutes {
 			method, path, _ := strings.Cut(rk, " ")
@@ -184,6 +195,9 @@ func (s *Stack) Env() map[string]string {
 	if s.API != nil {
 		env[deploy.EnvReachAPIURL] = s.API.URL()
 	}
+	if s.Dashboard != nil {
+		env[dashboard.EnvURL] = s.Dashboard.URL()
+	}
 	return env
 }
 
@@ -196,6 +210,9 @@ func (s *Stack) Close() error {
 	var errs []error
 	if s.API != nil {
 		errs = append(errs, s.API.Close())
+	}
+	if s.Dashboard != nil {
+		errs = append(errs, s.Dashboard.Close())
 	}
 	if s.Host != nil {
 		errs = append(errs, s.Host.Close())

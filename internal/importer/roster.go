@@ -80,24 +80,31 @@ func (s *Service) unclaimed(ctx context.Context, d *pthv.District) ([]pthv.Objec
 // importObject runs one import under the district lock held by id. It reports whether the
 // import continues in another invocation (the lock stays held).
 func (s *Service) importObject(ctx context.Context, d *pthv.District, obj pthv.Object, id string) (bool, error) {
-	log := s.log().With("districtId", d.ID, "importId", id)
-	now := s.now()
-	imp := &pthv.Import{ID: id, District: d.ID, Source: obj, Status: pthv.StatusPlanning, Started: now,
+	imp := &pthv.Import{ID: id, District: d.ID, Source: obj, Status: pthv.StatusPlanning, Started: s.now(),
 		Counts: map[roster.Kind]pthv.Counts{}, TimingsMS: map[string]int64{}, Runs: 1}
+	continued, _, err := s.importPackage(ctx, d, imp, "")
+	return continued, err
+}
+
+// importPackage plans and applies (or holds: always when hold gives a reason) the package
+// imp.Source. It returns the validation report once planned.
+func (s *Service) importPackage(ctx context.Context, d *pthv.District, imp *pthv.Import, hold string) (bool, *orcsv.Report, error) {
+	log := s.log().With("districtId", d.ID, "importId", imp.ID)
+	obj, id := imp.Source, imp.ID
 	if err := s.Store.ClaimObject(ctx, obj, id); errors.Is(err, pthv.ErrConflict) {
 		log.Info("drop claimed by another import", "decision", "skip")
-		return false, nil
+		return false, nil, nil
 	} else if err != nil {
-		return false, err
+		return false, nil, err
 	}
 	if !d.Watermark.IsZero() && obj.UploadedAt.Before(d.Watermark) {
 		imp.Status, imp.Reason, imp.Finished = pthv.StatusSuperseded,
 			"a newer export of the district was imported already; this older one is not applied over it", s.now()
 		log.Info("import superseded", "decision", "superseded")
-		return false, s.finish(ctx, imp, nil)
+		return false, nil, s.finish(ctx, imp, nil)
 	}
 	if err := s.Store.PutImport(ctx, imp); err != nil {
-		return false, err
+		return false, nil, err
 	}
 	log.Info("import started", "decision", "plan", "bytes", obj.Size)
 
@@ -106,32 +113,38 @@ func (s *Service) importObject(ctx context.Context, d *pthv.District, obj pthv.O
 		imp.Status, imp.Reason, imp.Finished = pthv.StatusFailed, "internal error while planning; the import will be retried", s.now()
 		log.Error("planning failed", "error", err.Error())
 		_ = s.Store.PutImport(ctx, imp)
-		return false, err
+		return false, rep, err
 	}
 	if err := s.Store.SetWatermark(ctx, d.ID, obj.UploadedAt); err != nil {
-		return false, err
+		return false, rep, err
 	}
 	if rep.Fatal() {
 		imp.Status, imp.Reason, imp.Finished = pthv.StatusRejected, "the export has package or file errors; nothing was applied", s.now()
 		log.Info("import rejected", "decision", "rejected", "errors", rep.Errors)
-		return false, s.finish(ctx, imp, rep)
+		return false, rep, s.finish(ctx, imp, rep)
 	}
 	if len(plan.Ops) > 0 {
 		if imp.PlanKey, err = s.savePlan(ctx, imp, plan.Ops); err != nil {
-			return false, err
+			return false, rep, err
 		}
+	}
+	if hold != "" {
+		imp.Status, imp.Finished, imp.Reason = pthv.StatusHeld, s.now(), hold+fmt.Sprintf("; approve it with 'pthv imports approve %s --district %s'", imp.ID, d.ID)
+		log.Info("import held for approval", "decision", "held", "deactivatedStudents", plan.Safety.DeactivatedStudents)
+		return false, rep, s.finish(ctx, imp, rep)
 	}
 	if plan.Safety.Held {
 		imp.Status, imp.Finished = pthv.StatusHeld, s.now()
 		imp.Reason = fmt.Sprintf("the import would deactivate %d of %d active students (%.1f%%, more than %.0f%%); approve it with 'pthv imports approve %s --district %s'",
 			plan.Safety.DeactivatedStudents, plan.Safety.ActiveStudents, 100*plan.Safety.Share, 100*plan.Safety.Threshold, imp.ID, d.ID)
 		log.Info("import held for approval", "decision", "held", "deactivatedStudents", plan.Safety.DeactivatedStudents, "activeStudents", plan.Safety.ActiveStudents)
-		return false, s.finish(ctx, imp, rep)
+		return false, rep, s.finish(ctx, imp, rep)
 	}
 	if err := s.writeReport(ctx, imp, rep); err != nil { // the report exists while the import applies
-		return false, err
+		return false, rep, err
 	}
-	return s.apply(ctx, imp, plan.Ops)
+	continued, err := s.apply(ctx, imp, plan.Ops)
+	return continued, rep, err
 }
 
 // plan downloads the drop, reads it against the district's current roster and returns the
@@ -221,10 +234,23 @@ func (s *Service) apply(ctx context.Context, imp *pthv.Import, ops []pthv.Op) (b
 		}
 	}
 	t0 := time.Now()
+	// A chunk's checkpoint (the import record with its cursor) is written while the next
+	// chunk applies, so the writers never wait for it: the cursor it saves is still one
+	// before which everything is applied, and a chunk applied again after a crash writes the
+	// same items. It is waited for before the next checkpoint. The lock is renewed before
+	// the first chunk and then before any chunk once an eighth of its lease has passed, so
+	// every chunk starts with at least seven eighths of the lease left.
+	ckpt := make(chan error, 1)
+	ckpt <- nil
+	checkpoint := func(cp pthv.Import) { ckpt <- s.Store.PutImport(ctx, &cp) }
+	var renewed time.Time
 	// Every invocation applies at least one chunk before it may checkpoint, so an import
 	// always progresses however small the budget.
 	for first := true; imp.Cursor < len(ops); first = false {
 		if !first && s.Budget != nil && s.Budget(ctx) <= 0 {
+			if err := <-ckpt; err != nil {
+				return false, err
+			}
 			imp.TimingsMS["apply"] += time.Since(t0).Milliseconds()
 			if err := s.Store.PutImport(ctx, imp); err != nil {
 				return false, err
@@ -232,21 +258,29 @@ func (s *Service) apply(ctx context.Context, imp *pthv.Import, ops []pthv.Op) (b
 			log.Info("import checkpointed; continuing in a new invocation", "decision", "continue", "cursor", imp.Cursor, "ops", len(ops))
 			return true, s.Queue.Continue(ctx, pthv.Continuation{Kind: pthv.ContinuationKind, District: imp.District, ImportID: imp.ID, Run: imp.Runs + 1})
 		}
+		if time.Since(renewed) > s.lease()/8 {
+			if err := s.Store.Lock(ctx, imp.District, imp.ID, s.lease()); err != nil {
+				<-ckpt
+				return false, fmt.Errorf("renew district lock: %w", err)
+			}
+			renewed = time.Now()
+		}
 		end := min(imp.Cursor+chunk, len(ops))
 		ws, err := s.Store.Apply(ctx, imp.District, imp.ID, ops[imp.Cursor:end])
 		imp.Writes.Add(ws)
+		if cerr := <-ckpt; err == nil && cerr != nil {
+			return false, cerr
+		}
 		if err != nil {
 			imp.TimingsMS["apply"] += time.Since(t0).Milliseconds()
 			_ = s.Store.PutImport(ctx, imp)
 			return false, fmt.Errorf("apply: %w", err)
 		}
 		imp.Cursor = end
-		if err := s.Store.PutImport(ctx, imp); err != nil {
-			return false, err
-		}
-		if err := s.Store.Lock(ctx, imp.District, imp.ID, s.lease()); err != nil {
-			return false, fmt.Errorf("renew district lock: %w", err)
-		}
+		go checkpoint(*imp)
+	}
+	if err := <-ckpt; err != nil {
+		return false, err
 	}
 	imp.TimingsMS["apply"] += time.Since(t0).Milliseconds()
 	if imp.StateKey != "" {

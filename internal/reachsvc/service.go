@@ -67,6 +67,8 @@ type Service struct {
 	// Metrics receives the Embedded Metric Format lines (the function's stdout); nil = none.
 	Metrics io.Writer
 	Now     func() time.Time
+	// Site are the dashboard's files, written under public/ when they change (publishSite).
+	Site []SiteFile
 }
 
 // Result says what a run did.
@@ -79,6 +81,8 @@ type Result struct {
 	ItemsRead    int      `json:"itemsRead"`
 	ItemsWritten int      `json:"itemsWritten"`
 	Published    []string `json:"published,omitempty"` // years whose published view changed
+	// Site lists the dashboard files written under public/ (only those that changed).
+	Site []string `json:"site,omitempty"`
 }
 
 func (s *Service) log() *slog.Logger {
@@ -137,8 +141,13 @@ func (s *Service) Recompute(ctx context.Context, dys []DistrictYear) (*Result, e
 			return nil, err
 		}
 	}
+	site, err := s.publishSite(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reach: the dashboard's files: %w", err)
+	}
+	res.Site = site
 	s.log().Info("reach recomputed", "districtYears", res.DistrictYears, "years", strings.Join(res.Years, ","),
-		"itemsRead", res.ItemsRead, "itemsWritten", res.ItemsWritten, "published", strings.Join(res.Published, ","))
+		"itemsRead", res.ItemsRead, "itemsWritten", res.ItemsWritten, "published", strings.Join(res.Published, ","), "site", strings.Join(res.Site, ","))
 	return res, nil
 }
 
@@ -329,14 +338,22 @@ func (s *Service) rollup(ctx context.Context, year string, res *Result) error {
 	return nil
 }
 
-// publish writes the year's views: the whole suppressed view (for the API) and the public
-// file, national and by state.
+// publish writes the year's views: the whole suppressed view (for the API and national
+// staff), each district's part of it that changed (for the district's own staff) and the
+// public file, national and by state.
 func (s *Service) publish(ctx context.Context, year string, pub reach.Published) error {
 	full, err := json.MarshalIndent(pub, "", "  ")
 	if err != nil {
 		return err
 	}
+	old, err := s.previous(ctx, year)
+	if err != nil {
+		return err
+	}
 	if err := s.Blobs.Put(ctx, s.ReportsBucket, PublishedKey(year), "application/json", full); err != nil {
+		return err
+	}
+	if err := s.publishDistricts(ctx, year, old, pub); err != nil {
 		return err
 	}
 	public, err := json.MarshalIndent(PublicView(pub, s.now()), "", "  ")

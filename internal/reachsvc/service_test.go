@@ -91,10 +91,14 @@ func aggs(t testing.TB, st *memstore.Store, year string) map[string][]byte {
 	return m
 }
 
-type memBlobs struct{ objs map[string][]byte }
+type memBlobs struct {
+	objs map[string][]byte
+	puts []string // every key put, in order
+}
 
 func (b *memBlobs) Put(_ context.Context, _, key, _ string, body []byte) error {
 	b.objs[key] = slices.Clone(body)
+	b.puts = append(b.puts, key)
 	return nil
 }
 

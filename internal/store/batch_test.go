@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,15 +16,19 @@ import (
 )
 
 // stingyDB accepts only the first `take` items of each BatchWriteItem call and returns the
-// rest as UnprocessedItems, as DynamoDB does under throttling.
+// rest as UnprocessedItems, as DynamoDB does under throttling. The store's workers call it
+// concurrently, as they call DynamoDB.
 type stingyDB struct {
 	API
 	take    int
+	mu      sync.Mutex
 	calls   int
 	written map[string]bool
 }
 
 func (d *stingyDB) BatchWriteItem(_ context.Context, in *dynamodb.BatchWriteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.calls++
 	out := &dynamodb.BatchWriteItemOutput{UnprocessedItems: map[string][]types.WriteRequest{}}
 	for table, reqs := range in.RequestItems {

@@ -84,6 +84,24 @@ func (s *Store) LoadState(ctx context.Context, district string) (pthv.State, err
 	return state, ctx.Err()
 }
 
+// PutItem is the item Apply writes for a put: exported so that a benchmark's baseline
+// writes exactly the pipeline's items. now is the write time in RFC 3339.
+func PutItem(district, importID, now string, op pthv.Op) map[string]types.AttributeValue {
+	it := key(RecordPK(district, op.Kind, Shard(op.ID)), op.ID)
+	it["h"] = str(op.Hash)
+	it["a"] = &types.AttributeValueMemberBOOL{Value: true}
+	it["j"] = str(string(op.Data))
+	it["iid"] = str(importID)
+	it["ua"] = str(now)
+	if op.Role != "" {
+		it["r"], it["u"] = str(op.Role), str(op.User)
+	}
+	if op.School != "" {
+		it[SchoolAttr] = str(SchoolKey(district, op.School))
+	}
+	return it
+}
+
 // Apply implements importer.Rosters. Puts go in full batches of 25 through BatchWriteItem, with
 // UnprocessedItems retried after exponential backoff with jitter; deactivations are
 // conditional UpdateItem calls (the record must exist) so that nothing but the flag changes.
@@ -94,19 +112,7 @@ func (s *Store) Apply(ctx context.Context, district, importID string, ops []pthv
 	for _, op := range ops {
 		switch op.Op {
 		case pthv.OpPut:
-			it := key(RecordPK(district, op.Kind, Shard(op.ID)), op.ID)
-			it["h"] = str(op.Hash)
-			it["a"] = &types.AttributeValueMemberBOOL{Value: true}
-			it["j"] = str(string(op.Data))
-			it["iid"] = str(importID)
-			it["ua"] = str(now)
-			if op.Role != "" {
-				it["r"], it["u"] = str(op.Role), str(op.User)
-			}
-			if op.School != "" {
-				it[SchoolAttr] = str(SchoolKey(district, op.School))
-			}
-			puts = append(puts, it)
+			puts = append(puts, PutItem(district, importID, now, op))
 		case pthv.OpDeactivate:
 			offs = append(offs, op)
 		default:

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/pthv/reach/internal/roster"
@@ -102,6 +103,36 @@ func FuzzScanner(f *testing.F) {
 		}
 		if lines != want {
 			t.Fatalf("read %d lines, input has %d", lines, want)
+		}
+	})
+}
+
+// FuzzSplitPaths checks that the plain-line path of split cuts every line exactly as the
+// general path does: the same fields and the same problems.
+func FuzzSplitPaths(f *testing.F) {
+	f.Add([]byte("stu-1,,,true,a.b,,Ana,Lee,,1001,,,,gdn-1,KG,,,,,,sch-1,"))
+	f.Add([]byte(",,"))
+	f.Add([]byte(""))
+	f.Add([]byte("a,\"b,c\",d"))
+	f.Add([]byte("x\ry,\xff"))
+	f.Add(bytes.Repeat([]byte("z"), MaxFieldBytes+1))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		if bytes.IndexByte(line, '\n') >= 0 {
+			return // split sees one line at a time
+		}
+		a, b := &scanner{}, &scanner{}
+		a.split(line)
+		b.splitGeneral(line)
+		if len(a.fields) != len(b.fields) {
+			t.Fatalf("%d fields, the general path cuts %d", len(a.fields), len(b.fields))
+		}
+		for i := range a.fields {
+			if !bytes.Equal(a.fields[i], b.fields[i]) {
+				t.Fatalf("field %d = %q, the general path gives %q", i, a.fields[i], b.fields[i])
+			}
+		}
+		if !slices.Equal(a.prob, b.prob) {
+			t.Fatalf("problems %v, the general path finds %v", a.prob, b.prob)
 		}
 	})
 }

@@ -1,8 +1,12 @@
 package csv
 
+import "math/bits"
+
 // idTable maps 64-bit sourcedId hashes to their ent. The keys are already uniformly
 // distributed (maphash), so the table uses them directly as positions: open addressing
 // with linear probing in one flat slice, one cache line per lookup in the common case.
+// A key's first slot is its (mixed) hash scaled to the table's length (the high word of
+// a 128-bit product), so the table is sized to its rows rather than to a power of two.
 // Key 0 marks an empty slot; a hash of 0 is stored as 1 (a collision as likely as any other).
 type idTable struct {
 	slots []idSlot
@@ -14,12 +18,9 @@ type idSlot struct {
 	e   ent
 }
 
+// newIDTable makes a table for about hint entries, under 2/3 full until then.
 func newIDTable(hint int) *idTable {
-	size := 64
-	for size*7/10 < hint {
-		size <<= 1
-	}
-	return &idTable{slots: make([]idSlot, size)}
+	return &idTable{slots: make([]idSlot, max(64, hint*3/2+hint/8))}
 }
 
 func fixKey(h uint64) uint64 {
@@ -31,10 +32,14 @@ func fixKey(h uint64) uint64 {
 
 // find returns the slot holding key, or the empty slot where key would go.
 func (t *idTable) find(key uint64) *idSlot {
-	mask := uint64(len(t.slots) - 1)
-	for i := key & mask; ; i = (i + 1) & mask {
+	n := uint64(len(t.slots))
+	i, _ := bits.Mul64(key*0x9E3779B97F4A7C15, n) // Fibonacci mixing: spread keys that are not hashes too
+	for {
 		if s := &t.slots[i]; s.key == key || s.key == 0 {
 			return s
+		}
+		if i++; i == n {
+			i = 0
 		}
 	}
 }
@@ -43,6 +48,15 @@ func (t *idTable) find(key uint64) *idSlot {
 func (t *idTable) get(h uint64) (ent, bool) {
 	s := t.find(fixKey(h))
 	return s.e, s.key != 0
+}
+
+// ref returns the entry stored for h, to be changed in place, or nil. It is valid until the
+// next put or insert.
+func (t *idTable) ref(h uint64) *ent {
+	if s := t.find(fixKey(h)); s.key != 0 {
+		return &s.e
+	}
+	return nil
 }
 
 // put stores e for h, replacing any entry already there.
@@ -70,16 +84,16 @@ func (t *idTable) insert(h uint64, e ent) (ent, bool) {
 	return ent{}, false
 }
 
-// reserve grows the table so that one more entry keeps the load under 70%.
+// reserve grows the table by half so that one more entry keeps the load under 75%.
 func (t *idTable) reserve() {
-	if (t.n+1)*10 > len(t.slots)*7 {
+	if (t.n+1)*4 > len(t.slots)*3 {
 		t.grow()
 	}
 }
 
 func (t *idTable) grow() {
 	old := t.slots
-	t.slots = make([]idSlot, len(old)*2)
+	t.slots = make([]idSlot, len(old)*3/2)
 	t.n = 0
 	for _, s := range old {
 		if s.key != 0 {

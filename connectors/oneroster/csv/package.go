@@ -178,7 +178,11 @@ func OpenZip(r io.ReaderAt, size int64, name string, lim Limits) *Package {
 			if err != nil {
 				return nil, err
 			}
-			return &limitedReader{rc: rc, pkg: pkg, left: us}, nil
+			lr := &limitedReader{rc: rc, pkg: pkg, left: us}
+			if us > readAheadChunk {
+				return newReadAhead(lr), nil
+			}
+			return lr, nil
 		}}
 	}
 	if declared > pkg.lim.MaxTotalBytes {

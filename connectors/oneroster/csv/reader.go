@@ -157,8 +157,10 @@ func (rd *reader) run(order map[string]int) error {
 		order[spec.file] = i + 1
 	}
 	files := map[string]bool{}
-	for _, spec := range readOrder(rd.version) {
+	specs := readOrder(rd.version)
+	for si, spec := range specs {
 		files[spec.file] = true
+		rd.releaseUnreferenced(specs[si:])
 		mode := rd.modes[spec.file]
 		if mode != roster.ModeBulk && mode != roster.ModeDelta {
 			continue
@@ -408,9 +410,10 @@ func (rd *reader) readFile(spec *fileSpec, mode roster.Mode) error {
 	if sc.hadBOM {
 		rd.add(Finding{Code: CodeBOM, File: spec.file, Line: 1})
 	}
-	// Size the sourcedId index from the file size (about 64 bytes a row) so it does not
-	// grow step by step through a large file.
-	if hint := f.size / 64; rd.ids[rd.kind].len() == 0 && hint > 64 {
+	// Size the sourcedId index from the file size and the length of its first rows, so
+	// that it neither grows step by step through a large file nor holds more memory than
+	// the file's rows need.
+	if hint := f.size / sc.rowBytes(); rd.ids[rd.kind].len() == 0 && hint > 64 {
 		rd.ids[rd.kind] = newIDTable(int(min(hint, 1<<25)))
 	}
 	if !rd.readHeader(fields, sc) {
@@ -588,110 +591,4 @@ func (rd *reader) readHeader(fields [][]byte, sc *scanner) bool {
 			Message: "the columns are not in the order OneRoster gives; they are read by name"})
 	}
 	return ok
-}
-
-// resolvePending checks references to records of the same file that were not yet read
-// when their row was, retracting rows whose target is missing or rejected, until nothing
-// changes (a retracted row may be the target of another pending reference).
-func (rd *reader) resolvePending() error {
-	ids := rd.ids[rd.kind]
-	for changed := true; changed; {
-		changed = false
-		for i := range rd.pending {
-			p := &rd.pending[i]
-			from, ok := ids.get(p.from)
-			if !ok || from.state != stAccepted {
-				continue
-			}
-			code, msg := rd.refProblem(rd.kind, []byte(p.target), 0, p.col)
-			if code == "" {
-				continue
-			}
-			rd.add(Finding{Code: code, File: rd.spec.file, Line: p.line, Column: p.col, SourcedID: roster.FindingID(p.fromID), Message: msg})
-			from.state = stRejected
-			ids.put(p.from, from)
-			rd.sum.Accepted--
-			rd.sum.Rejected++
-			changed = true
-			if rd.sink != nil {
-				if err := rd.sink.Reject(rd.spec.kind, p.fromID); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	rd.pending = rd.pending[:0]
-	return nil
-}
-
-// refProblem checks a reference to kind/id. It returns "" when the reference is good or
-// cannot be checked without the roster in a way that is only informational; in that case
-// the info finding has been added by the caller via the returned code CodeRefUnverified.
-func (rd *reader) refProblem(k int, v []byte, need uint8, col string) (Code, string) {
-	e, ok := rd.ids[k].get(maphash.Bytes(rd.seed, v))
-	if ok && e.state == stAccepted && (need == 0 || e.flags&need != 0) {
-		return "", "" // the common case: no strings are built
-	}
-	kind := roster.Kinds[k]
-	id := string(v)
-	target := fileOfKind[kind]
-	shown := roster.MessageID(id)
-	if ok {
-		if e.state == stRejected {
-			return CodeRefRejected, fmt.Sprintf("%s refers to %s, which was rejected (%s line %d)", col, shown, target, e.line)
-		}
-		if need != 0 && e.flags&need == 0 {
-			return CodeRefType, fmt.Sprintf("%s refers to %s, which is not %s (%s line %d)", col, shown, needText(need), target, e.line)
-		}
-		return "", ""
-	}
-	if rd.failed[k] {
-		return "", "" // the target file is rejected as a whole; no cascade of findings
-	}
-	if rd.opt.Resolver != nil && rd.opt.Resolver.Known(kind, id) {
-		return "", ""
-	}
-	switch rd.kmode[k] {
-	case roster.ModeBulk:
-		return CodeRefDangling, fmt.Sprintf("%s refers to %s, which is not in %s", col, shown, target)
-	case roster.ModeDelta:
-		if rd.opt.Resolver != nil {
-			return CodeRefDangling, fmt.Sprintf("%s refers to %s, which is neither in %s nor in the district's roster", col, shown, target)
-		}
-		return CodeRefUnverified, fmt.Sprintf("%s refers to %s, which is not in this delta %s; it must exist in the district's roster", col, shown, target)
-	}
-	if rd.opt.Resolver != nil {
-		return CodeRefDangling, fmt.Sprintf("%s refers to %s, which is not in the district's roster (%s is absent from the export)", col, shown, target)
-	}
-	return CodeRefTargetAbsent, fmt.Sprintf("%s refers to %s, but manifest.csv marks %s absent", col, shown, target)
-}
-
-func needText(need uint8) string {
-	switch need {
-	case flagSchool:
-		return "an org of type school"
-	case flagSchoolYear:
-		return "an academic session of type schoolYear"
-	}
-	return "of the required type"
-}
-
-// checkUsersHaveRoles warns about users that no roles.csv row names, when both files are
-// complete snapshots.
-func (rd *reader) checkUsersHaveRoles() {
-	if rd.modes["users.csv"] != roster.ModeBulk || rd.modes["roles.csv"] != roster.ModeBulk ||
-		rd.failed[kindIndex[roster.KindUser]] || rd.failed[kindIndex[roster.KindRole]] {
-		return
-	}
-	var lines []int
-	rd.ids[kindIndex[roster.KindUser]].each(func(e ent) {
-		if e.state == stAccepted && e.flags&flagHasRole == 0 {
-			lines = append(lines, int(e.line))
-		}
-	})
-	slices.Sort(lines)
-	for _, l := range lines {
-		rd.add(Finding{Code: CodeUserNoRole, File: "users.csv", Line: l,
-			Message: "no row of roles.csv names this user; the user is kept but is no student, teacher or guardian"})
-	}
 }

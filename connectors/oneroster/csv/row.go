@@ -276,13 +276,12 @@ func (r *rowCtx) checkRef(c *colSpec, v []byte) {
 		return
 	}
 	rd := r.rd
-	if c.ref == rd.spec.kind {
-		if _, seen := rd.ids[c.refK].get(maphash.Bytes(rd.seed, v)); !seen {
-			r.pend = append(r.pend, pendingRef{line: r.line, col: c.name, target: string(v)})
-			return
-		}
+	e, seen := rd.ids[c.refK].get(maphash.Bytes(rd.seed, v))
+	if !seen && c.ref == rd.spec.kind {
+		r.pend = append(r.pend, pendingRef{line: r.line, col: c.name, target: string(v)})
+		return
 	}
-	code, msg := rd.refProblem(c.refK, v, c.need, c.name)
+	code, msg := rd.refProblemOf(c.refK, v, e, seen, c.need, c.name)
 	if code != "" {
 		r.finding(code, c.name, msg)
 	}
@@ -322,10 +321,8 @@ func (r *rowCtx) finish() error {
 	}
 	if rd.spec.kind == roster.KindRole && r.status == roster.StatusActive {
 		uh := maphash.Bytes(rd.seed, r.get("userSourcedId"))
-		users := rd.ids[kindIndex[roster.KindUser]] // roles are few next to enrollments
-		if u, ok := users.get(uh); ok {
+		if u := rd.ids[kindIndex[roster.KindUser]].ref(uh); u != nil {
 			u.flags |= flagHasRole
-			users.put(uh, u)
 		}
 	}
 	if rd.sink == nil {

@@ -52,3 +52,8 @@ output "cli_environment" {
   description = "Environment variables for `pthv` against this deployment."
   value       = module.pthv_reach.cli_environment
 }
+
+output "dashboard_url" {
+  description = "The dashboard (DASHBOARD_URL)."
+  value       = module.pthv_reach.dashboard_url
+}

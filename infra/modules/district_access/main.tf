@@ -1,6 +1,6 @@
 # One district's access: a role "${name_prefix}-district-${district_id}" that district IT (and
 # the district's PTHV staff) assume to upload drops under drops/${district_id}/ and to read the
-# district's own reach figures through the API. The api function recognises the district by
+# district's own reach figures through the API and the staff dashboard. The api function recognises the district by
 # this role name (ROLE_PREFIX + "-district-" + id), and the ingest function only lets a drop
 # under drops/{district}/ touch that district's records.
 
@@ -77,6 +77,15 @@ data "aws_iam_policy_document" "district" {
     sid       = "DistrictReach"
     actions   = ["execute-api:Invoke"]
     resources = ["${var.api_execution_arn}/*/GET/v1/districts/${var.district_id}/reach"]
+  }
+
+  # The staff dashboard: the district's own part of the suppressed view
+  # (published/reach/districts/{id}/{year}.json, internal/reachsvc), read through links that
+  # `pthv reach dashboard` presigns with this role. Nothing national.
+  statement {
+    sid       = "DistrictDashboard"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.reports_bucket_arn}/published/reach/districts/${var.district_id}/*"]
   }
 }
 

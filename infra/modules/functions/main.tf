@@ -12,6 +12,7 @@ locals {
   functions = jsondecode(file(var.functions_file))["functions"]
 
   reach_function_name = "${var.name_prefix}-reach"
+  sync_function_name  = "${var.name_prefix}-sync"
 
   # The values of the environment variables the functions may ask for (see the README,
   # "pthv local"). A name in functions.json that is missing here fails the plan.
@@ -21,6 +22,7 @@ locals {
     REPORTS_BUCKET           = var.reports_bucket_name
     INGEST_QUEUE_URL         = var.ingest_queue_url
     REACH_FUNCTION           = local.reach_function_name
+    SYNC_FUNCTION            = local.sync_function_name
     ROLE_PREFIX              = var.name_prefix
     IMPORT_CHECKPOINT_MARGIN = var.import_checkpoint_margin
     IMPORT_MAX_RUN           = var.import_max_run
@@ -39,7 +41,10 @@ locals {
     reports_objects = "${var.reports_bucket_arn}/*"
     ingest_queue    = var.ingest_queue_arn
     reach_function  = "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:function:${local.reach_function_name}"
-    kms_key         = var.kms_key_arn
+    sync_function   = "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:function:${local.sync_function_name}"
+    # The SIS connections' client secrets, and nothing else in Secrets Manager.
+    sis_secrets = "arn:${data.aws_partition.current.partition}:secretsmanager:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:secret:${var.name_prefix}/sis/*"
+    kms_key     = var.kms_key_arn
   }
 }
 

@@ -29,6 +29,9 @@ locals {
 # ---------------------------------------------------------------------------------------------
 
 data "aws_iam_policy_document" "key" {
+  # Statements other modules need (the dashboard's distribution decrypts public/).
+  source_policy_documents = var.key_policy_documents
+
   # The account administers the key through IAM (without this statement, IAM policies that
   # name the key, such as the functions' roles, would have no effect).
   statement {
@@ -190,6 +193,10 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
 # TLS only: deny every request made over plain HTTP.
 data "aws_iam_policy_document" "tls_only" {
   for_each = local.buckets
+
+  # Statements other modules need on the reports bucket (the dashboard's distribution reads
+  # public/).
+  source_policy_documents = each.key == "reports" ? var.reports_policy_documents : []
 
   statement {
     sid       = "DenyInsecureTransport"

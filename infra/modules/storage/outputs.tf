@@ -37,3 +37,8 @@ output "reports_bucket_arn" {
   description = "ARN of the reports bucket."
   value       = aws_s3_bucket.reports.arn
 }
+
+output "reports_bucket_regional_domain_name" {
+  description = "Regional domain name of the reports bucket (the dashboard's origin)."
+  value       = aws_s3_bucket.reports.bucket_regional_domain_name
+}

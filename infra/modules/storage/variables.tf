@@ -44,3 +44,15 @@ variable "report_days" {
     error_message = "report_days must be a whole number of days greater than 0."
   }
 }
+
+variable "reports_policy_documents" {
+  description = "IAM policy documents (JSON) whose statements the reports bucket's policy includes besides its own (the dashboard module's bucket_policy_json)."
+  type        = list(string)
+  default     = []
+}
+
+variable "key_policy_documents" {
+  description = "IAM policy documents (JSON) whose statements the KMS key's policy includes besides its own (the dashboard module's key_policy_json)."
+  type        = list(string)
+  default     = []
+}

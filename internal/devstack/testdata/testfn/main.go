@@ -10,6 +10,7 @@
 //	sleep  sleeps "ms" milliseconds and returns {"start","end"} (Unix nanoseconds) and "pid"
 //	env    returns {"value": the value of the environment variable "name"}
 //	touch  creates the file "name" and returns {}
+//	get    GETs "url" (a test's rendezvous server) and returns {"pid"}; fails unless 200 OK
 //	info   returns the invocation context (request id, ARN, deadline), pid and Lambda variables
 //	probe  makes invalid Runtime API calls and returns the status codes it got
 //	sqs    handles an events.SQSEvent (also chosen when the payload has "Records" and no
@@ -28,6 +29,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -43,6 +45,7 @@ type request struct {
 	Message string              `json:"message"`
 	Ms      int                 `json:"ms"`
 	Name    string              `json:"name"`
+	URL     string              `json:"url"`
 	Records []events.SQSMessage `json:"Records"`
 }
 
@@ -68,6 +71,17 @@ func handle(ctx context.Context, payload json.RawMessage) (any, error) {
 		start := time.Now()
 		time.Sleep(time.Duration(req.Ms) * time.Millisecond)
 		return map[string]int64{"start": start.UnixNano(), "end": time.Now().UnixNano(), "pid": int64(os.Getpid())}, nil
+	case "get":
+		resp, err := http.Get(req.URL)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("GET %s: %s: %s", req.URL, resp.Status, b)
+		}
+		return map[string]int{"pid": os.Getpid()}, nil
 	case "env":
 		return map[string]string{"value": os.Getenv(req.Name)}, nil
 	case "touch":

@@ -31,9 +31,15 @@ var notObservable = map[string]string{
 // TestFunctionsCallOnlyWhatTheirRolesAllow compares the AWS calls every function made in
 // this package's tests (recorded between the function and the stand-ins) with
 // infra/functions.json, from which Terraform builds the roles: every call must be allowed,
-// and every allowed action must have been called (or be in notObservable). It runs last
-// (file order) and skips when the other tests did not run.
+// and every allowed action must have been called (or be in notObservable). It skips when
+// the other tests did not run.
+//
+// It must see the calls of every other test, whatever their order (-shuffle): it is the
+// package's only parallel test, and a top-level test that calls t.Parallel is paused until
+// every serial top-level test has finished, so it always runs last. A test that calls
+// t.Parallel itself would run alongside it, and have only part of its calls seen.
 func TestFunctionsCallOnlyWhatTheirRolesAllow(t *testing.T) {
+	t.Parallel()
 	file, err := deploy.LoadFunctionsFile("../infra/functions.json")
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,405 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/pthv/reach/internal/app"
+	"github.com/pthv/reach/internal/app/pipeline"
+	"github.com/pthv/reach/internal/deploy"
+	"github.com/pthv/reach/internal/pthv"
+	"github.com/pthv/reach/internal/sis"
+	"github.com/pthv/reach/internal/sissync"
+)
+
+func init() {
+	register("sync add", "add (or change) a district's SIS connection; its secret goes to Secrets Manager", cmdSyncAdd)
+	register("sync list", "list SIS connections", cmdSyncList)
+	register("sync show", "show one SIS connection (never its secret)", cmdSyncShow)
+	register("sync run", "start a sync run now (--wait: follow it to its import)", cmdSyncRun)
+	register("sync runs", "list a connection's runs, newest first", cmdSyncRuns)
+	register("sync remove", "remove a SIS connection and its secret", cmdSyncRemove)
+}
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, " ") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+func cmdSyncAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sync add", stderr)
+	c := &sis.Connection{}
+	fs.StringVar(&c.District, "district", "", "district id (required)")
+	fs.StringVar(&c.ID, "name", "sis", "connection id within the district")
+	fs.StringVar(&c.Provider, "provider", "", "oneroster-1.1 or oneroster-1.2 (required)")
+	fs.StringVar(&c.BaseURL, "base-url", "", "the server's OneRoster base URL, stored whole, e.g. https://sis.example/campus/api/ims/oneroster/rostering/v1p2 (required)")
+	fs.StringVar(&c.Auth, "auth", "oauth2", "oauth2, or oauth1 (OneRoster 1.1 signing)")
+	fs.StringVar(&c.TokenURL, "token-url", "", "OAuth 2.0 token endpoint (required for oauth2)")
+	fs.StringVar(&c.ClientID, "client-id", "", "client id, or OAuth 1.0a consumer key (required)")
+	secretFile := fs.String("client-secret-file", "", "file holding the client secret (required; never printed)")
+	fs.StringVar(&c.ClientAuth, "client-auth", "basic", "OAuth 2.0 client authentication: basic or body")
+	var scopes, params multi
+	fs.Var(&scopes, "scope", "OAuth 2.0 scope (repeatable; default: the version's roster-core.readonly)")
+	noScope := fs.Bool("no-scope", false, "send no scope (servers that refuse any)")
+	fs.Var(&params, "token-param", "extra token request parameter k=v (repeatable)")
+	fs.StringVar(&c.SignatureMethod, "signature-method", "", "OAuth 1.0a: HMAC-SHA256 (default) or HMAC-SHA1")
+	fs.StringVar(&c.Schedule, "schedule", "", "EventBridge Scheduler expression (default 'cron(30 2 * * ? *)')")
+	fs.StringVar(&c.TimeZone, "tz", "", "the schedule's time zone (default America/Los_Angeles)")
+	fs.IntVar(&c.PageSize, "page-size", 0, "records asked for per page (default 1000)")
+	fs.IntVar(&c.Concurrency, "concurrency", 0, "requests in flight, 1 to 5 (default 1)")
+	fs.IntVar(&c.RatePerMinute, "rate", 0, "requests a minute at most (default 100)")
+	fs.IntVar(&c.FullEveryDays, "full-every-days", 0, "a full pull at least this often (default 7)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErr("unexpected argument %q", pos[0])
+	}
+	if c.District == "" || c.Provider == "" || c.BaseURL == "" || c.ClientID == "" || *secretFile == "" {
+		return usageErr("--district, --provider, --base-url, --client-id and --client-secret-file are required")
+	}
+	if len(scopes) > 0 {
+		c.Scopes = scopes
+	} else if *noScope {
+		c.Scopes = []string{}
+	}
+	for _, p := range params {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return usageErr("--token-param takes k=v")
+		}
+		if c.TokenParams == nil {
+			c.TokenParams = map[string]string{}
+		}
+		c.TokenParams[k] = v
+	}
+	b, err := os.ReadFile(*secretFile)
+	if err != nil {
+		return usageErr("cannot read --client-secret-file: %v", errors.Unwrap(err))
+	}
+	secret := strings.TrimRight(string(b), "\r\n")
+	if secret == "" {
+		return usageErr("--client-secret-file is empty")
+	}
+	env, err := app.LoadEnv(ctx)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if c.Auth == "oauth1" {
+		c.TokenURL = ""
+	}
+	c.Defaults()
+	c.SecretID = deploy.NamesFor(prefix(env)).SyncSecret(c.District, c.ID)
+	if err := c.Validate(); err != nil {
+		return usageErr("%v", err)
+	}
+	st := env.Store()
+	if _, err := st.District(ctx, c.District); errors.Is(err, pthv.ErrNotFound) {
+		return &exitError{code: 1, msg: "district " + c.District + " is not registered: 'pthv districts add' first"}
+	} else if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	verb := "added"
+	if old, err := st.Connection(ctx, c.District, c.ID); err == nil {
+		verb = "changed"
+		c.Created, c.Approved, c.Watermark, c.LastFull, c.LastApplied, c.LastRun = old.Created, old.Approved, old.Watermark, old.LastFull, old.LastApplied, old.LastRun
+	} else if !errors.Is(err, pthv.ErrNotFound) {
+		return err
+	} else {
+		c.Created = now
+	}
+	c.Updated = now
+	if err := pipeline.Secrets(env).Put(ctx, c.SecretID, secret, "PTHV Reach SIS client secret of "+c.District+"/"+c.ID); err != nil {
+		return err
+	}
+	if err := st.PutConnection(ctx, c); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "connection %s/%s %s: %s at %s (%s), every %s in %s\n", c.District, c.ID, verb, c.Provider, c.BaseURL, c.Auth, c.Schedule, c.TimeZone)
+	fmt.Fprintf(stdout, "client secret stored in Secrets Manager as %s\n", c.SecretID)
+	if c.Approved != c.SettingsHash() {
+		fmt.Fprintln(stdout, "its next run is held for approval with its full diff ('pthv imports approve')")
+	}
+	fmt.Fprintf(stdout, "in AWS, add it to Terraform's sis_connections: \"%s/%s\" = { schedule = %q, timezone = %q }\n", c.District, c.ID, c.Schedule, c.TimeZone)
+	return nil
+}
+
+// prefix is the deployment's resource prefix, read from the table name Terraform sets.
+func prefix(env *app.Env) string {
+	if env.Names.Table != "" {
+		return env.Names.Table
+	}
+	return deploy.DefaultPrefix
+}
+
+func connFlags(name string, stderr io.Writer, args []string, extra func(fsSet interface {
+	BoolVar(*bool, string, bool, string)
+})) (district, conn string, err error) {
+	fs := newFlags(name, stderr)
+	d := fs.String("district", "", "district id (required)")
+	c := fs.String("name", "sis", "connection id")
+	if extra != nil {
+		extra(fs)
+	}
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return "", "", err
+	}
+	if *d == "" {
+		return "", "", usageErr("--district is required")
+	}
+	if len(pos) > 0 {
+		return "", "", usageErr("unexpected argument %q", pos[0])
+	}
+	return *d, *c, nil
+}
+
+func cmdSyncList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sync list", stderr)
+	d := fs.String("district", "", "only this district's connections")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	env, err := app.LoadEnv(ctx)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	conns, err := env.Store().Connections(ctx, *d)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "district\tconnection\tprovider\tbase URL\tschedule\ttime zone\tlast run\twatermark")
+	for _, c := range conns {
+		wm := "-"
+		if !c.Watermark.IsZero() {
+			wm = c.Watermark.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.District, c.ID, c.Provider, c.BaseURL, c.Schedule, c.TimeZone, orDash(c.LastRun), wm)
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func cmdSyncShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	district, name, err := connFlags("sync show", stderr, args, nil)
+	if err != nil {
+		return err
+	}
+	env, err := app.LoadEnv(ctx)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	c, err := env.Store().Connection(ctx, district, name)
+	if errors.Is(err, pthv.ErrNotFound) {
+		return &exitError{code: 1, msg: fmt.Sprintf("no connection %s/%s", district, name)}
+	} else if err != nil {
+		return err
+	}
+	var scopes string
+	if c.Scopes == nil {
+		scopes = "the version's roster-core.readonly"
+	} else if len(c.Scopes) == 0 {
+		scopes = "none"
+	} else {
+		scopes = strings.Join(c.Scopes, " ")
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	for _, kv := range [][2]string{
+		{"connection", c.District + "/" + c.ID}, {"provider", c.Provider}, {"base URL", c.BaseURL}, {"auth", c.Auth},
+		{"token URL", orDash(c.TokenURL)}, {"client id", c.ClientID}, {"client auth", orDash(c.ClientAuth)}, {"scopes", scopes},
+		{"secret", c.SecretID + " (Secrets Manager; never shown)"}, {"page size", fmt.Sprint(c.PageSize)},
+		{"schedule", c.Schedule + " " + c.TimeZone}, {"concurrency", fmt.Sprint(c.Concurrency)},
+		{"rate cap", fmt.Sprintf("%d requests/minute", c.RatePerMinute)},
+		{"full pull", fmt.Sprintf("every %d days; deltas overlap %d minutes", c.FullEveryDays, c.OverlapMinutes)},
+		{"settings approved", fmt.Sprint(c.Approved != "" && c.Approved == c.SettingsHash())},
+		{"watermark", tsOrDash(c.Watermark)}, {"last full pull", tsOrDash(c.LastFull)}, {"last run", orDash(c.LastRun)},
+	} {
+		fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
+	}
+	return tw.Flush()
+}
+
+func tsOrDash(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format(time.RFC3339)
+}
+
+func cmdSyncRemove(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	district, name, err := connFlags("sync remove", stderr, args, nil)
+	if err != nil {
+		return err
+	}
+	env, err := app.LoadEnv(ctx)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	st := env.Store()
+	c, err := st.Connection(ctx, district, name)
+	if errors.Is(err, pthv.ErrNotFound) {
+		return &exitError{code: 1, msg: fmt.Sprintf("no connection %s/%s", district, name)}
+	} else if err != nil {
+		return err
+	}
+	if err := pipeline.Secrets(env).Delete(ctx, c.SecretID); err != nil {
+		return err
+	}
+	if err := st.DeleteConnection(ctx, district, name); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "connection %s/%s removed; its secret is deleted after Secrets Manager's 7-day recovery window; its runs stay on record\n", district, name)
+	return nil
+}
+
+func cmdSyncRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	district, name, err := connFlags("sync runs", stderr, args, nil)
+	if err != nil {
+		return err
+	}
+	env, err := app.LoadEnv(ctx)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	runs, err := env.Store().Runs(ctx, district, name, 30)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "run\tstatus\tmode\tstarted\trequests\tretries\tbytes\timport")
+	for _, r := range runs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", r.ID, r.Status, r.Mode, r.Started.Format("2006-01-02 15:04:05Z"), r.Requests, r.Retries, r.Bytes, orDash(r.ImportID))
+	}
+	return tw.Flush()
+}
+
+func cmdSyncRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var wait, full bool
+	district, name, err := connFlags("sync run", stderr, args, func(fs interface {
+		BoolVar(*bool, string, bool, string)
+	}) {
+		fs.BoolVar(&wait, "wait", false, "wait for the run and its import; print the per-collection pull and the import summary")
+		fs.BoolVar(&full, "full", false, "a full pull, whatever the watermark")
+	})
+	if err != nil {
+		return err
+	}
+	env, err := app.LoadEnv(ctx)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	st := env.Store()
+	if _, err := st.Connection(ctx, district, name); errors.Is(err, pthv.ErrNotFound) {
+		return &exitError{code: 1, msg: fmt.Sprintf("no connection %s/%s: 'pthv sync add' first", district, name)}
+	} else if err != nil {
+		return err
+	}
+	fn := os.Getenv(deploy.EnvSyncFunction)
+	if fn == "" {
+		fn = deploy.NamesFor(prefix(env)).Function("sync")
+	}
+	id := sissync.NewRunID(time.Now())
+	inv := &pipeline.LambdaSync{Client: lambda.NewFromConfig(env.AWS), Function: fn}
+	if err := inv.ContinueRun(ctx, sissync.Request{District: district, Connection: name, Run: id, Full: full, Trigger: "cli"}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "sync run %s of %s/%s started\n", id, district, name)
+	if !wait {
+		return nil
+	}
+	var run *sis.Run
+	for {
+		run, err = st.Run(ctx, district, name, id)
+		if err == nil && run.Status != sis.RunPulling && run.Status != sis.RunImporting {
+			break
+		}
+		if err == nil && run.Status == sis.RunImporting && run.ImportID != "" {
+			if imp, err := st.GetImport(ctx, district, run.ImportID); err == nil && imp.Status != pthv.StatusApplying && imp.Status != pthv.StatusPlanning {
+				run.ImportState = string(imp.Status)
+				if imp.Status == pthv.StatusApplied {
+					run.Status = sis.RunApplied
+				}
+				break
+			}
+		}
+		if err != nil && !errors.Is(err, pthv.ErrNotFound) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	printRun(stdout, run)
+	if run.Status != sis.RunApplied {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+// printRun prints a run's pull per collection and its import.
+func printRun(w io.Writer, r *sis.Run) {
+	fmt.Fprintf(w, "run %s: %s (%s pull: %s)\n", r.ID, r.Status, r.Mode, r.ModeReason)
+	if !r.Since.IsZero() {
+		fmt.Fprintf(w, "changes since %s\n", r.Since.Format(time.RFC3339))
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "collection\tpages\trecords\tduplicates\ttotal\trequests\tretries\tverdict")
+	for _, c := range r.Collections {
+		total := "-"
+		if c.Proof.Total >= 0 {
+			total = fmt.Sprint(c.Proof.Total)
+		}
+		verdict := c.Verdict
+		if verdict == "" {
+			_, verdict = c.Proof.Complete()
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%d\t%d\t%s\n", c.Name, c.Proof.Pages, c.Proof.Unique, c.Proof.Duplicates, total, c.Proof.Requests, c.Proof.Retries, verdict)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "requests %d, retries %d, %d bytes; waiting on the server %.1fs, converting %.1fs, importing %.1fs\n",
+		r.Requests, r.Retries, r.Bytes, float64(r.WaitMS)/1000, float64(r.ConvertMS)/1000, float64(r.ImportMS)/1000)
+	if r.ImportID != "" {
+		fmt.Fprintf(w, "import %s: %s\n", r.ImportID, r.ImportState)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "kind\tadded\tchanged\trevived\tunchanged\tdeactivated\trejected")
+		for _, k := range slices.Sorted(maps.Keys(r.Counts)) {
+			c := r.Counts[k]
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\n", k, c.Added, c.Changed, c.Revived, c.Unchanged, c.Deactivated, c.Rejected)
+		}
+		tw.Flush()
+	}
+	if r.Errors+r.Warnings > 0 {
+		fmt.Fprintf(w, "validation: %d errors, %d warnings\n", r.Errors, r.Warnings)
+		for i, f := range r.Findings {
+			if i == 10 {
+				fmt.Fprintf(w, "  … %d more in the run report\n", len(r.Findings)-10)
+				break
+			}
+			fmt.Fprintf(w, "  %s %s: %s page %d, %s [%s]: %s\n", f.Severity, f.Code, f.Collection, f.Page, f.SourcedID, f.Field, f.Message)
+		}
+	}
+	if r.Reason != "" {
+		fmt.Fprintf(w, "reason: %s\n", r.Reason)
+	}
+}

@@ -1,0 +1,50 @@
+package sis
+
+import (
+	"strings"
+	"testing"
+)
+
+func page(total int, done bool, ids ...string) *Page {
+	p := &Page{Total: total, Received: len(ids), Done: done}
+	for _, id := range ids {
+		p.Rows = append(p.Rows, Row{File: "users.csv", Cells: []string{id}}, Row{File: "roles.csv", Cells: []string{id + "..r.s.student"}})
+	}
+	return p
+}
+
+func TestProof(t *testing.T) {
+	users := Collection{Name: "users", Files: []string{"users.csv", "roles.csv"}}
+	cases := []struct {
+		name  string
+		pages []*Page
+		ok    bool
+		why   string
+	}{
+		{"all of the total, over short pages", []*Page{page(3, false, "a"), page(3, false, "b"), page(3, true, "c")}, true, "3 of 3"},
+		{"no total: ends on an empty page", []*Page{page(-1, false, "a", "b"), page(-1, true)}, true, "empty page"},
+		{"fewer than the total", []*Page{page(3, false, "a"), page(3, true, "b")}, false, "fewer"},
+		{"more than the total", []*Page{page(1, false, "a"), page(1, true, "b")}, false, "more"},
+		{"a total that changes", []*Page{page(2, false, "a"), page(3, true, "b", "c")}, false, "changed"},
+		{"duplicates with a total that agrees are dropped", []*Page{page(2, false, "a", "b"), page(2, true, "b")}, true, "2 of 2"},
+		{"duplicates without a total", []*Page{page(-1, false, "a", "b"), page(-1, false, "b"), page(-1, true)}, false, "duplicate"},
+		{"a pull that did not end", []*Page{page(5, false, "a")}, false, "did not reach"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tl := NewTally(users)
+			rows := 0
+			for _, p := range tc.pages {
+				tl.Add(p)
+				rows += len(p.Rows)
+			}
+			ok, why := tl.Complete()
+			if ok != tc.ok || !strings.Contains(why, tc.why) {
+				t.Fatalf("complete=%v (%s), want %v (%q)", ok, why, tc.ok, tc.why)
+			}
+			if rows != 2*tl.Unique {
+				t.Errorf("%d rows kept for %d distinct users: a duplicate's roles were not dropped with it", rows, tl.Unique)
+			}
+		})
+	}
+}
