@@ -236,7 +236,7 @@ func gen(t *testing.T, o rostergen.Options) ([]byte, rostergen.Stats) {
 
 func TestRosterDropsEndToEnd(t *testing.T) {
 	e := newEnv(t, nil)
-	full, stats := gen(t, rostergen.Options{Students: 300, Seed: 11})
+	full, stats := gen(t, rostergen.Options{Students: 300, Seed: 11, SchoolYear: 2027})
 	users := stats.Students + stats.Guardians + stats.Teachers
 
 	first := e.await(e.put("drops/d1/rosters/export.zip", full))
@@ -263,7 +263,7 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 
 	var held *pthv.Import
 	t.Run("removing 20% of students is held and writes nothing", func(t *testing.T) {
-		fewer, _ := gen(t, rostergen.Options{Students: 300, Seed: 11, Remove: 0.2})
+		fewer, _ := gen(t, rostergen.Options{Students: 300, Seed: 11, SchoolYear: 2027, Remove: 0.2})
 		held = e.await(e.put("drops/d1/rosters/export-fewer.zip", fewer))
 		if held.Status != pthv.StatusHeld || held.Safety.DeactivatedStudents != 60 || held.Safety.ActiveStudents != 300 {
 			t.Fatalf("held: %s %+v", held.Status, held.Safety)
@@ -510,7 +510,7 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 // rolesOf returns the rows of the test district's roles.csv (Students 300, Seed 11).
 func rolesOf(t *testing.T) [][]string {
 	t.Helper()
-	return readRoles(t, rostergen.Options{Students: 300, Seed: 11})
+	return readRoles(t, rostergen.Options{Students: 300, Seed: 11, SchoolYear: 2027})
 }
 
 // readRoles returns the rows of a generated district's roles.csv.
@@ -536,7 +536,7 @@ func readRoles(t *testing.T, o rostergen.Options) [][]string {
 func firstWithRole(t *testing.T, role string) string {
 	t.Helper()
 	dir := t.TempDir()
-	if _, err := rostergen.Write(dir, rostergen.Options{Students: 300, Seed: 11}); err != nil {
+	if _, err := rostergen.Write(dir, rostergen.Options{Students: 300, Seed: 11, SchoolYear: 2027}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(filepath.Join(dir, "roles.csv"))
@@ -558,7 +558,7 @@ func firstWithRole(t *testing.T, role string) string {
 func personalData(t *testing.T) []string {
 	t.Helper()
 	dir := t.TempDir()
-	if _, err := rostergen.Write(dir, rostergen.Options{Students: 300, Seed: 11}); err != nil {
+	if _, err := rostergen.Write(dir, rostergen.Options{Students: 300, Seed: 11, SchoolYear: 2027}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(filepath.Join(dir, "users.csv"))

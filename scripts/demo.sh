@@ -46,7 +46,10 @@ step "2. uploading the same export again: nothing changes, zero writes"
 $pthv upload "$work/export.zip" --district demo-usd --name export.zip --wait
 
 step "3. uploading a version with 20% of students removed: held for approval, nothing applied"
-$pthv upload "$work/export-fewer.zip" --district demo-usd --name export.zip --wait
+# --wait exits 1 for a held import (nothing applied yet): expected here.
+if $pthv upload "$work/export-fewer.zip" --district demo-usd --name export.zip --wait; then
+  echo "the removal was not held" >&2; exit 1
+fi
 
 step "the district's imports"
 $pthv imports list --district demo-usd

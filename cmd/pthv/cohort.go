@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/pthv/reach/internal/app"
+	"github.com/pthv/reach/internal/app/pipeline"
 	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/cohort"
 	"github.com/pthv/reach/internal/cohortsvc"
@@ -63,22 +65,26 @@ func invokeCohort(ctx context.Context, env *app.Env, inv cohortsvc.Invocation) (
 		return nil, fmt.Errorf("the cohort function answered %q: %w", out.Payload, err)
 	}
 	if resp.Error != nil {
-		return nil, &exitError{code: 1, msg: fmt.Sprintf("refused (%s): %s", resp.Error.Code, resp.Error.Message)}
+		code := 1
+		if resp.Error.Code == pthv.CodeInvalid {
+			code = 2 // the function found the usage wrong
+		}
+		return nil, &exitError{code: code, msg: fmt.Sprintf("refused (%s): %s", resp.Error.Code, resp.Error.Message)}
 	}
 	return &resp, nil
 }
 
 func cmdCohortSelect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("cohort select", stderr)
-	district := fs.String("district", "", "district id (required)")
-	school := fs.String("school", "", "the school's sourcedId (required)")
-	year := fs.String("year", "", "school year, e.g. 2025-2026 (required)")
-	mode := fs.String("mode", cohort.ModeCrossSection, "all (every family that has not declined) or cross-section")
-	coverage := fs.Float64("coverage", cohort.DefaultCoverage, "share of the school's students a cross-section covers, in (0,1]")
-	seed := fs.Uint64("seed", 0, "random seed (default: a new one, stored with the cohort)")
-	maxPer := fs.Int("max-per-pair", 0, "most families one educator pair visits (0: no cap)")
-	replace := fs.String("replace", "", "draw anew, replacing this current cohort of the school and year (both stay on record)")
-	format := fs.String("format", "text", "text or json")
+	district := districtFlag(fs, "")
+	school := fs.String("school", "", "the school's `SOURCEDID` (required)")
+	year := yearFlag(fs, "")
+	mode := choiceFlag(fs, "mode", cohort.ModeCrossSection, []string{cohort.ModeCrossSection, cohort.ModeAll}, "`MODE`: a random cross-section, or all (every family that has not declined)")
+	coverage := floatFlag(fs, "coverage", cohort.DefaultCoverage, 0, 1, true, false, "`SHARE` of the school's students a cross-section covers")
+	seed := fs.Uint64("seed", 0, "random `SEED` (default: a new one, stored with the cohort)")
+	maxPer := intFlag(fs, "max-per-pair", 0, 0, math.MaxInt, "most families `N` one educator pair visits (0: no cap)")
+	replace := fs.String("replace", "", "draw anew, replacing this current `COHORT` of the school and year (both stay on record)")
+	format := formatFlag(fs, false)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -89,11 +95,9 @@ func cmdCohortSelect(ctx context.Context, args []string, stdout, stderr io.Write
 		return usageErr("--school is required")
 	case !validYear(*year):
 		return usageErr("--year must be a school year such as 2025-2026")
-	case *format != "text" && *format != "json":
-		return usageErr("--format must be text or json")
 	}
 	req := cohort.Request{District: *district, School: *school, Year: *year, Mode: *mode, Coverage: *coverage, Seed: *seed, MaxFamiliesPerPair: *maxPer}
-	if err := req.WithDefaults().Validate(); err != nil {
+	if err := req.Validate(); err != nil { // no defaults: the flags already hold them
 		return usageErr("%v", err)
 	}
 	env, err := app.LoadEnv(ctx)
@@ -113,12 +117,14 @@ func cmdCohortSelect(ctx context.Context, args []string, stdout, stderr io.Write
 }
 
 func cmdCohortByID(ctx context.Context, name, action string, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags(name, stderr)
-	district := fs.String("district", "", "district id (required)")
-	format := fs.String("format", "text", "text or json")
+	fs := newFlags(name+" COHORT", stderr)
+	district := districtFlag(fs, "")
+	format := formatFlag(fs, false)
 	var csvOut *string
+	var force *bool
 	if action == cohortsvc.ActionShow {
-		csvOut = fs.String("csv", "", "also save the coordinator CSV (names and contacts: handle as personal data) to this file")
+		csvOut = fs.String("csv", "", "also write the coordinator CSV (names and contacts: handle as personal data) to `FILE` (- for standard output)")
+		force = fs.Bool("force", false, "with --csv: overwrite FILE if it exists")
 	}
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -129,8 +135,12 @@ func cmdCohortByID(ctx context.Context, name, action string, args []string, stdo
 		return usageErr("--district is required")
 	case len(rest) != 1:
 		return usageErr("give one cohort id")
-	case *format != "text" && *format != "json":
-		return usageErr("--format must be text or json")
+	}
+	toStdout := csvOut != nil && *csvOut == "-"
+	if csvOut != nil && *csvOut != "" && !toStdout && !*force {
+		if _, err := os.Stat(*csvOut); err == nil {
+			return usageErr("%s exists: give --force to overwrite it", *csvOut)
+		}
 	}
 	env, err := app.LoadEnv(ctx)
 	if err != nil {
@@ -145,8 +155,20 @@ func cmdCohortByID(ctx context.Context, name, action string, args []string, stdo
 		if err != nil {
 			return fmt.Errorf("read the coordinator CSV: %w", err)
 		}
-		if err := os.WriteFile(*csvOut, b, 0o600); err != nil {
+		w, closeOut, err := openOut(*csvOut, *force, stdout)
+		if err != nil {
 			return err
+		}
+		_, err = w.Write(b)
+		if cerr := closeOut(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		if toStdout {
+			// Standard output holds the CSV alone; the summary goes to stderr.
+			stdout = stderr
 		}
 	}
 	if *format == "json" {
@@ -171,7 +193,7 @@ func cmdCohortByID(ctx context.Context, name, action string, args []string, stdo
 		if len(resp.Members) > 0 {
 			printMembers(stdout, resp.Members)
 		}
-		if csvOut != nil && *csvOut != "" {
+		if csvOut != nil && *csvOut != "" && !toStdout {
 			fmt.Fprintf(stdout, "coordinator CSV saved to %s (personal data: keep it to the school's coordinator)\n", *csvOut)
 		}
 	}
@@ -183,10 +205,10 @@ func cmdCohortByID(ctx context.Context, name, action string, args []string, stdo
 
 func cmdCohortList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("cohort list", stderr)
-	district := fs.String("district", "", "district id (required)")
-	school := fs.String("school", "", "only this school")
-	year := fs.String("year", "", "only this school year")
-	format := fs.String("format", "text", "text or json")
+	district := districtFlag(fs, "")
+	school := fs.String("school", "", "only this school (`SOURCEDID`)")
+	year := yearFlag(fs, "only this school `YEAR`")
+	format := formatFlag(fs, false)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -204,14 +226,13 @@ func cmdCohortList(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *format == "json" {
 		return writeJSON(stdout, resp.Cohorts)
 	}
-	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "COHORT\tSCHOOL\tYEAR\tREV\tMODE\tFAMILIES\tSTUDENTS\tSHARE\tPAIRS\tSTATUS\tCREATED\tREPLACES")
+	tb := newTable(stdout, "cohort", "school", "year", "rev", "mode", "families", "students", "share", "pairs", "status", "created", "replaces")
 	for _, c := range resp.Cohorts {
 		s := c.Summary
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%d/%d\t%.1f%%\t%d\t%s\t%s\t%s\n", c.ID, c.School, c.Year, c.Revision, s.Mode, s.Families,
-			s.StudentsCovered, s.SchoolStudents, 100*s.Share, s.Pairs, s.Status, c.Created.Format(time.DateTime), cmp.Or(c.Replaces, "-"))
+		tb.row(c.ID, c.School, c.Year, c.Revision, s.Mode, s.Families, fmt.Sprintf("%d/%d", s.StudentsCovered, s.SchoolStudents),
+			fmt.Sprintf("%.1f%%", 100*s.Share), s.Pairs, s.Status, stamp(c.Created), cmp.Or(c.Replaces, "-"))
 	}
-	return tw.Flush()
+	return tb.flush()
 }
 
 func printCohort(w io.Writer, c *cohort.Record, reports string) {
@@ -237,8 +258,25 @@ func printCohort(w io.Writer, c *cohort.Record, reports string) {
 		fmt.Fprintf(w, ": %s", s.Reason)
 	}
 	fmt.Fprintf(w, "\n  population     %s\n", c.Cohort.PopulationHash[:12])
+	if ch := c.Changes; ch != nil {
+		line := func(label string, ids []string) {
+			if len(ids) > 0 {
+				fmt.Fprintf(w, "  %-14s %s\n", label, strings.Join(ids, ", "))
+			}
+		}
+		line("declined", ch.Declined)
+		line("not enrolled", ch.Unenrolled)
+		line("left out", ch.Dropped)
+		line("came in", ch.CameIn)
+		line("new pair", ch.Moved)
+		if len(ch.Declined)+len(ch.Unenrolled)+len(ch.Dropped)+len(ch.CameIn)+len(ch.Moved) == 0 {
+			fmt.Fprintf(w, "  refresh        nothing changed\n")
+		} else {
+			fmt.Fprintf(w, "  every other family keeps its place and its educator pair\n")
+		}
+	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "  grade\tfamilies\tstudents\ttarget\tsampled families\tsampled students\tdeclined\t")
+	fmt.Fprintln(tw, "  GRADE\tFAMILIES\tSTUDENTS\tTARGET\tSAMPLED FAMILIES\tSAMPLED STUDENTS\tDECLINED\t")
 	for _, st := range c.Cohort.Strata {
 		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", st.Grade, st.Families, st.Students, st.Target, st.SampledFamilies, st.SampledStudents, st.Declined)
 	}
@@ -247,26 +285,25 @@ func printCohort(w io.Writer, c *cohort.Record, reports string) {
 }
 
 func printMembers(w io.Writer, ms []cohort.MemberItem) {
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "FAMILY\tGRADE\tORDER\tSTUDENTS\tPAIR\tCONSENT\tOTHER SCHOOL")
+	tb := newTable(w, "family", "grade", "order", "students", "pair", "consent", "other school")
 	for _, m := range ms {
 		other := ""
 		if m.OtherSchools {
 			other = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", m.FamilyID, m.Stratum, m.Order+1, strings.Join(m.StudentIDs, ","), strings.Join(m.Pair, "+"), m.Consent, other)
+		tb.row(m.FamilyID, m.Stratum, m.Order+1, strings.Join(m.StudentIDs, ","), strings.Join(m.Pair, "+"), m.Consent, other)
 	}
-	tw.Flush()
+	tb.flush()
 }
 
 func cmdConsentSet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("consent set", stderr)
-	district := fs.String("district", "", "district id (required)")
-	year := fs.String("year", "", "school year, e.g. 2025-2026 (required)")
-	family := fs.String("family", "", "the family id (fam-…, as in the coordinator CSV)")
-	student := fs.String("student", "", "or a student's sourcedId: the answer is the student's family's")
-	value := fs.String("consent", "", "accepted, declined or unknown (withdraws an earlier answer) (required)")
-	date := fs.String("date", "", "the day the family answered, YYYY-MM-DD (default today)")
+	district := districtFlag(fs, "")
+	year := yearFlag(fs, "")
+	family := fs.String("family", "", "the family's `ID` (fam-…, as in the coordinator CSV)")
+	student := fs.String("student", "", "or a student's `SOURCEDID`: the answer is the student's family's")
+	value := choiceFlag(fs, "consent", "", consent.Values, "the family's `ANSWER` (unknown withdraws an earlier answer) (required)")
+	date := fs.String("date", "", "the `DAY` the family answered, YYYY-MM-DD (default today)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -298,16 +335,17 @@ func cmdConsentSet(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	st := env.Store()
-	if _, err := st.District(ctx, *district); err != nil {
-		return &exitError{code: 1, msg: fmt.Sprintf("district %s is not registered", *district)}
-	}
-	if err := st.SetConsent(ctx, *district, []consent.Entry{res.Records[0].Entry(time.Now(), "cli")}); err != nil {
-		return err
+	c, err := pipeline.Importer(env, nil).SetConsent(ctx, *district, res.Records[0])
+	if err != nil {
+		return refusal(err)
 	}
 	who := "family " + *family
 	if *student != "" {
 		who = "the family of student " + *student
+	}
+	if c.Unchanged > 0 {
+		fmt.Fprintf(stdout, "consent of %s for %s: unchanged (the same answer, or a newer one, is on record)\n", who, *year)
+		return nil
 	}
 	fmt.Fprintf(stdout, "consent of %s for %s: %s; run 'pthv cohort refresh' to apply it to a drawn cohort\n", who, *year, *value)
 	return nil

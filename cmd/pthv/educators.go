@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/pthv/reach/internal/app"
+	"github.com/pthv/reach/internal/app/pipeline"
 	"github.com/pthv/reach/internal/pthv"
 )
 
@@ -33,9 +34,9 @@ func cmdOptIn(ctx context.Context, args []string, stdout, stderr io.Writer, in b
 		name = "educators opt-in"
 	}
 	fs := newFlags(name, stderr)
-	district := fs.String("district", "", "district id (required)")
-	educator := fs.String("educator", "", "the educator's sourcedId (required)")
-	year := fs.String("year", "", "school year, e.g. 2025-2026 (required)")
+	district := districtFlag(fs, "")
+	educator := fs.String("educator", "", "the educator's `SOURCEDID` (required)")
+	year := yearFlag(fs, "")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -51,16 +52,17 @@ func cmdOptIn(ctx context.Context, args []string, stdout, stderr io.Writer, in b
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	st := env.Store()
-	if _, err := st.District(ctx, *district); err != nil {
-		return &exitError{code: 1, msg: fmt.Sprintf("district %s is not registered", *district)}
-	}
-	if err := st.SetOptIns(ctx, *district, []pthv.OptIn{{Educator: *educator, SchoolYear: *year, In: in, Source: "cli"}}); err != nil {
-		return err
+	c, err := pipeline.Importer(env, nil).SetOptIn(ctx, *district, *educator, *year, in)
+	if err != nil {
+		return refusal(err)
 	}
 	verb := "out of"
 	if in {
 		verb = "in to"
+	}
+	if c.Unchanged > 0 {
+		fmt.Fprintf(stdout, "educator %s was already opted %s home visits for %s in district %s (nothing changed)\n", *educator, verb, *year, *district)
+		return nil
 	}
 	fmt.Fprintf(stdout, "educator %s opted %s home visits for %s in district %s\n", *educator, verb, *year, *district)
 	return nil
@@ -68,8 +70,8 @@ func cmdOptIn(ctx context.Context, args []string, stdout, stderr io.Writer, in b
 
 func cmdEducatorsList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("educators list", stderr)
-	district := fs.String("district", "", "district id (required)")
-	year := fs.String("year", "", "school year, e.g. 2025-2026 (required)")
+	district := districtFlag(fs, "")
+	year := yearFlag(fs, "")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -80,16 +82,17 @@ func cmdEducatorsList(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	opts, err := env.Store().OptIns(ctx, *district, *year)
+	opts, err := env.Store().OptInDecisions(ctx, *district, *year)
 	if err != nil {
 		return err
 	}
+	tb := newTable(stdout, "educator", "decision", "decided", "source")
 	for _, id := range slices.Sorted(maps.Keys(opts)) {
 		state := "opted out"
-		if opts[id] {
+		if opts[id].In {
 			state = "opted in"
 		}
-		fmt.Fprintf(stdout, "%s\t%s\n", id, state)
+		tb.row(id, state, stamp(opts[id].At), opts[id].Source)
 	}
-	return nil
+	return tb.flush()
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/pthv/reach/internal/rostergen"
 )
@@ -16,14 +18,15 @@ func init() {
 
 func cmdGenRoster(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("gen roster", stderr)
-	students := fs.Int("students", 2000, "number of students")
-	seed := fs.Uint64("seed", 1, "random seed; the same seed gives the same export")
-	out := fs.String("out", "", "output folder, or zip file with --zip (required)")
+	_, endYear := currentSchoolYear(time.Now())
+	students := intFlag(fs, "students", 2000, 1, math.MaxInt, "number of students `N`")
+	seed := fs.Uint64("seed", 1, "random `SEED`; the same flags give the same export")
+	out := fs.String("out", "", "output folder, or zip file with --zip (required): `PATH`")
 	zipped := fs.Bool("zip", false, "write a zip file at --out instead of a folder")
-	version := fs.String("oneroster", "1.2", "OneRoster version: 1.2 or 1.1")
-	district := fs.String("district", "", "sourcedId of the district org (default district-1)")
-	remove := fs.Float64("remove", 0, "share of students (whole families) to leave out, 0 to <1, for re-import demos")
-	schoolYear := fs.Int("school-year", rostergen.DefaultSchoolYear, "the year in which the export's school year ends (2027 for 2026-2027)")
+	version := choiceFlag(fs, "oneroster", "1.2", []string{"1.2", "1.1"}, "OneRoster `VERSION`")
+	district := fs.String("district", "", "sourcedId of the district org (default district-1): `ID`")
+	remove := floatFlag(fs, "remove", 0, 0, 1, false, true, "`SHARE` of students (whole families) to leave out, for re-import demos")
+	schoolYear := intFlag(fs, "school-year", endYear, 1990, 2200, "the `YEAR` in which the export's school year ends (2027 for 2026-2027; default: the current school year)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

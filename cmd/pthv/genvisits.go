@@ -22,12 +22,12 @@ func init() {
 }
 
 func cmdGenVisits(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("gen visits", stderr)
-	district := fs.String("district", "", "district id (required)")
+	fs := newFlags("gen visits COHORT...", stderr)
+	district := districtFlag(fs, "")
 	out := fs.String("out", "", "output CSV file (required)")
-	share := fs.Float64("visited", 0.8, "share of each cohort's paired families visited")
-	second := fs.Float64("second", 0.5, "share of visited families who get a second visit")
-	cancelled := fs.Float64("cancelled", 0.05, "share of visits logged as cancelled")
+	share := floatFlag(fs, "visited", 0.8, 0, 1, true, false, "`SHARE` of each cohort's paired families visited")
+	second := floatFlag(fs, "second", 0.5, 0, 1, false, false, "`SHARE` of visited families who get a second visit")
+	cancelled := floatFlag(fs, "cancelled", 0.05, 0, 1, false, true, "`SHARE` of visits logged as cancelled")
 	seed := fs.Uint64("seed", 1, "random seed")
 	cohorts, err := parseFlags(fs, args)
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,8 +25,11 @@ func init() {
 }
 
 func importFlags(name string, stderr io.Writer, args []string, needID bool) (district, id string, err error) {
+	if needID {
+		name += " IMPORT"
+	}
 	fs := newFlags(name, stderr)
-	d := fs.String("district", "", "district id (required)")
+	d := districtFlag(fs, "")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return "", "", err
@@ -58,13 +62,12 @@ func cmdImportsList(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "import\tstatus\tstarted\twrites\terrors\twarnings\tsource")
+	tb := newTable(stdout, "import", "status", "outcome", "started", "writes", "errors", "warnings", "source")
 	for _, imp := range imps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", imp.ID, imp.Status, imp.Started.Format("2006-01-02 15:04:05Z"),
-			imp.Writes.Items+imp.Writes.Updates, imp.Validation.Errors, imp.Validation.Warnings, imp.Source.Key)
+		tb.row(imp.ID, imp.Status, cmp.Or(imp.Outcome, "-"), stamp(imp.Started), imp.Writes.Items+imp.Writes.Updates,
+			imp.Validation.Errors, imp.Validation.Warnings, imp.Source.Key)
 	}
-	return tw.Flush()
+	return tb.flush()
 }
 
 func cmdImportsShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -88,17 +91,24 @@ func cmdImportsShow(ctx context.Context, args []string, stdout, stderr io.Writer
 
 // printImport writes an import's summary for people.
 func printImport(w io.Writer, imp *pthv.Import, reportsBucket string) error {
-	fmt.Fprintf(w, "import %s of district %s: %s\n", imp.ID, imp.District, imp.Status)
+	switch imp.Outcome {
+	case pthv.OutcomeAllRejected:
+		fmt.Fprintf(w, "import %s of district %s: %s, but EVERY ROW WAS REJECTED: nothing of the file landed\n", imp.ID, imp.District, imp.Status)
+	case pthv.OutcomePartial:
+		fmt.Fprintf(w, "import %s of district %s: %s, some rows rejected\n", imp.ID, imp.District, imp.Status)
+	default:
+		fmt.Fprintf(w, "import %s of district %s: %s\n", imp.ID, imp.District, imp.Status)
+	}
 	if imp.Reason != "" {
 		fmt.Fprintf(w, "  %s\n", imp.Reason)
 	}
 	fmt.Fprintf(w, "  source   s3://%s/%s (version %s)\n", imp.Source.Bucket, imp.Source.Key, imp.Source.VersionID)
 	if imp.Validation.Version != "" {
-		fmt.Fprintf(w, "  export   OneRoster %s, %d errors, %d warnings\n", imp.Validation.Version, imp.Validation.Errors, imp.Validation.Warnings)
+		fmt.Fprintf(w, "  export   OneRoster %s, %s, %s\n", imp.Validation.Version, plural(imp.Validation.Errors, "error"), plural(imp.Validation.Warnings, "warning"))
 	}
 	if len(imp.Counts) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "  \tadded\tchanged\trevived\tunchanged\tdeactivated\trejected\t")
+		fmt.Fprintln(tw, "  \tADDED\tCHANGED\tREVIVED\tUNCHANGED\tDEACTIVATED\tREJECTED\t")
 		kinds := roster.Kinds
 		switch imp.Kind {
 		case "trainings":
@@ -126,7 +136,7 @@ func printImport(w io.Writer, imp *pthv.Import, reportsBucket string) error {
 			fmt.Fprintf(w, "  … and %d more findings in the report\n", len(fs)-10)
 			break
 		}
-		fmt.Fprintf(w, "  line %d: %s %s [%s] %s\n", f.Line, f.Severity, f.Column, f.Code, f.Message)
+		fmt.Fprintf(w, "  %s:%d: %s %s [%s] %s\n", f.File, f.Line, f.Severity, f.Column, f.Code, f.Message)
 	}
 	ws := imp.Writes
 	if imp.Kind == "trainings" || imp.Kind == "consent" || imp.Kind == "visits" {

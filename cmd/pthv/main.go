@@ -1,8 +1,9 @@
 // Command pthv is the PTHV Reach command line: validate and upload roster exports, generate
-// demo data, and (in later commands) run the local stack, select cohorts and query reach.
+// demo data, run the local stack, select cohorts and query reach. The rules every command
+// follows (names, flags, formats, exit codes, tables) are in cli.go.
 //
-// Exit codes: 0 success, 1 the input has errors (for validate) or the operation failed,
-// 2 usage errors or an unreadable path.
+// Exit codes: 0 success, 1 the input has errors or the service refused, 2 usage errors
+// (also when the service found the usage wrong) or an unreadable path.
 package main
 
 import (
@@ -56,6 +57,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" || args[0] == "version" {
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	}
 	name := args[0]
 	if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
 		if _, ok := commands[name+" "+args[1]]; ok {
@@ -64,6 +69,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, ok := commands[name]
 	if !ok {
+		if verbs := groupVerbs(name); len(verbs) > 0 {
+			// A group named without a (known) verb: list its verbs.
+			help := len(args) > 1 && (args[1] == "-h" || args[1] == "--help")
+			if len(args) > 1 && !help {
+				fmt.Fprintf(stderr, "pthv %s: unknown verb %q\n\n", name, args[1])
+			}
+			printGroup(stderr, name)
+			if help {
+				return 0
+			}
+			return 2
+		}
 		fmt.Fprintf(stderr, "pthv: unknown command %q\n\n", args[0])
 		usage(stderr)
 		return 2
@@ -96,31 +113,5 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-18s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'pthv <command> -h' for the flags of a command.")
-}
-
-// newFlags returns a flag set that reports errors instead of exiting.
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("pthv "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-// parseFlags parses flags that may come before or after positional arguments.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, &exitError{code: 2}
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
+	fmt.Fprintln(w, "\nRun 'pthv <command> -h' for the arguments and flags of a command, 'pthv --version' for the version.")
 }

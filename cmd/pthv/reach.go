@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -76,26 +77,28 @@ func apiGet(ctx context.Context, env *app.Env, path string, q url.Values, out an
 		if msg == "" {
 			msg = e.Message
 		}
-		return &exitError{code: 1, msg: fmt.Sprintf("reach API: %d %s", resp.StatusCode, msg)}
+		code := 1
+		if resp.StatusCode == http.StatusBadRequest {
+			code = 2 // the API found the usage wrong (a bad parameter)
+		}
+		return &exitError{code: code, msg: fmt.Sprintf("reach API: %d %s", resp.StatusCode, msg)}
 	}
 	return json.Unmarshal(body, out)
 }
 
 func cmdReach(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("reach", stderr)
-	year := fs.String("year", "", "school year, e.g. 2025-2026 (required)")
-	state := fs.String("state", "", "only this state (two-letter code)")
-	by := fs.String("by", "", "group by state, district or site")
-	district := fs.String("district", "", "one district's figures (GET /v1/districts/{id}/reach)")
-	format := fs.String("format", "table", "table, csv or json")
+	year := yearFlag(fs, "")
+	state := fs.String("state", "", "only this `STATE` (two-letter code)")
+	by := choiceFlag(fs, "by", "", []string{"state", "district", "site"}, "group rows `BY`")
+	district := districtFlag(fs, "one district's figures (GET /v1/districts/{id}/reach): its `ID`")
+	format := formatFlag(fs, true)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch {
 	case !validYear(*year):
 		return usageErr("--year must be a school year such as 2025-2026")
-	case *format != "table" && *format != "csv" && *format != "json":
-		return usageErr("--format must be table, csv or json")
 	}
 	env, err := app.LoadEnv(ctx)
 	if err != nil {
@@ -125,7 +128,7 @@ func cmdReach(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *format == "json" {
 		return writeJSON(stdout, r)
 	}
-	if *format == "table" {
+	if *format == "text" {
 		t := r.Totals
 		where := "national"
 		if t.State != "" {
@@ -209,6 +212,9 @@ func writeRows(w io.Writer, format string, states []reach.TotalsRow, sites []rea
 			fmt.Fprintln(w)
 		}
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		for k := range rows[0] { // headers as every table of the CLI has them (newTable)
+			rows[0][k] = strings.ToUpper(rows[0][k])
+		}
 		for _, r := range rows {
 			for j, c := range r {
 				if j > 0 {
@@ -250,8 +256,8 @@ func cmdReachYears(ctx context.Context, args []string, stdout, stderr io.Writer)
 func cmdReachRecompute(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("reach recompute", stderr)
 	full := fs.Bool("full", false, "recompute every district and year, as the nightly schedule does")
-	district := fs.String("district", "", "recompute this district ...")
-	year := fs.String("year", "", "... for this school year")
+	district := districtFlag(fs, "recompute this district `ID` ...")
+	year := yearFlag(fs, "... for this school `YEAR`")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}

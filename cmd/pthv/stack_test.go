@@ -68,6 +68,19 @@ func TestTheCLIDrivesRosterDrops(t *testing.T) {
 	if code, _, _ := runCLI(t, "districts", "add", "--id", "x", "--name", "X", "--state", "California"); code != 2 {
 		t.Error("a bad state code must be a usage error")
 	}
+	// A second add never overwrites: update changes what it is given, nothing else.
+	if code, _, errOut := runCLI(t, "districts", "add", "--id", "cli-usd", "--name", "Other", "--state", "CA"); code != 1 || !strings.Contains(errOut, "registered already") {
+		t.Fatalf("a second add (exit %d): %s", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "districts", "update", "--id", "cli-usd", "--hold-share", "0.15"); code != 0 {
+		t.Fatalf("districts update: %s", errOut)
+	}
+	if _, out, _ := runCLI(t, "districts", "list"); !regexp.MustCompile(`cli-usd\s+CLI Unified\s+OR\s+15%`).MatchString(out) {
+		t.Fatalf("after update:\n%s", out)
+	}
+	if code, _, _ := runCLI(t, "districts", "update", "--id", "nope", "--name", "N"); code != 1 {
+		t.Error("updating an unregistered district must exit 1")
+	}
 
 	code, out, errOut = runCLI(t, "upload", full, "--district", "cli-usd", "--wait", "--timeout", "60s")
 	if code != 0 || !regexp.MustCompile(`user\s+\d+\s+0\s+0\s+0\s+0\s+0`).MatchString(out) || !strings.Contains(out, ": applied") {
@@ -78,8 +91,8 @@ func TestTheCLIDrivesRosterDrops(t *testing.T) {
 		t.Fatalf("unchanged upload:\n%s", out)
 	}
 	code, out, _ = runCLI(t, "upload", fewer, "--district", "cli-usd", "--wait", "--timeout", "60s")
-	if code != 0 || !strings.Contains(out, ": held") {
-		t.Fatalf("30%% removal should be held:\n%s", out)
+	if code != 1 || !strings.Contains(out, ": held") {
+		t.Fatalf("30%% removal should be held, and --wait exit 1 (nothing landed) (exit %d):\n%s", code, out)
 	}
 	id := regexp.MustCompile(`imp-[0-9T.Z]+-[0-9a-f]{8}`).FindString(out)
 
@@ -108,16 +121,26 @@ func TestTheCLIDrivesRosterDrops(t *testing.T) {
 	}
 
 	// Educators opt in and out by hand as well as through the training CSV.
-	if code, _, errOut := runCLI(t, "educators", "opt-in", "--district", "cli-usd", "--educator", "tch-1", "--year", "2025-2026"); code != 0 {
+	if code, _, errOut := runCLI(t, "educators", "opt-in", "--district", "cli-usd", "--educator", "tch-00001", "--year", "2025-2026"); code != 0 {
 		t.Fatalf("opt-in: %s", errOut)
 	}
-	runCLI(t, "educators", "opt-out", "--district", "cli-usd", "--educator", "tch-2", "--year", "2025-2026")
+	runCLI(t, "educators", "opt-out", "--district", "cli-usd", "--educator", "tch-00002", "--year", "2025-2026")
 	if code, out, _ := runCLI(t, "educators", "list", "--district", "cli-usd", "--year", "2025-2026"); code != 0 ||
-		!strings.Contains(out, "tch-1\topted in") || !strings.Contains(out, "tch-2\topted out") {
+		!regexp.MustCompile(`tch-00001\s+opted in`).MatchString(out) || !regexp.MustCompile(`tch-00002\s+opted out`).MatchString(out) {
 		t.Fatalf("educators list:\n%s", out)
 	}
-	if code, _, _ := runCLI(t, "educators", "opt-in", "--district", "cli-usd", "--educator", "tch-1", "--year", "2025-2027"); code != 2 {
+	if code, _, _ := runCLI(t, "educators", "opt-in", "--district", "cli-usd", "--educator", "tch-00001", "--year", "2025-2027"); code != 2 {
 		t.Error("a year that is not two consecutive years must be a usage error")
+	}
+	// Ids are checked against the roster as a training file's rows are: refused, nothing recorded.
+	for _, id := range []string{"tch-99999", "stu-000001"} {
+		code, out, errOut := runCLI(t, "educators", "opt-in", "--district", "cli-usd", "--educator", id, "--year", "2025-2026")
+		if code != 1 || !strings.Contains(errOut, "ref.unknown_educator") || out != "" {
+			t.Errorf("opt-in of %s (exit %d): %s %s", id, code, out, errOut)
+		}
+	}
+	if _, out, _ := runCLI(t, "educators", "list", "--district", "cli-usd", "--year", "2025-2026"); strings.Contains(out, "tch-99999") || strings.Contains(out, "stu-000001") {
+		t.Errorf("a refused id was recorded:\n%s", out)
 	}
 
 	// An export with errors is refused before upload unless --force.
@@ -138,7 +161,7 @@ func TestTheCLIDrawsCohorts(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	rosterDir := filepath.Join(dir, "roster")
-	if _, err := rostergen.Write(rosterDir, rostergen.Options{Students: 900, Seed: 11}); err != nil {
+	if _, err := rostergen.Write(rosterDir, rostergen.Options{Students: 900, Seed: 11, SchoolYear: 2027}); err != nil {
 		t.Fatal(err)
 	}
 	run := func(want int, args ...string) string {
@@ -210,10 +233,31 @@ func TestTheCLIDrawsCohorts(t *testing.T) {
 	if len(lines) != len(members)+1 || !strings.HasPrefix(lines[0], "family_id,") || !strings.Contains(lines[1], "@") {
 		t.Fatalf("coordinator CSV: %d lines for %d families\n%s", len(lines), len(members), lines[0])
 	}
+	// "-" is standard output: the CSV alone, the summary on stderr; an existing file needs --force.
+	code, stdout, stderr := runCLI(t, "cohort", "show", cross, "--district", "coh-usd", "--csv", "-")
+	if code != 0 || !strings.HasPrefix(stdout, "family_id,") || strings.Contains(stdout, "cohort "+cross) || !strings.Contains(stderr, cross) {
+		t.Fatalf("cohort show --csv - (exit %d):\n%s\n%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat("-"); err == nil {
+		t.Fatal("--csv - wrote a file named -")
+	}
+	run(2, "cohort", "show", cross, "--district", "coh-usd", "--csv", csvFile)
+	run(0, "cohort", "show", cross, "--district", "coh-usd", "--csv", csvFile, "--force")
 	if !strings.HasPrefix(rec.CSVKey, "reports/coh-usd/cohorts/"+schools[0]+"/2026-2027/"+cross) {
 		t.Errorf("CSV key %s", rec.CSVKey)
 	}
 
+	// Ids the roster does not know are refused, as a consent file's rows are.
+	for _, tc := range [][]string{{"--student", "stu-999999"}, {"--student", firstTrained}, {"--family", "fam-0123456789ab"}} {
+		code, out, errOut := runCLI(t, append([]string{"consent", "set", "--district", "coh-usd", "--year", "2026-2027", "--consent", "declined"}, tc...)...)
+		want := "ref.unknown_student"
+		if tc[0] == "--family" {
+			want = "ref.unknown_family"
+		}
+		if code != 1 || !strings.Contains(errOut, want) || strings.Contains(out, "declined") {
+			t.Errorf("consent set %v (exit %d): %s %s", tc, code, out, errOut)
+		}
+	}
 	// A selected family declines through a child's id: refresh replaces it, verify matches.
 	gone := members[0]
 	run(0, "consent", "set", "--district", "coh-usd", "--year", "2026-2027", "--student", gone.StudentIDs[0], "--consent", "declined")

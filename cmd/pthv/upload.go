@@ -30,12 +30,12 @@ func init() {
 
 func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("upload PATH", stderr)
-	district := fs.String("district", "", "district id (required)")
+	district := districtFlag(fs, "")
 	force := fs.Bool("force", false, "upload even when validation finds errors")
 	wait := fs.Bool("wait", false, "wait for the import and print its summary")
-	timeout := fs.Duration("timeout", 15*time.Minute, "with --wait: how long to wait")
-	name := fs.String("name", "", "object name under drops/{district}/{kind}/ (default: the file name)")
-	kind := fs.String("kind", "rosters", "rosters (a OneRoster zip or folder), trainings, consent or visits (a CSV file)")
+	timeout := durationFlag(fs, "timeout", 15*time.Minute, "with --wait: how long to wait, a `DURATION` such as 90s")
+	name := fs.String("name", "", "object `NAME` under drops/{district}/{kind}/ (default: the file name)")
+	kind := choiceFlag(fs, "kind", "rosters", []string{"rosters", "trainings", "consent", "visits"}, "what the file is, `KIND`: a OneRoster zip or folder (rosters) or a CSV file")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -43,9 +43,6 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if !pthv.ValidDistrictID(*district) {
 		return usageErr("--district is required (letters, digits, '.', '_' or '-')")
-	}
-	if *kind != "rosters" && *kind != "trainings" && *kind != "consent" && *kind != "visits" {
-		return usageErr("--kind must be rosters, trainings, consent or visits")
 	}
 	if len(pos) != 1 {
 		if *kind == "rosters" {
@@ -82,7 +79,7 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		if errs > 0 && !*force {
-			return &exitError{code: 1, msg: fmt.Sprintf("the %s file has %d errors: fix them, or upload anyway with --force (rows with errors are not imported)", *kind, errs)}
+			return &exitError{code: 1, msg: fmt.Sprintf("the %s file has %s: fix them, or upload anyway with --force (rows with errors are not imported)", *kind, plural(errs, "error"))}
 		}
 	}
 	objName := *name
@@ -131,7 +128,9 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := printImport(stdout, imp, env.Names.ReportsBucket); err != nil {
 		return err
 	}
-	if imp.Status == pthv.StatusRejected || imp.Status == pthv.StatusFailed {
+	// A script must be able to tell that nothing (yet) landed: held, rejected, superseded,
+	// failed, or applied with every row rejected all exit 1.
+	if !imp.Landed() {
 		return &exitError{code: 1}
 	}
 	return nil

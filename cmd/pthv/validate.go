@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math"
 
 	orcsv "github.com/pthv/reach/connectors/oneroster/csv"
 )
@@ -16,19 +17,16 @@ func init() {
 
 func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("validate PATH", stderr)
-	format := fs.String("format", "text", "output format: text or json")
-	perRule := fs.Int("show", 10, "text format: findings listed per rule and file")
-	maxTotal := fs.Int64("max-uncompressed", orcsv.DefaultMaxTotalBytes, "largest total uncompressed size of a zip, in bytes")
-	maxRatio := fs.Int64("max-ratio", orcsv.DefaultMaxRatio, "largest compression ratio of a zip entry over 1 MiB")
+	format := formatFlag(fs, false)
+	perRule := intFlag(fs, "show", 10, 1, math.MaxInt, "text format: findings listed per rule and file (`N` ≥ 1)")
+	maxTotal := int64Flag(fs, "max-uncompressed", orcsv.DefaultMaxTotalBytes, "largest total uncompressed size of a zip, in `BYTES` (≥ 1)")
+	maxRatio := int64Flag(fs, "max-ratio", orcsv.DefaultMaxRatio, "largest compression ratio `N` of a zip entry over 1 MiB (≥ 1)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		return usageErr("give exactly one PATH: a zip file or a folder of OneRoster CSV files")
-	}
-	if *format != "text" && *format != "json" {
-		return usageErr("--format must be text or json")
 	}
 	rep, err := orcsv.ReadPath(ctx, pos[0], nil, orcsv.Options{
 		Limits: orcsv.Limits{MaxTotalBytes: *maxTotal, MaxRatio: *maxRatio},

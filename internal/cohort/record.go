@@ -29,8 +29,26 @@ type Record struct {
 	PopulationKey string `json:"populationKey"`
 	// Replaces is the cohort this one replaced (see Select).
 	Replaces string `json:"replaces,omitempty"`
+	// Left are the families of the stored population that are no longer families of the
+	// school's roster (their children left, or their guardians changed): a refresh leaves
+	// them out as it leaves out declined families.
+	Left []string `json:"left,omitempty"`
+	// Carried is the pairing a refreshed revision kept from the revision before it (an
+	// input of this revision: see Repair); nil for the first revision.
+	Carried *Carryover `json:"carried,omitempty"`
+	// Changes says what a refresh changed; nil for the first revision.
+	Changes *Changes `json:"changes,omitempty"`
 	// MembersSet names the stored set of this revision's members (set by the store).
 	MembersSet string `json:"membersSet,omitempty"`
+}
+
+// Changes are what a refresh did to the members of the revision before it.
+type Changes struct {
+	Declined   []string `json:"declined,omitempty"`   // members that declined, now left out
+	Unenrolled []string `json:"unenrolled,omitempty"` // members no longer in the school's roster, now left out
+	Dropped    []string `json:"dropped,omitempty"`    // members left out for another reason (a cap, the draw)
+	CameIn     []string `json:"cameIn,omitempty"`     // families that replaced them
+	Moved      []string `json:"moved,omitempty"`      // members whose pair changed (an educator of their pair is no longer eligible)
 }
 
 // EducatorInput is an eligible educator as given to Pair.

@@ -105,6 +105,13 @@ func ParseRequest(b []byte) (Request, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Request{}, errors.New("cohort request: unexpected data after the JSON object")
 	}
+	// A field that is given is never replaced by its default: "coverage": 0 or "mode": ""
+	// is refused as out of range, not read as "the default coverage" (omit the field for that).
+	for k, v := range raw {
+		if (strings.EqualFold(k, "coverage") || strings.EqualFold(k, "mode")) && (string(v) == "0" || string(v) == `""` || string(v) == "null") {
+			return Request{}, fmt.Errorf("cohort request: %s %s is out of range; omit the field for the default", k, v)
+		}
+	}
 	r = r.WithDefaults()
 	if err := r.Validate(); err != nil {
 		return Request{}, err

@@ -111,3 +111,19 @@ func TestNewSeed(t *testing.T) {
 		t.Errorf("NewSeed gave %d and %d", a, b)
 	}
 }
+
+func TestAGivenFieldIsNeverDefaulted(t *testing.T) {
+	for _, body := range []string{
+		`{"district":"d","school":"s","year":"2026-2027","coverage":0}`,
+		`{"district":"d","school":"s","year":"2026-2027","mode":""}`,
+		`{"district":"d","school":"s","year":"2026-2027","coverage":null}`,
+	} {
+		if _, err := ParseRequest([]byte(body)); err == nil {
+			t.Errorf("%s was accepted", body)
+		}
+	}
+	r, err := ParseRequest([]byte(`{"district":"d","school":"s","year":"2026-2027"}`))
+	if err != nil || r.Coverage != DefaultCoverage || r.Mode != ModeCrossSection {
+		t.Fatalf("omitted fields take the defaults: %+v %v", r, err)
+	}
+}

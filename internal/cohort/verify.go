@@ -22,6 +22,12 @@ func (e *VerifyError) Error() string {
 // Otherwise it returns a *VerifyError listing what differs: population changed, consent
 // changed, pairing changed, ….
 func Verify(stored *Cohort, families []Family, consent map[string]Consent, educators []Educator) error {
+	return VerifyRefreshed(stored, families, consent, educators, nil)
+}
+
+// VerifyRefreshed is Verify for a refreshed revision: prev is the pairing it carried over
+// from the revision before it (see Repair), nil for a first revision.
+func VerifyRefreshed(stored *Cohort, families []Family, consent map[string]Consent, educators []Educator, prev *Carryover) error {
 	if stored == nil {
 		return errors.New("verify: no cohort")
 	}
@@ -33,7 +39,7 @@ func Verify(stored *Cohort, families []Family, consent map[string]Consent, educa
 	for _, f := range families {
 		byID[f.ID] = f
 	}
-	if err := Pair(now, byID, educators); err != nil {
+	if err := Repair(now, byID, educators, prev); err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
 

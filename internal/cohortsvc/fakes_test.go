@@ -86,6 +86,33 @@ func (f *fixture) deactivate(t testing.TB, id string) {
 	f.roster.inactive[id] = true
 }
 
+// describeYear adds to the school's roster a class whose term starts on start, as an
+// import of the next year's sessions and classes does: the roster then describes that year
+// too.
+func (f *fixture) describeYear(t testing.TB, school, start string) {
+	t.Helper()
+	term := roster.AcademicSession{SourcedID: "term-" + start, Status: roster.StatusActive, Title: "Term", Type: "term",
+		StartDate: start, SchoolYear: start[:4]}
+	class := roster.Class{SourcedID: "cls-" + school + "-" + start, Status: roster.StatusActive, Title: "Homeroom", ClassType: "homeroom",
+		SchoolSourcedID: school, TermSourcedIDs: []string{term.SourcedID}}
+	var ops []pthv.Op
+	for _, rec := range []struct {
+		kind   roster.Kind
+		id     string
+		school string
+		v      roster.Record
+	}{{roster.KindAcademicSession, term.SourcedID, "", &term}, {roster.KindClass, class.SourcedID, school, &class}} {
+		data, hash, err := importer.Encode(rec.v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops = append(ops, pthv.Op{Op: pthv.OpPut, Kind: rec.kind, ID: rec.id, Hash: hash, Data: data, School: rec.school})
+	}
+	if _, err := f.store.Apply(context.Background(), testDistrict, "imp-test", ops); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // putUser writes a changed user, as an import of the change does.
 func (f *fixture) putUser(t testing.TB, u roster.User) {
 	t.Helper()

@@ -24,6 +24,7 @@ type population struct {
 	educators []cohort.Educator // every active educator of the school, with sections
 	users     map[string]*roster.User
 	grades    map[string]string // student id → grade
+	terms     []string          // the academic sessions of the school's active classes
 }
 
 // loadPopulation reads a school's roster: its roles, classes and enrollments through the
@@ -103,6 +104,10 @@ func (s *Service) loadPopulation(ctx context.Context, district, school string) (
 	}
 
 	p := &population{users: users, grades: map[string]string{}}
+	for _, c := range sr.Classes {
+		p.terms = append(p.terms, c.TermSourcedIDs...)
+	}
+	p.terms = sortedUnique(p.terms)
 	var students []cohort.Student
 	for _, id := range studentIDs {
 		u := users[id]
@@ -220,6 +225,32 @@ func (s *Service) SchoolFamilies(ctx context.Context, district, school string) (
 		out.Students[f.ID] = f.Students
 		for _, st := range f.Students {
 			out.Family[st] = f.ID
+		}
+	}
+	return out, nil
+}
+
+// DistrictFamilies implements importer.FamilyResolver: the families, as the roster builds
+// them today, of every school of the district that has a cohort (family ids reach
+// coordinators only through cohorts' CSVs).
+func (s *Service) DistrictFamilies(ctx context.Context, district string) (map[string]bool, error) {
+	recs, err := s.Store.ListCohorts(ctx, district)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	seen := map[string]bool{}
+	for _, r := range recs {
+		if seen[r.School] {
+			continue
+		}
+		seen[r.School] = true
+		sf, err := s.SchoolFamilies(ctx, district, r.School)
+		if err != nil {
+			return nil, err
+		}
+		for id := range sf.Students {
+			out[id] = true
 		}
 	}
 	return out, nil

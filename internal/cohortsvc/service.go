@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pthv/reach/internal/cohort"
@@ -37,6 +38,9 @@ type Store interface {
 	GetCohort(ctx context.Context, district, id string) (*cohort.Record, error)
 	Members(ctx context.Context, district, id string) ([]cohort.MemberItem, error)
 	ListCohorts(ctx context.Context, district string) ([]*cohort.Record, error)
+	// SessionYears returns the school years, like "2026-2027", of the active academic
+	// sessions among ids (a school's class terms): the years its roster describes.
+	SessionYears(ctx context.Context, district string, ids []string) ([]string, error)
 }
 
 // Blobs is what the service needs of S3.
@@ -119,6 +123,20 @@ func (s *Service) Select(ctx context.Context, req cohort.Request, replaces strin
 	if len(pop.families) == 0 {
 		return nil, pthv.Errorf(pthv.CodeNoStudents, "school %s has no active students in the roster of district %s", req.School, req.District)
 	}
+	years, err := s.Store.SessionYears(ctx, req.District, pop.terms)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(years, req.Year) {
+		// Families, students and sections come from the roster: a cohort for a year it does
+		// not describe would be drawn from the wrong roster, and its visits rejected later.
+		have := "no school year"
+		if len(years) > 0 {
+			have = strings.Join(years, ", ")
+		}
+		return nil, pthv.Errorf(pthv.CodeYearNotInRoster, "the roster of school %s describes %s, not %s: upload the roster of %s before drawing its cohort",
+			req.School, have, req.Year, req.Year)
+	}
 	rec := &cohort.Record{ID: s.newID(), District: req.District, School: req.School, Year: req.Year, Created: s.now(), Replaces: replaces}
 	rec.PopulationKey, rec.CSVKey = cohortKeys(rec)
 	b, err := json.Marshal(pop.families)
@@ -128,7 +146,7 @@ func (s *Service) Select(ctx context.Context, req cohort.Request, replaces strin
 	if err := s.Blobs.Put(ctx, s.ReportsBucket, rec.PopulationKey, "application/json", b); err != nil {
 		return nil, fmt.Errorf("store population: %w", err)
 	}
-	if err := s.draw(ctx, rec, req, pop.families, pop); err != nil {
+	if err := s.draw(ctx, rec, req, pop.families, pop, nil); err != nil {
 		return nil, err
 	}
 	return rec, nil
@@ -150,16 +168,81 @@ func (s *Service) Refresh(ctx context.Context, district, id string) (*cohort.Rec
 	if err != nil {
 		return nil, err
 	}
-	if err := s.draw(ctx, rec, rec.Cohort.Request, families, pop); err != nil {
+	_, before, err := s.Show(ctx, district, id)
+	if err != nil {
+		return nil, err
+	}
+	prev := &cohort.Cohort{Pairs: rec.Cohort.Pairs}
+	for _, m := range before {
+		prev.Members = append(prev.Members, m.Member)
+	}
+	now := map[string]bool{}
+	for _, f := range pop.families {
+		now[f.ID] = true
+	}
+	rec.Left = nil
+	for _, f := range families {
+		if !now[f.ID] {
+			rec.Left = append(rec.Left, f.ID)
+		}
+	}
+	rec.Carried = cohort.CarryoverOf(prev)
+	if err := s.draw(ctx, rec, rec.Cohort.Request, families, pop, before); err != nil {
 		return nil, err
 	}
 	return rec, nil
 }
 
+// changes compares the members before a refresh with rec's new members.
+func changes(before []cohort.MemberItem, rec *cohort.Record, after []cohort.MemberItem) *cohort.Changes {
+	ch := &cohort.Changes{}
+	is := map[string]cohort.MemberItem{}
+	for _, m := range after {
+		is[m.FamilyID] = m
+	}
+	was := map[string]bool{}
+	for _, m := range before {
+		was[m.FamilyID] = true
+		n, ok := is[m.FamilyID]
+		switch {
+		case !ok && slices.Contains(rec.Declined, m.FamilyID):
+			ch.Declined = append(ch.Declined, m.FamilyID)
+		case !ok && slices.Contains(rec.Left, m.FamilyID):
+			ch.Unenrolled = append(ch.Unenrolled, m.FamilyID)
+		case !ok:
+			ch.Dropped = append(ch.Dropped, m.FamilyID)
+		case len(m.Pair) == 2 && !slices.Equal(m.Pair, n.Pair):
+			ch.Moved = append(ch.Moved, m.FamilyID)
+		}
+	}
+	for _, m := range after {
+		if !was[m.FamilyID] {
+			ch.CameIn = append(ch.CameIn, m.FamilyID)
+		}
+	}
+	return ch
+}
+
+// excluding returns consent with the families of left marked declined: families that are
+// no longer the school's are left out of a refreshed cohort as declined ones are.
+func excluding(consent map[string]cohort.Consent, left []string) map[string]cohort.Consent {
+	if len(left) == 0 {
+		return consent
+	}
+	out := make(map[string]cohort.Consent, len(consent)+len(left))
+	for k, v := range consent {
+		out[k] = v
+	}
+	for _, f := range left {
+		out[f] = cohort.ConsentDeclined
+	}
+	return out
+}
+
 // draw selects and pairs from families with today's consent and eligible educators, then
 // writes the coordinator CSV, the members and the cohort item (in that order, so that a
 // stored revision always has its CSV).
-func (s *Service) draw(ctx context.Context, rec *cohort.Record, req cohort.Request, families []cohort.Family, pop *population) error {
+func (s *Service) draw(ctx context.Context, rec *cohort.Record, req cohort.Request, families []cohort.Family, pop *population, before []cohort.MemberItem) error {
 	entries, err := s.Store.Consent(ctx, rec.District, rec.Year)
 	if err != nil {
 		return err
@@ -169,7 +252,7 @@ func (s *Service) draw(ctx context.Context, rec *cohort.Record, req cohort.Reque
 	if err != nil {
 		return err
 	}
-	c, err := cohort.Select(req, families, consent)
+	c, err := cohort.Select(req, families, excluding(consent, rec.Left))
 	if err != nil {
 		return requestError(err)
 	}
@@ -177,7 +260,7 @@ func (s *Service) draw(ctx context.Context, rec *cohort.Record, req cohort.Reque
 	for _, f := range families {
 		byID[f.ID] = f
 	}
-	if err := cohort.Pair(c, byID, eds); err != nil {
+	if err := cohort.Repair(c, byID, eds, rec.Carried); err != nil {
 		return err
 	}
 	rec.Revision++
@@ -197,6 +280,9 @@ func (s *Service) draw(ctx context.Context, rec *cohort.Record, req cohort.Reque
 		members[i] = cohort.MemberItem{Member: m, Consent: consent[m.FamilyID]}
 	}
 	rec.Summary = summarize(c, len(families), rec.Declined, members)
+	if before != nil {
+		rec.Changes = changes(before, rec, members)
+	}
 	csv, err := coordinatorCSV(c, byID, consent, pop)
 	if err != nil {
 		return err
@@ -326,12 +412,13 @@ func (s *Service) Verify(ctx context.Context, district, id string) (*VerifyResul
 		for _, f := range rec.Declined {
 			consent[f] = cohort.ConsentDeclined
 		}
+		consent = excluding(consent, rec.Left)
 		var eds []cohort.Educator
 		for _, e := range rec.Educators {
 			eds = append(eds, cohort.Educator(e))
 		}
 		var vErr *cohort.VerifyError
-		if err := cohort.Verify(&stored, families, consent, eds); errors.As(err, &vErr) {
+		if err := cohort.VerifyRefreshed(&stored, families, consent, eds, rec.Carried); errors.As(err, &vErr) {
 			res.Diffs = append(res.Diffs, vErr.Diffs...)
 		} else if err != nil {
 			res.Diffs = append(res.Diffs, err.Error())

@@ -37,7 +37,7 @@ type fixture struct {
 
 func newFixture(t testing.TB, students int) *fixture {
 	t.Helper()
-	m, view := loadGenerated(t, testDistrict, rostergen.Options{Students: students, Seed: 7})
+	m, view := loadGenerated(t, testDistrict, rostergen.Options{Students: students, Seed: 7, SchoolYear: 2027})
 	f := &fixture{store: m, roster: view, blobs: &memBlobs{}, logs: &bytes.Buffer{}}
 	seed := uint64(0)
 	f.svc = &Service{Store: m, Blobs: f.blobs, ReportsBucket: "reports", Now: func() time.Time { return testNow },
@@ -83,7 +83,7 @@ func (f *fixture) enlist(ids ...string) {
 
 // optIn opts an educator in for the year.
 func (f *fixture) optIn(id string) {
-	if err := f.store.SetOptIns(context.Background(), testDistrict, []pthv.OptIn{{Educator: id, SchoolYear: testYear, In: true, Source: "cli"}}); err != nil {
+	if _, err := f.store.SetOptIns(context.Background(), testDistrict, []pthv.OptIn{{Educator: id, SchoolYear: testYear, In: true, Source: "cli"}}); err != nil {
 		panic(err)
 	}
 }
@@ -305,6 +305,12 @@ func TestDeclineIsReplacedWithoutReshuffling(t *testing.T) {
 		if !ok || n.Order != m.Order || n.Stratum != m.Stratum {
 			t.Errorf("family %s moved: was %s#%d, now %+v (present %v)", m.FamilyID, m.Stratum, m.Order, n, ok)
 		}
+		if !slices.Equal(n.Pair, m.Pair) {
+			t.Errorf("family %s changed educator pair: %v, now %v", m.FamilyID, m.Pair, n.Pair)
+		}
+	}
+	if ch := rec2.Changes; ch == nil || !slices.Equal(ch.Declined, []string{gone.FamilyID}) || len(ch.CameIn) == 0 || len(ch.Moved) != 0 {
+		t.Errorf("the refresh must say who left and who came in: %+v", rec2.Changes)
 	}
 	added := 0
 	for _, m := range after {
@@ -630,11 +636,86 @@ func TestOneCurrentCohortPerSchoolAndYear(t *testing.T) {
 	// Another year, or another school, is a new cohort.
 	other := req
 	other.Year = "2027-2028"
+	f.describeYear(t, school, "2027-08-15") // the roster describes the next year too
 	if _, err := f.svc.Select(ctx, other, ""); err != nil {
 		t.Fatal(err)
 	}
 	all, _ := f.svc.List(ctx, testDistrict, school, testYear)
 	if len(all) != 2 {
 		t.Fatalf("%d cohorts on record for the school and year, want both", len(all))
+	}
+}
+
+func TestAFamilyNoLongerEnrolledIsReportedAndReplaced(t *testing.T) {
+	f := newFixture(t, 1500)
+	school := f.schools()[0]
+	f.enlist(f.teachers(school)...)
+	ctx := context.Background()
+	rec := f.selectCohort(t, cohort.Request{School: school, Coverage: 0.2})
+	before := f.members(t, rec.ID)
+	gone := before[1]
+	for _, st := range gone.StudentIDs {
+		f.deactivate(t, st) // the family's children left the school
+	}
+	rec2, err := f.svc.Refresh(ctx, testDistrict, rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(rec2.Left, gone.FamilyID) || rec2.Changes == nil || !slices.Equal(rec2.Changes.Unenrolled, []string{gone.FamilyID}) || len(rec2.Changes.CameIn) == 0 {
+		t.Fatalf("left %v, changes %+v", rec2.Left, rec2.Changes)
+	}
+	for _, m := range f.members(t, rec.ID) {
+		if m.FamilyID == gone.FamilyID {
+			t.Fatal("a family no longer enrolled stayed in the refreshed cohort")
+		}
+	}
+	if v, err := f.svc.Verify(ctx, testDistrict, rec.ID); err != nil || !v.Match {
+		t.Fatalf("verify after refresh: %+v %v", v, err)
+	}
+}
+
+func TestAnEducatorWhoLeavesMovesOnlyTheirFamilies(t *testing.T) {
+	f := newFixture(t, 1500)
+	school := f.schools()[0]
+	f.enlist(f.teachers(school)...)
+	ctx := context.Background()
+	rec := f.selectCohort(t, cohort.Request{School: school, Coverage: 0.2})
+	before := f.members(t, rec.ID)
+	out := before[0].Pair[0]
+	if _, err := f.store.SetOptIns(ctx, testDistrict, []pthv.OptIn{{Educator: out, SchoolYear: testYear, In: false, At: testNow, Source: "cli"}}); err != nil {
+		t.Fatal(err)
+	}
+	rec2, err := f.svc.Refresh(ctx, testDistrict, rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := map[string]cohort.MemberItem{}
+	for _, m := range f.members(t, rec.ID) {
+		now[m.FamilyID] = m
+		if slices.Contains(m.Pair, out) {
+			t.Fatalf("family %s still paired with %s, who opted out", m.FamilyID, out)
+		}
+	}
+	for _, m := range before {
+		if !slices.Contains(m.Pair, out) && !slices.Equal(now[m.FamilyID].Pair, m.Pair) {
+			t.Errorf("family %s moved from %v to %v, though its pair is still eligible", m.FamilyID, m.Pair, now[m.FamilyID].Pair)
+		}
+	}
+	if rec2.Changes == nil || len(rec2.Changes.Moved) == 0 {
+		t.Errorf("changes %+v", rec2.Changes)
+	}
+	if v, err := f.svc.Verify(ctx, testDistrict, rec.ID); err != nil || !v.Match {
+		t.Fatalf("verify after refresh: %+v %v", v, err)
+	}
+}
+
+func TestACohortForAYearTheRosterDoesNotDescribeIsRefused(t *testing.T) {
+	f := newFixture(t, 400)
+	school := f.schools()[0]
+	f.enlist(f.teachers(school)...)
+	_, err := f.svc.Select(context.Background(), cohort.Request{District: testDistrict, School: school, Year: "2025-2026"}, "")
+	var e *pthv.Error
+	if !errors.As(err, &e) || e.Code != pthv.CodeYearNotInRoster || !strings.Contains(e.Message, "2026-2027") {
+		t.Fatalf("got %v", err)
 	}
 }

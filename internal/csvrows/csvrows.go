@@ -26,6 +26,12 @@ import (
 // that every reader's findings convert to the import record's pthv.Finding).
 type Fields = pthv.FindingFields
 
+// Rule is one rule of a file format, as `pthv rules` lists it: its code, severity (error,
+// warning), what an error rejects (file, row; blank for a warning) and its meaning.
+type Rule struct {
+	Code, Severity, Rejects, Summary string
+}
+
 // Finding is a problem with the file or a row. Each reader defines its own Finding type on it
 // (type Finding csvrows.Finding), so findings convert between readers.
 type Finding Fields

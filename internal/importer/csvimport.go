@@ -76,3 +76,18 @@ func findings[F ~csvrows.Fields](fs []F) []pthv.Finding {
 	}
 	return out
 }
+
+// csvSummary counts a CSV drop's findings by severity: the report's error and warning counts
+// are those of the findings it lists.
+func csvSummary[F ~csvrows.Fields](fs []F) pthv.ValidationSummary {
+	var v pthv.ValidationSummary
+	for _, f := range fs {
+		switch csvrows.Fields(f).Severity {
+		case "error":
+			v.Errors++
+		case "warning":
+			v.Warnings++
+		}
+	}
+	return v
+}

@@ -31,8 +31,19 @@ func active(st *memstore.Store, district string, kind roster.Kind) []string {
 	return ids
 }
 
-// writes counts the roster and training items the store has written.
-func writes(st *memstore.Store) int { return st.Items("Apply") + st.Items("PutTrainings") }
+// writes counts the roster, training and opt-in items the store has written.
+func writes(st *memstore.Store) int {
+	return st.Items("Apply") + st.Items("PutTrainings") + st.Items("SetOptIns")
+}
+
+// optedIn reports whether the educator's decision on record for the year is an opt-in.
+func optedIn(st *memstore.Store, district, year, educator string) bool {
+	in, err := st.OptIns(context.Background(), district, year)
+	if err != nil {
+		panic(err)
+	}
+	return in[educator]
+}
 
 // memBlobs is an in-memory versioned bucket store.
 type memBlobs struct {

@@ -372,6 +372,10 @@ func (s *Service) apply(ctx context.Context, imp *pthv.Import, ops []pthv.Op) (b
 		}
 	}
 	imp.Status, imp.Finished, imp.Reason = pthv.StatusApplied, s.now(), ""
+	if sf := imp.Safety; sf.Held {
+		// The hold's advice ("approve it with …") is done with: say what happened instead.
+		imp.Reason = "held (" + strings.Join(sf.Reasons, "; ") + "), then approved and applied"
+	}
 	log.Info("import applied", "decision", "applied", "writes", imp.Writes.Items+imp.Writes.Updates, "batches", imp.Writes.Batches)
 	if err := s.finish(ctx, imp, nil); err != nil {
 		return false, err

@@ -71,6 +71,7 @@ func (s *Service) loadPlan(ctx context.Context, imp *pthv.Import) ([]pthv.Op, er
 
 // finish writes the final report and the import record.
 func (s *Service) finish(ctx context.Context, imp *pthv.Import, rep *orcsv.Report) error {
+	imp.Settle()
 	if err := s.writeReport(ctx, imp, rep); err != nil {
 		return err
 	}

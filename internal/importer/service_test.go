@@ -113,6 +113,9 @@ func TestAReDropWritesNothingAndARemovalIsHeldUntilApproved(t *testing.T) {
 	if done.Status != pthv.StatusApplied {
 		t.Fatalf("approved import: %s (%s)", done.Status, done.Reason)
 	}
+	if strings.Contains(done.Reason, "approve it") || !strings.Contains(done.Reason, "approved and applied") || done.Outcome != pthv.OutcomeComplete {
+		t.Errorf("an applied import must not ask to be approved: %q (outcome %q)", done.Reason, done.Outcome)
+	}
 	if got := len(active(r.store, "d1", roster.KindUser)); got != students-done.Counts[roster.KindUser].Deactivated || done.Counts[roster.KindUser].Deactivated < 80 {
 		t.Fatalf("after approval %d active users; deactivated %d of %d", got, done.Counts[roster.KindUser].Deactivated, students)
 	}
@@ -362,30 +365,36 @@ func TestConsentDropsCheckStudentsAndAreIdempotent(t *testing.T) {
 	r := newRig(t)
 	r.drop("drops/d1/rosters/a.zip", genZip(t, rostergen.Options{Students: 60, Seed: 3}))
 	st, _ := r.store.LoadState(context.Background(), "d1")
-	var student, teacher string
+	r.svc.Families = studentFamilies{r.store}
+	var student, other, teacher string
 	for _, c := range st[roster.KindRole] {
 		switch {
 		case c.Role == "student" && student == "":
 			student = c.User
+		case c.Role == "student" && other == "" && c.User != student:
+			other = c.User
 		case c.Role == "teacher" && teacher == "":
 			teacher = c.User
 		}
 	}
+	fam := FamilyOf(other)
 	csv := "schoolYear,familyId,studentSourcedId,consent,date\n" +
 		"2025-2026,," + student + ",declined,2025-09-02\n" +
-		"2025-2026,fam-0123456789ab,,accepted,\n" +
+		"2025-2026," + fam + ",,accepted,\n" +
+		"2025-2026,fam-0123456789ab,,accepted,\n" + // no family of the roster
+
 		"2025-2026,," + teacher + ",accepted,2025-09-02\n" + // a teacher is no student
 		"2025-2026,,stu-nobody,accepted,2025-09-02\n" +
 		"2025-2026,,,accepted,2025-09-02\n" // no subject: rejected by the reader
 	imp := r.drop("drops/d1/consent/fall.csv", []byte(csv))
-	if imp.Status != pthv.StatusApplied || imp.Kind != "consent" || imp.Counts[pthv.KindConsent].Added != 2 || imp.Counts[pthv.KindConsent].Rejected != 3 {
+	if imp.Status != pthv.StatusApplied || imp.Kind != "consent" || imp.Counts[pthv.KindConsent].Added != 2 || imp.Counts[pthv.KindConsent].Rejected != 4 {
 		t.Fatalf("consent import: %s %+v", imp.Status, imp.Counts)
 	}
 	got, _ := r.store.Consent(context.Background(), "d1", "2025-2026")
-	if got["S#"+student].Consent != "declined" || got["F#fam-0123456789ab"].Consent != "accepted" || len(got) != 2 {
+	if got["S#"+student].Consent != "declined" || got["F#"+fam].Consent != "accepted" || len(got) != 2 {
 		t.Fatalf("stored consent: %+v", got)
 	}
-	if got["F#fam-0123456789ab"].Date == "" || !strings.HasPrefix(got["S#"+student].Source, "import:imp-") {
+	if got["F#"+fam].Date == "" || !strings.HasPrefix(got["S#"+student].Source, "import:imp-") {
 		t.Errorf("a blank date takes the import's day; the source names the import: %+v", got)
 	}
 	b, _ := r.blobs.Get(context.Background(), "reports", ReportKey("d1", imp.ID))
@@ -399,13 +408,16 @@ func TestConsentDropsCheckStudentsAndAreIdempotent(t *testing.T) {
 		}
 	}
 	json.Unmarshal(b, &rep)
-	var unknown []int
+	var unknown, unknownFam []int
 	for _, f := range rep.ConsentFindings {
-		if f.Code == "ref.unknown_student" {
+		switch f.Code {
+		case "ref.unknown_student":
 			unknown = append(unknown, f.Line)
+		case "ref.unknown_family":
+			unknownFam = append(unknownFam, f.Line)
 		}
 	}
-	if !slices.Equal(unknown, []int{4, 5}) || len(rep.ConsentFindings) != 3 {
+	if !slices.Equal(unknown, []int{5, 6}) || !slices.Equal(unknownFam, []int{4}) || len(rep.ConsentFindings) != 4 {
 		t.Errorf("findings: %+v", rep.ConsentFindings)
 	}
 
@@ -448,6 +460,21 @@ func (f studentFamilies) SchoolFamilies(ctx context.Context, district, school st
 			fam := FamilyOf(r.User)
 			out.Students[fam] = []string{r.User}
 			out.Family[r.User] = fam
+		}
+	}
+	return out, nil
+}
+
+// DistrictFamilies gives every school's families (the test resolver has no cohorts to go by).
+func (f studentFamilies) DistrictFamilies(ctx context.Context, district string) (map[string]bool, error) {
+	cur, err := f.st.LoadState(ctx, district)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, r := range cur[roster.KindRole] {
+		if r.Active && r.Role == "student" {
+			out[FamilyOf(r.User)] = true
 		}
 	}
 	return out, nil

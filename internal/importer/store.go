@@ -81,8 +81,12 @@ type Trainings interface {
 	LoadTrainings(ctx context.Context, district string) (map[string]string, error)
 	// PutTrainings writes training records (upserts by key).
 	PutTrainings(ctx context.Context, district, importID string, recs []pthv.TrainingWrite) (pthv.WriteStats, error)
-	// SetOptIns records educators' opt-ins and opt-outs per school year.
-	SetOptIns(ctx context.Context, district string, opts []pthv.OptIn) error
+	// OptInDecisions returns the opt-in decisions on record for a school year, by educator.
+	OptInDecisions(ctx context.Context, district, year string) (map[string]pthv.OptIn, error)
+	// SetOptIns records educators' opt-in decisions. Each is written only when no decision
+	// on record for the educator and year is as new (a conditional write): an older decision
+	// never replaces a newer one.
+	SetOptIns(ctx context.Context, district string, opts []pthv.OptIn) (pthv.WriteStats, error)
 }
 
 // Consents keeps families' consent answers.
@@ -135,6 +139,10 @@ type Queue interface {
 // with no active students has none.
 type FamilyResolver interface {
 	SchoolFamilies(ctx context.Context, district, school string) (*pthv.SchoolFamilies, error)
+	// DistrictFamilies returns the ids of the families a coordinator can have been given
+	// (in a coordinator CSV) that are families of the current roster: the families of every
+	// school of the district that has a cohort, as the school's roster builds them today.
+	DistrictFamilies(ctx context.Context, district string) (map[string]bool, error)
 }
 
 // ReachNotifier is told which district-years an import changed, so that their reach

@@ -3,9 +3,7 @@ package importer
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
@@ -37,9 +35,10 @@ func (s *Service) importTrainings(ctx context.Context, d *pthv.District, obj pth
 		return err
 	}
 	imp.TrainingFindings = findings(res.Findings)
-	tc, oc := pthv.Counts{Rejected: res.Rejected}, pthv.Counts{}
+	tc := pthv.Counts{Rejected: res.Rejected}
 	if res.FileError() {
 		imp.Counts[pthv.KindTraining] = tc
+		imp.Validation = csvSummary(res.Findings)
 		return s.rejectCSV(ctx, c)
 	}
 	st, from, err := s.loadState(ctx, d)
@@ -54,16 +53,13 @@ func (s *Service) importTrainings(ctx context.Context, d *pthv.District, obj pth
 	}
 	var writes []pthv.TrainingWrite
 	var opts []pthv.OptIn
+	unchangedOpts := 0
 	for _, r := range res.Records {
 		if !known[r.Educator] {
 			tc.Rejected++
-			imp.TrainingFindings = append(imp.TrainingFindings, pthv.Finding{Severity: "error", Code: "ref.unknown_educator",
-				File: obj.Key[strings.LastIndex(obj.Key, "/")+1:], Column: "educatorSourcedId",
-				Message: fmt.Sprintf("educator %s is not an active teacher or staff member in the district's roster", roster.MessageID(r.Educator))})
+			imp.TrainingFindings = append(imp.TrainingFindings, pthv.Finding{Severity: "error", Code: CodeUnknownEducator,
+				File: c.file, Line: r.Line, Column: "educatorSourcedId", Message: unknownEducator(r.Educator)})
 			continue
-		}
-		if r.OptIn != nil {
-			opts = append(opts, pthv.OptIn{Educator: r.Educator, SchoolYear: r.SchoolYear, In: *r.OptIn, Source: "csv:" + id})
 		}
 		data, _ := json.Marshal(r)
 		h := pthv.Hash(data)
@@ -73,24 +69,33 @@ func (s *Service) importTrainings(ctx context.Context, d *pthv.District, obj pth
 		case old != h:
 			tc.Changed++
 		default:
+			// An unchanged row decides nothing anew: a re-dropped file must not undo a
+			// later opt-out.
 			tc.Unchanged++
+			if r.OptIn != nil {
+				unchangedOpts++
+			}
 			continue
+		}
+		if r.OptIn != nil {
+			opts = append(opts, pthv.OptIn{Educator: r.Educator, SchoolYear: r.SchoolYear, In: *r.OptIn, At: rowTime(r.Date), Source: "csv:" + id})
 		}
 		writes = append(writes, pthv.TrainingWrite{Key: r.Key(), Educator: r.Educator, SchoolYear: r.SchoolYear, Hash: h, Data: data})
 	}
+	slices.SortStableFunc(imp.TrainingFindings, func(a, b pthv.Finding) int { return a.Line - b.Line })
 	ws, err := s.Store.PutTrainings(ctx, d.ID, id, writes)
 	imp.Writes.Add(ws)
 	if err != nil {
 		return err
 	}
-	if len(opts) > 0 {
-		if err := s.Store.SetOptIns(ctx, d.ID, opts); err != nil {
-			return err
-		}
-		oc.Changed = len(opts)
+	oc, ows, err := s.decideOptIns(ctx, d.ID, opts)
+	imp.Writes.Add(ows)
+	if err != nil {
+		return err
 	}
+	oc.Unchanged += unchangedOpts
 	imp.Counts[pthv.KindTraining], imp.Counts[pthv.KindOptIn] = tc, oc
-	imp.Validation = pthv.ValidationSummary{Errors: tc.Rejected}
+	imp.Validation = csvSummary(imp.TrainingFindings)
 	imp.Status, imp.Finished = pthv.StatusApplied, s.now()
 	log.Info("training import applied", "decision", "applied", "written", len(writes), "rejected", tc.Rejected)
 	if err := s.finish(ctx, imp, nil); err != nil {

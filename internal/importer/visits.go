@@ -102,29 +102,29 @@ func (s *Service) importVisits(ctx context.Context, d *pthv.District, obj pthv.O
 		var bad []string
 		switch {
 		case sf == nil || len(sf.Family) == 0:
-			finding(r, "error", "ref.unknown_school", "schoolSourcedId", fmt.Sprintf("school %s has no active students in the district's roster", roster.MessageID(r.School)))
+			finding(r, "error", CodeUnknownSchool, "schoolSourcedId", fmt.Sprintf("school %s has no active students in the district's roster", roster.MessageID(r.School)))
 			bad = append(bad, "school")
 		case r.FamilyID != "":
 			if sv.Students = sf.Students[r.FamilyID]; sv.Students == nil {
-				finding(r, "error", "ref.unknown_family", "familyId", fmt.Sprintf("family %s is not a family of school %s", r.FamilyID, roster.MessageID(r.School)))
+				finding(r, "error", CodeUnknownFamily, "familyId", fmt.Sprintf("family %s is not a family of school %s", r.FamilyID, roster.MessageID(r.School)))
 				bad = append(bad, "family")
 			}
 			sv.Family = r.FamilyID
 		default:
 			if sv.Family = sf.Family[r.StudentID]; sv.Family == "" {
-				finding(r, "error", "ref.unknown_student", "studentSourcedId", fmt.Sprintf("student %s is not an active student of school %s", roster.MessageID(r.StudentID), roster.MessageID(r.School)))
+				finding(r, "error", CodeUnknownStudent, "studentSourcedId", fmt.Sprintf("student %s is not an active student of school %s", roster.MessageID(r.StudentID), roster.MessageID(r.School)))
 				bad = append(bad, "student")
 			}
 			sv.Students = sf.Students[sv.Family]
 		}
 		for _, e := range r.Educators {
 			if !known[e] {
-				finding(r, "error", "ref.unknown_educator", "educatorSourcedIds", fmt.Sprintf("educator %s is not an active teacher or staff member in the district's roster", roster.MessageID(e)))
+				finding(r, "error", CodeUnknownEducator, "educatorSourcedIds", fmt.Sprintf("educator %s is not an active teacher or staff member in the district's roster", roster.MessageID(e)))
 				bad = append(bad, "educator")
 			}
 		}
 		if len(years) > 0 && !slices.Contains(years, sv.Year) {
-			finding(r, "error", "visit.outside_school_year", "date", fmt.Sprintf("%s is in school year %s, which the district's roster does not describe (it has %s): families are resolved against the roster",
+			finding(r, "error", CodeOutsideSchoolYear, "date", fmt.Sprintf("%s is in school year %s, which the district's roster does not describe (it has %s): families are resolved against the roster",
 				r.Date, sv.Year, strings.Join(years, ", ")))
 			bad = append(bad, "date")
 		}
@@ -134,7 +134,7 @@ func (s *Service) importVisits(ctx context.Context, d *pthv.District, obj pthv.O
 		}
 		for _, e := range r.Educators {
 			if t := firstTrained[e]; t == "" || t > r.Date {
-				finding(r, "warning", "visit.untrained_educator", "educatorSourcedIds", fmt.Sprintf("educator %s has no training record dated on or before %s", roster.MessageID(e), r.Date))
+				finding(r, "warning", CodeUntrainedEducator, "educatorSourcedIds", fmt.Sprintf("educator %s has no training record dated on or before %s", roster.MessageID(e), r.Date))
 			}
 		}
 		if r.Number == 1 {
@@ -146,7 +146,7 @@ func (s *Service) importVisits(ctx context.Context, d *pthv.District, obj pthv.O
 	var touched []string
 	for _, a := range ok {
 		if a.r.Number == 2 && !firsts[a.r.School+"#"+a.sv.Family+"#"+a.sv.Year] {
-			finding(a.r, "warning", "visit.second_without_first", "visitNumber", fmt.Sprintf("a second visit with no first visit recorded for family %s at school %s in %s", a.sv.Family, roster.MessageID(a.r.School), a.sv.Year))
+			finding(a.r, "warning", CodeSecondWithoutFirst, "visitNumber", fmt.Sprintf("a second visit with no first visit recorded for family %s at school %s in %s", a.sv.Family, roster.MessageID(a.r.School), a.sv.Year))
 		}
 		data, err := json.Marshal(a.sv)
 		if err != nil {

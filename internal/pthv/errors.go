@@ -28,6 +28,8 @@ const (
 	CodeNoStudents = "no_students"
 	// CodeExists: the school already has a current cohort for the year.
 	CodeExists = "cohort_exists"
+	// CodeYearNotInRoster: a cohort for a school year the district's roster does not describe.
+	CodeYearNotInRoster = "year_not_in_roster"
 	// CodeUnknownYear, CodeUnknownState, CodeUnknownDistrict: no reach figures for it.
 	CodeUnknownYear     = "unknown_year"
 	CodeUnknownState    = "unknown_state"

@@ -55,10 +55,13 @@ const (
 
 // Import is the record of one import: what came in, what it did, how long it took.
 type Import struct {
-	ID         string                 `json:"importId"`
-	District   string                 `json:"districtId"`
-	Source     Object                 `json:"source"`
-	Status     Status                 `json:"status"`
+	ID       string `json:"importId"`
+	District string `json:"districtId"`
+	Source   Object `json:"source"`
+	Status   Status `json:"status"`
+	// Outcome says, for an applied import, how much of it landed (OutcomeComplete,
+	// OutcomePartial, OutcomeAllRejected); blank while it is not applied.
+	Outcome    string                 `json:"outcome,omitempty"`
 	Reason     string                 `json:"reason,omitempty"`
 	Counts     map[roster.Kind]Counts `json:"counts"`
 	Safety     Safety                 `json:"safety"`
@@ -89,6 +92,44 @@ type Import struct {
 	Attempts int       `json:"attempts,omitempty"`
 	Started  time.Time `json:"startedAt"`
 	Finished time.Time `json:"finishedAt,omitzero"`
+}
+
+// Outcomes of an applied import.
+const (
+	// OutcomeComplete: no row or record was rejected.
+	OutcomeComplete = "complete"
+	// OutcomePartial: some rows or records were rejected, the rest landed.
+	OutcomePartial = "partial"
+	// OutcomeAllRejected: every row or record was rejected; nothing of the file landed.
+	OutcomeAllRejected = "all_rejected"
+)
+
+// Settle sets the outcome of an applied import from its counts (and clears it otherwise).
+func (imp *Import) Settle() {
+	imp.Outcome = ""
+	if imp.Status != StatusApplied {
+		return
+	}
+	rejected, landed := 0, 0
+	for _, c := range imp.Counts {
+		rejected += c.Rejected
+		landed += c.Added + c.Changed + c.Revived + c.Unchanged + c.Deactivated
+	}
+	switch {
+	case rejected == 0:
+		imp.Outcome = OutcomeComplete
+	case landed == 0:
+		imp.Outcome = OutcomeAllRejected
+	default:
+		imp.Outcome = OutcomePartial
+	}
+}
+
+// Landed reports whether the import is final and applied something of its file: applied,
+// and not every row rejected. A held, rejected, superseded or failed import, and an applied
+// one whose rows were all rejected, did not land.
+func (imp *Import) Landed() bool {
+	return imp.Status == StatusApplied && imp.Outcome != OutcomeAllRejected
 }
 
 // FindingFields are a finding's fields, with the JSON names reports use. internal/csvrows

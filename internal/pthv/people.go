@@ -7,12 +7,15 @@ import (
 	"github.com/pthv/reach/internal/roster"
 )
 
-// OptIn is an educator's choice to take part in home visits in a school year.
+// OptIn is an educator's decision to take part in home visits in a school year (In) or
+// not. A decision has a time (At): the training date of a training file's row (midnight UTC),
+// the moment of a `pthv educators opt-in|opt-out`. The newest decision stands.
 type OptIn struct {
-	Educator   string `json:"educatorSourcedId"`
-	SchoolYear string `json:"schoolYear"`
-	In         bool   `json:"in"`
-	Source     string `json:"source"` // "csv:{importId}" or "cli"
+	Educator   string    `json:"educatorSourcedId"`
+	SchoolYear string    `json:"schoolYear"`
+	In         bool      `json:"in"`
+	At         time.Time `json:"at"`
+	Source     string    `json:"source"` // "csv:{importId}" or "cli"
 }
 
 // TrainingWrite is one training record to store.

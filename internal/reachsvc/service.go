@@ -242,6 +242,20 @@ func (s *Service) district(ctx context.Context, d pthv.District, year string, re
 		in.Schools = append(in.Schools, sch)
 	}
 	m := reach.ComputeDistrict(in)
+	if noFigures(m) {
+		// A district with nothing in the year (just registered, or a roster import before
+		// any visit or training) has no aggregate: writing one would change the state and
+		// national rows' inputs although no figure changed. One it had before is emptied.
+		had, err := s.Store.Aggregates(ctx, year, districtItem(d.ID))
+		if err != nil {
+			return err
+		}
+		res.ItemsRead += len(had)
+		if _, ok := had[districtItem(d.ID)]; !ok {
+			res.DistrictYears++
+			return nil
+		}
+	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -255,6 +269,13 @@ func (s *Service) district(ctx context.Context, d pthv.District, year string, re
 	}
 	res.DistrictYears++
 	return nil
+}
+
+// noFigures reports whether a district-year has nothing to count: no visit (counted or
+// ignored), no site, no educator trained in the year or before.
+func noFigures(m reach.DistrictMetrics) bool {
+	return m.Sites == 0 && m.Visits == 0 && m.IgnoredVisits == 0 && m.EducatorsTrained == 0 &&
+		m.EducatorsTrainedCumulative == 0 && m.EducatorsVisiting == 0 && len(m.PerSite) == 0
 }
 
 // rollup recomputes a year's state and national totals from its district aggregates,

@@ -308,3 +308,32 @@ func TestMetricsLeaveOutSuppressedStateCounts(t *testing.T) {
 		t.Fatalf("no state count suppressed: %+v", pub.States)
 	}
 }
+
+
+func TestRegisteringADistrictChangesNoFigures(t *testing.T) {
+	ins, _ := reach.Synth(7, reach.SynthOptions{Year: year, States: 3})
+	st := newStore(t, ins)
+	svc, _, _ := newService(st)
+	ctx := context.Background()
+	if _, err := svc.Full(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Two districts are registered, one in a state that has none yet: no records at all.
+	for _, d := range []pthv.District{{ID: "new-usd", State: "WY"}, {ID: "new-too", State: ins[0].State}} {
+		if err := st.CreateDistrict(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.ResetCounts()
+	full, err := svc.Full(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Items("PutAggregate") != 0 || full.ItemsWritten != 0 || len(full.Published) != 0 {
+		t.Fatalf("registering districts without data made the nightly run write %d items (%+v)", st.Items("PutAggregate"), full)
+	}
+	inc, err := svc.Recompute(ctx, []DistrictYear{{District: "new-usd", Year: year}})
+	if err != nil || inc.ItemsWritten != 0 {
+		t.Fatalf("an import that touched the new district wrote %d items: %v", inc.ItemsWritten, err)
+	}
+}

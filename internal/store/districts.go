@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,9 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/pthv/reach/internal/pthv"
+	"github.com/pthv/reach/internal/roster"
 )
 
-// District implements importer.Districts.
+// District implements pthv.Districts.
 func (s *Store) District(ctx context.Context, id string) (*pthv.District, error) {
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key("DISTRICTS", id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
@@ -79,7 +81,7 @@ func (s *Store) ListDistricts(ctx context.Context) ([]pthv.District, error) {
 	return out, nil
 }
 
-// SetWatermark implements importer.Districts.
+// SetWatermark implements pthv.Districts.
 func (s *Store) SetWatermark(ctx context.Context, id string, t time.Time) error {
 	d, err := s.District(ctx, id)
 	if err != nil {
@@ -92,7 +94,7 @@ func (s *Store) SetWatermark(ctx context.Context, id string, t time.Time) error 
 	return s.putDistrict(ctx, *d)
 }
 
-// SetSnapshot implements importer.Districts.
+// SetSnapshot implements pthv.Districts.
 func (s *Store) SetSnapshot(ctx context.Context, id, key string, dirty bool) error {
 	d, err := s.District(ctx, id)
 	if err != nil {
@@ -131,4 +133,51 @@ func (s *Store) Unlock(ctx context.Context, district, owner string) error {
 		return fmt.Errorf("unlock district %s: %w", district, err)
 	}
 	return nil
+}
+
+// CreateDistrict registers a new district: a conditional put, so an id that is registered
+// already fails with pthv.ErrConflict and the existing district is left as it is.
+func (s *Store) CreateDistrict(ctx context.Context, d pthv.District) error {
+	if d.Created.IsZero() {
+		d.Created = s.now()
+	}
+	if d.HoldShare <= 0 {
+		d.HoldShare = pthv.DefaultHoldShare
+	}
+	b, _ := json.Marshal(d)
+	item := key("DISTRICTS", d.ID)
+	item["j"] = str(string(b))
+	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.Table, Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	if isConditionFailed(err) {
+		return fmt.Errorf("district %s is registered already: %w", d.ID, pthv.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("create district %s: %w", d.ID, err)
+	}
+	return nil
+}
+
+// SessionYears implements cohortsvc.Store: the school years (1 July – 30 June, "2026-2027")
+// of the active academic sessions among ids, by their start dates, sorted. It reads the
+// sessions by key (a school's class terms: a few GetItems), never a whole partition.
+func (s *Store) SessionYears(ctx context.Context, district string, ids []string) ([]string, error) {
+	var out []string
+	for _, id := range ids {
+		raw, active, err := s.GetRecord(ctx, district, roster.KindAcademicSession, id)
+		if errors.Is(err, pthv.ErrNotFound) || (err == nil && !active) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("school years of %s: %w", district, err)
+		}
+		var as roster.AcademicSession
+		if json.Unmarshal(raw, &as) == nil {
+			if t, err := time.Parse(time.DateOnly, as.StartDate); err == nil {
+				out = append(out, pthv.SchoolYearOf(t).String())
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }

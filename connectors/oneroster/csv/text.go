@@ -5,29 +5,66 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"text/tabwriter"
 )
 
+// RejectedShareAlarm is the share of a file's rows above which the verdict says plainly that
+// most of that kind would be dropped, instead of "importable with errors".
+const RejectedShareAlarm = 0.10
+
+// Verdict is the report's one-line judgement for people: rejected, the kinds of which more than
+// RejectedShareAlarm of the rows would be skipped, importable with errors, or OK.
+func (r *Report) Verdict() string {
+	if r.Fatal() {
+		return "REJECTED: nothing would be imported"
+	}
+	if r.Errors == 0 {
+		return "OK: the export would import"
+	}
+	var worst []string
+	for _, s := range r.Summary {
+		if s.Imported && s.Rows > 0 && float64(s.Rejected) > RejectedShareAlarm*float64(s.Rows) {
+			worst = append(worst, fmt.Sprintf("%.0f%% of %s (%d of %d rows)", 100*float64(s.Rejected)/float64(s.Rows), s.File, s.Rejected, s.Rows))
+		}
+	}
+	if len(worst) > 0 {
+		return "NOT FIT TO IMPORT AS IT IS: " + strings.Join(worst, ", ") + " would be rejected, with the rows that depend on them; fix the export first"
+	}
+	return "IMPORTABLE WITH ERRORS: the rows with errors (and the rows that depend on them) would be skipped"
+}
+
+// consequence ranks a rule that reports the effect of another finding (a reference to a
+// rejected record) after the findings that are causes.
+func consequence(c Code) int {
+	if c == CodeRefRejected {
+		return 1
+	}
+	return 0
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 // WriteText writes the report for people: the verdict, a table of files, then the findings
-// grouped by file, most severe first, at most perRule of each rule with a count of the rest.
+// grouped by file in reading order, most severe first and causes before consequences (a
+// ref.rejected after the errors that rejected its target), at most perRule of each rule with
+// a count of the rest.
 func (r *Report) WriteText(w io.Writer, perRule int) error {
 	ew := &errWriter{w: printableWriter{w}}
-	verdict := "OK: the export would import"
-	switch {
-	case r.Fatal():
-		verdict = "REJECTED: nothing would be imported"
-	case r.Errors > 0:
-		verdict = "IMPORTABLE WITH ERRORS: the rows with errors (and the rows that depend on them) would be skipped"
-	}
 	version := r.Version
 	if version == "" {
 		version = "unknown"
 	}
-	ew.printf("%s (OneRoster %s)\n%s — %d errors, %d warnings\n", r.Source, version, verdict, r.Errors, r.Warnings)
+	ew.printf("%s (OneRoster %s)\n%s — %s, %s\n", r.Source, version, r.Verdict(), count(r.Errors, "error"), count(r.Warnings, "warning"))
 	if len(r.Summary) > 0 {
 		ew.printf("\n")
 		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "file\tmode\trows\taccepted\trejected\t\n")
+		fmt.Fprintf(tw, "FILE\tMODE\tROWS\tACCEPTED\tREJECTED\t\n")
 		for _, s := range r.Summary {
 			note := ""
 			switch {
@@ -52,7 +89,12 @@ func (r *Report) WriteText(w io.Writer, perRule int) error {
 	}
 	var groups []*group
 	byKey := map[fileCode]*group{}
-	fileRank := map[string]int{}
+	fileRank := map[string]int{"": -1} // package findings first, then files in reading order
+	for _, s := range r.Summary {
+		if _, ok := fileRank[s.File]; !ok {
+			fileRank[s.File] = len(fileRank)
+		}
+	}
 	for _, f := range r.Findings {
 		if _, ok := fileRank[f.File]; !ok {
 			fileRank[f.File] = len(fileRank)
@@ -72,7 +114,8 @@ func (r *Report) WriteText(w io.Writer, perRule int) error {
 		}
 	}
 	slices.SortStableFunc(groups, func(a, b *group) int {
-		return cmp.Or(cmp.Compare(fileRank[a.file], fileRank[b.file]), cmp.Compare(a.sev.rank(), b.sev.rank()))
+		return cmp.Or(cmp.Compare(fileRank[a.file], fileRank[b.file]), cmp.Compare(a.sev.rank(), b.sev.rank()),
+			cmp.Compare(consequence(a.code), consequence(b.code)))
 	})
 	cur := "\x00"
 	for _, g := range groups {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pthv/reach/internal/cohort"
 	"github.com/pthv/reach/internal/pthv"
@@ -90,6 +91,29 @@ func (s *Store) Users(_ context.Context, district string, ids []string) (map[str
 		out[u.SourcedID] = u
 	}
 	return out, nil
+}
+
+// SessionYears returns the school years (1 July – 30 June, "2026-2027") of the active
+// academic sessions among ids, by their start dates, sorted; unknown and inactive sessions
+// are left out.
+func (s *Store) SessionYears(_ context.Context, district string, ids []string) ([]string, error) {
+	s.enter("SessionYears")
+	defer s.mu.Unlock()
+	var out []string
+	for _, id := range ids {
+		r, ok := s.records[recKey{district, roster.KindAcademicSession, id}]
+		if !ok || !r.Active {
+			continue
+		}
+		var as roster.AcademicSession
+		if json.Unmarshal([]byte(r.data), &as) == nil {
+			if t, err := time.Parse(time.DateOnly, as.StartDate); err == nil {
+				out = append(out, pthv.SchoolYearOf(t).String())
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 // PutCohort stores a revision of the cohort with its members: revision 1 only when there is

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
@@ -227,16 +228,44 @@ func upsert[T any](s *Store, method string, m map[string]T, items []T, key func(
 	return pthv.WriteStats{Items: len(items), Batches: (len(items) + 24) / 25, FullBatches: len(items) / 25}
 }
 
-// SetOptIns records opt-ins and opt-outs; within one call the last choice for an educator
-// and year wins.
-func (s *Store) SetOptIns(_ context.Context, district string, opts []pthv.OptIn) error {
+// SetOptIns records opt-in decisions as the DynamoDB store's conditional puts do: within one
+// call the newest decision for an educator and year is taken (the later one on a tie), and it
+// is written only when no decision on record for the educator and year is as new (decision
+// times compared to the second, as the DynamoDB store keeps them). It reports the decisions
+// written.
+func (s *Store) SetOptIns(_ context.Context, district string, opts []pthv.OptIn) (pthv.WriteStats, error) {
 	s.enter("SetOptIns")
 	defer s.mu.Unlock()
+	last := map[string]pthv.OptIn{}
 	for _, o := range opts {
-		inner(s.optIns, district+"#"+o.SchoolYear)[o.Educator] = o.In
+		o.At = o.At.UTC().Truncate(time.Second)
+		k := o.SchoolYear + "/" + o.Educator
+		if prev, ok := last[k]; !ok || !o.At.Before(prev.At) {
+			last[k] = o
+		}
 	}
-	s.items["SetOptIns"] += len(opts)
-	return nil
+	var ws pthv.WriteStats
+	for _, o := range last {
+		m := inner(s.optIns, district+"#"+o.SchoolYear)
+		if old, ok := m[o.Educator]; ok && !old.At.Before(o.At) {
+			continue // a decision as new or newer is on record: it stands
+		}
+		m[o.Educator] = o
+		ws.Items++
+	}
+	s.items["SetOptIns"] += ws.Items
+	return ws, nil
+}
+
+// OptInDecisions returns the opt-in decisions on record for a school year, by educator.
+func (s *Store) OptInDecisions(_ context.Context, district, year string) (map[string]pthv.OptIn, error) {
+	s.enter("OptInDecisions")
+	defer s.mu.Unlock()
+	out := map[string]pthv.OptIn{}
+	for e, o := range s.optIns[district+"#"+year] {
+		out[e] = o
+	}
+	return out, nil
 }
 
 // OptIns returns who opted in (true) or out (false) for a school year.
@@ -244,8 +273,8 @@ func (s *Store) OptIns(_ context.Context, district, year string) (map[string]boo
 	s.enter("OptIns")
 	defer s.mu.Unlock()
 	out := map[string]bool{}
-	for e, in := range s.optIns[district+"#"+year] {
-		out[e] = in
+	for e, o := range s.optIns[district+"#"+year] {
+		out[e] = o.In
 	}
 	return out, nil
 }

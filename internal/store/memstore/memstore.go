@@ -38,7 +38,7 @@ type Store struct {
 	claims    map[string]string
 	imports   map[string]map[string]stored // district → id
 	trainings map[string]map[string]pthv.TrainingWrite
-	optIns    map[string]map[string]bool // district#year → educator
+	optIns    map[string]map[string]pthv.OptIn // district#year → educator → decision
 	consent   map[string]map[string]pthv.ConsentEntry
 	visits    map[string]map[string]pthv.VisitWrite
 	cohorts   map[string]map[string]storedCohort
@@ -80,7 +80,7 @@ type storedCohort struct {
 func New() *Store {
 	return &Store{districts: map[string]pthv.District{}, locks: map[string]lock{}, records: map[recKey]record{}, bySchool: map[string]map[recKey]bool{},
 		claims: map[string]string{}, imports: map[string]map[string]stored{}, trainings: map[string]map[string]pthv.TrainingWrite{},
-		optIns: map[string]map[string]bool{}, consent: map[string]map[string]pthv.ConsentEntry{}, visits: map[string]map[string]pthv.VisitWrite{},
+		optIns: map[string]map[string]pthv.OptIn{}, consent: map[string]map[string]pthv.ConsentEntry{}, visits: map[string]map[string]pthv.VisitWrite{},
 		cohorts: map[string]map[string]storedCohort{}, members: map[string][]byte{}, aggs: map[string]map[string][]byte{},
 		calls: map[string]int{}, items: map[string]int{}}
 }
@@ -145,6 +145,24 @@ func (s *Store) PutDistrict(_ context.Context, d pthv.District) error {
 	defer s.mu.Unlock()
 	if old, ok := s.districts[d.ID]; ok {
 		d.Watermark, d.Created = old.Watermark, old.Created
+	}
+	if d.Created.IsZero() {
+		d.Created = s.now()
+	}
+	if d.HoldShare <= 0 {
+		d.HoldShare = pthv.DefaultHoldShare
+	}
+	s.districts[d.ID] = d
+	return nil
+}
+
+// CreateDistrict registers a new district; pthv.ErrConflict when the id is registered
+// already, and the existing district is left as it is.
+func (s *Store) CreateDistrict(_ context.Context, d pthv.District) error {
+	s.enter("CreateDistrict")
+	defer s.mu.Unlock()
+	if _, ok := s.districts[d.ID]; ok {
+		return fmt.Errorf("district %s is registered already: %w", d.ID, pthv.ErrConflict)
 	}
 	if d.Created.IsZero() {
 		d.Created = s.now()

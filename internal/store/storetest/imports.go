@@ -41,6 +41,22 @@ func testDistricts(t *testing.T, s Store, c *clock) {
 	}
 }
 
+func testCreateDistrict(t *testing.T, s Store, _ *clock) {
+	id := uniq("d")
+	must(t, s.CreateDistrict(ctx, pthv.District{ID: id, Name: "One", State: "CA"}))
+	d, err := s.District(ctx, id)
+	must(t, err)
+	if d.Name != "One" || d.State != "CA" || d.HoldShare != pthv.DefaultHoldShare || d.Created.IsZero() {
+		t.Errorf("created district: %+v (want the default hold share and a creation time)", d)
+	}
+	wantCode(t, "a second registration of the id", s.CreateDistrict(ctx, pthv.District{ID: id, Name: "Other", State: "OR", HoldShare: 0.3}), pthv.ErrConflict)
+	got, err := s.District(ctx, id)
+	must(t, err)
+	if diff := cmp.Diff(d, got); diff != "" {
+		t.Errorf("the registered district was changed by a refused registration (-before +after):\n%s", diff)
+	}
+}
+
 func testLocks(t *testing.T, s Store, c *clock) {
 	d := uniq("d")
 	must(t, s.Lock(ctx, d, "a", time.Minute))

@@ -118,6 +118,32 @@ func testSchoolRoster(t *testing.T, s Store, _ *clock) {
 	}
 }
 
+func testSessionYears(t *testing.T, s Store, _ *clock) {
+	d := uniq("d")
+	var ops []pthv.Op
+	for _, as := range []roster.AcademicSession{
+		{SourcedID: "sy-2027", Status: roster.StatusActive, Type: "schoolYear", StartDate: "2026-08-15"},
+		{SourcedID: "term-1", Status: roster.StatusActive, Type: "term", StartDate: "2026-08-15"},
+		{SourcedID: "term-2", Status: roster.StatusActive, Type: "term", StartDate: "2027-01-10"},
+		{SourcedID: "term-old", Status: roster.StatusActive, Type: "term", StartDate: "2024-08-15"},
+		{SourcedID: "term-gone", Status: roster.StatusActive, Type: "term", StartDate: "2022-08-15"},
+	} {
+		ops = append(ops, put(roster.KindAcademicSession, as, as.SourcedID, ""))
+	}
+	_, err := s.Apply(ctx, d, "imp-1", ops)
+	must(t, err)
+	_, err = s.Apply(ctx, d, "imp-2", []pthv.Op{{Op: pthv.OpDeactivate, Kind: roster.KindAcademicSession, ID: "term-gone"}})
+	must(t, err)
+	got, err := s.SessionYears(ctx, d, []string{"term-2", "term-1", "term-old", "term-gone", "term-missing"})
+	must(t, err)
+	if want := []string{"2024-2025", "2026-2027"}; !slices.Equal(got, want) {
+		t.Errorf("SessionYears = %v; want %v (sorted, once each; inactive and unknown sessions left out)", got, want)
+	}
+	if got, err := s.SessionYears(ctx, uniq("other"), []string{"term-1"}); err != nil || len(got) != 0 {
+		t.Errorf("another district's sessions: %v, %v", got, err)
+	}
+}
+
 func testTrainings(t *testing.T, s Store, _ *clock) {
 	d := uniq("d")
 	tw := func(key, hash string) pthv.TrainingWrite {
@@ -132,9 +158,10 @@ func testTrainings(t *testing.T, s Store, _ *clock) {
 	if diff := cmp.Diff(map[string]string{"e1#2026-08-20#introductory": "h3", "e2#2026-08-20#introductory": "h2"}, got); diff != "" {
 		t.Errorf("trainings (-want +got):\n%s", diff)
 	}
-	must(t, s.SetOptIns(ctx, d, []pthv.OptIn{{Educator: "e1", SchoolYear: "2026-2027", In: true, Source: "cli"},
+	_, err = s.SetOptIns(ctx, d, []pthv.OptIn{{Educator: "e1", SchoolYear: "2026-2027", In: true, Source: "cli"},
 		{Educator: "e2", SchoolYear: "2026-2027", In: true, Source: "cli"}, {Educator: "e2", SchoolYear: "2026-2027", In: false, Source: "cli"},
-		{Educator: "e1", SchoolYear: "2027-2028", In: false, Source: "cli"}}))
+		{Educator: "e1", SchoolYear: "2027-2028", In: false, Source: "cli"}})
+	must(t, err)
 	opts, err := s.OptIns(ctx, d, "2026-2027")
 	must(t, err)
 	if diff := cmp.Diff(map[string]bool{"e1": true, "e2": false}, opts); diff != "" {
@@ -142,6 +169,58 @@ func testTrainings(t *testing.T, s Store, _ *clock) {
 	}
 	if opts, _ := s.OptIns(ctx, d, "2027-2028"); len(opts) != 1 || opts["e1"] {
 		t.Errorf("opt-ins of 2027-2028: %v", opts)
+	}
+}
+
+func testOptInDecisions(t *testing.T, s Store, _ *clock) {
+	d := uniq("d")
+	const year = "2026-2027"
+	t0 := time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
+	set := func(what string, want int, opts ...pthv.OptIn) {
+		t.Helper()
+		ws, err := s.SetOptIns(ctx, d, opts)
+		must(t, err)
+		if ws.Items != want {
+			t.Errorf("%s: %d decisions written, want %d", what, ws.Items, want)
+		}
+	}
+	out := pthv.OptIn{Educator: "e1", SchoolYear: year, In: false, At: t0, Source: "cli"}
+	set("a first decision", 1, out)
+	older := pthv.OptIn{Educator: "e1", SchoolYear: year, In: true, At: t0.Add(-time.Hour), Source: "csv:imp-1"}
+	set("an older decision", 0, older)
+	same := out
+	same.In, same.Source = true, "csv:imp-2"
+	set("a decision as old as the one on record", 0, same)
+	got, err := s.OptInDecisions(ctx, d, year)
+	must(t, err)
+	if diff := cmp.Diff(map[string]pthv.OptIn{"e1": out}, got); diff != "" {
+		t.Errorf("the decision on record after older ones (-want +got):\n%s", diff)
+	}
+
+	// Within a call the newest decision is the one written, whatever the order.
+	newest := pthv.OptIn{Educator: "e1", SchoolYear: year, In: true, At: t0.Add(2 * time.Hour), Source: "csv:imp-3"}
+	newer := pthv.OptIn{Educator: "e1", SchoolYear: year, In: false, At: t0.Add(time.Hour), Source: "csv:imp-3"}
+	other := pthv.OptIn{Educator: "e2", SchoolYear: year, In: true, At: t0, Source: "cli"}
+	set("a call of two newer decisions and another educator's", 2, newest, newer, other)
+	got, err = s.OptInDecisions(ctx, d, year)
+	must(t, err)
+	if diff := cmp.Diff(map[string]pthv.OptIn{"e1": newest, "e2": other}, got); diff != "" {
+		t.Errorf("decisions after a newer call (-want +got):\n%s", diff)
+	}
+	if in, err := s.OptIns(ctx, d, year); err != nil || !in["e1"] || !in["e2"] || len(in) != 2 {
+		t.Errorf("OptIns = %v, %v; want e1 and e2 in", in, err)
+	}
+
+	// Decision times are kept to the second.
+	frac := pthv.OptIn{Educator: "e3", SchoolYear: year, In: true, At: t0.Add(1500 * time.Millisecond), Source: "cli"}
+	set("a decision with a fraction of a second", 1, frac)
+	got, err = s.OptInDecisions(ctx, d, year)
+	must(t, err)
+	if want := t0.Add(time.Second); !got["e3"].At.Equal(want) {
+		t.Errorf("a decision at %s is on record at %s, want %s", frac.At, got["e3"].At, want)
+	}
+	if other, _ := s.OptInDecisions(ctx, d, "2027-2028"); len(other) != 0 {
+		t.Errorf("another year's decisions: %v", other)
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 type Store interface {
 	District(ctx context.Context, id string) (*pthv.District, error)
 	PutDistrict(ctx context.Context, d pthv.District) error
+	CreateDistrict(ctx context.Context, d pthv.District) error
 	ListDistricts(ctx context.Context) ([]pthv.District, error)
 	SetWatermark(ctx context.Context, id string, t time.Time) error
 	SetSnapshot(ctx context.Context, district, key string, dirty bool) error
@@ -42,6 +43,7 @@ type Store interface {
 	SchoolRoster(ctx context.Context, district, school string) (*pthv.SchoolRoster, error)
 	SchoolStudents(ctx context.Context, district, school string) (int, error)
 	Users(ctx context.Context, district string, ids []string) (map[string]*roster.User, error)
+	SessionYears(ctx context.Context, district string, ids []string) ([]string, error)
 
 	ClaimObject(ctx context.Context, obj pthv.Object, importID string) error
 	ObjectClaim(ctx context.Context, obj pthv.Object) (string, error)
@@ -53,7 +55,8 @@ type Store interface {
 
 	LoadTrainings(ctx context.Context, district string) (map[string]string, error)
 	PutTrainings(ctx context.Context, district, importID string, recs []pthv.TrainingWrite) (pthv.WriteStats, error)
-	SetOptIns(ctx context.Context, district string, opts []pthv.OptIn) error
+	SetOptIns(ctx context.Context, district string, opts []pthv.OptIn) (pthv.WriteStats, error)
+	OptInDecisions(ctx context.Context, district, year string) (map[string]pthv.OptIn, error)
 	OptIns(ctx context.Context, district, year string) (map[string]bool, error)
 	Consent(ctx context.Context, district, year string) (map[string]pthv.ConsentEntry, error)
 	SetConsent(ctx context.Context, district string, entries []pthv.ConsentEntry) error
@@ -86,6 +89,7 @@ func Run(t *testing.T, open Open) {
 		fn   func(t *testing.T, s Store, c *clock)
 	}{
 		{"districts round trip and keep their watermark", testDistricts},
+		{"a district is created once", testCreateDistrict},
 		{"a district lock is held until its lease passes", testLocks},
 		{"an object version is claimed once", testObjectClaims},
 		{"import records round trip, newest first", testImports},
@@ -93,7 +97,9 @@ func Run(t *testing.T, open Open) {
 		{"a status changes only from the expected one", testTransitions},
 		{"roster records round trip and are deactivated, never deleted", testRoster},
 		{"a school's roster is read by school", testSchoolRoster},
+		{"the school years of sessions are read by key", testSessionYears},
 		{"trainings and opt-ins round trip", testTrainings},
+		{"an older opt-in decision never replaces a newer one", testOptInDecisions},
 		{"consent answers round trip, the last of a call winning", testConsent},
 		{"visits round trip and are read by year", testVisits},
 		{"cohort revisions follow each other", testCohorts},
