@@ -18,7 +18,7 @@ import (
 	"github.com/pthv/reach/internal/pthv"
 )
 
-// S3 is the S3 implementation of importer.Blobs.
+// S3 is the S3 blob store: the Blobs of internal/importer, cohortsvc, reachsvc, api and ingest.
 type S3 struct {
 	Client *s3.Client
 }
@@ -61,7 +61,7 @@ func (b *S3) ListDrops(ctx context.Context, bucket, prefix string) ([]pthv.Objec
 	return out, nil
 }
 
-// Stat implements importer.Blobs.
+// Stat implements ingest.Blobs.
 func (b *S3) Stat(ctx context.Context, obj pthv.Object) (pthv.Object, error) {
 	in := &s3.HeadObjectInput{Bucket: &obj.Bucket, Key: &obj.Key}
 	if obj.VersionID != "" {

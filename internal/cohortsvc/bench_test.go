@@ -89,14 +89,14 @@ func BenchmarkSelectEverySchool(b *testing.B) {
 		}
 		selectNS += time.Since(t1)
 		readNS += t1.Sub(t0)
-		f.store.cohorts, f.store.members = map[string][]byte{}, map[string][][]byte{}
+		f.store.ForgetCohorts()
 	}
 	b.StopTimer()
 	// Peak memory of one invocation: each school alone, after a full GC, the highest heap
 	// (live and not yet collected) above the level before it. The largest of these is what
 	// the cohort function needs beyond its runtime.
 	var schoolPeak uint64
-	f.store.cohorts, f.store.members = map[string][]byte{}, map[string][][]byte{}
+	f.store.ForgetCohorts()
 	level := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	for _, s := range schools {
 		runtime.GC()

@@ -17,6 +17,7 @@ import (
 	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/internal/rostergen"
+	"github.com/pthv/reach/internal/store/memstore"
 )
 
 const (
@@ -27,16 +28,17 @@ const (
 var testNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
 type fixture struct {
-	store *memStore
-	blobs *memBlobs
-	svc   *Service
-	logs  *bytes.Buffer
+	store  *memstore.Store
+	roster *rosterView
+	blobs  *memBlobs
+	svc    *Service
+	logs   *bytes.Buffer
 }
 
 func newFixture(t testing.TB, students int) *fixture {
 	t.Helper()
-	m := loadGenerated(t, testDistrict, rostergen.Options{Students: students, Seed: 7})
-	f := &fixture{store: m, blobs: &memBlobs{}, logs: &bytes.Buffer{}}
+	m, view := loadGenerated(t, testDistrict, rostergen.Options{Students: students, Seed: 7})
+	f := &fixture{store: m, roster: view, blobs: &memBlobs{}, logs: &bytes.Buffer{}}
 	seed := uint64(0)
 	f.svc = &Service{Store: m, Blobs: f.blobs, ReportsBucket: "reports", Now: func() time.Time { return testNow },
 		Log: slog.New(slog.NewJSONHandler(f.logs, nil)), Seed: func() uint64 { seed++; return 1000 + seed }}
@@ -46,7 +48,7 @@ func newFixture(t testing.TB, students int) *fixture {
 // schools returns the district's schools, biggest first.
 func (f *fixture) schools() []string {
 	n := map[string]int{}
-	for _, r := range f.store.roles {
+	for _, r := range f.roster.roles {
 		if r.Role == "student" && strings.HasPrefix(r.OrgSourcedID, "sch-") {
 			n[r.OrgSourcedID]++
 		}
@@ -62,7 +64,7 @@ func (f *fixture) schools() []string {
 // teachers returns the sorted teachers with a role at the school.
 func (f *fixture) teachers(school string) []string {
 	var out []string
-	for _, r := range f.store.roles {
+	for _, r := range f.roster.roles {
 		if r.Role == "teacher" && r.OrgSourcedID == school {
 			out = append(out, r.UserSourcedID)
 		}
@@ -73,12 +75,24 @@ func (f *fixture) teachers(school string) []string {
 
 // enlist opts educators in for the year and gives them an introductory training.
 func (f *fixture) enlist(ids ...string) {
-	if f.store.optIns[testYear] == nil {
-		f.store.optIns[testYear] = map[string]bool{}
-	}
 	for _, id := range ids {
-		f.store.optIns[testYear][id] = true
-		f.store.trainings[id+"#2026-08-20#introductory"] = "h"
+		f.optIn(id)
+		f.train(id, "2026-08-20")
+	}
+}
+
+// optIn opts an educator in for the year.
+func (f *fixture) optIn(id string) {
+	if err := f.store.SetOptIns(context.Background(), testDistrict, []pthv.OptIn{{Educator: id, SchoolYear: testYear, In: true, Source: "cli"}}); err != nil {
+		panic(err)
+	}
+}
+
+// train records an introductory training of an educator on date.
+func (f *fixture) train(id, date string) {
+	key := id + "#" + date + "#introductory"
+	if _, err := f.store.PutTrainings(context.Background(), testDistrict, "imp-test", []pthv.TrainingWrite{{Key: key, Educator: id, SchoolYear: testYear, Hash: "h", Data: []byte(`{}`)}}); err != nil {
+		panic(err)
 	}
 }
 
@@ -106,8 +120,8 @@ func (f *fixture) members(t *testing.T, id string) []cohort.MemberItem {
 // active child elsewhere.
 func (f *fixture) expectedFamilies(school string) (families map[string]bool, other map[string]bool) {
 	var studs []string
-	for _, r := range f.store.roles {
-		if r.Role == "student" && r.OrgSourcedID == school && !f.store.inactive[r.UserSourcedID] {
+	for _, r := range f.roster.roles {
+		if r.Role == "student" && r.OrgSourcedID == school && !f.roster.inactive[r.UserSourcedID] {
 			studs = append(studs, r.UserSourcedID)
 		}
 	}
@@ -127,7 +141,7 @@ func (f *fixture) expectedFamilies(school string) (families map[string]bool, oth
 	}
 	byGuardian := map[string]string{}
 	for _, s := range studs {
-		for _, g := range f.store.users[s].AgentSourcedIDs {
+		for _, g := range f.roster.users[s].AgentSourcedIDs {
 			if o, ok := byGuardian[g]; ok {
 				parent[find(s)] = find(o)
 			} else {
@@ -145,9 +159,9 @@ func (f *fixture) expectedFamilies(school string) (families map[string]bool, oth
 		key := strings.Join(g, ",")
 		families[key] = true
 		for _, s := range g {
-			for _, gd := range f.store.users[s].AgentSourcedIDs {
-				for _, c := range f.store.users[gd].AgentSourcedIDs {
-					if _, ok := f.store.users[c]; ok && !at[c] && !f.store.inactive[c] {
+			for _, gd := range f.roster.users[s].AgentSourcedIDs {
+				for _, c := range f.roster.users[gd].AgentSourcedIDs {
+					if _, ok := f.roster.users[c]; ok && !at[c] && !f.roster.inactive[c] {
 						other[key] = true
 					}
 				}
@@ -210,10 +224,10 @@ func TestOnlyOptedInTrainedEducatorsArePaired(t *testing.T) {
 	}
 	eligible := ts[:5]
 	f.enlist(eligible...)
-	f.store.optIns[testYear][ts[5]] = true                    // opted in, never trained
-	f.store.trainings[ts[6]+"#2026-08-20#introductory"] = "h" // trained, not opted in
-	f.store.optIns[testYear][ts[7]] = true                    // opted in, training in the future
-	f.store.trainings[ts[7]+"#2027-01-10#introductory"] = "h"
+	f.optIn(ts[5])               // opted in, never trained
+	f.train(ts[6], "2026-08-20") // trained, not opted in
+	f.optIn(ts[7])               // opted in, training in the future
+	f.train(ts[7], "2027-01-10")
 	rec := f.selectCohort(t, cohort.Request{School: school, Mode: cohort.ModeCrossSection})
 	if rec.Summary.Pairs != 2 || len(rec.Cohort.Reserve) != 1 {
 		t.Fatalf("5 eligible educators: %d pairs, reserve %v", rec.Summary.Pairs, rec.Cohort.Reserve)
@@ -263,7 +277,9 @@ func TestDeclineIsReplacedWithoutReshuffling(t *testing.T) {
 	before := f.members(t, rec.ID)
 	gone := before[len(before)/2]
 	// The family declines through one of its children's ids.
-	f.store.setConsent(testYear, consent.Entry{Subject: pthv.StudentSubject(gone.StudentIDs[0]), Consent: "declined", Date: "2026-11-20", At: testNow})
+	if err := f.store.SetConsent(context.Background(), testDistrict, []pthv.ConsentEntry{{Year: testYear, Subject: pthv.StudentSubject(gone.StudentIDs[0]), Consent: "declined", Date: "2026-11-20", At: testNow}}); err != nil {
+		t.Fatal(err)
+	}
 	rec2, err := f.svc.Refresh(ctx, testDistrict, rec.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -350,18 +366,20 @@ func TestVerify(t *testing.T) {
 	// A student leaves: the cohort still verifies against its stored population, and the
 	// drift is reported.
 	ms := f.members(t, rec.ID)
-	f.store.inactive[ms[0].StudentIDs[0]] = true
+	f.deactivate(t, ms[0].StudentIDs[0])
 	v, err = f.svc.Verify(ctx, testDistrict, rec.ID)
 	if err != nil || !v.Match || !v.RosterChanged {
 		t.Fatalf("after a student left: %+v %v", v, err)
 	}
 
 	// Someone edits a stored pair.
-	b := f.store.members[rec.ID][0]
-	var mi cohort.MemberItem
-	_ = json.Unmarshal(b, &mi)
-	mi.Pair = []string{"tch-intruder", mi.Pair[1]}
-	f.store.members[rec.ID][0], _ = json.Marshal(mi)
+	var pair []string
+	if err := f.store.EditMembers(testDistrict, rec.ID, func(ms []cohort.MemberItem) {
+		pair = ms[0].Pair
+		ms[0].Pair = []string{"tch-intruder", pair[1]}
+	}); err != nil {
+		t.Fatal(err)
+	}
 	v, err = f.svc.Verify(ctx, testDistrict, rec.ID)
 	if err != nil || v.Match || len(v.Diffs) == 0 {
 		t.Fatalf("edited pair verifies: %+v %v", v, err)
@@ -369,7 +387,9 @@ func TestVerify(t *testing.T) {
 	t.Logf("edited pair: %v", v.Diffs)
 
 	// Someone edits the stored population.
-	f.store.members[rec.ID][0] = b
+	if err := f.store.EditMembers(testDistrict, rec.ID, func(ms []cohort.MemberItem) { ms[0].Pair = pair }); err != nil {
+		t.Fatal(err)
+	}
 	key := "reports/" + rec.PopulationKey
 	var fams []cohort.Family
 	_ = json.Unmarshal(f.blobs.objs[key], &fams)
@@ -443,8 +463,8 @@ func TestHandleRefusals(t *testing.T) {
 			}
 		})
 	}
-	if len(f.store.cohorts) != 0 {
-		t.Errorf("%d cohorts stored by refused requests", len(f.store.cohorts))
+	if stored, _ := f.store.ListCohorts(context.Background(), testDistrict); len(stored) != 0 {
+		t.Errorf("%d cohorts stored by refused requests", len(stored))
 	}
 }
 
@@ -502,10 +522,10 @@ func TestCoordinatorCSV(t *testing.T) {
 	rec := f.selectCohort(t, cohort.Request{School: school, Mode: cohort.ModeAll})
 	ms := f.members(t, rec.ID)
 	// A guardian whose name would run as a spreadsheet formula.
-	g := f.store.users[ms[0].StudentIDs[0]].AgentSourcedIDs[0]
-	u := f.store.users[g]
+	g := f.roster.users[ms[0].StudentIDs[0]].AgentSourcedIDs[0]
+	u := f.roster.users[g]
 	u.GivenName = "=HYPERLINK(\"http://x\")"
-	f.store.users[g] = u
+	f.putUser(t, u)
 	rec, err := f.svc.Refresh(context.Background(), testDistrict, rec.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -557,7 +577,7 @@ func TestLogsCarryNoPersonalData(t *testing.T) {
 	if !strings.Contains(logs, rec.ID) {
 		t.Fatal("no log line names the cohort")
 	}
-	for _, u := range f.store.users {
+	for _, u := range f.roster.users {
 		for _, pii := range []string{u.Email, u.Phone, u.GivenName + " " + u.FamilyName} {
 			if strings.TrimSpace(pii) != "" && strings.Contains(logs, pii) {
 				t.Fatalf("logs contain %q", pii)
@@ -575,7 +595,7 @@ func TestStoreErrorsAreNotRefusals(t *testing.T) {
 	}
 }
 
-type failingStore struct{ *memStore }
+type failingStore struct{ *memstore.Store }
 
 func (failingStore) SchoolRoster(context.Context, string, string) (*pthv.SchoolRoster, error) {
 	return nil, errors.New("throttled")

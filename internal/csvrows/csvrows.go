@@ -18,18 +18,13 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
-// Fields are a finding's fields, with the JSON names reports use.
-type Fields = struct {
-	Severity string `json:"severity"` // error or warning
-	Code     string `json:"code"`
-	File     string `json:"file"`
-	Line     int    `json:"line,omitempty"` // 1: the header or the file as a whole; 0: too large
-	Column   string `json:"column,omitempty"`
-	Message  string `json:"message"`
-}
+// Fields are a finding's fields, with the JSON names reports use (pthv.FindingFields, so
+// that every reader's findings convert to the import record's pthv.Finding).
+type Fields = pthv.FindingFields
 
 // Finding is a problem with the file or a row. Each reader defines its own Finding type on it
 // (type Finding csvrows.Finding), so findings convert between readers.

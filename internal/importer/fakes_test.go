@@ -3,7 +3,6 @@ package importer
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -11,311 +10,29 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pthv/reach/internal/consent"
 	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
+	"github.com/pthv/reach/internal/store/memstore"
 )
 
-// memStore is an in-memory Store for unit tests of the pipeline.
-type memStore struct {
-	trainings     map[string]string        // district/key → hash
-	optIns        map[string]bool          // district/year/educator → in
-	consent       map[string]consent.Entry // district/year/subject → answer
-	consentWrites int
-	visits        map[string]pthv.VisitWrite // district/visitId
-	mu            sync.Mutex
-	loads         int // full roster loads
-	districts     map[string]*pthv.District
-	records       map[string]memRec // district/kind/id
-	claims        map[string]string
-	imports       map[string]*pthv.Import // district/id
-	locks         map[string]memLock
-	writes        int
-	now           func() time.Time
-}
-
-type memRec struct {
-	pthv.Current
-	data string
-}
-
-type memLock struct {
-	owner string
-	until time.Time
-}
-
-func newMemStore() *memStore {
-	return &memStore{trainings: map[string]string{}, optIns: map[string]bool{}, consent: map[string]consent.Entry{}, visits: map[string]pthv.VisitWrite{}, districts: map[string]*pthv.District{}, records: map[string]memRec{}, claims: map[string]string{},
-		imports: map[string]*pthv.Import{}, locks: map[string]memLock{}, now: time.Now}
-}
-
-func (m *memStore) District(_ context.Context, id string) (*pthv.District, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	d, ok := m.districts[id]
-	if !ok {
-		return nil, pthv.ErrNotFound
-	}
-	c := *d
-	return &c, nil
-}
-
-func (m *memStore) SetWatermark(_ context.Context, id string, t time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if d := m.districts[id]; d != nil && t.After(d.Watermark) {
-		d.Watermark = t
-	}
-	return nil
-}
-
-func (m *memStore) SetSnapshot(_ context.Context, id, key string, dirty bool) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if d := m.districts[id]; d != nil {
-		d.Snapshot, d.Dirty = key, dirty
-	}
-	return nil
-}
-
-func (m *memStore) LoadState(_ context.Context, district string) (pthv.State, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.loads++
-	st := pthv.State{}
-	for _, k := range roster.Kinds {
-		st[k] = map[string]pthv.Current{}
-	}
-	for key, r := range m.records {
-		parts := strings.SplitN(key, "/", 3)
-		if parts[0] == district {
-			st[roster.Kind(parts[1])][parts[2]] = r.Current
-		}
-	}
-	return st, nil
-}
-
-func (m *memStore) Apply(_ context.Context, district, _ string, ops []pthv.Op) (pthv.WriteStats, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var ws pthv.WriteStats
-	for _, op := range ops {
-		key := district + "/" + string(op.Kind) + "/" + op.ID
-		switch op.Op {
-		case pthv.OpPut:
-			m.records[key] = memRec{Current: pthv.Current{Hash: op.Hash, Active: true, Role: op.Role, User: op.User}, data: string(op.Data)}
-			ws.Items++
-		case pthv.OpDeactivate:
-			r := m.records[key]
-			r.Active = false
-			m.records[key] = r
-			ws.Updates++
-		}
-		m.writes++
-	}
-	return ws, nil
-}
-
-func (m *memStore) ClaimObject(_ context.Context, obj pthv.Object, id string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.claims[obj.Identity()]; ok {
-		return pthv.ErrConflict
-	}
-	m.claims[obj.Identity()] = id
-	return nil
-}
-
-func (m *memStore) ObjectClaim(_ context.Context, obj pthv.Object) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	id, ok := m.claims[obj.Identity()]
-	if !ok {
-		return "", pthv.ErrNotFound
-	}
-	return id, nil
-}
-
-func (m *memStore) PutImport(_ context.Context, imp *pthv.Import) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	c := *imp
-	m.imports[imp.District+"/"+imp.ID] = &c
-	return nil
-}
-
-func (m *memStore) GetImport(_ context.Context, district, id string) (*pthv.Import, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	imp, ok := m.imports[district+"/"+id]
-	if !ok {
-		return nil, pthv.ErrNotFound
-	}
-	c := *imp
-	return &c, nil
-}
-
-func (m *memStore) ListImports(_ context.Context, district string, _ int) ([]*pthv.Import, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []*pthv.Import
-	for _, imp := range m.imports {
-		if imp.District == district {
-			c := *imp
-			out = append(out, &c)
-		}
-	}
-	slices.SortFunc(out, func(a, b *pthv.Import) int { return strings.Compare(b.ID, a.ID) })
-	return out, nil
-}
-
-func (m *memStore) LoadTrainings(_ context.Context, district string) (map[string]string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := map[string]string{}
-	for k, h := range m.trainings {
-		if d, key, _ := strings.Cut(k, "/"); d == district {
-			out[key] = h
-		}
-	}
-	return out, nil
-}
-
-func (m *memStore) PutTrainings(_ context.Context, district, _ string, recs []pthv.TrainingWrite) (pthv.WriteStats, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, r := range recs {
-		m.trainings[district+"/"+r.Key] = r.Hash
-		m.writes++
-	}
-	return pthv.WriteStats{Items: len(recs)}, nil
-}
-
-func (m *memStore) GetRecord(_ context.Context, district string, kind roster.Kind, id string) (json.RawMessage, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r, ok := m.records[district+"/"+string(kind)+"/"+id]
-	if !ok {
-		return nil, false, pthv.ErrNotFound
-	}
-	return json.RawMessage(r.data), r.Active, nil
-}
-
-func (m *memStore) LoadVisits(_ context.Context, district string) (map[string]pthv.VisitCurrent, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := map[string]pthv.VisitCurrent{}
-	for k, v := range m.visits {
-		if strings.HasPrefix(k, district+"/") {
-			out[strings.TrimPrefix(k, district+"/")] = v.VisitCurrent
-		}
-	}
-	return out, nil
-}
-
-func (m *memStore) PutVisits(_ context.Context, district, _ string, vs []pthv.VisitWrite) (pthv.WriteStats, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, v := range vs {
-		m.visits[district+"/"+v.ID] = v
-	}
-	return pthv.WriteStats{Items: len(vs)}, nil
-}
-
-func (m *memStore) Consent(_ context.Context, district, year string) (map[string]consent.Entry, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := map[string]consent.Entry{}
-	prefix := district + "/" + year + "/"
-	for k, e := range m.consent {
-		if strings.HasPrefix(k, prefix) {
-			out[e.Subject] = e
-		}
-	}
-	return out, nil
-}
-
-func (m *memStore) SetConsent(_ context.Context, district string, es []consent.Entry) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, e := range es {
-		m.consent[district+"/"+e.Year+"/"+e.Subject] = e
-		m.consentWrites++
-	}
-	return nil
-}
-
-func (m *memStore) SetOptIns(_ context.Context, district string, opts []pthv.OptIn) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, o := range opts {
-		m.optIns[district+"/"+o.SchoolYear+"/"+o.Educator] = o.In
-	}
-	return nil
-}
-
-func (m *memStore) ClaimRun(_ context.Context, district, id string, runs int) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	imp, ok := m.imports[district+"/"+id]
-	if !ok {
-		return pthv.ErrNotFound
-	}
-	if imp.Runs != runs {
-		return pthv.ErrConflict
-	}
-	imp.Runs++
-	return nil
-}
-
-func (m *memStore) TransitionImport(_ context.Context, district, id string, from, to pthv.Status) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	imp, ok := m.imports[district+"/"+id]
-	if !ok {
-		return pthv.ErrNotFound
-	}
-	if imp.Status != from {
-		return pthv.ErrConflict
-	}
-	imp.Status = to
-	return nil
-}
-
-func (m *memStore) Lock(_ context.Context, district, owner string, lease time.Duration) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	l, ok := m.locks[district]
-	if ok && l.owner != owner && l.until.After(m.now()) {
-		return pthv.ErrConflict
-	}
-	m.locks[district] = memLock{owner, m.now().Add(lease)}
-	return nil
-}
-
-func (m *memStore) Unlock(_ context.Context, district, owner string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.locks[district].owner == owner {
-		delete(m.locks, district)
-	}
-	return nil
-}
-
 // active returns the sorted ids of the district's active records of a kind.
-func (m *memStore) active(district string, kind roster.Kind) []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+func active(st *memstore.Store, district string, kind roster.Kind) []string {
+	cur, err := st.LoadState(context.Background(), district)
+	if err != nil {
+		panic(err)
+	}
 	var ids []string
-	for key, r := range m.records {
-		parts := strings.SplitN(key, "/", 3)
-		if parts[0] == district && parts[1] == string(kind) && r.Active {
-			ids = append(ids, parts[2])
+	for id, c := range cur[kind] {
+		if c.Active {
+			ids = append(ids, id)
 		}
 	}
 	slices.Sort(ids)
 	return ids
 }
+
+// writes counts the roster and training items the store has written.
+func writes(st *memstore.Store) int { return st.Items("Apply") + st.Items("PutTrainings") }
 
 // memBlobs is an in-memory versioned bucket store.
 type memBlobs struct {

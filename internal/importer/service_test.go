@@ -16,20 +16,23 @@ import (
 	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/internal/rostergen"
+	"github.com/pthv/reach/internal/store/memstore"
 	"github.com/pthv/reach/schemas"
 )
 
 type rig struct {
 	t     *testing.T
-	store *memStore
+	store *memstore.Store
 	blobs *memBlobs
 	queue *memQueue
 	svc   *Service
 }
 
 func newRig(t *testing.T) *rig {
-	st, bl, q := newMemStore(), newMemBlobs(), &memQueue{}
-	st.districts["d1"] = &pthv.District{ID: "d1", Name: "Demo", State: "CA", HoldShare: pthv.DefaultHoldShare}
+	st, bl, q := memstore.New(), newMemBlobs(), &memQueue{}
+	if err := st.PutDistrict(context.Background(), pthv.District{ID: "d1", Name: "Demo", State: "CA", HoldShare: pthv.DefaultHoldShare}); err != nil {
+		t.Fatal(err)
+	}
 	return &rig{t: t, store: st, blobs: bl, queue: q, svc: &Service{Store: st, Blobs: bl, Queue: q,
 		DropsBucket: "drops", ReportsBucket: "reports", TempDir: t.TempDir()}}
 }
@@ -84,12 +87,12 @@ func TestAReDropWritesNothingAndARemovalIsHeldUntilApproved(t *testing.T) {
 	if first.Status != pthv.StatusApplied || first.Counts[roster.KindUser].Added == 0 {
 		t.Fatalf("first import: %+v", first)
 	}
-	students := len(r.store.active("d1", roster.KindUser))
+	students := len(active(r.store, "d1", roster.KindUser))
 
-	r.store.writes = 0
+	r.store.ResetCounts()
 	again := r.drop("drops/d1/rosters/a.zip", full)
-	if again.Status != pthv.StatusApplied || r.store.writes != 0 || again.Ops != 0 {
-		t.Fatalf("re-drop: status %s, %d writes, %d ops", again.Status, r.store.writes, again.Ops)
+	if again.Status != pthv.StatusApplied || writes(r.store) != 0 || again.Ops != 0 {
+		t.Fatalf("re-drop: status %s, %d writes, %d ops", again.Status, writes(r.store), again.Ops)
 	}
 	if again.Counts[roster.KindUser].Unchanged != first.Counts[roster.KindUser].Added {
 		t.Errorf("re-drop unchanged users %d, first added %d", again.Counts[roster.KindUser].Unchanged, first.Counts[roster.KindUser].Added)
@@ -99,7 +102,7 @@ func TestAReDropWritesNothingAndARemovalIsHeldUntilApproved(t *testing.T) {
 	if fewer.Status != pthv.StatusHeld || !fewer.Safety.Held || fewer.Safety.DeactivatedStudents != 80 || fewer.Safety.ActiveStudents != 400 {
 		t.Fatalf("20%% removal: status %s safety %+v", fewer.Status, fewer.Safety)
 	}
-	if got := len(r.store.active("d1", roster.KindUser)); got != students {
+	if got := len(active(r.store, "d1", roster.KindUser)); got != students {
 		t.Fatalf("a held import must write nothing: %d active users, had %d", got, students)
 	}
 	if err := r.svc.Approve(context.Background(), "d1", fewer.ID); err != nil {
@@ -110,7 +113,7 @@ func TestAReDropWritesNothingAndARemovalIsHeldUntilApproved(t *testing.T) {
 	if done.Status != pthv.StatusApplied {
 		t.Fatalf("approved import: %s (%s)", done.Status, done.Reason)
 	}
-	if got := len(r.store.active("d1", roster.KindUser)); got != students-done.Counts[roster.KindUser].Deactivated || done.Counts[roster.KindUser].Deactivated < 80 {
+	if got := len(active(r.store, "d1", roster.KindUser)); got != students-done.Counts[roster.KindUser].Deactivated || done.Counts[roster.KindUser].Deactivated < 80 {
 		t.Fatalf("after approval %d active users; deactivated %d of %d", got, done.Counts[roster.KindUser].Deactivated, students)
 	}
 
@@ -124,8 +127,8 @@ func TestAReDropWritesNothingAndARemovalIsHeldUntilApproved(t *testing.T) {
 func TestABrokenZipIsRejectedAndWritesNothing(t *testing.T) {
 	r := newRig(t)
 	imp := r.drop("drops/d1/rosters/broken.zip", []byte("PK\x03\x04 not really a zip"))
-	if imp.Status != pthv.StatusRejected || r.store.writes != 0 {
-		t.Fatalf("status %s, %d writes", imp.Status, r.store.writes)
+	if imp.Status != pthv.StatusRejected || writes(r.store) != 0 {
+		t.Fatalf("status %s, %d writes", imp.Status, writes(r.store))
 	}
 	b, err := r.blobs.Get(context.Background(), "reports", ReportKey("d1", imp.ID))
 	if err != nil {
@@ -168,8 +171,8 @@ func TestUnknownDistrictsAndStrayKeysAreRefusedAndReported(t *testing.T) {
 			t.Errorf("%s: want pthv.ErrRefused, got %v", key, err)
 		}
 	}
-	if r.store.writes != 0 {
-		t.Errorf("%d roster writes", r.store.writes)
+	if writes(r.store) != 0 {
+		t.Errorf("%d roster writes", writes(r.store))
 	}
 	reports, _ := r.blobs.ListDrops(context.Background(), "reports", "reports/nobody/imports/")
 	if len(reports) != 1 {
@@ -224,7 +227,7 @@ func TestAnImportOverItsTimeBudgetCheckpointsAndContinues(t *testing.T) {
 	ref := newRig(t)
 	ref.drop("drops/d1/rosters/a.zip", genZip(t, rostergen.Options{Students: 150, Seed: 2}))
 	for _, k := range roster.Kinds {
-		if a, b := r.store.active("d1", k), ref.store.active("d1", k); len(a) != len(b) {
+		if a, b := active(r.store, "d1", k), active(ref.store, "d1", k); len(a) != len(b) {
 			t.Errorf("%s: %d active after continuation, %d in one go", k, len(a), len(b))
 		}
 	}
@@ -255,7 +258,9 @@ func TestAnOlderDropArrivingLateIsSuperseded(t *testing.T) {
 		t.Fatalf("want monday then tuesday applied in order: %+v %+v", a, b)
 	}
 	// A drop whose upload time is older than the watermark is never applied.
-	r.store.districts["d1"].Watermark = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := r.store.SetWatermark(context.Background(), "d1", time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
 	late := r.drop("drops/d1/rosters/late.zip", genZip(t, rostergen.Options{Students: 60, Seed: 9}))
 	if late.Status != pthv.StatusSuperseded {
 		t.Fatalf("late drop: %s", late.Status)
@@ -266,15 +271,16 @@ func TestTheRosterIsReadFromTheSnapshotUnlessAnApplyWasInterrupted(t *testing.T)
 	r := newRig(t)
 	full := genZip(t, rostergen.Options{Students: 80, Seed: 6})
 	first := r.drop("drops/d1/rosters/a.zip", full)
-	if first.StateFrom != "table" || r.store.loads != 1 {
-		t.Fatalf("first import read the roster from %q (%d loads)", first.StateFrom, r.store.loads)
+	if first.StateFrom != "table" || r.store.Calls("LoadState") != 1 {
+		t.Fatalf("first import read the roster from %q (%d loads)", first.StateFrom, r.store.Calls("LoadState"))
 	}
 	again := r.drop("drops/d1/rosters/a.zip", full)
-	if again.StateFrom != "snapshot" || r.store.loads != 1 || again.Ops != 0 {
-		t.Fatalf("second import: from %q, %d loads, %d ops", again.StateFrom, r.store.loads, again.Ops)
+	if again.StateFrom != "snapshot" || r.store.Calls("LoadState") != 1 || again.Ops != 0 {
+		t.Fatalf("second import: from %q, %d loads, %d ops", again.StateFrom, r.store.Calls("LoadState"), again.Ops)
 	}
 	// The snapshot equals the table.
-	snap, _, _ := r.svc.loadState(context.Background(), r.store.districts["d1"])
+	d1, _ := r.store.District(context.Background(), "d1")
+	snap, _, _ := r.svc.loadState(context.Background(), d1)
 	table, _ := r.store.LoadState(context.Background(), "d1")
 	for _, k := range roster.Kinds {
 		if len(snap[k]) != len(table[k]) {
@@ -287,12 +293,15 @@ func TestTheRosterIsReadFromTheSnapshotUnlessAnApplyWasInterrupted(t *testing.T)
 		}
 	}
 	// An apply that stops half-way marks the roster dirty: the next import reads the table.
-	r.store.districts["d1"].Dirty = true
-	third := r.drop("drops/d1/rosters/a.zip", full)
-	if third.StateFrom != "table" || r.store.loads != 3 {
-		t.Fatalf("after an interrupted apply: from %q, %d loads", third.StateFrom, r.store.loads)
+	d1, _ = r.store.District(context.Background(), "d1")
+	if err := r.store.SetSnapshot(context.Background(), "d1", d1.Snapshot, true); err != nil {
+		t.Fatal(err)
 	}
-	if d := r.store.districts["d1"]; d.Dirty || d.Snapshot != third.StateKey {
+	third := r.drop("drops/d1/rosters/a.zip", full)
+	if third.StateFrom != "table" || r.store.Calls("LoadState") != 3 {
+		t.Fatalf("after an interrupted apply: from %q, %d loads", third.StateFrom, r.store.Calls("LoadState"))
+	}
+	if d, _ := r.store.District(context.Background(), "d1"); d.Dirty || d.Snapshot != third.StateKey {
 		t.Fatalf("the table read must leave a trusted snapshot: %+v", d)
 	}
 }
@@ -314,13 +323,13 @@ func TestTrainingDropsNeedRosterEducatorsAndAreIdempotent(t *testing.T) {
 		teacher + ",2025-08-20,introductory,6,PTHV National,true\n" +
 		student + ",2025-08-20,introductory,6,PTHV National,true\n" + // a student is no educator
 		"tch-nobody,2025-08-20,introductory,6,PTHV National,\n"
-	r.store.writes = 0
+	r.store.ResetCounts()
 	imp := r.drop("drops/d1/trainings/fall.csv", []byte(csv))
 	if imp.Status != pthv.StatusApplied || imp.Kind != "trainings" || imp.Counts[pthv.KindTraining].Added != 1 || imp.Counts[pthv.KindTraining].Rejected != 2 {
 		t.Fatalf("training import: %s %+v", imp.Status, imp.Counts)
 	}
-	if !r.store.optIns["d1/2025-2026/"+teacher] || len(r.store.optIns) != 1 {
-		t.Errorf("opt-ins: %v", r.store.optIns)
+	if opts, _ := r.store.OptIns(context.Background(), "d1", "2025-2026"); !opts[teacher] || len(opts) != 1 || r.store.Items("SetOptIns") != 1 {
+		t.Errorf("opt-ins: %v (%d written)", opts, r.store.Items("SetOptIns"))
 	}
 	b, _ := r.blobs.Get(context.Background(), "reports", ReportKey("d1", imp.ID))
 	if err := schemas.Validate("import-report.schema.json", b); err != nil {
@@ -400,10 +409,10 @@ func TestConsentDropsCheckStudentsAndAreIdempotent(t *testing.T) {
 		t.Errorf("findings: %+v", rep.ConsentFindings)
 	}
 
-	writes := r.store.consentWrites
+	writes := r.store.Items("SetConsent")
 	again := r.drop("drops/d1/consent/fall-copy.csv", []byte(csv))
-	if again.Counts[pthv.KindConsent].Unchanged != 2 || r.store.consentWrites != writes {
-		t.Fatalf("the same file again: %+v, %d writes", again.Counts[pthv.KindConsent], r.store.consentWrites-writes)
+	if again.Counts[pthv.KindConsent].Unchanged != 2 || r.store.Items("SetConsent") != writes {
+		t.Fatalf("the same file again: %+v, %d writes", again.Counts[pthv.KindConsent], r.store.Items("SetConsent")-writes)
 	}
 	changed := r.drop("drops/d1/consent/change.csv", []byte("schoolYear,studentSourcedId,consent,date\n2025-2026,"+student+",accepted,2025-10-01\n"))
 	if changed.Counts[pthv.KindConsent].Changed != 1 {
@@ -417,18 +426,24 @@ func TestConsentDropsCheckStudentsAndAreIdempotent(t *testing.T) {
 
 // studentFamilies is a FamilyResolver over the rig's roster: each active student of the
 // school is a family of its own.
-type studentFamilies struct{ st *memStore }
+type studentFamilies struct{ st *memstore.Store }
 
-func (f studentFamilies) SchoolFamilies(_ context.Context, district, school string) (*pthv.SchoolFamilies, error) {
-	f.st.mu.Lock()
-	defer f.st.mu.Unlock()
+func (f studentFamilies) SchoolFamilies(ctx context.Context, district, school string) (*pthv.SchoolFamilies, error) {
+	cur, err := f.st.LoadState(ctx, district)
+	if err != nil {
+		return nil, err
+	}
 	out := &pthv.SchoolFamilies{Students: map[string][]string{}, Family: map[string]string{}}
-	for key, r := range f.st.records {
-		if !strings.HasPrefix(key, district+"/role/") || !r.Active || r.Role != "student" {
+	for id, r := range cur[roster.KindRole] {
+		if !r.Active || r.Role != "student" {
 			continue
 		}
+		raw, _, err := f.st.GetRecord(ctx, district, roster.KindRole, id)
+		if err != nil {
+			return nil, err
+		}
 		var role roster.Role
-		json.Unmarshal([]byte(r.data), &role)
+		json.Unmarshal(raw, &role)
 		if role.OrgSourcedID == school {
 			fam := FamilyOf(r.User)
 			out.Students[fam] = []string{r.User}
@@ -526,9 +541,13 @@ func TestVisitDropsCheckTheRosterAndAreIdempotent(t *testing.T) {
 	if !slices.Equal(notes.calls, []string{"d1:2026-2027"}) {
 		t.Errorf("reach notified %v", notes.calls)
 	}
-	stored := r.store.visits["d1/v2"]
 	var sv pthv.StoredVisit
-	json.Unmarshal(stored.Data, &sv)
+	stored, _, _ := r.store.VisitsOf(context.Background(), "d1", "2026-2027")
+	for _, v := range stored {
+		if v.ID == "v2" {
+			sv = v
+		}
+	}
 	if sv.Family != FamilyOf(s1) || !slices.Equal(sv.Students, []string{s1}) || sv.Year != "2026-2027" || !slices.Equal(sv.Educators, []string{teachers[0], teachers[1]}) {
 		t.Errorf("stored visit %+v", sv)
 	}

@@ -41,6 +41,7 @@ func TestDependencyRules(t *testing.T) {
 		{"domain packages import no AWS package",
 			[]string{"internal/pthv", "internal/roster", "internal/cohort", "internal/reach", "internal/consent", "internal/visits",
 				"internal/training", "internal/csvrows", "internal/importer", "internal/cohortsvc", "internal/reachsvc",
+				"internal/store/memstore", "internal/store/storetest",
 				"connectors/oneroster/csv"},
 			aws},
 		{"the pipeline imports connectors and the domain, never an adapter",

@@ -81,10 +81,9 @@ type Import struct {
 	Finished      time.Time        `json:"finishedAt,omitzero"`
 }
 
-// Finding is a problem with a training, consent or visit file or one of its rows. Its fields
-// are those of internal/csvrows.Fields, so each reader's Finding converts to it; it never
-// holds a value from a row.
-type Finding struct {
+// FindingFields are a finding's fields, with the JSON names reports use. internal/csvrows
+// and each CSV reader define their Finding types on them, so findings convert to Finding.
+type FindingFields = struct {
 	Severity string `json:"severity"` // error or warning
 	Code     string `json:"code"`
 	File     string `json:"file"`
@@ -92,6 +91,10 @@ type Finding struct {
 	Column   string `json:"column,omitempty"`
 	Message  string `json:"message"`
 }
+
+// Finding is a problem with a training, consent or visit file or one of its rows, as the
+// import record keeps it; it never holds a value from a row.
+type Finding FindingFields
 
 // ValidationSummary is the part of the validation report kept on the import record.
 type ValidationSummary struct {

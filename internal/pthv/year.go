@@ -99,6 +99,14 @@ func (y SchoolYear) LastDay() string {
 	return pad4(y.end) + "-06-30"
 }
 
+// Begins is the year's first instant, 1 July 00:00 UTC (the zero time for the zero value).
+func (y SchoolYear) Begins() time.Time {
+	if y.IsZero() {
+		return time.Time{}
+	}
+	return time.Date(y.Start(), time.July, 1, 0, 0, 0, 0, time.UTC)
+}
+
 // Contains reports whether t's calendar date falls in the year.
 func (y SchoolYear) Contains(t time.Time) bool { return !y.IsZero() && SchoolYearOf(t) == y }
 

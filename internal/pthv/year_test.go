@@ -66,6 +66,9 @@ func TestSchoolYearContains(t *testing.T) {
 			t.Errorf("%s contains %s: %v, want %v", y, c.t, got, c.want)
 		}
 	}
+	if b := y.Begins(); !y.Contains(b) || y.Contains(b.Add(-time.Nanosecond)) || !y.Next().Begins().Equal(b.AddDate(1, 0, 0)) {
+		t.Errorf("%s begins at %s: not its first instant", y, b)
+	}
 	if (SchoolYear{}).Contains(time.Date(2025, time.July, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Error("the zero year contains a date")
 	}

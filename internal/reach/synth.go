@@ -145,8 +145,9 @@ type synthGen struct {
 // day returns a date of the school year y0+off, lo to hi days after its 1 July (hi is
 // clamped to the year's last day).
 func (g synthGen) day(off, lo, hi int) string {
-	start := time.Date(g.y0+off, time.July, 1, 0, 0, 0, 0, time.UTC)
-	n := int(time.Date(g.y0+off+1, time.July, 1, 0, 0, 0, 0, time.UTC).Sub(start).Hours() / 24)
+	sy := pthv.NewSchoolYear(g.y0 + off)
+	start := sy.Begins()
+	n := int(sy.Next().Begins().Sub(start).Hours() / 24)
 	hi = min(hi, n-1)
 	lo = min(lo, hi)
 	return start.AddDate(0, 0, lo+g.r.IntN(hi-lo+1)).Format(time.DateOnly)

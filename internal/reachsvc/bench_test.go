@@ -21,8 +21,7 @@ func BenchmarkFullNational(b *testing.B) {
 	var full, inc *Result
 	var fullTime, incTime time.Duration
 	for b.Loop() {
-		st := newMemStore()
-		st.load(ins)
+		st := newStore(b, ins)
 		svc, _, _ := newService(st)
 		svc.Metrics = nil
 		t0 := time.Now()
@@ -33,7 +32,7 @@ func BenchmarkFullNational(b *testing.B) {
 		fullTime += time.Since(t0)
 		v := ins[0].Visits[0]
 		v.ID, v.Status, v.Number, v.Family, v.Students = "bench-extra", "completed", 1, "fam-extra", []string{"stu-extra"}
-		st.visits[ins[0].District][v.ID] = storedVisit(v)
+		putVisit(b, st, ins[0].District, v)
 		t1 := time.Now()
 		if inc, err = svc.Recompute(ctx, []DistrictYear{{District: ins[0].District, Year: year}}); err != nil {
 			b.Fatal(err)

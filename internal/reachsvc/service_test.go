@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,41 +15,49 @@ import (
 	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/reach"
 	"github.com/pthv/reach/internal/roster"
+	"github.com/pthv/reach/internal/store/memstore"
 	"github.com/pthv/reach/schemas"
 )
 
-// memStore holds districts, visits, trainings, schools and aggregates in memory, and
-// counts what it returns and writes.
-type memStore struct {
-	mu        sync.Mutex
-	districts map[string]pthv.District
-	visits    map[string]map[string]pthv.StoredVisit // district → id → visit
-	trainings map[string]map[string]string           // district → key → hash
-	schools   map[string]map[string]reach.School     // district → id → school
-	aggs      map[string]map[string][]byte           // year → name → JSON
-	writes    int
-}
-
-func newMemStore() *memStore {
-	return &memStore{districts: map[string]pthv.District{}, visits: map[string]map[string]pthv.StoredVisit{},
-		trainings: map[string]map[string]string{}, schools: map[string]map[string]reach.School{}, aggs: map[string]map[string][]byte{}}
-}
-
-// load puts Synth's inputs in the store, as imports would have left them.
-func (m *memStore) load(ins []reach.DistrictInput) {
+// newStore returns a memory store holding Synth's inputs, as imports would have left them:
+// the districts, their visits and trainings, and each site's org record with a student role
+// per student (what the school index counts).
+func newStore(t testing.TB, ins []reach.DistrictInput) *memstore.Store {
+	t.Helper()
+	st, ctx := memstore.New(), context.Background()
 	for _, in := range ins {
-		m.districts[in.District] = pthv.District{ID: in.District, State: in.State}
-		m.visits[in.District], m.trainings[in.District], m.schools[in.District] = map[string]pthv.StoredVisit{}, map[string]string{}, map[string]reach.School{}
+		if err := st.PutDistrict(ctx, pthv.District{ID: in.District, State: in.State}); err != nil {
+			t.Fatal(err)
+		}
+		var vws []pthv.VisitWrite
 		for _, v := range in.Visits {
-			m.visits[in.District][v.ID] = storedVisit(v)
+			vws = append(vws, visitWrite(v))
 		}
-		for i, t := range in.Trainings {
-			m.trainings[in.District][fmt.Sprintf("%s#%s#t%d", t.Educator, t.Date, i)] = "h"
+		var tws []pthv.TrainingWrite
+		for i, tr := range in.Trainings {
+			tws = append(tws, pthv.TrainingWrite{Key: fmt.Sprintf("%s#%s#t%d", tr.Educator, tr.Date, i), Educator: tr.Educator, Hash: "h", Data: []byte(`{}`)})
 		}
-		for _, s := range in.Schools {
-			m.schools[in.District][s.ID] = s
+		var ops []pthv.Op
+		for _, sc := range in.Schools {
+			org, _ := json.Marshal(roster.Org{SourcedID: sc.ID, Name: sc.Name, Type: "school"})
+			ops = append(ops, pthv.Op{Op: pthv.OpPut, Kind: roster.KindOrg, ID: sc.ID, Hash: pthv.Hash(org), Data: org})
+			for i := range sc.Students {
+				id := fmt.Sprintf("%s-stu%d", sc.ID, i)
+				ops = append(ops, pthv.Op{Op: pthv.OpPut, Kind: roster.KindRole, ID: "r-" + id, Hash: "h", Data: []byte(`{}`), Role: "student", User: id, School: sc.ID})
+			}
+		}
+		for _, err := range []error{
+			func() error { _, err := st.PutVisits(ctx, in.District, "imp-test", vws); return err }(),
+			func() error { _, err := st.PutTrainings(ctx, in.District, "imp-test", tws); return err }(),
+			func() error { _, err := st.Apply(ctx, in.District, "imp-test", ops); return err }(),
+		} {
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
+	st.ResetCounts()
+	return st
 }
 
 func storedVisit(v reach.Visit) pthv.StoredVisit {
@@ -60,77 +66,29 @@ func storedVisit(v reach.Visit) pthv.StoredVisit {
 	return sv
 }
 
-func (m *memStore) District(_ context.Context, id string) (*pthv.District, error) {
-	d, ok := m.districts[id]
-	if !ok {
-		return nil, pthv.ErrNotFound
+// visitWrite is a visit as the pipeline writes it.
+func visitWrite(v reach.Visit) pthv.VisitWrite {
+	sv := storedVisit(v)
+	b, _ := json.Marshal(sv)
+	return pthv.VisitWrite{VisitCurrent: pthv.VisitCurrent{Hash: pthv.Hash(b), Year: sv.Year, School: sv.School, Family: sv.Family, Number: sv.Number}, ID: sv.ID, Data: b}
+}
+
+// putVisit stores one more visit, as a visit import does.
+func putVisit(t testing.TB, st *memstore.Store, district string, v reach.Visit) {
+	t.Helper()
+	if _, err := st.PutVisits(context.Background(), district, "imp-test", []pthv.VisitWrite{visitWrite(v)}); err != nil {
+		t.Fatal(err)
 	}
-	return &d, nil
 }
 
-func (m *memStore) ListDistricts(context.Context) ([]pthv.District, error) {
-	return slices.Collect(maps.Values(m.districts)), nil
-}
-
-func (m *memStore) LoadVisits(_ context.Context, d string) (map[string]pthv.VisitCurrent, error) {
-	out := map[string]pthv.VisitCurrent{}
-	for id, v := range m.visits[d] {
-		out[id] = pthv.VisitCurrent{Year: v.Year, School: v.School, Family: v.Family, Number: v.Number}
+// aggs returns a year's stored aggregates by name.
+func aggs(t testing.TB, st *memstore.Store, year string) map[string][]byte {
+	t.Helper()
+	m, err := st.Aggregates(context.Background(), year, "")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out, nil
-}
-
-func (m *memStore) VisitsOf(_ context.Context, d, year string) ([]pthv.StoredVisit, int, error) {
-	var out []pthv.StoredVisit
-	for _, v := range m.visits[d] {
-		if v.Year == year {
-			out = append(out, v)
-		}
-	}
-	return out, len(m.visits[d]), nil
-}
-
-func (m *memStore) LoadTrainings(_ context.Context, d string) (map[string]string, error) {
-	return maps.Clone(m.trainings[d]), nil
-}
-
-func (m *memStore) SchoolStudents(_ context.Context, d, school string) (int, error) {
-	return m.schools[d][school].Students, nil
-}
-
-func (m *memStore) GetRecord(_ context.Context, d string, kind roster.Kind, id string) (json.RawMessage, bool, error) {
-	s, ok := m.schools[d][id]
-	if kind != roster.KindOrg || !ok {
-		return nil, false, pthv.ErrNotFound
-	}
-	b, _ := json.Marshal(roster.Org{SourcedID: id, Name: s.Name, Type: "school"})
-	return b, true, nil
-}
-
-func (m *memStore) PutAggregate(_ context.Context, year, name string, data []byte) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.aggs[year] == nil {
-		m.aggs[year] = map[string][]byte{}
-	}
-	if bytes.Equal(m.aggs[year][name], data) {
-		return false, nil
-	}
-	m.aggs[year][name] = slices.Clone(data)
-	m.writes++
-	return true, nil
-}
-
-func (m *memStore) Aggregates(_ context.Context, year, prefix string) (map[string][]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := map[string][]byte{}
-	for k, v := range m.aggs[year] {
-		if strings.HasPrefix(k, prefix) {
-			out[k] = v
-		}
-	}
-	return out, nil
+	return m
 }
 
 type memBlobs struct{ objs map[string][]byte }
@@ -148,7 +106,7 @@ func (b *memBlobs) Get(_ context.Context, _, key string) ([]byte, error) {
 	return o, nil
 }
 
-func newService(st *memStore) (*Service, *memBlobs, *bytes.Buffer) {
+func newService(st *memstore.Store) (*Service, *memBlobs, *bytes.Buffer) {
 	blobs, metrics := &memBlobs{objs: map[string][]byte{}}, &bytes.Buffer{}
 	return &Service{Store: st, Blobs: blobs, ReportsBucket: "reports", Metrics: metrics,
 		Now: func() time.Time { return time.Date(2026, 7, 2, 3, 0, 0, 0, time.UTC) }}, blobs, metrics
@@ -161,28 +119,28 @@ const year = "2025-2026"
 func TestFullRecomputationGivesTheKnownAnswers(t *testing.T) {
 	for seed := uint64(1); seed <= 5; seed++ {
 		ins, truth := reach.Synth(seed, reach.SynthOptions{Year: year, States: 4})
-		st := newMemStore()
-		st.load(ins)
+		st := newStore(t, ins)
 		svc, blobs, metrics := newService(st)
 		res, err := svc.Full(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
+		stored := aggs(t, st, year)
 		for _, want := range truth.Districts {
 			var got reach.DistrictMetrics
-			json.Unmarshal(st.aggs[year]["D#"+want.District], &got)
+			json.Unmarshal(stored["D#"+want.District], &got)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("seed %d district %s (-want +got):\n%s", seed, want.District, diff)
 			}
 		}
 		var nat reach.Totals
-		json.Unmarshal(st.aggs[year]["NATIONAL"], &nat)
+		json.Unmarshal(stored["NATIONAL"], &nat)
 		if diff := cmp.Diff(truth.National, nat); diff != "" {
 			t.Fatalf("seed %d national (-want +got):\n%s", seed, diff)
 		}
 		for code, want := range truth.ByState {
 			var got reach.Totals
-			json.Unmarshal(st.aggs[year]["ST#"+code], &got)
+			json.Unmarshal(stored["ST#"+code], &got)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("seed %d state %s (-want +got):\n%s", seed, code, diff)
 			}
@@ -230,8 +188,7 @@ func TestFullRecomputationGivesTheKnownAnswers(t *testing.T) {
 // changes nothing.
 func TestIncrementalEqualsFull(t *testing.T) {
 	ins, _ := reach.Synth(7, reach.SynthOptions{Year: year, States: 5})
-	st := newMemStore()
-	st.load(ins)
+	st := newStore(t, ins)
 	svc, _, _ := newService(st)
 	ctx := context.Background()
 	first, err := svc.Full(ctx)
@@ -249,37 +206,40 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	v := target.Visits[0]
 	v.ID, v.Status, v.Number, v.Date = "new-visit", "completed", 1, "2026-03-03"
 	v.Family, v.Students = "fam-new", []string{"stu-new"}
-	st.visits[target.District][v.ID] = storedVisit(v)
-	st.writes = 0
+	putVisit(t, st, target.District, v)
+	st.ResetCounts()
 
 	inc, err := svc.Recompute(ctx, []DistrictYear{{District: target.District, Year: year}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The district item, its state, the nation and the published view change; nothing else.
-	if st.writes != 4 || inc.ItemsWritten != 4 || !slices.Equal(inc.Published, []string{year}) {
-		t.Fatalf("incremental update wrote %d items (result %+v)", st.writes, inc)
+	if st.Items("PutAggregate") != 4 || inc.ItemsWritten != 4 || !slices.Equal(inc.Published, []string{year}) {
+		t.Fatalf("incremental update wrote %d items (result %+v)", st.Items("PutAggregate"), inc)
 	}
 	// Reads: the district's visits and trainings, its sites' students (counted through the
 	// school index) and names, the district record, and the year's district aggregates.
-	districtItems := len(st.visits[target.District]) + len(st.trainings[target.District]) + 1 + len(ins)
+	visits, _ := st.LoadVisits(ctx, target.District)
+	trainings, _ := st.LoadTrainings(ctx, target.District)
+	districtItems := len(visits) + len(trainings) + 1 + len(ins)
 	for _, s := range target.Schools {
 		districtItems += s.Students + 1
 	}
 	if inc.ItemsRead > districtItems || inc.ItemsRead*4 > first.ItemsRead {
 		t.Fatalf("incremental update read %d items; the district has %d records, the full run read %d", inc.ItemsRead, districtItems, first.ItemsRead)
 	}
-	before := maps.Clone(st.aggs[year])
-	st.writes = 0
+	before := aggs(t, st, year)
+	st.ResetCounts()
 	full, err := svc.Full(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.writes != 0 || full.ItemsWritten != 0 || len(full.Published) != 0 {
-		t.Fatalf("the full recomputation after the incremental one wrote %d items", st.writes)
+	if st.Items("PutAggregate") != 0 || full.ItemsWritten != 0 || len(full.Published) != 0 {
+		t.Fatalf("the full recomputation after the incremental one wrote %d items", st.Items("PutAggregate"))
 	}
+	after := aggs(t, st, year)
 	for k, v := range before {
-		if !bytes.Equal(v, st.aggs[year][k]) {
+		if !bytes.Equal(v, after[k]) {
 			t.Fatalf("aggregate %s differs", k)
 		}
 	}
@@ -287,7 +247,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 }
 
 func TestRecomputeRefusesABadYear(t *testing.T) {
-	svc, _, _ := newService(newMemStore())
+	svc, _, _ := newService(memstore.New())
 	if _, err := svc.Recompute(context.Background(), []DistrictYear{{District: "d1", Year: "2025"}}); err == nil {
 		t.Fatal("a bad year was accepted")
 	}

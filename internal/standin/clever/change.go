@@ -1,0 +1,168 @@
+package clever
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Changed names what the last change did, for tests: the ids added, removed and renamed.
+type Changed struct {
+	Added, Removed, Renamed string
+}
+
+// LastChange returns what the mid-pull change did (zero before any).
+func (s *Server) LastChange() Changed {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
+}
+
+// Change applies the same change as Faults.ChangeAfter, now.
+func (s *Server) Change() Changed {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.change()
+	return s.last
+}
+
+// change adds a student (with an id above every other, as Clever's ids grow with time),
+// removes the first student from the district and their sections, and renames another;
+// each change is also an event.
+func (s *Server) change() {
+	d := s.data
+	now := s.now().UTC().Format("2006-01-02T15:04:05.000Z")
+	var studs []*record
+	for _, u := range d.cols["users"] {
+		if slices.Contains(u.roles, "student") {
+			studs = append(studs, u)
+		}
+	}
+	if len(studs) < 2 {
+		return
+	}
+	// Added.
+	d.nextNew++
+	id := fmt.Sprintf("ffffffffffff%012x", d.nextNew)
+	school := d.cols["schools"][0].id
+	nu := &record{id: id, roles: []string{"student"}, obj: map[string]any{"id": id, "district": d.DistrictID,
+		"created": now, "last_modified": now, "email": nil, "name": map[string]any{"first": "Nova", "last": "Newcomer"},
+		"roles": map[string]any{"student": map[string]any{"sis_id": "new-" + id[12:], "student_number": "9" + id[18:],
+			"grade": "3", "school": school, "schools": []string{school}, "dob": "1/1/2017", "gender": "X"}}}}
+	nu.encode()
+	d.cols["users"] = append(d.cols["users"], nu)
+	d.byID[id] = nu
+	s.event("users.created", nu, now)
+	// Removed: the lowest id, already served by any pull under way.
+	gone := studs[0]
+	d.cols["users"] = slices.DeleteFunc(d.cols["users"], func(r *record) bool { return r == gone })
+	delete(d.byID, gone.id)
+	for _, sec := range d.cols["sections"] {
+		if !bytes.Contains(sec.body, []byte(`"`+gone.id+`"`)) {
+			continue
+		}
+		sec.obj = sec.object()
+		st, _ := sec.obj["students"].([]any)
+		if i := slices.Index(st, any(gone.id)); i >= 0 {
+			sec.obj["students"] = slices.Delete(st, i, i+1)
+			sec.obj["last_modified"] = now
+			sec.encode()
+			s.event("sections.updated", sec, now)
+		}
+	}
+	s.event("users.deleted", gone, now)
+	// Renamed.
+	ren := studs[len(studs)/2]
+	ren.obj = ren.object()
+	nm, _ := ren.obj["name"].(map[string]any)
+	nm["last"] = fmt.Sprint(nm["last"]) + "-Renamed"
+	ren.obj["last_modified"] = now
+	ren.encode()
+	s.event("users.updated", ren, now)
+	d.count()
+	s.last = Changed{Added: id, Removed: gone.id, Renamed: ren.id}
+}
+
+// event appends an event whose object is r as it is now.
+func (s *Server) event(typ string, r *record, now string) {
+	s.seq++
+	e := &record{id: fmt.Sprintf("%024x", s.seq), obj: map[string]any{"type": typ, "created": now,
+		"data": map[string]any{"object": json.RawMessage(r.body)}}}
+	e.obj["id"] = e.id
+	e.encode()
+	s.events = append(s.events, e)
+}
+
+// SetClock replaces the server's clock (for tests of the rate-limit window).
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// Remove takes every user of the given role out of the district (a summer pause that
+// empties a collection, or an unshared school), for tests of empty pulls.
+func (s *Server) Remove(role string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.data.cols["users"] = slices.DeleteFunc(s.data.cols["users"], func(r *record) bool {
+		return slices.Contains(r.roles, role) && len(r.roles) == 1
+	})
+	s.data.count()
+}
+
+// Edit changes one record's object with fn and re-encodes it, for tests that need a
+// malformed or unusual record. col is districts, schools, terms, courses, sections or users.
+func (s *Server) Edit(col, id string, fn func(obj map[string]any)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.data.cols[col] {
+		if r.id == id {
+			r.obj = r.object()
+			fn(r.obj)
+			r.encode()
+			return true
+		}
+	}
+	return false
+}
+
+// IDs returns the ids of a collection ("users" with a role filter as "users:student").
+func (s *Server) IDs(col string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name, role, _ := strings.Cut(col, ":")
+	var out []string
+	for _, r := range s.data.cols[name] {
+		if role == "" || slices.Contains(r.roles, role) {
+			out = append(out, r.id)
+		}
+	}
+	return out
+}
+
+// Object returns a copy of one record's JSON.
+func (s *Server) Object(col, id string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.data.cols[col] {
+		if r.id == id {
+			return slices.Clone(r.body)
+		}
+	}
+	return nil
+}
+
+// Delete removes one record from a collection (a user from the district, as when a student
+// moves away), leaving references to it in place.
+func (s *Server) Delete(col, id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.data.cols[col])
+	s.data.cols[col] = slices.DeleteFunc(s.data.cols[col], func(r *record) bool { return r.id == id })
+	s.data.count()
+	return len(s.data.cols[col]) < n
+}
