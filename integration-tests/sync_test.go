@@ -31,7 +31,7 @@ import (
 // second run that writes nothing, and a run with a scope gap that is held. Each run
 // outlasts its invocation (IMPORT_MAX_RUN) and continues in the next.
 func TestNightlySyncOnTheLocalStack(t *testing.T) {
-	e := newEnv(t, map[string]string{"IMPORT_MAX_RUN": "400ms"})
+	e := newEnv(t, map[string]string{"IMPORT_MAX_RUN": "400ms", "IMPORT_CHUNK_OPS": "50"})
 	ctx := context.Background()
 	const secret = "it-secret-Zq81"
 	d, err := oneroster.Generate(rostergen.Options{Students: 60, Seed: 5}, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
@@ -113,6 +113,50 @@ func TestNightlySyncOnTheLocalStack(t *testing.T) {
 	}
 	if w := imp.Writes.Items + imp.Writes.Updates; w != 0 {
 		t.Errorf("an unchanged second run wrote %d items", w)
+	}
+
+	// A change and a soft delete at the source: the delta applies them; the apply checkpoints
+	// (IMPORT_CHUNK_OPS) and the ingest function finishes it from its queue.
+	at := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	users := d.IDs("users")
+	var student string
+	for _, id := range users {
+		if strings.HasPrefix(id, "stu-") {
+			student = id
+			break
+		}
+	}
+	if err := d.Update("users", users[len(users)-1], "familyName", "Changed", at); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.MarkDeleted("users", student, at); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range d.IDs("enrollments")[:60] { // more than a chunk: the apply checkpoints
+		if err := d.MarkDeleted("enrollments", id, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	invoke(sissync.Request{District: "d1", Connection: "sis", Run: "run-it-third", Trigger: "cli"})
+	var third *sis.Run
+	for deadline := time.Now().Add(120 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		if r, err := e.store.Run(ctx, "d1", "sis", "run-it-third"); err == nil && r.ImportID != "" {
+			third = r
+			break
+		}
+	}
+	if third == nil {
+		t.Fatalf("the third run produced no import; logs:\n%s", tail(e.logs.String(), 6000))
+	}
+	applied := e.awaitStatus(third.ImportID, pthv.StatusApplied)
+	if c := applied.Counts["user"]; c.Changed != 1 || c.Deactivated != 1 {
+		t.Errorf("delta: users %+v, want 1 changed and 1 deactivated", c)
+	}
+	if c := applied.Counts["enrollment"]; c.Deactivated != 60 {
+		t.Errorf("delta: enrollments %+v, want 60 deactivated", c)
+	}
+	if applied.Runs < 2 {
+		t.Errorf("the delta's apply took %d run(s); it should have continued in the ingest function", applied.Runs)
 	}
 
 	srv.SetFaults(oneroster.Faults{Forbidden: []string{"enrollments"}, RateLimitEvery: 5, RetryAfter: "1"})

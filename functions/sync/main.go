@@ -32,14 +32,17 @@ func main() {
 			self = deploy.DefaultPrefix + "-sync"
 		}
 	}
-	svc := pipeline.Sync(env, log, self)
+	imp := pipeline.Importer(env, log)
+	svc := pipeline.Sync(env, log, self, imp)
 	lambda.Start(func(ctx context.Context, req sissync.Request) (*sis.Run, error) {
 		rlog := log
 		if lc, ok := lambdacontext.FromContext(ctx); ok {
 			rlog = log.With("requestId", lc.AwsRequestID)
 		}
-		svc.Log = rlog
-		svc.Budget = app.Budget(env.CheckpointMargin, env.MaxRun)
+		svc.Log, imp.Log = rlog, rlog
+		// One budget for the pull and the apply: both checkpoint before the deadline.
+		budget := app.Budget(env.CheckpointMargin, env.MaxRun)
+		svc.Budget, imp.Budget = budget, budget
 		return svc.Handle(ctx, req)
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/pthv/reach/connectors/oneroster/rest"
 	"github.com/pthv/reach/internal/app"
 	"github.com/pthv/reach/internal/blob"
+	"github.com/pthv/reach/internal/importer"
 	"github.com/pthv/reach/internal/secrets"
 	"github.com/pthv/reach/internal/sis"
 	"github.com/pthv/reach/internal/sissync"
@@ -60,9 +61,9 @@ func Secrets(e *app.Env) *secrets.Manager {
 }
 
 // Sync returns the sync frame wired to DynamoDB, S3, Secrets Manager, the import pipeline
-// and (for continuations) the sync function named self.
-func Sync(e *app.Env, log *slog.Logger, self string) *sissync.Service {
-	return &sissync.Service{Store: e.Store(), Secrets: Secrets(e), Blobs: blob.New(e.AWS), Importer: Importer(e, log),
+// imp (see Importer) and, for continuations, the sync function named self.
+func Sync(e *app.Env, log *slog.Logger, self string, imp *importer.Service) *sissync.Service {
+	return &sissync.Service{Store: e.Store(), Secrets: Secrets(e), Blobs: blob.New(e.AWS), Importer: imp,
 		Continuer: &LambdaSync{Client: lambda.NewFromConfig(e.AWS), Function: self},
 		Sources:   Sources(), ReportsBucket: e.Names.ReportsBucket, Log: log}
 }
