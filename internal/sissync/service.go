@@ -307,8 +307,17 @@ func (s *Service) pull(ctx context.Context, src sis.Source, run *sis.Run) (bool,
 		if cr.Done {
 			continue
 		}
-		wg.Add(1)
 		sem <- struct{}{}
+		mu.Lock()
+		failed := firstErr != nil
+		mu.Unlock()
+		if failed {
+			// An error that stops the run (a revoked token) stops it here: no other
+			// collection is asked for.
+			<-sem
+			break
+		}
+		wg.Add(1)
 		go func(cr *sis.CollectionRun) {
 			defer wg.Done()
 			defer func() { <-sem }()
