@@ -172,6 +172,17 @@ func TestNightlySyncOnTheLocalStack(t *testing.T) {
 	if _, err := e.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &names.ReportsBucket, Key: aws.String(sissync.RunPrefix("d1", "sis", fault.ID) + "run.json")}); err != nil {
 		t.Errorf("no run report: %v", err)
 	}
+	// The fault is gone the next night: a small delta applies within the sync function, which
+	// asks the reach function to recompute what it changed.
+	srv.SetFaults(oneroster.Faults{})
+	if err := d.Update("users", users[len(users)-2], "givenName", "Renamed", at.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	invoke(sissync.Request{District: "d1", Connection: "sis", Run: "run-it-fifth", Trigger: "cli"})
+	fifth := await("run-it-fifth")
+	if fifth.Status != sis.RunApplied || fifth.Counts["user"].Changed != 1 {
+		t.Fatalf("fifth run %s (%s), users %+v", fifth.Status, fifth.Reason, fifth.Counts["user"])
+	}
 	logs := e.logs.String()
 	if strings.Contains(logs, secret) {
 		t.Fatal("the client secret is in the logs")
