@@ -162,7 +162,11 @@ func cmdSyncAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if c.Approved != c.SettingsHash() {
 		fmt.Fprintln(stdout, "its next run is held for approval with its full diff ('pthv imports approve')")
 	}
-	fmt.Fprintf(stdout, "in AWS, add it to Terraform's sis_connections: \"%s/%s\" = { schedule = %q, timezone = %q }\n", c.District, c.ID, c.Schedule, c.TimeZone)
+	if c.Provider == sis.ProviderClever {
+		fmt.Fprintf(stdout, "in AWS, add it to Terraform's sis_connections: \"%s/%s\" = { provider = \"clever\", schedule = %q, timezone = %q }\n", c.District, c.ID, c.Schedule, c.TimeZone)
+	} else {
+		fmt.Fprintf(stdout, "in AWS, add it to Terraform's sis_connections: \"%s/%s\" = { schedule = %q, timezone = %q }\n", c.District, c.ID, c.Schedule, c.TimeZone)
+	}
 	return nil
 }
 
