@@ -139,10 +139,10 @@ printf '%s\n' "$out"
 held=$(printf '%s\n' "$out" | sed -n 's/^import \(imp-[^:]*\): held$/\1/p')
 $pthv imports approve "$held" --district clever-usd
 for _ in $(seq 1 150); do
-  if $pthv imports show "$held" --district clever-usd | head -1 | grep -q applied; then break; fi
+  if $pthv imports show "$held" --district clever-usd | sed -n 1p | grep -q applied; then break; fi
   sleep 0.2
 done
-$pthv imports show "$held" --district clever-usd | head -1
+$pthv imports show "$held" --district clever-usd | sed -n 1p
 echo "the district revokes the token: the run fails, nothing is deactivated"
 curl -fsS -X PUT "$CLEVER_STANDIN_ADMIN/_standin/faults" -d '{"revoked":true}'
 $pthv sync run --district clever-usd --name clever --wait || echo "(exit $?: failed, as it should be)"

@@ -256,7 +256,10 @@ var fileOf = map[roster.Kind]string{roster.KindOrg: "orgs.csv", roster.KindAcade
 // cells writes a record as a OneRoster 1.2 CSV line of file. A bulk line leaves status and
 // dateLastModified blank; a delta line carries the status and stamp.
 func cells(file string, rec roster.Record, mode roster.Mode, stamp string) []string {
-	v := map[string]string{"sourcedId": rec.ID()}
+	// Map names roles user#org#role and enrollments section#role#user; '#' is not a
+	// sourcedId character of the CSV rules, '.' is (Clever ids are hex, so the two spellings
+	// cannot collide).
+	v := map[string]string{"sourcedId": strings.ReplaceAll(rec.ID(), "#", ".")}
 	if mode == roster.ModeDelta {
 		v["status"], v["dateLastModified"] = string(cmpStatus(rec.RecordStatus())), stamp
 	}
@@ -279,9 +282,6 @@ func cells(file string, rec roster.Record, mode roster.Mode, stamp string) []str
 	case *roster.Role:
 		v["userSourcedId"], v["roleType"], v["role"], v["beginDate"], v["endDate"], v["orgSourcedId"] = r.UserSourcedID, r.RoleType, r.Role, r.BeginDate, r.EndDate, r.OrgSourcedID
 	case *roster.Enrollment:
-		// Map names an enrollment section#role#user; '#' is not a sourcedId character of the
-		// CSV rules, '.' is (Clever ids are hex, so the two spellings cannot collide).
-		v["sourcedId"] = strings.ReplaceAll(r.SourcedID, "#", ".")
 		v["classSourcedId"], v["schoolSourcedId"], v["userSourcedId"], v["role"], v["primary"] = r.ClassSourcedID, r.SchoolSourcedID, r.UserSourcedID, r.Role, fmt.Sprint(r.Primary)
 		v["beginDate"], v["endDate"] = r.BeginDate, r.EndDate
 	}

@@ -68,6 +68,9 @@ func TestCleverSync(t *testing.T) {
 	if got := first.Counts["user"].Added; got == 0 || got < data.Students {
 		t.Errorf("held diff adds %d users; the stand-in serves %d students", got, data.Students)
 	}
+	if first.Counts["role"].Added < data.Students || first.Errors != 0 {
+		t.Errorf("held diff adds %d roles with %d validation errors; the stand-in serves %d students", first.Counts["role"].Added, first.Errors, data.Students)
+	}
 	if first.Counts["enrollment"].Added == 0 {
 		t.Errorf("no enrollments from sections: %+v", first.Counts)
 	}
