@@ -245,12 +245,18 @@ variable "dashboard_price_class" {
 # ---------------------------------------------------------------------------------------------
 
 variable "sis_connections" {
-  description = "SIS connections keyed \"<districtId>/<connectionId>\" (register each with `pthv sync add`, which also stores its client secret): the nightly schedule expression and IANA time zone. Each gets a Secrets Manager secret and an EventBridge Scheduler schedule that starts the sync function."
+  description = "SIS connections keyed \"<districtId>/<connectionId>\" (register each with `pthv sync add`, which also stores its client secret or, for clever, its district-app token): the provider (oneroster-1.1, oneroster-1.2 or clever), the nightly schedule expression and IANA time zone. Each gets a Secrets Manager secret and an EventBridge Scheduler schedule that starts the sync function."
   type = map(object({
+    provider = optional(string, "oneroster-1.2")
     schedule = optional(string, "cron(30 2 * * ? *)")
     timezone = optional(string, "America/Los_Angeles")
   }))
   default = {}
+
+  validation {
+    condition     = alltrue([for c in values(var.sis_connections) : contains(["oneroster-1.1", "oneroster-1.2", "clever"], c.provider)])
+    error_message = "each sis_connections provider must be oneroster-1.1, oneroster-1.2 or clever (internal/sis: the providers a connection may name)."
+  }
 
   validation {
     condition     = alltrue([for k in keys(var.sis_connections) : can(regex("^[0-9A-Za-z._-]{1,64}/[0-9A-Za-z._-]{1,64}$", k))])

@@ -134,7 +134,26 @@ $pthv sync run --district sync-usd --full --wait || echo "(exit $?: held, as it 
 curl -fsS -X PUT "$SIS_STANDIN_ADMIN/_standin/faults" -d '{}'
 $pthv sync runs --district sync-usd
 
-step "17. the dashboard, served from the objects the reach function published (CloudFront's in AWS)"
+step "17. a third district rostered through Clever: the local Clever stand-in, a district-app token"
+$pthv districts add --id clever-usd --name "Clever Unified School District" --state CA
+$pthv sync add --district clever-usd --name clever --provider clever --token-file "$CLEVER_STANDIN_TOKEN_FILE" \
+  --base-url "$CLEVER_STANDIN_URL"
+out=$($pthv sync run --district clever-usd --name clever --wait) || true
+printf '%s\n' "$out"
+held=$(printf '%s\n' "$out" | sed -n 's/^import \(imp-[^:]*\): held$/\1/p')
+$pthv imports approve "$held" --district clever-usd
+for _ in $(seq 1 150); do
+  if $pthv imports show "$held" --district clever-usd | sed -n 1p | grep -q applied; then break; fi
+  sleep 0.2
+done
+$pthv imports show "$held" --district clever-usd | sed -n 1p
+echo "the district revokes the token: the run fails, nothing is deactivated"
+curl -fsS -X PUT "$CLEVER_STANDIN_ADMIN/_standin/faults" -d '{"revoked":true}'
+$pthv sync run --district clever-usd --name clever --wait || echo "(exit $?: failed, as it should be)"
+curl -fsS -X PUT "$CLEVER_STANDIN_ADMIN/_standin/faults" -d '{}'
+$pthv sync runs --district clever-usd --name clever
+
+step "18. the dashboard, served from the objects the reach function published (CloudFront's in AWS)"
 dash=$DASHBOARD_URL
 printf 'public page: %s/\n' "$dash"
 printf 'staff page, a link signed with your credentials for 15 minutes (pthv reach dashboard):\n'

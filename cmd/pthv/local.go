@@ -83,7 +83,7 @@ func cmdLocalServe(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer st.Close()
-	sis, err := startStandins(lf.sisStudents, lf.path("sis-client-secret"))
+	sis, err := startStandins(lf.sisStudents, lf.path("sis-client-secret"), lf.path("clever-token"))
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pthv/reach/internal/rostergen"
+	"github.com/pthv/reach/internal/standin/clever"
 	"github.com/pthv/reach/internal/standin/oneroster"
 )
 
@@ -24,6 +26,12 @@ const (
 	envStandinSecret  = "SIS_STANDIN_SECRET_FILE"
 	envStandinAdmin   = "SIS_STANDIN_ADMIN"
 	envStandinAdmin11 = "SIS_STANDIN_V11_ADMIN"
+	// The Clever stand-in: its base URL, the district-app token's file, and the address of
+	// its fault switch (PUT {admin}/_standin/faults with a clever.Faults JSON body, e.g.
+	// {"revoked":true}).
+	envClever      = "CLEVER_STANDIN_URL"
+	envCleverToken = "CLEVER_STANDIN_TOKEN_FILE"
+	envCleverAdmin = "CLEVER_STANDIN_ADMIN"
 )
 
 type standins struct {
@@ -31,8 +39,10 @@ type standins struct {
 	env     map[string]string
 }
 
-// startStandins serves the two stand-ins on loopback; the client secret goes to secretFile.
-func startStandins(students int, secretFile string) (*standins, error) {
+// startStandins serves the stand-ins on loopback (OneRoster 1.2, 1.1 and Clever, each over
+// the same generated district); the client secret goes to secretFile, the Clever token to
+// tokenFile.
+func startStandins(students int, secretFile, tokenFile string) (*standins, error) {
 	secret := fmt.Sprintf("local-%d", time.Now().UnixNano())
 	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
 		return nil, err
@@ -59,7 +69,44 @@ func startStandins(students int, secretFile string) (*standins, error) {
 			s.env[envStandin11], s.env[envStandinAdmin11] = base+srv.BasePath(), base
 		}
 	}
+	if err := s.startClever(students, tokenFile); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// startClever serves the Clever stand-in with its fault switch.
+func (s *standins) startClever(students int, tokenFile string) error {
+	token := fmt.Sprintf("clever-local-%d", time.Now().UnixNano())
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		return err
+	}
+	d, err := clever.Generate(rostergen.Options{Students: students, Seed: 2026, DistrictID: "local-district"})
+	if err != nil {
+		return err
+	}
+	srv := clever.NewServer(d, token)
+	mux := http.NewServeMux()
+	mux.HandleFunc("PUT /_standin/faults", func(w http.ResponseWriter, r *http.Request) {
+		var f clever.Faults
+		if err := json.NewDecoder(r.Body).Decode(&f); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		srv.SetFaults(f)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.Handle("/", srv)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	s.servers = append(s.servers, hs)
+	base := "http://" + ln.Addr().String()
+	s.env[envClever], s.env[envCleverToken], s.env[envCleverAdmin] = base+srv.Prefix, tokenFile, base
+	return nil
 }
 
 func (s *standins) close() {

@@ -41,13 +41,14 @@ func cmdSyncAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	c := &sis.Connection{}
 	fs.StringVar(&c.District, "district", "", "district id (required)")
 	fs.StringVar(&c.ID, "name", "sis", "connection id within the district")
-	fs.StringVar(&c.Provider, "provider", "", "oneroster-1.1 or oneroster-1.2 (required)")
-	fs.StringVar(&c.BaseURL, "base-url", "", "the server's OneRoster base URL, stored whole, e.g. https://sis.example/campus/api/ims/oneroster/rostering/v1p2 (required)")
-	fs.StringVar(&c.Auth, "auth", "oauth2", "oauth2, or oauth1 (OneRoster 1.1 signing)")
+	fs.StringVar(&c.Provider, "provider", "", "oneroster-1.1, oneroster-1.2 or clever (required)")
+	fs.StringVar(&c.BaseURL, "base-url", "", "the server's OneRoster base URL, stored whole, e.g. https://sis.example/campus/api/ims/oneroster/rostering/v1p2 (required; clever: default "+sis.CleverBaseURL+")")
+	fs.StringVar(&c.Auth, "auth", "", "oauth2 (default), or oauth1 (OneRoster 1.1 signing)")
 	fs.StringVar(&c.TokenURL, "token-url", "", "OAuth 2.0 token endpoint (required for oauth2)")
 	fs.StringVar(&c.ClientID, "client-id", "", "client id, or OAuth 1.0a consumer key (required)")
 	secretFile := fs.String("client-secret-file", "", "file holding the client secret (required; never printed)")
-	fs.StringVar(&c.ClientAuth, "client-auth", "basic", "OAuth 2.0 client authentication: basic or body")
+	tokenFile := fs.String("token-file", "", "clever: file holding the district-app bearer token (required; never printed)")
+	fs.StringVar(&c.ClientAuth, "client-auth", "", "OAuth 2.0 client authentication: basic (default) or body")
 	var scopes, params multi
 	fs.Var(&scopes, "scope", "OAuth 2.0 scope (repeatable; default: the version's roster-core.readonly)")
 	noScope := fs.Bool("no-scope", false, "send no scope (servers that refuse any)")
@@ -66,8 +67,26 @@ func cmdSyncAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if len(pos) > 0 {
 		return usageErr("unexpected argument %q", pos[0])
 	}
-	if c.District == "" || c.Provider == "" || c.BaseURL == "" || c.ClientID == "" || *secretFile == "" {
-		return usageErr("--district, --provider, --base-url, --client-id and --client-secret-file are required")
+	if c.Provider == sis.ProviderClever {
+		switch {
+		case c.District == "" || *tokenFile == "":
+			return usageErr("--district and --token-file are required for --provider clever")
+		case c.ClientID != "" || *secretFile != "" || c.TokenURL != "" || c.Auth != "" || c.ClientAuth != "" || len(scopes) > 0 || *noScope || len(params) > 0 || c.SignatureMethod != "":
+			return usageErr("--provider clever takes a --token-file, not OAuth settings (--client-id, --client-secret-file, --token-url, --auth, --client-auth, --scope, --token-param, --signature-method)")
+		case c.PageSize > 10000:
+			return usageErr("--page-size is at most 10000 for clever (Clever answers 413 above)")
+		}
+		secretFile = tokenFile
+	} else {
+		if *tokenFile != "" {
+			return usageErr("--token-file is for --provider clever; OneRoster takes --client-id and --client-secret-file")
+		}
+		if c.District == "" || c.Provider == "" || c.BaseURL == "" || c.ClientID == "" || *secretFile == "" {
+			return usageErr("--district, --provider, --base-url, --client-id and --client-secret-file are required")
+		}
+		if c.ClientAuth == "" {
+			c.ClientAuth = "basic"
+		}
 	}
 	if len(scopes) > 0 {
 		c.Scopes = scopes
@@ -84,13 +103,20 @@ func cmdSyncAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		c.TokenParams[k] = v
 	}
+	secretFlag := "--client-secret-file"
+	if c.Provider == sis.ProviderClever {
+		secretFlag = "--token-file"
+	}
 	b, err := os.ReadFile(*secretFile)
 	if err != nil {
-		return usageErr("cannot read --client-secret-file: %v", errors.Unwrap(err))
+		return usageErr("cannot read %s: %v", secretFlag, errors.Unwrap(err))
 	}
 	secret := strings.TrimRight(string(b), "\r\n")
+	if c.Provider == sis.ProviderClever {
+		secret = strings.TrimSpace(secret)
+	}
 	if secret == "" {
-		return usageErr("--client-secret-file is empty")
+		return usageErr("%s is empty", secretFlag)
 	}
 	env, err := app.LoadEnv(ctx)
 	if err != nil {
@@ -128,11 +154,19 @@ func cmdSyncAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	fmt.Fprintf(stdout, "connection %s/%s %s: %s at %s (%s), every %s in %s\n", c.District, c.ID, verb, c.Provider, c.BaseURL, c.Auth, c.Schedule, c.TimeZone)
-	fmt.Fprintf(stdout, "client secret stored in Secrets Manager as %s\n", c.SecretID)
+	if c.Provider == sis.ProviderClever {
+		fmt.Fprintf(stdout, "district-app token stored in Secrets Manager as %s\n", c.SecretID)
+	} else {
+		fmt.Fprintf(stdout, "client secret stored in Secrets Manager as %s\n", c.SecretID)
+	}
 	if c.Approved != c.SettingsHash() {
 		fmt.Fprintln(stdout, "its next run is held for approval with its full diff ('pthv imports approve')")
 	}
-	fmt.Fprintf(stdout, "in AWS, add it to Terraform's sis_connections: \"%s/%s\" = { schedule = %q, timezone = %q }\n", c.District, c.ID, c.Schedule, c.TimeZone)
+	if c.Provider == sis.ProviderClever {
+		fmt.Fprintf(stdout, "in AWS, add it to Terraform's sis_connections: \"%s/%s\" = { provider = \"clever\", schedule = %q, timezone = %q }\n", c.District, c.ID, c.Schedule, c.TimeZone)
+	} else {
+		fmt.Fprintf(stdout, "in AWS, add it to Terraform's sis_connections: \"%s/%s\" = { schedule = %q, timezone = %q }\n", c.District, c.ID, c.Schedule, c.TimeZone)
+	}
 	return nil
 }
 

@@ -88,7 +88,8 @@ variables {
   }
   alarm_email = "ops@example.org"
   sis_connections = {
-    "demo-usd/sis" = { schedule = "cron(0 3 * * ? *)", timezone = "America/Chicago" }
+    "demo-usd/sis"    = { schedule = "cron(0 3 * * ? *)", timezone = "America/Chicago" }
+    "demo-usd/clever" = { provider = "clever" }
   }
 }
 
@@ -96,8 +97,13 @@ run "sis_connections_get_a_secret_and_a_schedule" {
   command = plan
 
   assert {
-    condition     = output.sis_secret_names == { "demo-usd/sis" = "pthv-reach/sis/demo-usd/sis" }
-    error_message = "a connection's secret is named as internal/deploy.Names.SyncSecret names it"
+    condition     = output.sis_secret_names == { "demo-usd/sis" = "pthv-reach/sis/demo-usd/sis", "demo-usd/clever" = "pthv-reach/sis/demo-usd/clever" }
+    error_message = "a connection's secret is named as internal/deploy.Names.SyncSecret names it, whatever its provider"
+  }
+
+  assert {
+    condition     = module.sis.schedule_targets["demo-usd/clever"].input == { districtId = "demo-usd", connectionId = "clever", scheduledTime = "<aws.scheduler.scheduled-time>" }
+    error_message = "a clever connection is scheduled as a OneRoster one"
   }
 
   assert {
@@ -121,6 +127,16 @@ run "rejects_a_malformed_connection_key" {
 
   variables {
     sis_connections = { "demo-usd" = {} }
+  }
+
+  expect_failures = [var.sis_connections]
+}
+
+run "rejects_an_unknown_provider" {
+  command = plan
+
+  variables {
+    sis_connections = { "demo-usd/sis" = { provider = "powerschool" } }
   }
 
   expect_failures = [var.sis_connections]

@@ -309,7 +309,6 @@ func TestMetricsLeaveOutSuppressedStateCounts(t *testing.T) {
 	}
 }
 
-
 func TestRegisteringADistrictChangesNoFigures(t *testing.T) {
 	ins, _ := reach.Synth(7, reach.SynthOptions{Year: year, States: 3})
 	st := newStore(t, ins)

@@ -15,7 +15,11 @@ import (
 const (
 	ProviderOneRoster11 = "oneroster-1.1"
 	ProviderOneRoster12 = "oneroster-1.2"
+	ProviderClever      = "clever"
 )
+
+// CleverBaseURL is a clever connection's default base URL.
+const CleverBaseURL = "https://api.clever.com/v3.0"
 
 // Connection is one district's SIS connection: everything but its secret, which lives in
 // Secrets Manager under SecretID and is never stored here, logged, reported or printed.
@@ -68,6 +72,22 @@ func (c *Connection) Defaults() {
 	if c.ID == "" {
 		c.ID = "sis"
 	}
+	if c.Provider == ProviderClever {
+		// A district-app bearer token; Clever serves up to 10,000 records a page and
+		// allows 1,200 requests a minute per token.
+		if c.BaseURL == "" {
+			c.BaseURL = CleverBaseURL
+		}
+		if c.Auth == "" {
+			c.Auth = "bearer"
+		}
+		if c.PageSize == 0 {
+			c.PageSize = 10000
+		}
+		if c.RatePerMinute == 0 {
+			c.RatePerMinute = 1200
+		}
+	}
 	if c.Auth == "" {
 		c.Auth = "oauth2"
 	}
@@ -104,9 +124,9 @@ func (c *Connection) Validate() error {
 		return fmt.Errorf("district id must be 1-64 characters of A-Z a-z 0-9 . _ -")
 	case !idRE.MatchString(c.ID):
 		return fmt.Errorf("connection id must be 1-64 characters of A-Z a-z 0-9 . _ -")
-	case c.Provider != ProviderOneRoster11 && c.Provider != ProviderOneRoster12 && c.Provider != "clever":
+	case c.Provider != ProviderOneRoster11 && c.Provider != ProviderOneRoster12 && c.Provider != ProviderClever:
 		return fmt.Errorf("provider must be oneroster-1.1, oneroster-1.2 or clever")
-	case c.ClientID == "":
+	case c.ClientID == "" && c.Provider != ProviderClever:
 		return fmt.Errorf("a client id is required")
 	case c.SecretID == "":
 		return fmt.Errorf("the connection names no secret")
@@ -125,7 +145,11 @@ func (c *Connection) Validate() error {
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
 		return fmt.Errorf("base URL must be an absolute http(s) URL without a query")
 	}
-	if c.Provider != "clever" {
+	if c.Provider == ProviderClever {
+		if c.Auth != "bearer" {
+			return fmt.Errorf("a clever connection authenticates with its district-app bearer token (auth bearer)")
+		}
+	} else {
 		switch c.Auth {
 		case "oauth2":
 			if u, err := url.Parse(c.TokenURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -209,6 +233,7 @@ type Count struct {
 type CollectionRun struct {
 	Name     string   `json:"name"`
 	Files    []string `json:"files"`
+	People   bool     `json:"people,omitempty"`
 	Proof    Proof    `json:"proof"`
 	Cursor   Cursor   `json:"cursor"`
 	Done     bool     `json:"done"`

@@ -43,6 +43,9 @@ type Source interface {
 type Collection struct {
 	Name  string   `json:"name"`
 	Files []string `json:"files"`
+	// People marks a collection of the district's students (a source's users collection
+	// always is): a full pull in which it is empty is held, and its records left out.
+	People bool `json:"people,omitempty"`
 }
 
 // Query narrows a pull.
@@ -266,4 +269,35 @@ func (t *Tally) Add(p *Page) {
 	if p.Done {
 		t.Ended = true
 	}
+}
+
+// Assembler is implemented by a source whose rows are its own records rather than CSV lines,
+// because its records only become a roster together (Clever: a section's students and
+// teachers become enrollments, a contact's student relationships become guardians). Such a
+// source pulls everything on every run (the frame never asks it for a delta). Once every
+// collection is pulled and staged, the frame passes the staged collections to Assemble,
+// which writes the package's files through w; the frame writes the manifest from the modes
+// w was given and hands the package to the import pipeline as usual.
+type Assembler interface {
+	Assemble(ctx context.Context, staged []Staged, w FileWriter) ([]Finding, error)
+}
+
+// Staged is one pulled collection as the frame staged it.
+type Staged struct {
+	Collection string
+	// Complete is the frame's verdict (sis.Proof.Complete), Reason why not.
+	Complete bool
+	Reason   string
+	Pages    int
+	Received int
+	// Page reads staged page n (1-based).
+	Page func(ctx context.Context, n int) (*Page, error)
+}
+
+// FileWriter receives an assembled package: File starts a CSV file (once per file; mode
+// bulk, delta or absent) and Row adds a line to it, its cells in Columns(layout, file)
+// order.
+type FileWriter interface {
+	File(name, mode string) error
+	Row(cells []string) error
 }

@@ -74,7 +74,7 @@ func (s *Service) verdicts(conn *sis.Connection, run *sis.Run) (hold []string, u
 			hold = append(hold, fmt.Sprintf("%s is incomplete (%s); it was left out, so nothing of it is deactivated", cr.Name, cr.Verdict))
 			continue
 		}
-		if cr.Name == "users" && run.Mode == "full" && cr.Proof.Unique == 0 {
+		if people(cr) && run.Mode == "full" && cr.Proof.Unique == 0 {
 			cr.Complete, cr.Verdict = false, "the pull returned zero users"
 			hold = append(hold, "the pull returned zero users; users were left out")
 			continue
@@ -93,7 +93,7 @@ func (s *Service) importRun(ctx context.Context, conn *sis.Connection, run *sis.
 		return s.fail(ctx, run, "no collection completed: "+strings.Join(hold, "; "))
 	}
 	for _, cr := range run.Collections {
-		if cr.Name != "users" || cr.Complete {
+		if !people(cr) || cr.Complete {
 			continue
 		}
 		// Without users a package cannot be imported (a roster needs its people): the run
@@ -103,7 +103,7 @@ func (s *Service) importRun(ctx context.Context, conn *sis.Connection, run *sis.
 			run.Status, run.Reason, run.Finished = sis.RunHeld, "the pull returned zero users; nothing was imported (a district whose roster really emptied says so with a drop)", s.now()
 		} else {
 			log.Warn("sync run failed: users incomplete", "decision", "failed")
-			run.Status, run.Reason, run.Finished = sis.RunFailed, "users is incomplete ("+cr.Verdict+"); nothing was imported", s.now()
+			run.Status, run.Reason, run.Finished = sis.RunFailed, cr.Name+" is incomplete ("+cr.Verdict+"); nothing was imported", s.now()
 		}
 		if err := s.Store.PutRun(ctx, run); err != nil {
 			return nil, err
@@ -112,8 +112,18 @@ func (s *Service) importRun(ctx context.Context, conn *sis.Connection, run *sis.
 	}
 	t0 := time.Now()
 	key := RunPrefix(run.District, run.Connection, run.ID) + "package.zip"
+	var assembled []sis.Finding
 	if run.PackageKey == "" {
-		body, err := s.writePackage(ctx, run, layout)
+		var body []byte
+		a, ok, err := s.assembler(ctx, conn)
+		if err != nil {
+			return s.fail(ctx, run, err.Error())
+		}
+		if ok {
+			body, assembled, err = s.assemblePackage(ctx, a, run, layout)
+		} else {
+			body, err = s.writePackage(ctx, run, layout)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -142,6 +152,17 @@ func (s *Service) importRun(ctx context.Context, conn *sis.Connection, run *sis.
 	}
 	if res.Report != nil {
 		run.Findings, run.Errors, run.Warnings = translate(run, res.Report)
+	}
+	if len(assembled) > 0 {
+		run.Findings = append(assembled, run.Findings...)
+		for _, f := range assembled {
+			switch f.Severity {
+			case "error":
+				run.Errors++
+			case "warning":
+				run.Warnings++
+			}
+		}
 	}
 	run.Finished = s.now()
 	switch imp.Status {
@@ -201,12 +222,7 @@ func (s *Service) writePackage(ctx context.Context, run *sis.Run, layout string)
 	if err != nil {
 		return nil, err
 	}
-	var catalog []string
-	if layout == "1.1" {
-		catalog = []string{"academicSessions", "categories", "classes", "classResources", "courses", "courseResources", "demographics", "enrollments", "lineItems", "orgs", "resources", "results", "users"}
-	} else {
-		catalog = []string{"academicSessions", "categories", "classes", "classResources", "courseResources", "courses", "demographics", "enrollments", "lineItemLearningObjectiveIds", "lineItems", "lineItemScoreScales", "orgs", "resources", "resultLearningObjectiveIds", "results", "resultScoreScales", "roles", "scoreScales", "userProfiles", "userResources", "users"}
-	}
+	catalog := catalogOf(layout)
 	m := csv.NewWriter(mf)
 	_ = m.Write([]string{"propertyName", "value"})
 	_ = m.Write([]string{"manifest.version", "1.0"})
@@ -266,6 +282,14 @@ func (s *Service) writePackage(ctx context.Context, run *sis.Run, layout string)
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// catalogOf lists the files a manifest of the layout names.
+func catalogOf(layout string) []string {
+	if layout == "1.1" {
+		return []string{"academicSessions", "categories", "classes", "classResources", "courses", "courseResources", "demographics", "enrollments", "lineItems", "orgs", "resources", "results", "users"}
+	}
+	return []string{"academicSessions", "categories", "classes", "classResources", "courseResources", "courses", "demographics", "enrollments", "lineItemLearningObjectiveIds", "lineItems", "lineItemScoreScales", "orgs", "resources", "resultLearningObjectiveIds", "results", "resultScoreScales", "roles", "scoreScales", "userProfiles", "userResources", "users"}
 }
 
 // clean keeps a cell on one CSV line: the reader refuses line breaks inside fields, and a

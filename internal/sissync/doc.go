@@ -24,6 +24,13 @@
 // under its provider name in Service.Sources (connectors/oneroster/rest for oneroster-1.1 and
 // oneroster-1.2; connectors/clever for clever).
 //
+// A source whose records only become a roster together (Clever: sections hold the
+// enrollments, contacts the guardians' links) also implements sis.Assembler: its rows are its
+// own records (stripped), the frame stages, checkpoints and proves them like any others, and
+// once every collection is pulled it hands the staged collections to Assemble, which writes
+// the package's CSV files and modes; the frame writes the manifest and imports the package as
+// usual. Such a source is always pulled in full (it has no delta query).
+//
 // # The rules the frame keeps
 //
 //   - A collection whose pull did not complete is unknown, never empty: it is written to the

@@ -128,8 +128,11 @@ func (s *Service) Handle(ctx context.Context, req Request) (*sis.Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, ok := src.(sis.Assembler); ok && run.Mode != "full" {
+		run.Mode, run.ModeReason, run.Since = "full", "the source has no deltas: every run is a full pull", time.Time{}
+	}
 	for _, c := range src.Collections() {
-		run.Collections = append(run.Collections, &sis.CollectionRun{Name: c.Name, Files: c.Files, Proof: sis.Proof{Collection: c.Name, Total: -1}})
+		run.Collections = append(run.Collections, &sis.CollectionRun{Name: c.Name, Files: c.Files, People: c.People, Proof: sis.Proof{Collection: c.Name, Total: -1}})
 	}
 	if err := s.Store.PutRun(ctx, run); err != nil {
 		return nil, err
@@ -172,6 +175,16 @@ func (s *Service) source(ctx context.Context, conn *sis.Connection) (sis.Source,
 		return nil, fmt.Errorf("the connection's secret %s cannot be read: %w", conn.SecretID, err)
 	}
 	return f(conn, secret, s.log().With("districtId", conn.District, "connectionId", conn.ID))
+}
+
+// assembler returns the connection's source when it assembles its own package (sis.Assembler).
+func (s *Service) assembler(ctx context.Context, conn *sis.Connection) (sis.Assembler, bool, error) {
+	src, err := s.source(ctx, conn)
+	if err != nil {
+		return nil, false, err
+	}
+	a, ok := src.(sis.Assembler)
+	return a, ok, nil
 }
 
 // reconcile brings the connection up to date with runs whose imports finished after the run
@@ -294,8 +307,17 @@ func (s *Service) pull(ctx context.Context, src sis.Source, run *sis.Run) (bool,
 		if cr.Done {
 			continue
 		}
-		wg.Add(1)
 		sem <- struct{}{}
+		mu.Lock()
+		failed := firstErr != nil
+		mu.Unlock()
+		if failed {
+			// An error that stops the run (a revoked token) stops it here: no other
+			// collection is asked for.
+			<-sem
+			break
+		}
+		wg.Add(1)
 		go func(cr *sis.CollectionRun) {
 			defer wg.Done()
 			defer func() { <-sem }()

@@ -18,8 +18,8 @@ locals {
 resource "aws_secretsmanager_secret" "connection" {
   for_each    = local.connections
   name        = "${var.name_prefix}/sis/${each.value.district}/${each.value.connection}"
-  description = "PTHV Reach: client secret of the SIS connection ${each.key}; set with pthv sync add"
-  # The value is {"clientSecret": "..."}, written by `pthv sync add --client-secret-file`.
+  description = each.value.provider == "clever" ? "PTHV Reach: Clever district-app token of the connection ${each.key}; set with pthv sync add --token-file" : "PTHV Reach: client secret of the SIS connection ${each.key}; set with pthv sync add"
+  # The value is written by `pthv sync add` (--client-secret-file, or --token-file for clever).
   recovery_window_in_days = 7
 }
 

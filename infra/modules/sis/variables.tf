@@ -26,10 +26,16 @@ variable "alarm_topic_arn" {
 variable "connections" {
   description = "SIS connections, keyed \"<districtId>/<connectionId>\" (as `pthv sync add` names them): the schedule expression of each nightly run (EventBridge Scheduler syntax, in the district's off-peak window) and its IANA time zone. Each gets a Secrets Manager secret \"<prefix>/sis/<districtId>/<connectionId>\" whose value `pthv sync add` sets (never Terraform) and a schedule."
   type = map(object({
+    provider = optional(string, "oneroster-1.2")
     schedule = optional(string, "cron(30 2 * * ? *)")
     timezone = optional(string, "America/Los_Angeles")
   }))
   default = {}
+
+  validation {
+    condition     = alltrue([for c in values(var.connections) : contains(["oneroster-1.1", "oneroster-1.2", "clever"], c.provider)])
+    error_message = "each provider must be oneroster-1.1, oneroster-1.2 or clever."
+  }
 
   validation {
     condition     = alltrue([for k in keys(var.connections) : can(regex("^[0-9A-Za-z._-]{1,64}/[0-9A-Za-z._-]{1,64}$", k))])

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/pthv/reach/connectors/clever"
 	"github.com/pthv/reach/connectors/oneroster/rest"
 	"github.com/pthv/reach/internal/app"
 	"github.com/pthv/reach/internal/blob"
@@ -34,6 +36,13 @@ func OneRosterSource(c *sis.Connection, secret string, log *slog.Logger) (sis.So
 			ClientAuth: c.ClientAuth, Scopes: c.Scopes, TokenExtra: c.TokenParams, SignatureMethod: c.SignatureMethod}})
 }
 
+// CleverSource is the sissync.SourceFactory of the clever provider: the secret is the
+// district-app bearer token.
+func CleverSource(c *sis.Connection, secret string, log *slog.Logger) (sis.Source, error) {
+	return clever.NewSource(clever.Options{BaseURL: c.BaseURL, Token: strings.TrimSpace(secret), Limit: c.PageSize,
+		RequestsPerMinute: c.RatePerMinute, Logger: log}, nil, clever.MapOptions{})
+}
+
 // The DynamoDB store keeps the frame's connections and runs.
 var _ sissync.Store = (*store.Store)(nil)
 
@@ -42,6 +51,7 @@ func Sources() map[string]sissync.SourceFactory {
 	return map[string]sissync.SourceFactory{
 		sis.ProviderOneRoster11: OneRosterSource,
 		sis.ProviderOneRoster12: OneRosterSource,
+		sis.ProviderClever:      CleverSource,
 	}
 }
 

@@ -1,0 +1,306 @@
+package clever
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pthv/reach/internal/roster"
+	"github.com/pthv/reach/internal/sis"
+)
+
+// Source is the connector on the sync frame (internal/sissync): a sis.Source whose rows are
+// the stripped Clever records of each page (one row per record: Clever id, "", last_modified,
+// the record's JSON), and a sis.Assembler that maps the staged pages with Map into the
+// OneRoster 1.2 CSV package the import pipeline reads. Only stripped pages reach the frame,
+// so only stripped pages are staged.
+type Source struct {
+	client *Client
+	cols   []Collection
+	mapOpt MapOptions
+	now    func() time.Time
+	count  *countingTransport
+}
+
+// NewSource returns the frame's source for one connection. opt.HTTPClient's transport is
+// wrapped to count requests and bytes per page; cols are the collections to pull
+// (AllCollections when nil).
+func NewSource(opt Options, cols []Collection, mapOpt MapOptions) (*Source, error) {
+	hc := opt.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 60 * time.Second}
+	}
+	ct := &countingTransport{next: hc.Transport}
+	if ct.next == nil {
+		ct.next = http.DefaultTransport
+	}
+	c2 := *hc
+	c2.Transport = ct
+	opt.HTTPClient = &c2
+	cl, err := New(opt)
+	if err != nil {
+		return nil, err
+	}
+	if cols == nil {
+		cols = AllCollections
+	}
+	now := opt.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Source{client: cl, cols: cols, mapOpt: mapOpt, now: now, count: ct}, nil
+}
+
+// countingTransport counts requests and response bytes.
+type countingTransport struct {
+	next     http.RoundTripper
+	mu       sync.Mutex
+	requests int
+	bytes    int64
+}
+
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	t.mu.Lock()
+	t.requests++
+	if resp != nil && resp.ContentLength > 0 {
+		t.bytes += resp.ContentLength
+	}
+	t.mu.Unlock()
+	return resp, err
+}
+
+func (t *countingTransport) take(reqs *int, b *int64) (int, int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	dr, db := t.requests-*reqs, t.bytes-*b
+	*reqs, *b = t.requests, t.bytes
+	return dr, db
+}
+
+// Layout implements sis.Source: the assembled package is OneRoster 1.2.
+func (s *Source) Layout() string { return "1.2" }
+
+// Collections implements sis.Source. Students are the district's people: a full pull with
+// none is held.
+func (s *Source) Collections() []sis.Collection {
+	out := make([]sis.Collection, 0, len(s.cols))
+	for _, c := range s.cols {
+		out = append(out, sis.Collection{Name: string(c), Files: []string{"clever-" + string(c)}, People: c == Students})
+	}
+	return out
+}
+
+// Pull implements sis.Source with PullCollection. The Clever cursor travels in the frame's
+// cursor (Next, as JSON). q is ignored: Clever has no delta query, every run is a full pull.
+// A 401 returns ErrRevoked, which fails the run; a collection that cannot be completed
+// returns a *sis.CollectionError with the reason.
+func (s *Source) Pull(ctx context.Context, c sis.Collection, _ sis.Query, from sis.Cursor, page func(*sis.Page) error) error {
+	col := Collection(c.Name)
+	var cur Cursor
+	if from.Next != "" {
+		if err := json.Unmarshal([]byte(from.Next), &cur); err != nil {
+			return fmt.Errorf("clever: the checkpoint of %s cannot be read: %w", col, err)
+		}
+	}
+	file := "clever-" + c.Name
+	var reqs int
+	var nbytes int64
+	s.count.take(&reqs, &nbytes)
+	st := stageFunc(func(ctx context.Context, _ Collection, n int, body []byte, next Cursor) error {
+		p, err := framePage(c.Name, file, n, body, next)
+		if err != nil {
+			return err
+		}
+		r, b := s.count.take(&reqs, &nbytes)
+		p.Requests, p.Bytes = r, b
+		if r > 1 {
+			p.Retries = r - 1
+		}
+		return page(p)
+	})
+	res, _, err := s.client.PullCollection(ctx, col, cur, st)
+	if err != nil {
+		return err
+	}
+	if !res.Complete {
+		return &sis.CollectionError{Collection: c.Name, Page: res.Pages + 1, Message: res.Reason}
+	}
+	return nil
+}
+
+type stageFunc func(ctx context.Context, c Collection, page int, body []byte, next Cursor) error
+
+func (f stageFunc) Put(ctx context.Context, c Collection, page int, body []byte, next Cursor) error {
+	return f(ctx, c, page, body, next)
+}
+
+// framePage turns a stripped page into the frame's page: one row per element.
+func framePage(coll, file string, n int, body []byte, next Cursor) (*sis.Page, error) {
+	env, err := decodeEnvelope(body)
+	if err != nil {
+		return nil, fmt.Errorf("clever: %s page %d: %w", coll, n, err)
+	}
+	nb, err := json.Marshal(next)
+	if err != nil {
+		return nil, err
+	}
+	p := &sis.Page{Collection: coll, Number: n, Total: -1, Received: len(env.Data),
+		Next: sis.Cursor{Page: n, Next: string(nb)}, Done: next.Done}
+	for i, raw := range env.Data {
+		id, mod := fmt.Sprintf("?%d.%d", n, i), ""
+		if rec, err := unwrap(raw); err == nil {
+			var pid pageID
+			if json.Unmarshal(rec, &pid) == nil && pid.ID != "" {
+				id, mod = pid.ID, pid.LastModified
+			}
+		}
+		p.Rows = append(p.Rows, sis.Row{File: file, Cells: []string{id, "", mod, string(raw)}})
+	}
+	return p, nil
+}
+
+// stagedPages rebuilds Clever list pages from the frame's staged pages, for Map.
+type stagedPages map[string]sis.Staged
+
+func (sp stagedPages) Get(ctx context.Context, c Collection, n int) ([]byte, error) {
+	st, ok := sp[string(c)]
+	if !ok {
+		return nil, fmt.Errorf("clever: %s was not staged", c)
+	}
+	p, err := st.Page(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"data":[`)
+	for i, r := range p.Rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if len(r.Cells) < 4 {
+			return nil, fmt.Errorf("clever: staged page %d of %s holds a row that is not a Clever record", n, c)
+		}
+		b.WriteString(r.Cells[3])
+	}
+	b.WriteString(`],"links":[]}`)
+	return b.Bytes(), nil
+}
+
+// Assemble implements sis.Assembler: Map over the staged pages, each kind written as its
+// OneRoster 1.2 CSV file. A kind Map announced as bulk but in which it rejected records is
+// written as delta, so that a rejected record is kept, never deactivated.
+func (s *Source) Assemble(ctx context.Context, staged []sis.Staged, w sis.FileWriter) ([]sis.Finding, error) {
+	pull := &PullResult{}
+	sp := stagedPages{}
+	for _, st := range staged {
+		sp[st.Collection] = st
+		pull.Collections = append(pull.Collections, CollectionResult{Collection: Collection(st.Collection), Complete: st.Complete,
+			Reason: st.Reason, Pages: st.Pages, Records: st.Received})
+	}
+	sink := &kindSink{modes: map[roster.Kind]roster.Mode{}, recs: map[roster.Kind][]roster.Record{}, rejected: map[roster.Kind]int{}}
+	rep, err := Map(ctx, sp, pull, sink, s.mapOpt)
+	if err != nil {
+		return nil, err
+	}
+	stamp := s.now().UTC().Format("2006-01-02T15:04:05.000Z")
+	for _, k := range roster.Kinds {
+		mode, ok := sink.modes[k]
+		if !ok || mode == roster.ModeAbsent {
+			continue
+		}
+		if mode == roster.ModeBulk && sink.rejected[k] > 0 {
+			mode = roster.ModeDelta
+		}
+		file := fileOf[k]
+		if err := w.File(file, string(mode)); err != nil {
+			return nil, err
+		}
+		for _, rec := range sink.recs[k] {
+			if err := w.Row(cells(file, rec, mode, stamp)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var out []sis.Finding
+	for _, f := range rep.Findings {
+		out = append(out, sis.Finding{Severity: string(f.Severity), Code: string(f.Code), Collection: string(f.Collection),
+			Page: f.Page, SourcedID: f.CleverID, Field: f.Field, Message: f.Message})
+	}
+	return out, nil
+}
+
+// kindSink keeps Map's records per kind.
+type kindSink struct {
+	modes    map[roster.Kind]roster.Mode
+	recs     map[roster.Kind][]roster.Record
+	rejected map[roster.Kind]int
+}
+
+func (k *kindSink) File(kind roster.Kind, mode roster.Mode) error { k.modes[kind] = mode; return nil }
+func (k *kindSink) Record(rec roster.Record) error {
+	k.recs[rec.RecordKind()] = append(k.recs[rec.RecordKind()], rec)
+	return nil
+}
+func (k *kindSink) Reject(kind roster.Kind, _ string) error { k.rejected[kind]++; return nil }
+
+var fileOf = map[roster.Kind]string{roster.KindOrg: "orgs.csv", roster.KindAcademicSession: "academicSessions.csv",
+	roster.KindCourse: "courses.csv", roster.KindClass: "classes.csv", roster.KindUser: "users.csv",
+	roster.KindRole: "roles.csv", roster.KindEnrollment: "enrollments.csv"}
+
+// cells writes a record as a OneRoster 1.2 CSV line of file. A bulk line leaves status and
+// dateLastModified blank; a delta line carries the status and stamp.
+func cells(file string, rec roster.Record, mode roster.Mode, stamp string) []string {
+	// Map names roles user#org#role and enrollments section#role#user; '#' is not a
+	// sourcedId character of the CSV rules, '.' is (Clever ids are hex, so the two spellings
+	// cannot collide).
+	v := map[string]string{"sourcedId": strings.ReplaceAll(rec.ID(), "#", ".")}
+	if mode == roster.ModeDelta {
+		v["status"], v["dateLastModified"] = string(cmpStatus(rec.RecordStatus())), stamp
+	}
+	list := func(s []string) string { return strings.Join(s, ",") }
+	switch r := rec.(type) {
+	case *roster.Org:
+		v["name"], v["type"], v["identifier"], v["parentSourcedId"] = r.Name, r.Type, r.Identifier, r.ParentSourcedID
+	case *roster.AcademicSession:
+		v["title"], v["type"], v["startDate"], v["endDate"], v["parentSourcedId"], v["schoolYear"] = r.Title, r.Type, r.StartDate, r.EndDate, r.ParentSourcedID, r.SchoolYear
+	case *roster.Course:
+		v["schoolYearSourcedId"], v["title"], v["courseCode"], v["grades"], v["orgSourcedId"] = r.SchoolYearSourcedID, r.Title, r.CourseCode, list(r.Grades), r.OrgSourcedID
+	case *roster.Class:
+		v["title"], v["grades"], v["courseSourcedId"], v["classCode"], v["classType"] = r.Title, list(r.Grades), r.CourseSourcedID, r.ClassCode, r.ClassType
+		v["schoolSourcedId"], v["termSourcedIds"] = r.SchoolSourcedID, list(r.TermSourcedIDs)
+	case *roster.User:
+		// username is required by the CSV rules; the Clever id stands in (no personal data).
+		v["enabledUser"], v["username"], v["givenName"], v["familyName"] = fmt.Sprint(r.EnabledUser), r.SourcedID, r.GivenName, r.FamilyName
+		v["identifier"], v["email"], v["phone"], v["agentSourcedIds"] = r.Identifier, r.Email, r.Phone, list(r.AgentSourcedIDs)
+		v["grades"], v["primaryOrgSourcedId"] = list(r.Grades), r.PrimaryOrgSourcedID
+	case *roster.Role:
+		v["userSourcedId"], v["roleType"], v["role"], v["beginDate"], v["endDate"], v["orgSourcedId"] = r.UserSourcedID, r.RoleType, r.Role, r.BeginDate, r.EndDate, r.OrgSourcedID
+	case *roster.Enrollment:
+		v["classSourcedId"], v["schoolSourcedId"], v["userSourcedId"], v["role"], v["primary"] = r.ClassSourcedID, r.SchoolSourcedID, r.UserSourcedID, r.Role, fmt.Sprint(r.Primary)
+		v["beginDate"], v["endDate"] = r.BeginDate, r.EndDate
+	}
+	cols := sis.Columns("1.2", file)
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = v[c]
+	}
+	return out
+}
+
+func cmpStatus(s roster.Status) roster.Status {
+	if s == "" {
+		return roster.StatusActive
+	}
+	return s
+}
+
+var (
+	_ sis.Source    = (*Source)(nil)
+	_ sis.Assembler = (*Source)(nil)
+)
