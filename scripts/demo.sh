@@ -120,10 +120,10 @@ printf '%s\n' "$out"
 held=$(printf '%s\n' "$out" | sed -n 's/^import \(imp-[^:]*\): held$/\1/p')
 $pthv imports approve "$held" --district sync-usd
 for _ in $(seq 1 150); do
-  if $pthv imports show "$held" --district sync-usd | head -1 | grep -q applied; then break; fi
+  if $pthv imports show "$held" --district sync-usd | sed -n 1p | grep -q applied; then break; fi
   sleep 0.2
 done
-$pthv imports show "$held" --district sync-usd | head -1
+$pthv imports show "$held" --district sync-usd | sed -n 1p
 
 step "15. the next night: a delta that writes nothing"
 $pthv sync run --district sync-usd --wait
