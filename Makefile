@@ -16,7 +16,7 @@ DEMO_STUDENTS ?= 2000
 
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build cli functions package plan terraform local-functions local-up local-down test unit lint fmt fmt-check vet staticcheck bench load fuzz demo deps deps-local deps-browser clean help
+.PHONY: all build cli functions package plan terraform local-functions local-up local-down test unit lint fmt fmt-check size-check vet staticcheck bench load fuzz demo deps deps-local deps-browser clean help
 
 all: build test
 
@@ -90,7 +90,12 @@ unit:
 	TERRAFORM=$(TERRAFORM) $(GO) test -count=1 -race -shuffle=on -p 1 $(STACK_PKGS)
 	TERRAFORM=$(TERRAFORM) $(GO) test -count=1 -race -shuffle=on $$($(GO) list ./... | grep -v -x -e '.*/cmd/pthv' -e '.*/integration-tests')
 
-lint: fmt-check vet staticcheck
+lint: fmt-check vet staticcheck size-check
+
+# No tracked file over 1 MiB: big data sets are generated, never committed (a 22 MB binary once was).
+size-check:
+	@big=$$(git ls-files -z 2>/dev/null | xargs -0 -r du -b 2>/dev/null | awk '$$1 > 1048576 {print $$2" ("$$1" bytes)"}'); \
+	if [ -n "$$big" ]; then echo "tracked files over 1 MiB (generate them instead):"; echo "$$big"; exit 1; fi
 
 fmt: ## format the code
 	gofmt -w .
