@@ -24,6 +24,10 @@ const (
 	Staff     Collection = "staff"    // /users?role=staff
 )
 
+// Events is the pseudo-collection of Clever's Events API (/events), which a district opts
+// into; it is not part of AllCollections.
+const Events Collection = "events"
+
 // AllCollections is every collection in pull order. Staff may be left out of
 // Options.Collections where no educator who is not a teacher visits.
 var AllCollections = []Collection{Districts, Schools, Terms, Courses, Sections, Contacts, Students, Teachers, Staff}

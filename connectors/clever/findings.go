@@ -21,6 +21,7 @@ const (
 	CodeEnvelope      Code = "clever.envelope"            // a staged page is not a Clever list page
 	CodeRecord        Code = "clever.record"              // a data element is not a record object
 	CodeGrade         Code = "clever.grade"               // a grade outside Clever's vocabulary is dropped
+	CodeGradeSections Code = "clever.grade_sections"      // a student without a grade whose sections' grades tie
 	CodeLinkDropped   Code = "clever.link_dropped"        // a contact's relationship names no pulled student
 	CodeNoStudents    Code = "clever.no_students"         // the students collection is empty
 	CodeChanged       Code = "clever.changed_during_pull" // records changed while the pull ran
@@ -49,6 +50,7 @@ var Rules = []Rule{
 	{csv.CodeRefRejected, csv.SeverityError, "record", "a reference names a record that was not imported; the referring record is not imported either"},
 	{CodeOtherDistrict, csv.SeverityError, "record", "a record names another district than the token's; it is not imported"},
 	{CodeGrade, csv.SeverityWarning, "record", "a grade outside Clever's vocabulary is dropped; the record is kept"},
+	{CodeGradeSections, csv.SeverityWarning, "record", "a student without a grade takes the grade most of their sections carry; on a tie the student gets no grade"},
 	{CodeLinkDropped, csv.SeverityWarning, "record", "a contact's student relationship names a student who was not pulled (or is the contact); the link is dropped"},
 	{CodeChanged, csv.SeverityInfo, "collection", "records changed while the pull ran (cursor paging keeps the pull consistent; the next run picks the changes up)"},
 }

@@ -1,5 +1,11 @@
 package clever
 
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
 // Grade maps a Clever grade (v3.0's enumeration: InfantToddler, Preschool, PreKindergarten,
 // TransitionalKindergarten, Kindergarten, "1"…"13", PostGraduate, Ungraded, Other) to the
 // OneRoster/CEDS grade code the roster keeps: IT, PR, PK, TK, KG, 01…13, PS, UG, Other.
@@ -32,4 +38,44 @@ func Grade(clever string) (code string, ok bool) {
 		return clever, true
 	}
 	return "", false
+}
+
+// needGrades notes the students who have no grade of their own (none, or one outside the
+// vocabulary), so that sections can count their grades for them.
+func (m *mapper) needGrades() {
+	m.secGrade = map[string]map[string]int{}
+	_ = eachOf(m, Students, func(_ int, id string, u *user) error {
+		if u.Roles.Student != nil {
+			if g, _ := Grade(u.Roles.Student.Grade); g == "" {
+				m.secGrade[id] = map[string]int{}
+			}
+		}
+		return nil
+	})
+}
+
+// sectionGrade is the grade of a student without one of their own: the grade most of their
+// sections carry. On a tie the student gets no grade, with a clever.grade_sections warning
+// that names the tied grades.
+func (m *mapper) sectionGrade(c Collection, page int, id string) string {
+	counts := m.secGrade[id]
+	best, top := 0, []string(nil)
+	for g, n := range counts {
+		switch {
+		case n > best:
+			best, top = n, []string{g}
+		case n == best:
+			top = append(top, g)
+		}
+	}
+	switch len(top) {
+	case 0:
+		return ""
+	case 1:
+		return top[0]
+	}
+	slices.Sort(top)
+	m.rep.add(Finding{Code: CodeGradeSections, Collection: c, Page: page, CleverID: id, Field: "roles.student.grade",
+		Message: fmt.Sprintf("the student has no grade and their sections carry %s equally often (%d sections each); no grade is set", strings.Join(top, ", "), best)})
+	return ""
 }

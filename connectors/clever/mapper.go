@@ -42,17 +42,12 @@ type mapper struct {
 
 	district string
 	valid    map[Collection]map[string]bool // accepted ids per collection
-	secGrade map[string]string              // student id → grade of their first section with one
+	secGrade map[string]map[string]int      // student without a grade of their own → their sections' grades, counted
 	agents   map[string][]string            // student id → contact ids
 	children map[string][]string            // contact id → student ids
 	rejected map[string]bool                // users not imported
 	broken   map[Collection]bool
 	cache    map[Collection]any // []item[T] per collection
-	// events mode: records deleted by events, and students whose upsert waits for a full
-	// pull (their guardians are not in their event).
-	events   bool
-	deleted  map[string]bool
-	deferred int
 }
 
 // Map reads the staged pages of a pull and passes roster records to sink, in roster.Kinds
@@ -61,8 +56,8 @@ type mapper struct {
 // read or the sink fails; every problem of the data is a finding.
 func Map(ctx context.Context, pages Pages, pull *PullResult, sink Sink, opt MapOptions) (*Report, error) {
 	m := &mapper{ctx: ctx, pages: pages, pull: pull, sink: sink, rep: newReport(pull, opt.MaxFindingsPerRule),
-		valid:    map[Collection]map[string]bool{},
-		secGrade: map[string]string{}, agents: map[string][]string{}, children: map[string][]string{}}
+		valid:  map[Collection]map[string]bool{},
+		agents: map[string][]string{}, children: map[string][]string{}}
 	for _, cr := range pull.Collections {
 		if !cr.Complete {
 			m.rep.add(Finding{Code: CodeIncomplete, Collection: cr.Collection, Message: cr.Reason})
@@ -315,10 +310,8 @@ func (m *mapper) sections() error {
 	if err := m.file(roster.KindClass); err != nil {
 		return err
 	}
+	m.needGrades()
 	return eachOf(m, Sections, func(page int, id string, s *section) error {
-		if gone, err := m.tombstone(&roster.Class{SourcedID: id, Status: roster.StatusToBeDeleted}); gone {
-			return err
-		}
 		grade, gradeOK := Grade(s.Grade)
 		if !gradeOK {
 			m.rep.add(Finding{Code: CodeGrade, Collection: Sections, Page: page, CleverID: id, Field: "grade"})
@@ -351,8 +344,8 @@ func (m *mapper) sections() error {
 		if grade != "" {
 			cls.Grades = []string{grade}
 			for _, st := range s.Students {
-				if _, ok := m.secGrade[st]; !ok {
-					m.secGrade[st] = grade
+				if counts, ok := m.secGrade[st]; ok {
+					counts[grade]++
 				}
 			}
 		}

@@ -64,7 +64,7 @@ func (m *mapper) users() error {
 	// Pass 1: which users are acceptable, per collection.
 	for _, c := range userCollections[:3] {
 		err := eachOf(m, c, func(page int, id string, u *user) error {
-			if m.events && m.deleted[id] || m.checkUser(c, page, id, u) {
+			if m.checkUser(c, page, id, u) {
 				m.accept(c, id)
 			} else {
 				rejected[id] = true
@@ -77,7 +77,7 @@ func (m *mapper) users() error {
 	}
 	// Pass 2: contacts and their links to students.
 	err := eachOf(m, Contacts, func(page int, id string, u *user) error {
-		if !(m.events && m.deleted[id]) && !m.checkUser(Contacts, page, id, u) {
+		if !m.checkUser(Contacts, page, id, u) {
 			rejected[id] = true
 			return nil
 		}
@@ -119,15 +119,8 @@ func (m *mapper) users() error {
 				return nil
 			}
 			emitted[id] = true
-			if gone, err := m.tombstone(&roster.User{SourcedID: id, Status: roster.StatusToBeDeleted}); gone {
-				return err
-			}
 			if !m.valid[c][id] {
 				return m.reject(roster.KindUser, id)
-			}
-			if m.events && u.Roles.Student != nil {
-				m.deferred++ // the event does not carry the student's guardians
-				return nil
 			}
 			return m.record(m.toUser(c, page, id, u))
 		})
@@ -151,7 +144,7 @@ func (m *mapper) toUser(c Collection, page int, id string, u *user) *roster.User
 			m.rep.add(Finding{Code: CodeGrade, Collection: c, Page: page, CleverID: id, Field: "roles.student.grade"})
 		}
 		if grade == "" {
-			grade = m.secGrade[id]
+			grade = m.sectionGrade(c, page, id)
 		}
 		if grade != "" {
 			out.Grades = []string{grade}
@@ -253,14 +246,6 @@ func (m *mapper) emitRoles() error {
 			}
 			emitted[id] = true
 			roles, rejected := m.userRoles(c, page, id, u)
-			if m.events && m.deleted[id] {
-				for _, r := range roles {
-					if err := m.record(&roster.Role{SourcedID: r.SourcedID, Status: roster.StatusToBeDeleted, UserSourcedID: id, Role: r.Role, OrgSourcedID: r.OrgSourcedID}); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
 			if !m.valid[c][id] {
 				rejected = append(rejected, roleIDs(roles)...)
 				roles = nil
@@ -313,12 +298,6 @@ func (m *mapper) enrollments() error {
 				}
 				done[uid] = true
 				eid := id + "#" + e.role + "#" + uid
-				if m.events && m.deleted[id] {
-					if err := m.record(&roster.Enrollment{SourcedID: eid, Status: roster.StatusToBeDeleted, ClassSourcedID: id, UserSourcedID: uid, Role: e.role}); err != nil {
-						return err
-					}
-					continue
-				}
 				if !ok {
 					if err := m.reject(roster.KindEnrollment, eid); err != nil {
 						return err
