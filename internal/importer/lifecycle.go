@@ -336,7 +336,9 @@ func (s *Service) apply(ctx context.Context, imp *pthv.Import, ops []pthv.Op) (b
 		return false, s.fail(ctx, imp, "applying", err, true)
 	}
 	if imp.Cursor < len(ops) {
-		// From the first write until the new snapshot is in place, the roster is read from the table.
+		// From the first write until the new snapshot is in place, the roster is read from the
+		// table; this also clears a new district's known-empty mark (pthv.EmptySnapshot), so a
+		// first import stopped mid-apply is read back from the table.
 		if err := s.Store.SetSnapshot(ctx, imp.District, "", true); err != nil {
 			return false, s.fail(ctx, imp, "applying", err, true)
 		}

@@ -139,6 +139,11 @@ func newCrashRig(t *testing.T) *crashRig {
 	r.store.Now, r.svc.Now, r.svc.Store = now, now, c.fs
 	r.svc.ChunkOps = 100
 	r.svc.LockLease = time.Minute
+	// Not known empty: the first import reads the roster (LoadState), so that the failures
+	// injected while planning fire there.
+	if err := r.store.SetSnapshot(context.Background(), "d1", "", false); err != nil {
+		t.Fatal(err)
+	}
 	return c
 }
 
@@ -463,5 +468,50 @@ func TestANewerDropNeverOvertakesAnUnfinishedImport(t *testing.T) {
 	}
 	if n, d := sameRoster(t, c.store, reference(t, first, second)); d != 0 {
 		t.Fatalf("%d of %d records differ: the older import's writes landed over the newer export", d, n)
+	}
+}
+
+func TestAFirstImportKilledMidApplyIsReadBackFromTheTable(t *testing.T) {
+	first := genZip(t, rostergen.Options{Students: 120, Seed: 31})
+	second := genZip(t, rostergen.Options{Students: 120, Seed: 31, Remove: 0.05})
+	c := newCrashRig(t)
+	ctx := context.Background()
+	// A district as registered: known empty.
+	if err := c.store.SetSnapshot(ctx, "d1", pthv.EmptySnapshot, false); err != nil {
+		t.Fatal(err)
+	}
+	obj := c.crash("drops/d1/rosters/a.zip", first, "Apply", 2)
+	if imp := c.importOf(obj); imp.Status != pthv.StatusApplying || imp.StateFrom != "empty" || imp.Cursor == 0 {
+		t.Fatalf("after the crash: %s from %q cursor %d; want applying, read from nowhere, part written", imp.Status, imp.StateFrom, imp.Cursor)
+	}
+	if c.store.Calls("LoadState") != 0 {
+		t.Fatalf("a district known empty read its roster %d times", c.store.Calls("LoadState"))
+	}
+	// The first write cleared the mark: the part written is in the table only.
+	d, _ := c.store.District(ctx, "d1")
+	if d.Snapshot == pthv.EmptySnapshot || !d.Dirty {
+		t.Fatalf("after a first write: snapshot %q dirty %v; want the known-empty mark cleared", d.Snapshot, d.Dirty)
+	}
+	st, from, err := c.svc.loadState(ctx, d)
+	n := 0
+	for _, recs := range st {
+		n += len(recs)
+	}
+	if err != nil || from != "table" || n == 0 {
+		t.Fatalf("the roster after the crash is read from %q (%d records, %v); want the table with the part written", from, n, err)
+	}
+	c.advance(2 * time.Minute)
+	later := c.blobs.upload("drops", "drops/d1/rosters/b.zip", second)
+	if err := c.svc.HandleDrop(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	if imp := c.importOf(obj); imp.Status != pthv.StatusApplied || imp.Runs != 2 {
+		t.Fatalf("the crashed import: %s runs %d; want taken over and applied", imp.Status, imp.Runs)
+	}
+	if imp := c.importOf(later); imp.Status != pthv.StatusApplied || imp.StateFrom != "snapshot" {
+		t.Fatalf("the later import: %s from %q; want applied over the first import's snapshot", imp.Status, imp.StateFrom)
+	}
+	if n, d := sameRoster(t, c.store, reference(t, first, second)); d != 0 {
+		t.Fatalf("%d of %d records differ", d, n)
 	}
 }

@@ -25,8 +25,17 @@ func stateKey(district, importID string) string {
 }
 
 // loadState reads the district's roster from its snapshot when one is trustworthy, and from
-// the store otherwise. It says which it used.
+// the store otherwise; a district known to be empty (pthv.EmptySnapshot, set at its
+// registration and cleared by the first write to its roster) is read from neither. It says
+// which it used: snapshot, table or empty.
 func (s *Service) loadState(ctx context.Context, d *pthv.District) (pthv.State, string, error) {
+	if d.Snapshot == pthv.EmptySnapshot && !d.Dirty {
+		st := pthv.State{}
+		for _, k := range roster.Kinds {
+			st[k] = map[string]pthv.Current{}
+		}
+		return st, "empty", nil
+	}
 	if d.Snapshot != "" && !d.Dirty {
 		b, err := s.Blobs.Get(ctx, s.ReportsBucket, d.Snapshot)
 		if err == nil {

@@ -23,9 +23,16 @@ type District struct {
 	// Snapshot is the key of the roster state written by the last applied import; Dirty is
 	// set while an import applies, so that a snapshot is never trusted over a roster an
 	// interrupted import may have changed.
+	// A district registered with no roster has Snapshot EmptySnapshot: its first import reads
+	// no partition. The first write to its roster clears the mark (Dirty, no snapshot).
 	Snapshot string `json:"snapshot,omitempty"`
 	Dirty    bool   `json:"dirty,omitempty"`
 }
+
+// EmptySnapshot is the Snapshot of a district known to have no roster records: the
+// registration of a new district sets it, so that its first import reads no roster
+// partition (7 kinds × 32 shards of empty Queries). It is no key (keys start with "state/").
+const EmptySnapshot = "empty"
 
 // DefaultHoldShare is the deactivation share above which an import is held.
 const DefaultHoldShare = 0.10

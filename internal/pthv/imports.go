@@ -80,7 +80,7 @@ type Import struct {
 	Cursor        int              `json:"cursor"` // ops applied so far
 	PlanKey       string           `json:"planKey,omitempty"`
 	StateKey      string           `json:"stateKey,omitempty"`
-	StateFrom     string           `json:"stateFrom,omitempty"` // where the roster was read: snapshot or table
+	StateFrom     string           `json:"stateFrom,omitempty"` // where the roster was read: snapshot, table or empty (pthv.EmptySnapshot)
 	ReportKey     string           `json:"reportKey,omitempty"`
 	Runs          int              `json:"runs"` // invocations that worked on it
 	// Heartbeat is when the run working on the import last showed it is alive (at every

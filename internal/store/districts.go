@@ -33,11 +33,14 @@ func (s *Store) District(ctx context.Context, id string) (*pthv.District, error)
 }
 
 // PutDistrict registers a district, or updates its name, state and hold share. The
-// watermark is kept.
+// watermark and the roster's bookkeeping (snapshot, dirty flag) are kept; a new district
+// is registered as known empty (pthv.EmptySnapshot).
 func (s *Store) PutDistrict(ctx context.Context, d pthv.District) error {
 	if old, err := s.District(ctx, d.ID); err == nil {
-		d.Watermark, d.Created = old.Watermark, old.Created
-	} else if !errors.Is(err, pthv.ErrNotFound) {
+		d.Watermark, d.Created, d.Snapshot, d.Dirty = old.Watermark, old.Created, old.Snapshot, old.Dirty
+	} else if errors.Is(err, pthv.ErrNotFound) {
+		d.Snapshot, d.Dirty = pthv.EmptySnapshot, false
+	} else {
 		return err
 	}
 	if d.Created.IsZero() {
@@ -135,9 +138,11 @@ func (s *Store) Unlock(ctx context.Context, district, owner string) error {
 	return nil
 }
 
-// CreateDistrict registers a new district: a conditional put, so an id that is registered
-// already fails with pthv.ErrConflict and the existing district is left as it is.
+// CreateDistrict registers a new district, known empty (pthv.EmptySnapshot): a conditional
+// put, so an id that is registered already fails with pthv.ErrConflict and the existing
+// district is left as it is.
 func (s *Store) CreateDistrict(ctx context.Context, d pthv.District) error {
+	d.Snapshot, d.Dirty = pthv.EmptySnapshot, false
 	if d.Created.IsZero() {
 		d.Created = s.now()
 	}

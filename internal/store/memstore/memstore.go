@@ -139,12 +139,15 @@ func (s *Store) District(_ context.Context, id string) (*pthv.District, error) {
 }
 
 // PutDistrict registers a district, or updates its name, state and hold share; the
-// watermark and creation time are kept.
+// watermark, creation time and roster bookkeeping (snapshot, dirty flag) are kept, and a new
+// district is registered as known empty (pthv.EmptySnapshot).
 func (s *Store) PutDistrict(_ context.Context, d pthv.District) error {
 	s.enter("PutDistrict")
 	defer s.mu.Unlock()
 	if old, ok := s.districts[d.ID]; ok {
-		d.Watermark, d.Created = old.Watermark, old.Created
+		d.Watermark, d.Created, d.Snapshot, d.Dirty = old.Watermark, old.Created, old.Snapshot, old.Dirty
+	} else {
+		d.Snapshot, d.Dirty = pthv.EmptySnapshot, false
 	}
 	if d.Created.IsZero() {
 		d.Created = s.now()
@@ -164,6 +167,7 @@ func (s *Store) CreateDistrict(_ context.Context, d pthv.District) error {
 	if _, ok := s.districts[d.ID]; ok {
 		return fmt.Errorf("district %s is registered already: %w", d.ID, pthv.ErrConflict)
 	}
+	d.Snapshot, d.Dirty = pthv.EmptySnapshot, false
 	if d.Created.IsZero() {
 		d.Created = s.now()
 	}

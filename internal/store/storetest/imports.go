@@ -24,6 +24,9 @@ func testDistricts(t *testing.T, s Store, c *clock) {
 	if d.Name != "Test" || d.State != "CA" || d.HoldShare != pthv.DefaultHoldShare || d.Created.IsZero() {
 		t.Errorf("registered district: %+v (want the default hold share and a creation time)", d)
 	}
+	if d.Snapshot != pthv.EmptySnapshot || d.Dirty {
+		t.Errorf("a new district: snapshot %q dirty %v; want it known empty (%q)", d.Snapshot, d.Dirty, pthv.EmptySnapshot)
+	}
 	mark := c.now().Add(-time.Hour)
 	must(t, s.SetWatermark(ctx, id, mark))
 	must(t, s.SetWatermark(ctx, id, mark.Add(-time.Hour))) // never lowered
@@ -33,6 +36,9 @@ func testDistricts(t *testing.T, s Store, c *clock) {
 	must(t, err)
 	if !got.Watermark.Equal(mark) || !got.Created.Equal(d.Created) || got.Name != "Renamed" || got.HoldShare != 0.2 {
 		t.Errorf("after a lower watermark and a re-registration: %+v; want watermark %s kept, creation %s kept", got, mark, d.Created)
+	}
+	if got.Snapshot != "states/"+id+"/a.gz" || !got.Dirty {
+		t.Errorf("a re-registration changed the roster's bookkeeping: snapshot %q dirty %v", got.Snapshot, got.Dirty)
 	}
 	all, err := s.ListDistricts(ctx)
 	must(t, err)
@@ -48,6 +54,9 @@ func testCreateDistrict(t *testing.T, s Store, _ *clock) {
 	must(t, err)
 	if d.Name != "One" || d.State != "CA" || d.HoldShare != pthv.DefaultHoldShare || d.Created.IsZero() {
 		t.Errorf("created district: %+v (want the default hold share and a creation time)", d)
+	}
+	if d.Snapshot != pthv.EmptySnapshot || d.Dirty {
+		t.Errorf("a created district: snapshot %q dirty %v; want it known empty (%q)", d.Snapshot, d.Dirty, pthv.EmptySnapshot)
 	}
 	wantCode(t, "a second registration of the id", s.CreateDistrict(ctx, pthv.District{ID: id, Name: "Other", State: "OR", HoldShare: 0.3}), pthv.ErrConflict)
 	got, err := s.District(ctx, id)
