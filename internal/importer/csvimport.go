@@ -8,9 +8,12 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/pthv/reach/internal/consent"
 	"github.com/pthv/reach/internal/csvrows"
 	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
+	"github.com/pthv/reach/internal/training"
+	"github.com/pthv/reach/internal/visits"
 )
 
 // csvDrop is a CSV drop (trainings, consent, visits) being imported.
@@ -52,10 +55,29 @@ func (s *Service) startCSV(ctx context.Context, d *pthv.District, obj pthv.Objec
 	} else if err != nil {
 		return nil, err
 	}
-	if err := s.Blobs.Download(ctx, obj, c.body); err != nil {
+	if err := s.Blobs.Download(ctx, obj, capped{c.body, maxCSVBytes + 1}); err != nil {
 		return nil, fmt.Errorf("download: %w", err)
 	}
 	return c, nil
+}
+
+// maxCSVBytes is the largest CSV drop of any kind its reader accepts (training, consent and
+// visit files: 32 MiB, *.too_large).
+const maxCSVBytes = max(training.MaxBytes, consent.MaxBytes, visits.MaxBytes)
+
+// capped keeps the first n bytes written to it and drops the rest, so that a CSV drop far over
+// its reader's limit is never held whole: the reader sees a byte past the limit and rejects
+// the file (*.too_large).
+type capped struct {
+	b *bytes.Buffer
+	n int
+}
+
+func (c capped) Write(p []byte) (int, error) {
+	if room := c.n - c.b.Len(); room > 0 {
+		c.b.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
 }
 
 // reject finishes an import whose file has errors in its header: nothing applied.

@@ -3,10 +3,7 @@ package importer
 import (
 	"bytes"
 	"context"
-	"runtime"
-	"sync"
 	"testing"
-	"time"
 
 	orcsv "github.com/pthv/reach/connectors/oneroster/csv"
 	"github.com/pthv/reach/internal/rostergen"
@@ -23,36 +20,14 @@ const (
 func TestOneImportsMemoryIsBoundedByItsRecords(t *testing.T) {
 	for _, students := range []int{1000, 4000} {
 		data := genZip(t, rostergen.Options{Students: students, Seed: 71})
-		runtime.GC()
-		var base runtime.MemStats
-		runtime.ReadMemStats(&base)
-		var peak uint64
-		var mu sync.Mutex
-		done := make(chan struct{})
-		go func() {
-			var m runtime.MemStats
-			for {
-				select {
-				case <-done:
-					return
-				case <-time.After(2 * time.Millisecond):
-				}
-				runtime.ReadMemStats(&m)
-				mu.Lock()
-				peak = max(peak, m.HeapInuse)
-				mu.Unlock()
-			}
-		}()
+		stop := sampleHeap()
 		planner := NewPlanner(nil)
 		rep, err := orcsv.Read(context.Background(), orcsv.OpenZip(bytes.NewReader(data), int64(len(data)), "x.zip", orcsv.Limits{}), planner, orcsv.Options{})
 		if err != nil || rep.Fatal() {
 			t.Fatal(err)
 		}
 		plan := planner.FinishWith(nil)
-		close(done)
-		mu.Lock()
-		used := int64(peak) - int64(base.HeapInuse)
-		mu.Unlock()
+		used := stop()
 		records := int64(len(plan.Ops))
 		bound := int64(MemoryBase + MemoryPerRecord*records)
 		t.Logf("%d students, %d records: peak heap %.1f MiB over the start, bound %.1f MiB (%.0f bytes a record)",

@@ -79,6 +79,37 @@ func TestFindingsNameCollectionPageAndSourcedID(t *testing.T) {
 	}
 }
 
+// TestATooLongValueOnASyncedRecordIsNamedByCollectionPageAndSourcedID: a synced user whose
+// givenName is over its 512-byte cap is rejected with value.too_long, named by collection,
+// page and sourcedId (never by the package's file and line), and the value is not echoed.
+func TestATooLongValueOnASyncedRecordIsNamedByCollectionPageAndSourcedID(t *testing.T) {
+	f := setup(t, "1.2")
+	d := f.srv.District()
+	bad := d.IDs("users")[45] // page 3 at 20 a page
+	if err := d.Update("users", bad, "givenName", strings.Repeat("<", 513), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r := f.run(false)
+	var got *sis.Finding
+	for i, fd := range r.Findings {
+		if fd.Code == "value.too_long" {
+			if got != nil {
+				t.Fatalf("two value.too_long findings: %+v and %+v", *got, fd)
+			}
+			got = &r.Findings[i]
+		}
+	}
+	if got == nil || got.Collection != "users" || got.Page != 3 || got.SourcedID != bad || got.Field != "givenName" || got.Severity != "error" {
+		t.Fatalf("finding %+v; want users page 3 %s givenName", got, bad)
+	}
+	if strings.Contains(got.Message, "<<") {
+		t.Errorf("the finding echoes the value: %s", got.Message)
+	}
+	if r.Counts["user"].Rejected == 0 { // the guardian, and the children whose agents name it
+		t.Error("the user is not rejected")
+	}
+}
+
 func TestChangedSettingsAreHeld(t *testing.T) {
 	f := setup(t, "1.2")
 	first := f.run(false)

@@ -28,6 +28,17 @@ var Types = []string{"introductory", "follow-up", "leadership", "refresher"}
 // MaxHours is the most one training record may count.
 const MaxHours = 40
 
+// Limits of a file, as the consent and visit files have theirs.
+const (
+	// MaxBytes is the largest file Read accepts (a training row is about 60 bytes); a larger
+	// file is rejected as a whole (training.too_large).
+	MaxBytes = 32 << 20
+	// MaxType is the longest trainingType (an ext:<name> value), in bytes, as the roster's
+	// ext: vocabulary values; MaxTrainer the longest trainerOrganization (training.too_long).
+	MaxType    = 255
+	MaxTrainer = 200
+)
+
 // Record is one training of one educator.
 type Record struct {
 	Educator string  `json:"educatorSourcedId"`
@@ -79,7 +90,8 @@ const (
 	CodeDateFuture      = "training.date_future"      // date is after today
 	CodeType            = "training.type"             // trainingType is not one of Types or ext:<name>
 	CodeHours           = "training.hours"            // hours is not a number in (0, MaxHours]
-	CodeTooLong         = "training.too_long"         // trainerOrganization is longer than 200 characters
+	CodeTooLong         = "training.too_long"         // trainerOrganization or trainingType is longer than its cap
+	CodeTooLarge        = "training.too_large"        // the file is larger than MaxBytes (file error)
 	CodeOptIn           = "training.opt_in"           // optIn is not true, false or blank
 	CodeDuplicate       = "training.duplicate"        // the same educator, date and type again
 )
@@ -91,6 +103,7 @@ var Rules = []csvrows.Rule{
 	{Code: CodeHeaderMissing, Severity: "error", Rejects: "file", Summary: "a required column (educatorSourcedId, date, trainingType, hours, trainerOrganization) is missing"},
 	{Code: CodeHeaderDuplicate, Severity: "error", Rejects: "file", Summary: "a column name appears twice in the header"},
 	{Code: CodeHeaderUnknown, Severity: "warning", Summary: "a column that is not part of the format is ignored"},
+	{Code: CodeTooLarge, Severity: "error", Rejects: "file", Summary: "the file is larger than 32 MiB"},
 	{Code: CodeEncoding, Severity: "error", Rejects: "row", Summary: "the row has bytes that are not UTF-8"},
 	{Code: CodeCSV, Severity: "error", Rejects: "row", Summary: "the row is not valid CSV (RFC 4180)"},
 	{Code: CodeFieldCount, Severity: "error", Rejects: "row", Summary: "the row has a different number of cells than the header"},
@@ -101,7 +114,7 @@ var Rules = []csvrows.Rule{
 	{Code: CodeDateFuture, Severity: "error", Rejects: "row", Summary: "date is in the future"},
 	{Code: CodeType, Severity: "error", Rejects: "row", Summary: "trainingType is not introductory, follow-up, leadership, refresher or ext:<name>"},
 	{Code: CodeHours, Severity: "error", Rejects: "row", Summary: "hours is not a number more than 0 and at most 40"},
-	{Code: CodeTooLong, Severity: "error", Rejects: "row", Summary: "trainerOrganization is longer than 200 characters"},
+	{Code: CodeTooLong, Severity: "error", Rejects: "row", Summary: "trainerOrganization is longer than 200 bytes, or trainingType longer than 255"},
 	{Code: CodeOptIn, Severity: "error", Rejects: "row", Summary: "optIn is not true, false or blank"},
 	{Code: CodeDuplicate, Severity: "error", Rejects: "row", Summary: "the same educator, date and training type appears twice; the later row is rejected"},
 }
@@ -114,6 +127,7 @@ var format = csvrows.Format{
 	Required: Columns[:5],
 	Codes: csvrows.Codes{
 		NoHeader:        CodeNoHeader,
+		TooLarge:        CodeTooLarge,
 		HeaderMissing:   CodeHeaderMissing,
 		HeaderDuplicate: CodeHeaderDuplicate,
 		HeaderUnknown:   CodeHeaderUnknown,
@@ -123,7 +137,8 @@ var format = csvrows.Format{
 		Required:        CodeRequired,
 		NoRows:          CodeNoRows,
 	},
-	Legacy: true,
+	MaxBytes: MaxBytes,
+	Legacy:   true,
 }
 
 // Read reads one training file. today bounds the dates (no training in the future). It
@@ -151,7 +166,10 @@ func Read(r io.Reader, file string, today time.Time) (*Result, error) {
 				out.SchoolYear = pthv.SchoolYearOf(d).String()
 			}
 		}
-		if out.Type != "" && !slices.Contains(Types, out.Type) && !(strings.HasPrefix(out.Type, "ext:") && len(out.Type) > 4) {
+		switch {
+		case len(out.Type) > MaxType:
+			bad(CodeTooLong, "trainingType", fmt.Sprintf("trainingType is %d bytes long; at most %d are kept", len(out.Type), MaxType))
+		case out.Type != "" && !slices.Contains(Types, out.Type) && !(strings.HasPrefix(out.Type, "ext:") && len(out.Type) > 4):
 			bad(CodeType, "trainingType", "trainingType must be one of "+strings.Join(Types, ", ")+" or ext:<name>")
 		}
 		if h := get("hours"); h != "" {
@@ -161,8 +179,8 @@ func Read(r io.Reader, file string, today time.Time) (*Result, error) {
 			}
 			out.Hours = v
 		}
-		if len(out.Trainer) > 200 {
-			bad(CodeTooLong, "trainerOrganization", "trainerOrganization is longer than 200 characters")
+		if len(out.Trainer) > MaxTrainer {
+			bad(CodeTooLong, "trainerOrganization", fmt.Sprintf("trainerOrganization is longer than %d bytes", MaxTrainer))
 		}
 		switch o := strings.ToLower(get("optIn")); o {
 		case "":
@@ -184,5 +202,8 @@ func Read(r io.Reader, file string, today time.Time) (*Result, error) {
 		res.Records = append(res.Records, out)
 	})
 	res.Findings, res.Rows, res.Rejected = csvrows.As[Finding](t.Findings), t.Rows, t.Rejected
+	if t.FileError() {
+		res.Records = nil // a file cut off at MaxBytes: nothing of it is imported
+	}
 	return res, err
 }

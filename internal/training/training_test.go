@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pthv/reach/internal/csvrows/csvrowstest"
 	"github.com/pthv/reach/schemas"
 )
 
@@ -67,6 +68,7 @@ func TestEveryRuleRejectsWhatItShould(t *testing.T) {
 		{"too many hours", header + "t1,2025-09-01,introductory,41,X,\n", "training.hours", "hours", 2, false},
 		{"a yes opt-in", header + "t1,2025-09-01,introductory,2,X,yes\n", "training.opt_in", "optIn", 2, false},
 		{"a long trainer", header + "t1,2025-09-01,introductory,2," + strings.Repeat("x", 201) + ",\n", "training.too_long", "trainerOrganization", 2, false},
+		{"a long ext: type", header + "t1,2025-09-01,ext:" + strings.Repeat("x", MaxType-3) + ",2,X,\n", "training.too_long", "trainingType", 2, false},
 		{"not UTF-8", header + "t1,2025-09-01,introductory,2,Caf\xe9,\n", "training.encoding", "trainerOrganization", 2, false},
 		{"a short row", header + "t1,2025-09-01,introductory\n", "training.field_count", "", 2, false},
 		{"a bad quote", header + "t1,2025-09-01,\"introductory,2,X,\n", "training.csv", "", 2, false},
@@ -98,6 +100,28 @@ func TestEveryRuleRejectsWhatItShould(t *testing.T) {
 				t.Errorf("rejected %d + records %d != rows %d", res.Rejected, len(res.Records), res.Rows)
 			}
 		})
+	}
+}
+
+func TestATypeAtItsCapIsKept(t *testing.T) {
+	res, err := Read(strings.NewReader(header+"t1,2025-09-01,ext:"+strings.Repeat("x", MaxType-4)+",2,X,\n"), "t.csv", today)
+	if err != nil || len(res.Findings) != 0 || len(res.Records) != 1 {
+		t.Fatalf("err %v findings %+v", err, res.Findings)
+	}
+}
+
+func TestAFileOverTheLimitIsRejectedWhole(t *testing.T) {
+	big := csvrowstest.Big(header, "t1,2025-09-01,introductory,2,PTHV National,\n", MaxBytes)
+	res, err := Read(big, "t.csv", today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 1 || res.Findings[0].Code != CodeTooLarge || !res.FileError() || len(res.Records) != 0 {
+		t.Fatalf("findings %+v, %d records", res.Findings, len(res.Records))
+	}
+	res, err = Read(csvrowstest.Big(header, "t1,2025-09-01,introductory,2,PTHV National,\n", MaxBytes/2), "t.csv", today)
+	if err != nil || res.FileError() {
+		t.Fatalf("a file under the limit: %v %+v", err, res.Findings[:1])
 	}
 }
 

@@ -89,7 +89,9 @@ const (
 	CodeNoFinalLineBreak Code = "file.no_final_line_break"
 	CodeNotUTF8          Code = "encoding.not_utf8"
 	// CodeControlChar: a value holds a control or bidirectional override character.
-	CodeControlChar     Code = "value.control_character"
+	CodeControlChar Code = "value.control_character"
+	// CodeValueTooLong: a kept value is longer than its column's cap (ValueCap).
+	CodeValueTooLong    Code = "value.too_long"
 	CodeQuote           Code = "csv.quote"
 	CodeLineBreak       Code = "csv.line_break"
 	CodeFieldCount      Code = "csv.field_count"
@@ -163,6 +165,7 @@ var Rules = []Rule{
 	{CodeFieldCount, SeverityError, "row", "the row has a different number of cells than the header"},
 	{CodeFieldTooLong, SeverityError, "row", "a field is longer than 64 KiB"},
 	{CodeRequired, SeverityError, "row", "a required value is blank"},
+	{CodeValueTooLong, SeverityError, "row", "a kept value is longer than its cap: names and titles 512 bytes, email 320, phone and sms 64, identifier, courseCode, classCode and ext: values 255, grades 1 KiB, lists of sourcedIds 4 KiB"},
 	{CodeControlChar, SeverityError, "row", "a value holds a control character (NUL, …) or a bidirectional override (U+202E, …)"},
 	{CodeSourcedID, SeverityError, "row", "a sourcedId is not 1 to 255 characters of A-Z a-z 0-9 . / @ _ -"},
 	{CodeDate, SeverityError, "row", "a date is not a real calendar date written YYYY-MM-DD"},

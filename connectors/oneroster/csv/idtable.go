@@ -18,6 +18,11 @@ type idSlot struct {
 	e   ent
 }
 
+// maxPresize is the most entries a table is made for before any row is read: 2^18 entries
+// take 6.5 MiB, so the seven kinds' tables sized from file sizes stay within the memory
+// bound's base (README, "Bounded work"); a table grows past it with its entries.
+const maxPresize = 1 << 18
+
 // newIDTable makes a table for about hint entries, under 2/3 full until then.
 func newIDTable(hint int) *idTable {
 	return &idTable{slots: make([]idSlot, max(64, hint*3/2+hint/8))}

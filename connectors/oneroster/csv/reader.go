@@ -411,10 +411,12 @@ func (rd *reader) readFile(spec *fileSpec, mode roster.Mode) error {
 		rd.add(Finding{Code: CodeBOM, File: spec.file, Line: 1})
 	}
 	// Size the sourcedId index from the file size and the length of its first rows, so
-	// that it neither grows step by step through a large file nor holds more memory than
-	// the file's rows need.
+	// that it does not grow step by step through a large file. The guess is capped at
+	// maxPresize entries: a file whose first rows are short and later ones long (or whose
+	// first row is longer than the read buffer) would otherwise size it by its bytes, not
+	// its rows; past the cap the table grows with the rows it holds.
 	if hint := f.size / sc.rowBytes(); rd.ids[rd.kind].len() == 0 && hint > 64 {
-		rd.ids[rd.kind] = newIDTable(int(min(hint, 1<<25)))
+		rd.ids[rd.kind] = newIDTable(int(min(hint, maxPresize)))
 	}
 	if !rd.readHeader(fields, sc) {
 		rd.failed[rd.kind] = true

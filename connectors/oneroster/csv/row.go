@@ -134,6 +134,11 @@ func (r *rowCtx) process(fields [][]byte) error {
 			}
 			continue
 		}
+		if c.max > 0 && len(v) > c.max {
+			// Rejected before its record is built: no value longer than its cap is ever held.
+			r.finding(CodeValueTooLong, c.name, fmt.Sprintf("%s is %d bytes long; at most %d are kept", c.name, len(v), c.max))
+			continue
+		}
 		if ch, bad := controlAt(v); bad {
 			r.finding(CodeControlChar, c.name, fmt.Sprintf("%s contains the control character U+%04X; values may not hold control or bidirectional override characters", c.name, ch))
 			continue

@@ -200,6 +200,8 @@ func ruleCases() []ruleCase {
 			want: []want{{code: CodeNotUTF8, file: "users.csv", line: 4, column: "familyName"}}, accepted: map[string]int{"users.csv": 2}},
 		{name: "a NUL in a name rejects the row", build: func(f files) files { return f.set("users.csv", 4, "givenName", "Ann\x00e") },
 			want: []want{{code: CodeControlChar, file: "users.csv", line: 4, column: "givenName"}}, accepted: map[string]int{"users.csv": 2}},
+		{name: "a name over its 512-byte cap rejects the row", build: func(f files) files { return f.set("users.csv", 4, "givenName", strings.Repeat("<", CapName+1)) },
+			want: []want{{code: CodeValueTooLong, file: "users.csv", line: 4, column: "givenName"}}, accepted: map[string]int{"users.csv": 2}},
 		{name: "a bidi override in a name rejects the row", build: func(f files) files { return f.set("users.csv", 4, "familyName", "Lee\u202egnp.exe") },
 			want: []want{{code: CodeControlChar, file: "users.csv", line: 4, column: "familyName"}}, accepted: map[string]int{"users.csv": 2}},
 		{name: "an unclosed quote rejects the row", build: func(f files) files { return f.set("users.csv", 4, "givenName", `"Ann`) },

@@ -85,6 +85,7 @@ type colSpec struct {
 	ref   roster.Kind // target of tRef/tRefList
 	refK  int         // index of ref in roster.Kinds
 	need  uint8       // flag the target must carry
+	max   int         // the most bytes a kept value may have (ValueCap); 0: not kept, MaxFieldBytes
 }
 
 type fileSpec struct {
@@ -236,12 +237,64 @@ var kindIndex = func() map[roster.Kind]int {
 	return m
 }()
 
+// The caps on kept values, in bytes (value.too_long): a row with a longer value is rejected
+// before its record is built, so that no record an import holds is larger than these allow
+// (README, "Bounded work"). sourcedIds and references are capped at 255 by their own rule;
+// columns that are not kept keep only the MaxFieldBytes limit of every field.
+const (
+	CapName    = 512     // name, title, givenName, familyName
+	CapEmail   = 320     // email: RFC 5321's 64 + 1 + 255
+	CapPhone   = 64      // phone, sms
+	CapCode    = 255     // identifier, courseCode, classCode, and ext: vocabulary values
+	CapGrades  = 1 << 10 // grades, a list
+	CapRefList = 4 << 10 // a list of sourcedIds (termSourcedIds, agentSourcedIds, orgSourcedIds)
+)
+
+// ValueCap returns the cap on a kept column's values, or 0 for a column that is not kept
+// (or is checked by a rule of its own: sourcedIds, references, dates, booleans).
+func ValueCap(column string) int { return valueCap(colSpec{name: column, typ: typeOf(column)}) }
+
+func typeOf(column string) ftype {
+	for _, spec := range []*fileSpec{specOrgs, specSessions, specCourses, specClasses, specUsers11, specUsers12, specRoles, specEnrollments} {
+		for _, c := range spec.cols {
+			if c.name == column {
+				return c.typ
+			}
+		}
+	}
+	return tSkip
+}
+
+func valueCap(c colSpec) int {
+	switch c.name {
+	case "name", "title", "givenName", "familyName":
+		return CapName
+	case "email":
+		return CapEmail
+	case "phone", "sms":
+		return CapPhone
+	case "identifier", "courseCode", "classCode":
+		return CapCode
+	case "grades":
+		return CapGrades
+	}
+	switch c.typ {
+	case tEnum:
+		return CapCode
+	case tRefList:
+		return CapRefList
+	}
+	return 0
+}
+
 func init() {
 	for _, spec := range []*fileSpec{specOrgs, specSessions, specCourses, specClasses, specUsers11, specUsers12, specRoles, specEnrollments} {
 		for i := range spec.cols {
-			if c := &spec.cols[i]; c.ref != "" {
+			c := &spec.cols[i]
+			if c.ref != "" {
 				c.refK = kindIndex[c.ref]
 			}
+			c.max = valueCap(*c)
 		}
 	}
 }
