@@ -53,10 +53,10 @@ func TestDashboardInABrowser(t *testing.T) {
 		}
 		// The trend: a row per published year, with the national visits.
 		_, trend := b.table("trend-table")
-		if len(trend) != len(d.years) || trend[0][0] != other || trend[1][3] != commas(d.public[latest].National.Visits) {
+		if len(trend) != len(d.years) || trend[0][0] != other || trend[1][3] != shown(d.public[latest].National.Visits) {
 			t.Errorf("trend table %v", trend)
 		}
-		if title := eval[string](b, `document.querySelector('#trend-chart svg title').textContent`); !strings.Contains(title, latest+", "+commas(d.public[latest].National.Visits)) {
+		if title := eval[string](b, `document.querySelector('#trend-chart svg title').textContent`); !strings.Contains(title, latest+", "+shown(d.public[latest].National.Visits)) {
 			t.Errorf("the chart's text equivalent: %q", title)
 		}
 
@@ -331,12 +331,12 @@ func numbers(t *testing.T, rows [][]string, col int) []int {
 	return out
 }
 
-func checkHeadline(t *testing.T, b *browser, want reach.Totals, year string) {
+func checkHeadline(t *testing.T, b *browser, want reach.TotalsRow, year string) {
 	t.Helper()
-	for k, v := range map[string]int{"sites": want.Sites, "states": want.States, "visits": want.Visits, "educatorsTrained": want.EducatorsTrained,
-		"familiesVisited": want.FamiliesVisited, "studentsReached": want.StudentsReached, "schoolsAtThreshold": want.SchoolsAtThreshold} {
-		if got := eval[string](b, fmt.Sprintf(`document.querySelector('[data-key=%s] dd').textContent`, k)); got != commas(v) {
-			t.Errorf("%s headline %s: %q, the published JSON says %d", year, k, got, v)
+	for k, v := range map[string]string{"sites": commas(want.Sites), "states": commas(want.States), "visits": shown(want.Visits), "educatorsTrained": commas(want.EducatorsTrained),
+		"familiesVisited": shown(want.FamiliesVisited), "studentsReached": shown(want.StudentsReached), "schoolsAtThreshold": commas(want.SchoolsAtThreshold)} {
+		if got := eval[string](b, fmt.Sprintf(`document.querySelector('[data-key=%s] dd').textContent`, k)); got != v {
+			t.Errorf("%s headline %s: %q, the published JSON says %s", year, k, got, v)
 		}
 	}
 }

@@ -40,15 +40,19 @@ func TestEverySchemaIDMatchesItsFileName(t *testing.T) {
 	}
 }
 
-// TestReachStateCountsNullable: a state's suppressed count is null in both reach schemas;
-// a null national count is not allowed.
-func TestReachStateCountsNullable(t *testing.T) {
+// TestReachCountsNullable: a state's suppressed count is null in both reach schemas; a
+// national count may be null only when a single state has sites (the national totals are
+// then that state's and follow its suppression).
+func TestReachCountsNullable(t *testing.T) {
 	row := func(state, visits string) string {
 		s := ""
-		if state != "" {
-			s = `"state":"` + state + `",`
-		} else {
+		switch {
+		case state == "":
 			s = `"states":2,`
+		case len(state) == 1:
+			s = `"states":` + state + `,`
+		default:
+			s = `"state":"` + state + `",`
 		}
 		return `{"year":"2025-2026",` + s + `"districts":1,"sites":1,"visits":` + visits + `,"visitsFirst":null,"visitsSecond":null,` +
 			`"familiesVisited":null,"studentsReached":null,"students":30,"educatorsTrained":3,"educatorsTrainedCumulative":5,"educatorsVisiting":2,"schoolsAtThreshold":1}`
@@ -64,12 +68,21 @@ func TestReachStateCountsNullable(t *testing.T) {
 		t.Errorf("a suppressed state count: %v", err)
 	}
 	if err := Validate("reach.schema.json", public(row("", "null"), full(row("WY", "24")))); err == nil {
-		t.Error("a null national count validates")
+		t.Error("a null national count validates with two states with sites")
+	}
+	if err := Validate("reach.schema.json", public(row("1", "null"), row("WY", "null"))); err != nil {
+		t.Errorf("a null national count with a single state with sites: %v", err)
+	}
+	if err := Validate("reach.schema.json", public(strings.Replace(full(row("", "24")), `"states":2,`, "", 1), full(row("WY", "24")))); err == nil {
+		t.Error("national totals without states validate")
 	}
 	if err := Validate("reach-api.schema.json", api(row("WY", "null"))); err != nil {
 		t.Errorf("a suppressed state count in the API: %v", err)
 	}
 	if err := Validate("reach-api.schema.json", api(row("", "null"))); err == nil {
-		t.Error("a null national count validates in the API")
+		t.Error("a null national count validates in the API with two states with sites")
+	}
+	if err := Validate("reach-api.schema.json", api(row("1", "null"))); err != nil {
+		t.Errorf("a null national count in the API with a single state with sites: %v", err)
 	}
 }

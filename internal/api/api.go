@@ -81,8 +81,9 @@ type ReachResponse struct {
 	Year    string `json:"year"`
 	State   string `json:"state,omitempty"`
 	GroupBy string `json:"groupBy,omitempty"`
-	// Totals are the national totals (never suppressed), or the state's with state=
-	// (counts null where suppressed, as in States).
+	// Totals are the national totals (suppressed only when a single state has sites, and
+	// then where its counts are), or the state's with state= (counts null where
+	// suppressed, as in States).
 	Totals    reach.TotalsRow     `json:"totals"`
 	States    []reach.TotalsRow   `json:"states,omitempty"`
 	Districts []reach.DistrictRow `json:"districts,omitempty"`
@@ -251,7 +252,7 @@ func (h *Handler) reach(ctx context.Context, year, state, groupBy string) (any, 
 	if err != nil {
 		return nil, err
 	}
-	out := ReachResponse{Year: year, State: state, GroupBy: groupBy, Totals: p.National.Row()}
+	out := ReachResponse{Year: year, State: state, GroupBy: groupBy, Totals: p.National}
 	if state != "" {
 		i := slices.IndexFunc(p.States, func(t reach.TotalsRow) bool { return t.State == state })
 		if i < 0 {

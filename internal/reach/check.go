@@ -13,9 +13,9 @@ import (
 const maxProblems = 25
 
 // Check verifies a published view before it leaves the service: the rule of the package
-// documentation holds, nothing suppressed can be derived from what is published (so
-// Exposed is empty whenever two or more states have a site), and the published figures
-// add up. It returns nil, or an error listing the problems found.
+// documentation holds, nothing suppressed can be derived from what is published (Exposed
+// is empty), whatever the number of states, and the published figures add up. It returns
+// nil, or an error listing the problems found.
 func (p Published) Check() error {
 	var errs []error
 	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
@@ -54,14 +54,16 @@ func (p Published) Check() error {
 			hidden[i] = hidden[i] || !known[i]
 		}
 	}
-	for i, v := range p.National.additive() {
-		if !hidden[i] && sum[i] != v {
+	nat, natKnown := p.National.additive()
+	for i, v := range nat {
+		if !hidden[i] && natKnown[i] && sum[i] != v {
 			fail("states add up to %s %d, national is %d", totalNames[i], sum[i], v)
 		}
 	}
 	if p.National.States != withSites {
 		fail("national states is %d, %d states have a site", p.National.States, withSites)
 	}
+	p.checkNation(withSites, fail)
 
 	groups, g, problems := p.group()
 	errs = append(errs, problems...)
@@ -75,21 +77,44 @@ func (p Published) Check() error {
 	return errors.Join(errs...)
 }
 
-// Exposed lists the suppressed counts that the published national totals disclose
-// anyway, as "state S: visits", "district D: visits" or "site D/S: visits". It is empty
-// whenever two or more states have a site (Check fails otherwise); with a single state
-// with sites, the national totals are that state's and disclose its small cells. See the
-// package documentation.
+// Exposed lists the suppressed counts that can be worked out from the published figures,
+// as "national: visits", "state S: visits", "district D: visits" or "site D/S: visits".
+// It is empty for every view Publish builds, whatever the number of states, and Check
+// fails on a view for which it is not.
 func (p Published) Exposed() []string {
 	_, g, _ := p.group()
 	var out []string
-	inherent := g.bridges(true)
-	for c, s := range g.supp {
-		if s && inherent[c] {
+	for c, b := range g.bridges(false) {
+		if b && g.supp[c] {
 			out = append(out, g.rows[c/nCounts].label+": "+countNames[c%nCounts])
 		}
 	}
 	return out
+}
+
+// checkNation checks where the national totals may be suppressed: only when a single
+// state has sites, and then exactly where that state's counts are (its counts are the
+// nation's; the other states' rows are zeros).
+func (p Published) checkNation(withSites int, fail func(string, ...any)) {
+	nat := p.National.counts()
+	if withSites != 1 {
+		for m, c := range nat {
+			if c.IsSuppressed() {
+				fail("national %s is suppressed though %d states have sites: national totals are suppressed only when a single state has sites", countNames[m], withSites)
+			}
+		}
+		return
+	}
+	i := slices.IndexFunc(p.States, func(t TotalsRow) bool { return t.Sites > 0 })
+	st := p.States[i].counts()
+	for m, c := range nat {
+		switch {
+		case c.IsSuppressed() && !st[m].IsSuppressed():
+			fail("national %s is suppressed, but state %s's, the only state with sites, is published", countNames[m], p.States[i].State)
+		case !c.IsSuppressed() && st[m].IsSuppressed():
+			fail("national %s is published, and it is state %s's suppressed %s: %s is the only state with sites", countNames[m], p.States[i].State, countNames[m], p.States[i].State)
+		}
+	}
 }
 
 const nTotals = 12
@@ -173,7 +198,9 @@ func (p Published) group() ([]stateGroup, *grid, []error) {
 	}
 	var out []stateGroup
 	var gss []gridState
-	row := 0
+	nation := publishedRow("", "national", p.National.counts())
+	nation.exempt, nation.fixed = true, p.National.States != 1
+	row := 1
 	for _, st := range slices.Sorted(maps.Keys(byState)) {
 		sg := byState[st]
 		order := make([]int, len(sg.districts))
@@ -187,7 +214,7 @@ func (p Published) group() ([]stateGroup, *grid, []error) {
 		if sg.totals != nil {
 			gs.gridRow = publishedRow(st, "state "+st, sg.totals.counts())
 		}
-		gs.exempt, gs.fixed = len(order) != 1 || p.National.States < 2, len(order) == 0
+		gs.exempt, gs.fixed = len(order) != 1, len(order) == 0
 		sg.row = row
 		row++
 		for i, k := range order {
@@ -204,7 +231,7 @@ func (p Published) group() ([]stateGroup, *grid, []error) {
 		gss = append(gss, gs)
 		out = append(out, *sg)
 	}
-	return out, newGrid(gss), errs
+	return out, newGrid(nation, gss), errs
 }
 
 func publishedRow(id, label string, cs [nCounts]*Count) gridRow {
@@ -289,20 +316,17 @@ func (p Published) checkState(sg stateGroup, g *grid, fail func(string, ...any))
 	}
 }
 
-// checkSums checks the sums of the nation's grid (literal rule (b), and the published parts
-// add up) and that no suppressed cell can be derived from the published figures, except
-// the ones the national totals of a nation with a single state with sites disclose.
+// checkSums checks the nation's row and the sums of the nation's grid (literal rule (b),
+// and the published parts add up), and that no suppressed cell can be derived from the
+// published figures.
 func (p Published) checkSums(g *grid, fail func(string, ...any)) {
-	national := p.National.counts()
+	checkRow(g, 0, false, nil, nil, fail)
 	for _, tr := range g.trees {
 		m := tr.count
-		parent, where := national[m], "national"
-		if tr.parent >= 0 {
-			if g.supp[tr.parent] {
-				continue
-			}
-			parent, where = g.value[tr.parent], g.rows[tr.parent/nCounts].label
+		if g.supp[tr.parent] {
+			continue
 		}
+		parent, where := g.value[tr.parent], g.rows[tr.parent/nCounts].label
 		hidden, published := 0, 0
 		for _, c := range tr.children {
 			if g.supp[c] {
@@ -320,9 +344,8 @@ func (p Published) checkSums(g *grid, fail func(string, ...any)) {
 		}
 	}
 
-	derivable, inherent := g.bridges(false), g.bridges(true)
-	for c, s := range g.supp {
-		if s && derivable[c] && !(inherent[c] && p.National.States < 2) {
+	for c, b := range g.bridges(false) {
+		if b && g.supp[c] {
 			fail("%s: the suppressed %s can be derived from the published figures", g.rows[c/nCounts].label, countNames[c%nCounts])
 		}
 	}

@@ -48,20 +48,19 @@
 // (null, and listed) whenever its studentsReached or its students is suppressed. The
 // same applies to the state row of a state with a single district with data, which would
 // otherwise repeat that district's counts (its suppressed counts are null; state rows have
-// no "suppressed" array) — except when a single state has sites, since the national
-// totals are then that state's.
+// no "suppressed" array).
 //
-// Rule 2, counts never suppressed: everything in the national totals, and, in every row
-// (state rows included), the educator counts (educatorsTrained, educatorsTrainedCumulative,
-// educatorsVisiting), sites and schoolsAtThreshold, which count adults or schools, not
-// children or families.
+// Rule 2, counts never suppressed: the national totals whenever two or more states have
+// sites, and, in every row (national and state rows included), the educator counts
+// (educatorsTrained, educatorsTrainedCumulative, educatorsVisiting), districts, sites,
+// states and schoolsAtThreshold, which count adults or schools, not children or families.
 //
 // Rule 3, complementary suppression, so that no suppressed count can be worked out by
 // subtraction. The published counts obey these sums: in every row, visits = visitsFirst +
 // visitsSecond; for each of the six counts, a district's figure is the sum of its sites',
-// a state's the sum of its districts' and the (published) national figure the sum of the
-// states'. Complementary cells may therefore be taken from other states' rows. Publish applies, until
-// nothing changes:
+// a state's the sum of its districts' and the national figure the sum of the
+// states'. Complementary cells may therefore be taken from other states' rows. Publish
+// applies, until nothing changes:
 //
 //   - (a) row: if any of visits, visitsFirst, visitsSecond is suppressed, visitsFirst and
 //     visitsSecond are both suppressed;
@@ -81,19 +80,22 @@
 // most its published parent, and a district's schoolsAtThreshold can tell whether a site
 // with a suppressed share reached 10 %.
 //
-// Rule 4, the one exception. When a single state has sites, the national totals, which
-// are published in full, are that state's; if it has a single district, so are the
-// district's, and if that district has a single site, the site's. Such counts are still
-// null when under 10, but the national totals disclose them. Published.Exposed lists them;
-// it is empty whenever two or more states have sites.
+// Rule 4, a nation of one state. When a single state has sites, the national totals are
+// that state's (the other states' rows are zeros). The state's row then takes the
+// small-cell rule as any state's row does, that is when it has a single district with
+// data, and the national counts follow it: a national count is suppressed (null) exactly
+// where that state's is, so that no small count is published anywhere, whatever the
+// number of states. A single state with two or more districts has its row, and the nation
+// its totals, in full. Published.Exposed, the suppressed counts derivable from what is
+// published, is therefore always empty.
 //
 // Published.Check verifies a view: no published protected count below the state level,
-// or in the row of a state with a single district (two or more states having sites), is
-// under 10; in every row visitsFirst and visitsSecond are both suppressed or both
-// published, and visits is suppressed only with them; for every published parent with two
-// or more children, and every count, the number of suppressed children is 0 or at least 2;
-// no suppressed count is derivable from the published figures (with a single state with
-// sites, those Exposed excepted);
-// published figures add up (rows, districts, states to national); share and the
-// suppressed lists agree with the counts.
+// or in the row of a state with a single district, is under 10; a national count is
+// suppressed only when a single state has sites, and then exactly where that state's is;
+// in every row visitsFirst and visitsSecond are both suppressed or both published, and
+// visits is suppressed only with them; for every published parent with two or more
+// children, and every count, the number of suppressed children is 0 or at least 2; no
+// suppressed count is derivable from the published figures; published figures add up
+// (rows, districts, states to national); share and the suppressed lists agree with the
+// counts.
 package reach

@@ -15,14 +15,16 @@ import (
 const oracleP = 2147483647 // 2^31 − 1, prime: products of two residues fit in a uint64
 
 type oracleCell struct {
-	label string // "state S: visits", "district D: visits" or "site D/S: visits", as Exposed writes them
+	label string // "national: visits", "state S: visits", "district D: visits" or "site D/S: visits", as Exposed writes them
 	row   int
 	count int
 }
 
-// oracleNation is a publication's state, district and site rows: rows[i] has parent -1
-// (a state) or the index of its state's or district's row; sum marks the rows that are the
-// sum of their children (states and districts).
+// oracleNation is a publication's national, state, district and site rows: rows[i] has
+// parent -1 (the nation) or the index of the nation's, its state's or its district's row;
+// sum marks the rows that are the sum of their children (the nation, states and
+// districts). A published national total is a known figure like any other; a suppressed
+// one an unknown.
 type oracleNation struct {
 	labels []string
 	parent []int
@@ -45,8 +47,9 @@ func (on *oracleNation) add(label string, parent int, sum bool, counts [nCounts]
 func oracleRows(p Published) oracleNation {
 	var on oracleNation
 	rowOf := map[string]int{}
+	nation := on.add("national", -1, true, p.National.counts())
 	for i := range p.States {
-		rowOf["state "+p.States[i].State] = on.add("state "+p.States[i].State, -1, true, p.States[i].counts())
+		rowOf["state "+p.States[i].State] = on.add("state "+p.States[i].State, nation, true, p.States[i].counts())
 	}
 	ds := slices.Clone(p.Districts)
 	slices.SortFunc(ds, func(a, b DistrictRow) int { return cmp.Compare(a.District, b.District) })
@@ -91,15 +94,7 @@ func (st oracleNation) determined(unknown func(row, count int) bool) []string {
 		eqs = append(eqs, eq)
 	}
 	for m := range nCounts {
-		// The nation: Σ states = the published national total.
-		eq := make([]uint64, n)
-		for r, p := range st.parent {
-			if p < 0 {
-				term(eq, r, m, 1)
-			}
-		}
-		eqs = append(eqs, eq)
-		// Every state and district: the row − Σ its children = 0.
+		// The nation, every state and district: the row − Σ its children = 0.
 		for d := range st.parent {
 			if !st.sum[d] {
 				continue
@@ -175,28 +170,8 @@ func powMod(a, e uint64) uint64 {
 	return r
 }
 
-// oracle returns the suppressed cells the publication discloses, and the suppressed cells
-// the national totals alone would disclose (everything below the national level unknown).
-func oracle(p Published) (disclosed, inherent []string) {
+// oracle returns the suppressed cells that the publication discloses.
+func oracle(p Published) []string {
 	st := oracleRows(p)
-	disclosed = st.determined(func(r, m int) bool { return st.supp[r][m] })
-	for _, l := range st.determined(func(int, int) bool { return true }) {
-		if st.suppressedLabel(l) {
-			inherent = append(inherent, l)
-		}
-	}
-	slices.Sort(disclosed)
-	inherent = slices.Compact(slices.Sorted(slices.Values(inherent)))
-	return disclosed, inherent
-}
-
-func (st oracleNation) suppressedLabel(l string) bool {
-	for r := range st.labels {
-		for m := range nCounts {
-			if st.supp[r][m] && st.labels[r]+": "+countNames[m] == l {
-				return true
-			}
-		}
-	}
-	return false
+	return st.determined(func(r, m int) bool { return st.supp[r][m] })
 }

@@ -7,22 +7,24 @@ import (
 	"slices"
 )
 
-// Published is the public view of a year's reach: national totals in full; state,
-// district and site rows with small cells suppressed (see the package documentation).
-// It holds no educator, family or student id, and no hours.
+// Published is the public view of a year's reach: national totals (in full whenever two
+// or more states have sites); state, district and site rows with small cells suppressed
+// (see the package documentation). It holds no educator, family or student id, and no
+// hours.
 type Published struct {
 	Year      string        `json:"year"`
-	National  Totals        `json:"national"`  // includes states
+	National  TotalsRow     `json:"national"`  // includes states
 	States    []TotalsRow   `json:"states"`    // sorted by state code
 	Districts []DistrictRow `json:"districts"` // districts with a site, sorted by state, district
 	Sites     []SiteRow     `json:"sites"`     // sorted by state, district, school
 }
 
-// TotalsRow is a state's published totals (or the nation's, which are never suppressed):
-// Totals with the six protected counts nullable. A state with fewer than two districts
-// with data has its small counts suppressed, and complementary cells of other states
-// are suppressed so that none can be recovered from the national totals. In JSON it has
-// the shape of Totals, a suppressed count being null.
+// TotalsRow is a state's published totals, or the nation's: Totals with the six protected
+// counts nullable. A state with fewer than two districts with data has its small counts
+// suppressed, and complementary cells of other states are suppressed so that none can be
+// recovered from the national totals. The nation's counts are suppressed only when a
+// single state has sites: they are then that state's, and suppressed where its are. In
+// JSON it has the shape of Totals, a suppressed count being null.
 type TotalsRow struct {
 	Year                       string `json:"year"`
 	State                      string `json:"state,omitempty"` // empty for national totals
@@ -145,7 +147,7 @@ func (t Totals) counts() [nCounts]int {
 // deterministic and does not depend on the order of ds.
 func Publish(year string, national Totals, byState map[string]Totals, ds []DistrictMetrics) Published {
 	p := Published{
-		Year: year, National: national,
+		Year:      year,
 		States:    make([]TotalsRow, 0, len(byState)),
 		Districts: []DistrictRow{},
 		Sites:     []SiteRow{},
@@ -171,14 +173,17 @@ func Publish(year string, national Totals, byState map[string]Totals, ds []Distr
 	}
 	slices.Sort(codes)
 
-	// One grid for the nation: every state's row, then its districts' and sites' rows.
+	// One grid for the nation: its row, every state's row, then its districts' and sites'
+	// rows. The nation's counts are never suppressed when two or more states have sites;
+	// with a single one, they are its counts and follow its suppression.
+	nation := gridRow{label: "national", value: national.counts(), exempt: true, fixed: national.States != 1}
 	gss := make([]gridState, len(codes))
 	sites := map[*DistrictMetrics][]SiteMetrics{}
 	for i, st := range codes {
 		dsOf := perState[st]
-		// The small-cell rule applies to the state rows of states with a single district with
-		// data, but not when a single state has sites: the national totals are its own.
-		gss[i].gridRow = gridRow{id: st, value: byState[st].counts(), exempt: len(dsOf) != 1 || national.States < 2, fixed: len(dsOf) == 0}
+		// The small-cell rule applies to the state rows of states with a single district
+		// with data, which would otherwise repeat that district's counts.
+		gss[i].gridRow = gridRow{id: st, value: byState[st].counts(), exempt: len(dsOf) != 1, fixed: len(dsOf) == 0}
 		for _, d := range dsOf {
 			ss := slices.Clone(d.PerSite)
 			slices.SortStableFunc(ss, func(a, b SiteMetrics) int { return cmp.Compare(a.School, b.School) })
@@ -190,9 +195,11 @@ func Publish(year string, national Totals, byState map[string]Totals, ds []Distr
 			gss[i].districts = append(gss[i].districts, gd)
 		}
 	}
-	g := newGrid(gss)
+	g := newGrid(nation, gss)
 	g.suppress()
-	r := 0
+	p.National = national.Row()
+	fillCounts(p.National.counts(), g, 0)
+	r := 1
 	for _, st := range codes {
 		if t, ok := byState[st]; ok {
 			row := t.Row()

@@ -26,7 +26,7 @@ type gridRow struct {
 	value  [nCounts]int
 	supp   [nCounts]bool
 	exempt bool // the primary rule does not apply (see Publish)
-	fixed  bool // never suppressed: the row of a state without districts with data, all zeros by construction
+	fixed  bool // never suppressed: the row of a state without districts with data (all zeros by construction), and the nation's unless a single state has sites
 }
 
 type gridDistrict struct {
@@ -39,8 +39,8 @@ type gridState struct {
 	districts []gridDistrict
 }
 
-// tree is one sum: the parent (a state's or a district's cell, or -1 for the published
-// national total) is the sum of the children's cells.
+// tree is one sum: the parent (the nation's, a state's or a district's cell) is the sum
+// of the children's cells.
 type tree struct {
 	count    int // which of the six counts
 	parent   int32
@@ -51,38 +51,40 @@ type tree struct {
 // sum (equation) is a node and every cell an edge between the two equations it takes part
 // in. Each cell takes part in exactly two equations once the implied ones are dropped:
 //
-//   - a state's cell joins its own sum (state = Σ districts) to the nation's (national =
-//     Σ states, published); a district's cell joins its own sum (district = Σ sites) to its
-//     state's.
+//   - the nation's cell joins the nation's sum (national = Σ states) to the ground node;
+//     a state's cell joins its own sum (state = Σ districts) to the nation's; a district's
+//     cell joins its own sum (district = Σ sites) to its state's.
 //   - visits, visitsFirst, visitsSecond: a site's cell joins its district's sum to the
-//     site's row equation (visits = visitsFirst + visitsSecond). A district's or a state's
-//     row equation is implied by its sites' and the sums, so it is left out.
+//     site's row equation (visits = visitsFirst + visitsSecond). A district's, a state's or
+//     the nation's row equation is implied by its sites' and the sums, so it is left out.
 //   - familiesVisited, studentsReached, students: a site's cell joins its district's sum
-//     to a ground node (whose row would be minus the sum of all the others).
+//     to the ground node.
 //
+// The ground is the one node whose equation is not written down: it stands for the
+// implied equation (minus the sum of all the others), so that every cell has two ends.
 // With the published cells moved to the right-hand side, the system's matrix is the
-// incidence matrix of the graph of suppressed cells, so a suppressed cell is determined by
-// the published figures exactly when it is a bridge of that graph: suppression must leave
-// every suppressed cell on a cycle of suppressed cells.
+// incidence matrix of the graph of suppressed cells without the ground's row, so a
+// suppressed cell is determined by the published figures exactly when it is a bridge of
+// that graph: suppression must leave every suppressed cell on a cycle of suppressed cells.
+// A published national total is a known right-hand side like any published cell; a
+// suppressed one (a nation of a single state with sites) an unknown like any other.
 type grid struct {
 	rows  []gridRow
 	value []int      // per cell (row*nCounts + count)
 	supp  []bool     // per cell
 	ends  [][2]int32 // per cell: its two nodes
 	adj   [][]int32  // per node: its cells
-	trees []tree
+	trees []tree     // the nation's six first, then the states' and districts'
 }
 
-// newGrid builds the grid of the states' rows, in order: each state's row, then each of
-// its districts' rows, each followed by its sites' rows.
-func newGrid(states []gridState) *grid {
+// groundNode is the node whose equation is implied; the nation's six sums follow it.
+const groundNode = 0
+
+// newGrid builds the grid of the nation's row (row 0) and the states' rows, in order: each
+// state's row, then each of its districts' rows, each followed by its sites' rows.
+func newGrid(nation gridRow, states []gridState) *grid {
 	g := &grid{}
-	nodes := int32(nCounts + 3) // the nation's six sums, and grounds for families, reached, students
-	ground := func(m int) int32 { return int32(nCounts + m - mFamilies) }
-	nationTrees := make([]tree, nCounts)
-	for m := range nationTrees {
-		nationTrees[m] = tree{count: m, parent: -1}
-	}
+	nodes := int32(1 + nCounts) // the ground, and the nation's six sums
 	var trees []tree
 	add := func(r gridRow) int32 {
 		g.rows = append(g.rows, r)
@@ -93,6 +95,11 @@ func newGrid(states []gridState) *grid {
 		}
 		return int32(len(g.rows) - 1)
 	}
+	add(nation)
+	for m := range nCounts {
+		g.ends[m] = [2]int32{1 + int32(m), groundNode}
+		trees = append(trees, tree{count: m, parent: int32(m)})
+	}
 	for _, st := range states {
 		str := add(st.gridRow)
 		sn := nodes
@@ -100,8 +107,8 @@ func newGrid(states []gridState) *grid {
 		stFirst := len(trees)
 		for m := range nCounts {
 			c := str*nCounts + int32(m)
-			g.ends[c] = [2]int32{sn + int32(m), int32(m)}
-			nationTrees[m].children = append(nationTrees[m].children, c)
+			g.ends[c] = [2]int32{sn + int32(m), 1 + int32(m)}
+			trees[m].children = append(trees[m].children, c)
 			trees = append(trees, tree{count: m, parent: c})
 		}
 		for _, d := range st.districts {
@@ -124,14 +131,14 @@ func newGrid(states []gridState) *grid {
 					if m <= mSecond {
 						g.ends[c] = [2]int32{rn, dn + int32(m)}
 					} else {
-						g.ends[c] = [2]int32{dn + int32(m), ground(m)}
+						g.ends[c] = [2]int32{dn + int32(m), groundNode}
 					}
 					trees[first+m].children = append(trees[first+m].children, c)
 				}
 			}
 		}
 	}
-	g.trees = append(nationTrees, trees...)
+	g.trees = trees
 	g.adj = make([][]int32, nodes)
 	for c, e := range g.ends {
 		g.adj[e[0]] = append(g.adj[e[0]], int32(c))
@@ -165,7 +172,10 @@ func (g *grid) suppress() {
 	}
 	inherent := g.bridges(true)
 	for {
-		changed := g.ruleRows()
+		changed := g.ruleNation()
+		if g.ruleRows() {
+			changed = true
+		}
 		if g.ruleTrees() {
 			changed = true
 		}
@@ -183,6 +193,29 @@ func (g *grid) suppress() {
 			return
 		}
 	}
+}
+
+// ruleNation: when the nation's row may be suppressed at all (a single state has sites,
+// so the national totals are that state's), a national count is suppressed wherever a
+// state's is.
+func (g *grid) ruleNation() bool {
+	if g.rows[0].fixed {
+		return false
+	}
+	changed := false
+	for _, t := range g.trees[:nCounts] {
+		if g.supp[t.parent] {
+			continue
+		}
+		for _, c := range t.children {
+			if g.supp[c] {
+				g.supp[t.parent] = true
+				changed = true
+				break
+			}
+		}
+	}
+	return changed
 }
 
 // ruleRows is rule (a): if any of visits, visitsFirst, visitsSecond of a row is
@@ -209,7 +242,7 @@ func (g *grid) ruleTrees() bool {
 	changed := false
 	for _, t := range g.trees {
 		n := 0
-		if t.parent >= 0 && g.supp[t.parent] {
+		if g.supp[t.parent] {
 			n++
 		}
 		best := int32(-1)

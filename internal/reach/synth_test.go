@@ -20,6 +20,9 @@ var synthShapes = map[string]SynthOptions{
 	"other year":   {Year: "2023-2024", OutOfYear: true}, // contains 29 February 2024
 	"many states":  {States: 60, DistrictsPerState: [2]int{1, 1}, SitesPerDistrict: [2]int{1, 1}, FamiliesPerSite: [2]int{1, 3}},
 	"one district": {States: 1, DistrictsPerState: [2]int{1, 1}, SitesPerDistrict: [2]int{3, 3}},
+	// A nation of one state: its counts are the national totals.
+	"single state":       {States: 1, DistrictsPerState: [2]int{1, 3}, SitesPerDistrict: [2]int{1, 3}, FamiliesPerSite: [2]int{1, 12}, EducatorsPerDistrict: [2]int{2, 6}},
+	"small single state": {States: 1, DistrictsPerState: [2]int{1, 1}, SitesPerDistrict: [2]int{1, 3}, FamiliesPerSite: [2]int{1, 4}, EducatorsPerDistrict: [2]int{2, 3}},
 }
 
 // TestKnownAnswers drives Synth's records through ComputeDistrict and Rollup and compares

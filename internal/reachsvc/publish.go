@@ -10,13 +10,14 @@ import (
 
 // Public is the public file of a year (public/reach/{year}.json, schemas/reach.schema.json):
 // the national figures and the states', as PTHV's site shows them. National totals are
-// published in full; a state's protected counts are null where suppressed (a state with a
-// single district, and the complementary cells that keep it hidden); nothing below the
-// state level is in this file.
+// published in full whenever two or more states have sites (with a single one, they are its
+// counts and null where its are); a state's protected counts are null where suppressed (a
+// state with a single district, and the complementary cells that keep it hidden); nothing
+// below the state level is in this file.
 type Public struct {
 	Year      string            `json:"year"`
 	Generated time.Time         `json:"generated"`
-	National  reach.Totals      `json:"national"`
+	National  reach.TotalsRow   `json:"national"`
 	States    []reach.TotalsRow `json:"states"`
 	Note      string            `json:"note"`
 }
@@ -24,12 +25,13 @@ type Public struct {
 // PublicView is the public file of a published view.
 func PublicView(p reach.Published, now time.Time) Public {
 	return Public{Year: p.Year, Generated: now.UTC().Truncate(time.Second), National: p.National, States: p.States,
-		Note: "Counts of completed home visits, families and students reached, sites (schools with at least one completed visit), states, and educators trained in the school year (1 July - 30 June). A state's counts are null where suppressed, so that no count under 10 of a district can be worked out; figures below the state level are published only through the API, with counts under 10 suppressed."}
+		Note: "Counts of completed home visits, families and students reached, sites (schools with at least one completed visit), states, and educators trained in the school year (1 July - 30 June). A state's counts are null where suppressed, so that no count under 10 of a district can be worked out (and so are the national counts when a single state has sites, since they are then that state's); figures below the state level are published only through the API, with counts under 10 suppressed."}
 }
 
 // emitMetrics writes the published view's national and per-state figures as CloudWatch
-// Embedded Metric Format lines (namespace PTHVReach, dimensions Year and Year+State). A
-// state's suppressed counts are left out of its line.
+// Embedded Metric Format lines (namespace PTHVReach, dimensions Year and Year+State).
+// Suppressed counts (a state's, or the nation's when a single state has sites) are left
+// out of their line.
 func (s *Service) emitMetrics(pub reach.Published) {
 	if s.Metrics == nil {
 		return
@@ -64,7 +66,7 @@ func (s *Service) emitMetrics(pub reach.Published) {
 			fmt.Fprintf(s.Metrics, "%s\n", b)
 		}
 	}
-	line(pub.National.Row(), []string{"Year"})
+	line(pub.National, []string{"Year"})
 	for _, st := range pub.States { // sorted by state code
 		line(st, []string{"Year", "State"})
 	}

@@ -257,12 +257,12 @@ func TestRecomputeRefusesABadYear(t *testing.T) {
 	}
 }
 
-// TestMetricsLeaveOutSuppressedStateCounts: single-district states with small counts have
-// those counts null in the public file, and their EMF lines carry no value for them.
-func TestMetricsLeaveOutSuppressedStateCounts(t *testing.T) {
-	ins, _ := reach.Synth(11, reach.SynthOptions{Year: year, States: 3, DistrictsPerState: [2]int{1, 1}, SitesPerDistrict: [2]int{1, 1}, FamiliesPerSite: [2]int{1, 3}})
-	st := newStore(t, ins)
-	svc, blobs, metrics := newService(st)
+// publishSynth runs a full recomputation of Synth's records and returns the public file
+// (checked against its schema), the metric lines and the truth.
+func publishSynth(t *testing.T, seed uint64, opts reach.SynthOptions) (Public, *bytes.Buffer, reach.SynthTruth) {
+	t.Helper()
+	ins, truth := reach.Synth(seed, opts)
+	svc, blobs, metrics := newService(newStore(t, ins))
 	if _, err := svc.Full(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -273,6 +273,13 @@ func TestMetricsLeaveOutSuppressedStateCounts(t *testing.T) {
 	if err := json.Unmarshal(blobs.objs[PublicKey(year)], &pub); err != nil {
 		t.Fatal(err)
 	}
+	return pub, metrics, truth
+}
+
+// TestMetricsLeaveOutSuppressedStateCounts: single-district states with small counts have
+// those counts null in the public file, and their EMF lines carry no value for them.
+func TestMetricsLeaveOutSuppressedStateCounts(t *testing.T) {
+	pub, metrics, _ := publishSynth(t, 11, reach.SynthOptions{Year: year, States: 3, DistrictsPerState: [2]int{1, 1}, SitesPerDistrict: [2]int{1, 1}, FamiliesPerSite: [2]int{1, 3}})
 	lines := map[string]map[string]any{}
 	for _, l := range strings.Split(strings.TrimSpace(metrics.String()), "\n") {
 		var m map[string]any
@@ -306,6 +313,35 @@ func TestMetricsLeaveOutSuppressedStateCounts(t *testing.T) {
 	}
 	if hidden == 0 {
 		t.Fatalf("no state count suppressed: %+v", pub.States)
+	}
+}
+
+// TestANationOfOneStatePublishesNoSmallCount: with a single state with a single district,
+// the national totals are that district's; the public file has them null where they are
+// under 10 (it validates against its schema), and the national metric line leaves them out.
+func TestANationOfOneStatePublishesNoSmallCount(t *testing.T) {
+	pub, metrics, truth := publishSynth(t, 5, reach.SynthOptions{Year: year, States: 1, DistrictsPerState: [2]int{1, 1}, SitesPerDistrict: [2]int{1, 1}, FamiliesPerSite: [2]int{2, 3}})
+	if truth.National.States != 1 || truth.National.Visits >= reach.MinCell {
+		t.Fatalf("the data is not a small one-state year: %+v", truth.National)
+	}
+	n := pub.National
+	if !n.Visits.IsSuppressed() || !n.FamiliesVisited.IsSuppressed() || n.States != 1 || n.Sites != 1 || n.EducatorsTrained != truth.National.EducatorsTrained {
+		t.Errorf("national: %+v", n)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(metrics.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		if _, state := m["State"]; state || m["Year"] != year {
+			continue
+		}
+		if _, ok := m["HomeVisits"]; ok {
+			t.Errorf("the national metric line has the suppressed visits: %s", l)
+		}
+		if m["Sites"] != 1.0 {
+			t.Errorf("the national metric line: %s", l)
+		}
 	}
 }
 

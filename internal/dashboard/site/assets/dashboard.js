@@ -278,7 +278,9 @@
         stat.hidden = !!state.filter;
         dd.textContent = t ? fmt.format(t.states || 0) : '–';
       } else {
-        dd.textContent = t ? fmt.format(t[k]) : '–';
+        // A count is null when suppressed: a state's, or the nation's when a single state
+        // has sites (its totals are then that state's).
+        dd.textContent = t ? n(t[k]) : '–';
       }
     }
   }
@@ -322,10 +324,10 @@
 
   function tipFigures(s) {
     return [
-      ['Home visits', fmt.format(s.visits)],
+      ['Home visits', n(s.visits)],
       ['Sites', fmt.format(s.sites)],
-      ['Families visited', fmt.format(s.familiesVisited)],
-      ['Students reached', fmt.format(s.studentsReached)],
+      ['Families visited', n(s.familiesVisited)],
+      ['Students reached', n(s.studentsReached)],
       ['Educators trained', fmt.format(s.educatorsTrained)],
     ];
   }
@@ -364,7 +366,8 @@
     hideTip();
     for (const [code, [name, c, r]] of Object.entries(STATES)) {
       const s = by.get(code);
-      const bin = s ? binOf(s.visits, bounds) : 0;
+      // A state with sites whose visits are suppressed (under 10) takes the lowest bin.
+      const bin = s ? (s.visits === null && s.sites > 0 ? 1 : binOf(s.visits, bounds)) : 0;
       let tile;
       if (s && s.sites > 0) {
         tile = el('button', {
@@ -424,7 +427,7 @@
     const max = Math.ceil(peak / step) * step;
     const chart = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, width: W, height: H, role: 'img', class: 'trend' });
     const summary = 'Home visits by school year, ' + where + ': ' +
-      (rows.map((r) => r.year + ', ' + fmt.format(r.visits)).join('; ') || 'none published') + '.';
+      (rows.map((r) => r.year + ', ' + n(r.visits)).join('; ') || 'none published') + '.';
     chart.append(svg('title', {}, summary));
     const plotW = W - pad.l - pad.r;
     const plotH = H - pad.t - pad.b;
@@ -438,7 +441,7 @@
       const cx = pad.l + (plotW * (i + 0.5)) / rows.length;
       const h = (plotH * r.visits) / max;
       chart.append(svg('rect', { x: cx - bw / 2, y: pad.t + plotH - h, width: bw, height: Math.max(h, 0), class: r.year === state.year ? 'bar current' : 'bar' }));
-      chart.append(svg('text', { x: cx, y: pad.t + plotH - h - 6, class: 'value', 'text-anchor': 'middle' }, fmt.format(r.visits)));
+      chart.append(svg('text', { x: cx, y: pad.t + plotH - h - 6, class: 'value', 'text-anchor': 'middle' }, n(r.visits)));
       chart.append(svg('text', { x: cx, y: H - 12, class: 'tick', 'text-anchor': 'middle' }, r.year));
     });
     $('trend-chart').replaceChildren(chart);
