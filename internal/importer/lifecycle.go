@@ -120,31 +120,45 @@ func (s *Service) refuse(ctx context.Context, log *slog.Logger, districtID strin
 // one at a time, oldest first, for as long as it can take the district's lock. A runner
 // that cannot take the lock records the waiting drops as queued and stops: the holder lists
 // the drops again after every import, and the sweep finds them if the holder dies.
+//
+// The district's imports are listed once per import, under the lock: that one listing says
+// whether an import is stranded (taken over first) and is the same-second check's. With no
+// drop waiting, only the first round lists them (an event for a drop already claimed: a
+// redelivery finds its stranded import); an import stranded after that is the sweep's, as
+// is one stranded just after any drain.
 func (s *Service) drain(ctx context.Context, d *pthv.District) error {
 	log := s.log().With("districtId", d.ID)
-	for {
-		continued, busy, err := s.recoverStranded(ctx, d)
-		if err != nil || continued {
-			return err
-		}
-		// A recovered import changed the district's watermark and snapshot.
-		if d, err = s.Store.District(ctx, d.ID); err != nil {
-			return err
+	for first := true; ; first = false {
+		var err error
+		if !first {
+			// The import just run (or taken over) changed the district's watermark and snapshot.
+			if d, err = s.Store.District(ctx, d.ID); err != nil {
+				return err
+			}
 		}
 		pending, err := s.unclaimed(ctx, d)
 		if err != nil {
 			return err
 		}
 		if len(pending) == 0 {
-			return nil
+			if !first {
+				return nil
+			}
+			imps, err := s.Store.ListImports(ctx, d.ID, strandedWindow)
+			if err != nil {
+				return err
+			}
+			if !s.hasWork(imps) {
+				return nil
+			}
+			if continued, _, err := s.recoverStranded(ctx, d, imps); err != nil || continued {
+				return err
+			}
+			continue
 		}
 		obj := pending[0]
 		id := ImportID(obj)
-		if busy {
-			err = pthv.ErrConflict // an older import is unfinished: this drop waits for it
-		} else {
-			err = s.Store.Lock(ctx, d.ID, id, s.lease())
-		}
+		err = s.Store.Lock(ctx, d.ID, id, s.lease())
 		if errors.Is(err, pthv.ErrConflict) {
 			if err := s.recordQueued(ctx, d, pending); err != nil {
 				return err // the message stays on the queue until the drops are recorded
@@ -154,9 +168,35 @@ func (s *Service) drain(ctx context.Context, d *pthv.District) error {
 		} else if err != nil {
 			return err
 		}
-		continued, err = s.importObject(ctx, d, obj, id)
-		if continued {
-			return err // the lock stays with the import until its continuation finishes
+		imps, err := s.Store.ListImports(ctx, d.ID, strandedWindow)
+		if err == nil && s.hasWork(imps) {
+			// An older import is unfinished: it is taken over (or waited for) before this drop.
+			err = s.Store.Unlock(ctx, d.ID, id)
+			var continued, busy bool
+			if err == nil {
+				continued, busy, err = s.recoverStranded(ctx, d, imps)
+			}
+			if err != nil || continued {
+				return err
+			}
+			if busy {
+				if err := s.recordQueued(ctx, d, pending); err != nil {
+					return err
+				}
+				log.Info("an older import of the district is unfinished; this drop is recorded as queued and imported after it", "decision", "deferred")
+				return nil
+			}
+			continue
+		}
+		var continued bool
+		if err == nil {
+			if imps == nil {
+				imps = []*pthv.Import{} // listed, and none: not to be listed again
+			}
+			continued, err = s.importObject(ctx, d, obj, id, imps)
+			if continued {
+				return err // the lock stays with the import until its continuation finishes
+			}
 		}
 		if uerr := s.Store.Unlock(ctx, d.ID, id); err == nil {
 			err = uerr
@@ -210,7 +250,8 @@ const DefaultLease = 5 * time.Minute
 
 // importObject runs one roster import under the district lock held by id. It reports
 // whether the import continues in another invocation (the lock stays held).
-func (s *Service) importObject(ctx context.Context, d *pthv.District, obj pthv.Object, id string) (bool, error) {
+// listed is the district's imports as listed under that lock.
+func (s *Service) importObject(ctx context.Context, d *pthv.District, obj pthv.Object, id string, listed []*pthv.Import) (bool, error) {
 	log := s.log().With("districtId", d.ID, "importId", id)
 	now := s.now()
 	imp := &pthv.Import{ID: id, District: d.ID, Source: obj, Status: pthv.StatusPlanning, Started: now, Heartbeat: now,
@@ -240,7 +281,8 @@ func (s *Service) importObject(ctx context.Context, d *pthv.District, obj pthv.O
 		return false, s.finish(ctx, imp, nil)
 	}
 	log.Info("import started", "decision", "plan", "bytes", obj.Size)
-	return s.planAndApply(ctx, d, imp)
+	continued, _, err := s.planAndApplyHold(ctx, d, imp, "", listed)
+	return continued, err
 }
 
 // claim claims obj for import id; claiming an object again for the same import succeeds.
@@ -257,19 +299,20 @@ func (s *Service) claim(ctx context.Context, obj pthv.Object, id string) error {
 // planAndApply plans a claimed roster import (again, after a takeover) and applies it
 // unless it is rejected or held.
 func (s *Service) planAndApply(ctx context.Context, d *pthv.District, imp *pthv.Import) (bool, error) {
-	continued, _, err := s.planAndApplyHold(ctx, d, imp, "")
+	continued, _, err := s.planAndApplyHold(ctx, d, imp, "", nil)
 	return continued, err
 }
 
 // planAndApplyHold is planAndApply that also holds the import, whatever its numbers, when
 // hold gives a reason (a sync connection's first run, changed settings, an incomplete
-// collection), and returns the validation report once planned.
-func (s *Service) planAndApplyHold(ctx context.Context, d *pthv.District, imp *pthv.Import, hold string) (bool, *orcsv.Report, error) {
+// collection), and returns the validation report once planned. listed is the district's
+// imports as listed under the district lock this run holds, or nil (they are listed).
+func (s *Service) planAndApplyHold(ctx context.Context, d *pthv.District, imp *pthv.Import, hold string, listed []*pthv.Import) (bool, *orcsv.Report, error) {
 	log := s.log().With("districtId", d.ID, "importId", imp.ID)
 	if imp.TimingsMS == nil {
 		imp.TimingsMS = map[string]int64{}
 	}
-	supersede, orderHold, err := s.sameSecond(ctx, d, imp)
+	supersede, orderHold, err := s.sameSecond(ctx, d, imp, listed)
 	if err != nil {
 		return false, nil, s.fail(ctx, imp, "planning", err, true)
 	}

@@ -34,11 +34,13 @@ func versionOrder(objs []pthv.Object) map[string]int {
 // sameSecond compares imp's drop with the district's other roster imports uploaded in the
 // same second that changed or would change the roster (applying, applied, held, approved).
 // It returns a reason to supersede imp (an older version of the same key) or to hold it (a
-// different key, or versions whose order S3 does not say).
-func (s *Service) sameSecond(ctx context.Context, d *pthv.District, imp *pthv.Import) (supersede, hold string, err error) {
-	imps, err := s.Store.ListImports(ctx, d.ID, strandedWindow)
-	if err != nil {
-		return "", "", err
+// different key, or versions whose order S3 does not say). imps is the district's imports as
+// listed under the district lock this run holds; nil lists them.
+func (s *Service) sameSecond(ctx context.Context, d *pthv.District, imp *pthv.Import, imps []*pthv.Import) (supersede, hold string, err error) {
+	if imps == nil {
+		if imps, err = s.Store.ListImports(ctx, d.ID, strandedWindow); err != nil {
+			return "", "", err
+		}
 	}
 	var order map[string]int
 	for _, other := range imps {

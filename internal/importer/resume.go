@@ -98,16 +98,23 @@ func (s *Service) csvRun(ctx context.Context, d *pthv.District, id string, run f
 	return err
 }
 
-// recoverStranded takes over, oldest first, the district's imports that no run is working
-// on. It reports whether one continues in another invocation (the lock stays held), and
-// whether a roster or training import is still unfinished (busy): a live run works on it,
-// or another import holds the district. No newer drop may be planned before it finishes,
-// or its remaining writes would land over the newer export.
-func (s *Service) recoverStranded(ctx context.Context, d *pthv.District) (continued, busy bool, err error) {
-	imps, err := s.Store.ListImports(ctx, d.ID, strandedWindow)
-	if err != nil {
-		return false, false, err
+// hasWork reports whether imps holds an import a drain must see to first: any import no run
+// works on any more, or a roster or training import a live run works on.
+func (s *Service) hasWork(imps []*pthv.Import) bool {
+	for _, imp := range imps {
+		if resumable(imp.Status) && (s.stale(imp) || imp.Kind != "consent" && imp.Kind != "visits") {
+			return true
+		}
 	}
+	return false
+}
+
+// recoverStranded takes over, oldest first, the district's imports (imps, newest first, as
+// listed) that no run is working on. It reports whether one continues in another invocation
+// (the lock stays held), and whether a roster or training import is still unfinished (busy):
+// a live run works on it, or another import holds the district. No newer drop may be
+// planned before it finishes, or its remaining writes would land over the newer export.
+func (s *Service) recoverStranded(ctx context.Context, d *pthv.District, imps []*pthv.Import) (continued, busy bool, err error) {
 	for i := len(imps) - 1; i >= 0; i-- {
 		imp := imps[i]
 		if !resumable(imp.Status) {

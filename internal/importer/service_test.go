@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -590,5 +591,23 @@ func TestVisitDropsCheckTheRosterAndAreIdempotent(t *testing.T) {
 	upd := r.drop("drops/d1/visits/fall-fixed.csv", []byte(fixed))
 	if upd.Counts[pthv.KindVisit].Changed != 1 || upd.Writes.Items != 1 {
 		t.Fatalf("a corrected row: %+v", upd.Counts[pthv.KindVisit])
+	}
+}
+
+func TestADrainListsTheDistrictsImportsOncePerImport(t *testing.T) {
+	r := newRig(t)
+	a := genZip(t, rostergen.Options{Students: 60, Seed: 41})
+	b := genZip(t, rostergen.Options{Students: 60, Seed: 41, Remove: 0.05})
+	for i, data := range [][]byte{a, b} {
+		r.store.ResetCounts()
+		imp := r.drop(fmt.Sprintf("drops/d1/rosters/%d.zip", i), data)
+		if imp.Status != pthv.StatusApplied {
+			t.Fatalf("drop %d: %s (%s)", i, imp.Status, imp.Reason)
+		}
+		// Under the lock, one listing says that nothing is stranded and is the same-second
+		// check's; with no drop left, the drain ends without listing again.
+		if n := r.store.Calls("ListImports"); n != 1 {
+			t.Errorf("drop %d: the district's imports were listed %d times; want once", i, n)
+		}
 	}
 }

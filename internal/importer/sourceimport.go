@@ -92,5 +92,5 @@ func (s *Service) importPackage(ctx context.Context, d *pthv.District, imp *pthv
 		return false, nil, s.fail(ctx, imp, "claiming the package", err, false)
 	}
 	log.Info("import started", "decision", "plan", "bytes", imp.Source.Size)
-	return s.planAndApplyHold(ctx, d, imp, hold)
+	return s.planAndApplyHold(ctx, d, imp, hold, nil)
 }
