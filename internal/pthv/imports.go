@@ -205,7 +205,7 @@ type WriteStats struct {
 	Batches     int `json:"batches"`
 	FullBatches int `json:"fullBatches"`
 	Retries     int `json:"retries"` // BatchWriteItem calls that only retried UnprocessedItems
-	Updates     int `json:"updates"` // single-item deactivations
+	Updates     int `json:"updates"` // deactivations (batched: read, then written back inactive)
 }
 
 // Add accumulates o into w.

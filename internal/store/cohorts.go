@@ -87,7 +87,7 @@ func (s *Store) Users(ctx context.Context, district string, ids []string) (map[s
 		for k, id := range batches[i] {
 			keys[k] = key(RecordPK(district, roster.KindUser, Shard(id)), id)
 		}
-		items, err := s.batchGet(ctx, keys, "sk, a, j")
+		items, err := s.batchGet(ctx, keys, "sk, a, j", false)
 		if err != nil {
 			return err
 		}
@@ -108,7 +108,13 @@ func (s *Store) Users(ctx context.Context, district string, ids []string) (map[s
 	return out, err
 }
 
-func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, projection string) ([]map[string]types.AttributeValue, error) {
+// batchGet reads up to 100 items by key (the attributes of projection, every attribute when
+// it is empty), retrying UnprocessedKeys with backoff; keys with no item are left out.
+func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, projection string, consistent bool) ([]map[string]types.AttributeValue, error) {
+	ka := types.KeysAndAttributes{ConsistentRead: aws.Bool(consistent)}
+	if projection != "" {
+		ka.ProjectionExpression = aws.String(projection)
+	}
 	var items []map[string]types.AttributeValue
 	backoff := 50 * time.Millisecond
 	for attempt := 0; len(keys) > 0; attempt++ {
@@ -123,8 +129,8 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 			}
 			backoff = min(2*backoff, 5*time.Second)
 		}
-		out, err := s.DB.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
-			s.Table: {Keys: keys, ProjectionExpression: aws.String(projection)}}})
+		ka.Keys = keys
+		out, err := s.DB.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{s.Table: ka}})
 		if err != nil {
 			var thr *types.ProvisionedThroughputExceededException
 			if errors.As(err, &thr) {

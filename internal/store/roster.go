@@ -103,8 +103,9 @@ func PutItem(district, importID, now string, op pthv.Op) map[string]types.Attrib
 }
 
 // Apply implements importer.Rosters. Puts go in full batches of 25 through BatchWriteItem, with
-// UnprocessedItems retried after exponential backoff with jitter; deactivations are
-// conditional UpdateItem calls (the record must exist) so that nothing but the flag changes.
+// UnprocessedItems retried after exponential backoff with jitter. Deactivations are batched
+// too (see deactivate): the records are read with BatchGetItem and written back inactive,
+// nothing else changed, 25 a BatchWriteItem; a record never stored is not created.
 func (s *Store) Apply(ctx context.Context, district, importID string, ops []pthv.Op) (pthv.WriteStats, error) {
 	now := s.now().Format(time.RFC3339)
 	var puts []map[string]types.AttributeValue
@@ -123,23 +124,52 @@ func (s *Store) Apply(ctx context.Context, district, importID string, ops []pthv
 	if err != nil {
 		return stats, err
 	}
+	ds, err := s.deactivate(ctx, district, importID, now, offs)
+	stats.Add(ds)
+	return stats, err
+}
+
+// deactivate marks the records of offs inactive: it reads them (consistent BatchGetItem, 100
+// keys a request) and puts each back with only its active flag, import id and write time
+// changed, in full batches of 25. One UpdateItem a record cost a request each; under the
+// district lock no other import writes the district's roster between the read and the put.
+// Updates counts the deactivations asked for, Batches and FullBatches the writes.
+func (s *Store) deactivate(ctx context.Context, district, importID, now string, offs []pthv.Op) (pthv.WriteStats, error) {
+	if len(offs) == 0 {
+		return pthv.WriteStats{}, nil
+	}
+	var chunks [][]pthv.Op
+	for rest := offs; len(rest) > 0; {
+		n := min(maxBatchGet, len(rest))
+		chunks = append(chunks, rest[:n])
+		rest = rest[n:]
+	}
 	var mu sync.Mutex
-	err = parallel(ctx, s.workers(), len(offs), func(ctx context.Context, i int) error {
-		op := offs[i]
-		_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.Table,
-			Key:                       key(RecordPK(district, op.Kind, Shard(op.ID)), op.ID),
-			UpdateExpression:          aws.String("SET a = :f, iid = :iid, ua = :ua"),
-			ConditionExpression:       aws.String("attribute_exists(pk)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":f": &types.AttributeValueMemberBOOL{Value: false}, ":iid": str(importID), ":ua": str(now)}})
-		if err != nil && !isConditionFailed(err) {
-			return fmt.Errorf("deactivate %s %s: %w", op.Kind, op.ID, err)
+	var found []map[string]types.AttributeValue
+	err := parallel(ctx, s.workers(), len(chunks), func(ctx context.Context, i int) error {
+		keys := make([]map[string]types.AttributeValue, len(chunks[i]))
+		for k, op := range chunks[i] {
+			keys[k] = key(RecordPK(district, op.Kind, Shard(op.ID)), op.ID)
+		}
+		items, err := s.batchGet(ctx, keys, "", true)
+		if err != nil {
+			return fmt.Errorf("deactivate: %w", err)
+		}
+		for _, it := range items {
+			it["a"] = &types.AttributeValueMemberBOOL{Value: false}
+			it["iid"], it["ua"] = str(importID), str(now)
 		}
 		mu.Lock()
-		stats.Updates++
+		found = append(found, items...)
 		mu.Unlock()
 		return nil
 	})
-	return stats, err
+	if err != nil {
+		return pthv.WriteStats{}, err
+	}
+	ws, err := s.putAll(ctx, found)
+	ws.Items, ws.Updates = 0, len(offs)
+	return ws, err
 }
 
 // writeBatch writes up to 25 items, retrying unprocessed ones with backoff.
