@@ -20,7 +20,8 @@ package main
 //     usage wrong (usageErr; an API 400, a cohort bad_request).
 //   - Output: tables through newTable (upper-case headers, times as stamp formats them, UTC);
 //     counts through plural ("1 error", "2 errors"); personal data only where asked, to a
-//     file that is never overwritten without --force, or to stdout for "-" (openOut).
+//     file that is never overwritten without --force, written whole once complete, or to stdout
+//     for "-" (writeWhole, output.go).
 
 import (
 	"errors"
@@ -28,7 +29,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"runtime/debug"
 	"slices"
 	"sort"
@@ -364,27 +364,6 @@ func (t *table) row(vals ...any) {
 }
 
 func (t *table) flush() error { return t.tw.Flush() }
-
-// openOut opens the file a command writes personal or generated data to: "-" is standard
-// output; an existing file is refused (exit 2) unless force. The returned close func must be
-// called; for "-" it closes nothing.
-func openOut(path string, force bool, stdout io.Writer) (io.Writer, func() error, error) {
-	if path == "-" {
-		return stdout, func() error { return nil }, nil
-	}
-	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-	if force {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	}
-	f, err := os.OpenFile(path, flags, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return nil, nil, usageErr("%s exists: give --force to overwrite it", path)
-	}
-	if err != nil {
-		return nil, nil, usageErr("%v", err)
-	}
-	return f, f.Close, nil
-}
 
 // refusal turns an error of the service into the command's exit: a *importer.RuleError (an
 // id the roster does not know, …) is refused with its rule code and exit 1, as a drop file's

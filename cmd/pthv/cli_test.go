@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/pthv/reach/internal/consent"
+	"github.com/pthv/reach/internal/deploy"
 	"github.com/pthv/reach/internal/visits"
 	"time"
 )
@@ -229,40 +232,150 @@ func TestRulesListEveryCodeOfEveryFile(t *testing.T) {
 	}
 }
 
-func TestTheCoordinatorCSVNeverOverwritesAFileWithoutForce(t *testing.T) {
-	existing := filepath.Join(t.TempDir(), "cohort.csv")
-	os.WriteFile(existing, []byte("keep me"), 0o600)
-	code, _, errOut := runCLI(t, "cohort", "show", "coh-1", "--district", "d", "--csv", existing)
-	if code != 2 || !strings.Contains(errOut, "--force") {
-		t.Fatalf("exit %d: %s", code, errOut)
+// TestGeneratedFilesAreNotOverwritten: no command overwrites a file without --force (exit
+// 2, the file as it was): gen roster (a zip, or a folder that is not empty), gen trainings,
+// gen visits and cohort show --csv. "-" is standard output (never a file named "-"), with
+// the summary on standard error; a file is written whole once complete, so a command that
+// fails midway leaves no file, and an old file as it was even with --force.
+func TestGeneratedFilesAreNotOverwritten(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	at := func(name string) string { return filepath.Join(dir, name) }
+	keep := func(path string) { os.WriteFile(path, []byte("keep me"), 0o600) }
+	kept := func(what, path string) {
+		t.Helper()
+		if b, err := os.ReadFile(path); err != nil || string(b) != "keep me" {
+			t.Errorf("%s: the existing file now holds %q (%v)", what, b, err)
+		}
 	}
-	if b, _ := os.ReadFile(existing); string(b) != "keep me" {
-		t.Fatal("the existing file was overwritten")
+	refused := func(what string, args ...string) {
+		t.Helper()
+		code, out, errOut := runCLI(t, args...)
+		if code != 2 || !strings.Contains(errOut, "--force") {
+			t.Errorf("%s: exit %d, %q %q; want 2 and a word about --force", what, code, out, errOut)
+		}
 	}
-	// "-" is standard output, never a file named "-".
-	var out strings.Builder
-	w, closeOut, err := openOut("-", false, &out)
-	if err != nil {
+	ok := func(what string, args ...string) (string, string) {
+		t.Helper()
+		code, out, errOut := runCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", what, code, errOut)
+		}
+		return out, errOut
+	}
+
+	// gen roster: a folder, then into it again, then with --force.
+	roster := at("roster")
+	ok("gen roster", "gen", "roster", "--students", "40", "--out", roster)
+	keep(filepath.Join(roster, "users.csv"))
+	refused("gen roster into a folder that is not empty", "gen", "roster", "--students", "40", "--out", roster)
+	kept("gen roster into a folder that is not empty", filepath.Join(roster, "users.csv"))
+	os.WriteFile(filepath.Join(roster, "notes.txt"), []byte("mine"), 0o600)
+	ok("gen roster --force", "gen", "roster", "--students", "40", "--out", roster, "--force")
+	if b, _ := os.ReadFile(filepath.Join(roster, "users.csv")); !strings.HasPrefix(string(b), "sourcedId,") {
+		t.Errorf("with --force, users.csv holds %.40q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(roster, "notes.txt")); string(b) != "mine" {
+		t.Error("gen roster --force removed a file of another name")
+	}
+	os.Mkdir(at("empty"), 0o755)
+	ok("gen roster into an empty folder", "gen", "roster", "--students", "40", "--out", at("empty"))
+	keep(at("x.zip"))
+	refused("gen roster --zip onto a file", "gen", "roster", "--students", "40", "--zip", "--out", at("x.zip"))
+	kept("gen roster --zip", at("x.zip"))
+	ok("gen roster --zip --force", "gen", "roster", "--students", "40", "--zip", "--out", at("x.zip"), "--force")
+	if b, _ := os.ReadFile(at("x.zip")); !strings.HasPrefix(string(b), "PK") {
+		t.Error("gen roster --zip --force wrote no zip")
+	}
+	out, errOut := ok("gen roster --zip --out -", "gen", "roster", "--students", "40", "--zip", "--out", "-")
+	if !strings.HasPrefix(out, "PK") || !strings.Contains(errOut, "wrote the export to standard output: 3 schools") {
+		t.Errorf("gen roster --zip --out -: stdout %.10q, stderr %q", out, errOut)
+	}
+	if code, _, errOut := runCLI(t, "gen", "roster", "--out", "-"); code != 2 || !strings.Contains(errOut, "needs --zip") {
+		t.Errorf("gen roster --out - without --zip: exit %d, %s", code, errOut)
+	}
+
+	// gen trainings.
+	keep(at("trainings.csv"))
+	refused("gen trainings", "gen", "trainings", "--roster", roster, "--out", at("trainings.csv"))
+	kept("gen trainings", at("trainings.csv"))
+	ok("gen trainings --force", "gen", "trainings", "--roster", roster, "--out", at("trainings.csv"), "--force", "--date", "2025-08-20")
+	if b, _ := os.ReadFile(at("trainings.csv")); !strings.HasPrefix(string(b), "educatorSourcedId,") {
+		t.Errorf("gen trainings --force wrote %.40q", b)
+	}
+	out, errOut = ok("gen trainings --out -", "gen", "trainings", "--roster", roster, "--out", "-", "--date", "2025-08-20")
+	if !strings.HasPrefix(out, "educatorSourcedId,") || strings.Contains(out, "wrote") || !strings.Contains(errOut, "to standard output") {
+		t.Errorf("gen trainings --out -: stdout %.40q, stderr %q", out, errOut)
+	}
+
+	// gen visits: refused before any cohort is read; a cohort that cannot be read leaves no
+	// file, and an old file as it was.
+	keep(at("visits.csv"))
+	refused("gen visits", "gen", "visits", "coh-1", "--district", "d", "--out", at("visits.csv"))
+	kept("gen visits", at("visits.csv"))
+	for k, v := range map[string]string{deploy.EnvTable: "t", deploy.EnvDropsBucket: "d", deploy.EnvReportsBucket: "r", deploy.EnvCohortFunction: "f",
+		"AWS_ENDPOINT_URL": "http://127.0.0.1:1", "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_MAX_ATTEMPTS": "1"} {
+		t.Setenv(k, v)
+	}
+	if code, _, _ := runCLI(t, "gen", "visits", "coh-1", "--district", "d", "--out", at("new.csv")); code == 0 {
+		t.Error("gen visits without a cohort service succeeded")
+	}
+	if _, err := os.Stat(at("new.csv")); err == nil {
+		t.Error("gen visits left a file behind when the cohort could not be read")
+	}
+	runCLI(t, "gen", "visits", "coh-1", "--district", "d", "--out", at("visits.csv"), "--force")
+	kept("gen visits --force that failed midway", at("visits.csv"))
+
+	// cohort show --csv.
+	keep(at("cohort.csv"))
+	refused("cohort show --csv", "cohort", "show", "coh-1", "--district", "d", "--csv", at("cohort.csv"))
+	kept("cohort show --csv", at("cohort.csv"))
+
+	// "-" is never a file; nothing but the files above is left in the folder.
+	if _, err := os.Stat(at("-")); err == nil {
+		t.Error("a file named - was created")
+	}
+	names, _ := os.ReadDir(dir)
+	var left []string
+	for _, n := range names {
+		left = append(left, n.Name())
+	}
+	if d := strings.Join(left, " "); d != "cohort.csv empty roster trainings.csv visits.csv x.zip" {
+		t.Errorf("the folder holds %s", d)
+	}
+}
+
+// TestWriteWhole: the helper behind every output file.
+func TestWriteWhole(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.csv")
+	var stdout strings.Builder
+	if err := writeWhole("-", false, 0o600, &stdout, func(w io.Writer) error { _, err := io.WriteString(w, "a\n"); return err }); err != nil || stdout.String() != "a\n" {
+		t.Fatalf("- : %q %v", stdout.String(), err)
+	}
+	fail := errors.New("midway")
+	if err := writeWhole(path, false, 0o600, &stdout, func(w io.Writer) error { io.WriteString(w, "half"); return fail }); !errors.Is(err, fail) {
 		t.Fatal(err)
 	}
-	w.Write([]byte("family_id\n"))
-	closeOut()
-	if out.String() != "family_id\n" {
-		t.Fatalf("stdout got %q", out.String())
+	if _, err := os.Stat(path); err == nil {
+		t.Fatal("a failed write left a file")
 	}
-	if _, err := os.Stat("-"); err == nil {
-		t.Fatal("a file named - was created")
-	}
-	if _, _, err := openOut(existing, false, &out); err == nil {
-		t.Fatal("openOut opened an existing file without force")
-	}
-	w, closeOut, err = openOut(existing, true, &out)
-	if err != nil {
+	if err := writeWhole(path, false, 0o640, &stdout, func(w io.Writer) error { _, err := io.WriteString(w, "one"); return err }); err != nil {
 		t.Fatal(err)
 	}
-	w.Write([]byte("new"))
-	closeOut()
-	if b, _ := os.ReadFile(existing); string(b) != "new" {
-		t.Fatalf("with force: %q", b)
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v", fi.Mode())
+	}
+	if err := writeWhole(path, false, 0o600, &stdout, func(w io.Writer) error { return nil }); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("without force: %v", err)
+	}
+	if err := writeWhole(path, true, 0o600, &stdout, func(w io.Writer) error { _, err := io.WriteString(w, "two"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "two" {
+		t.Errorf("with force: %q", b)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("temporary files left: %v", entries)
 	}
 }

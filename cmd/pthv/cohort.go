@@ -137,9 +137,9 @@ func cmdCohortByID(ctx context.Context, name, action string, args []string, stdo
 		return usageErr("give one cohort id")
 	}
 	toStdout := csvOut != nil && *csvOut == "-"
-	if csvOut != nil && *csvOut != "" && !toStdout && !*force {
-		if _, err := os.Stat(*csvOut); err == nil {
-			return usageErr("%s exists: give --force to overwrite it", *csvOut)
+	if csvOut != nil && *csvOut != "" {
+		if err := refuseExisting(*csvOut, *force); err != nil {
+			return err
 		}
 	}
 	env, err := app.LoadEnv(ctx)
@@ -155,15 +155,10 @@ func cmdCohortByID(ctx context.Context, name, action string, args []string, stdo
 		if err != nil {
 			return fmt.Errorf("read the coordinator CSV: %w", err)
 		}
-		w, closeOut, err := openOut(*csvOut, *force, stdout)
-		if err != nil {
+		if err := writeWhole(*csvOut, *force, 0o600, stdout, func(w io.Writer) error {
+			_, err := w.Write(b)
 			return err
-		}
-		_, err = w.Write(b)
-		if cerr := closeOut(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		}); err != nil {
 			return err
 		}
 		if toStdout {

@@ -5,8 +5,8 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"time"
 
@@ -44,7 +44,8 @@ func (t *teacherSink) Record(rec roster.Record) error {
 func cmdGenTrainings(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("gen trainings", stderr)
 	rosterPath := fs.String("roster", "", "the roster export (zip or folder) whose teachers are trained (required)")
-	out := fs.String("out", "", "output CSV file (required)")
+	out := fs.String("out", "", "output CSV `FILE` (- for standard output) (required)")
+	force := fs.Bool("force", false, "overwrite --out if it exists")
 	share := floatFlag(fs, "share", 0.5, 0, 1, true, false, "`SHARE` of each school's teachers trained and opted in")
 	date := fs.String("date", "", "training `DATE` YYYY-MM-DD (default: 20 August of the roster's school year, or today if that is later)")
 	seed := fs.Uint64("seed", 1, "random seed; the same seed trains the same teachers")
@@ -62,6 +63,9 @@ func cmdGenTrainings(ctx context.Context, args []string, stdout, stderr io.Write
 			return usageErr("--date must be YYYY-MM-DD")
 		}
 	}
+	if err := refuseExisting(*out, *force); err != nil {
+		return err
+	}
 	sink := &teacherSink{bySchool: map[string][]string{}}
 	if _, err := orcsv.ReadPath(ctx, *rosterPath, sink, orcsv.Options{}); err != nil {
 		return pathErr(err)
@@ -73,36 +77,28 @@ func cmdGenTrainings(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		*date = d
 	}
-	f, err := os.Create(*out)
+	rows := 0
+	err := writeWhole(*out, *force, 0o644, stdout, func(f io.Writer) error {
+		w := csv.NewWriter(f)
+		w.Write(training.Columns)
+		rng := rand.New(rand.NewPCG(*seed, 0x7ea))
+		for _, school := range slices.Sorted(maps.Keys(sink.bySchool)) {
+			ts := slices.Compact(slices.Sorted(slices.Values(sink.bySchool[school])))
+			rng.Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
+			n := max(2, int(float64(len(ts))**share+0.5))
+			for _, t := range ts[:min(n, len(ts))] {
+				w.Write([]string{t, *date, "introductory", "6", "PTHV National", "true"})
+				rows++
+			}
+		}
+		w.Flush()
+		return w.Error()
+	})
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	w := csv.NewWriter(f)
-	w.Write(training.Columns)
-	rng := rand.New(rand.NewPCG(*seed, 0x7ea))
-	rows := 0
-	for _, school := range slices.Sorted(func(yield func(string) bool) {
-		for s := range sink.bySchool {
-			if !yield(s) {
-				return
-			}
-		}
-	}) {
-		ts := slices.Compact(slices.Sorted(slices.Values(sink.bySchool[school])))
-		rng.Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
-		n := max(2, int(float64(len(ts))**share+0.5))
-		for _, t := range ts[:min(n, len(ts))] {
-			w.Write([]string{t, *date, "introductory", "6", "PTHV National", "true"})
-			rows++
-		}
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "wrote %d trainings (teachers of %d schools, opted in) to %s\n", rows, len(sink.bySchool), *out)
-	return f.Close()
+	fmt.Fprintf(summaryTo(*out, stdout, stderr), "wrote %s (teachers of %d schools, opted in) to %s\n", plural(rows, "training"), len(sink.bySchool), describeOut(*out))
+	return nil
 }
 
 // defaultTrainingDate is 20 August of the school year the roster describes (its latest
