@@ -14,9 +14,11 @@ import (
 	"github.com/pthv/reach/internal/app"
 	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/deploy"
+	"github.com/pthv/reach/internal/memlimit"
 )
 
 func main() {
+	memlimit.Set() // GOMEMLIMIT at 85% of the function's memory
 	ctx := context.Background()
 	log := app.Logger("api")
 	env, err := app.LoadEnv(ctx)

@@ -15,10 +15,12 @@ import (
 	"github.com/pthv/reach/internal/app"
 	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/dashboard"
+	"github.com/pthv/reach/internal/memlimit"
 	"github.com/pthv/reach/internal/reachsvc"
 )
 
 func main() {
+	memlimit.Set() // GOMEMLIMIT at 85% of the function's memory
 	ctx := context.Background()
 	log := app.Logger("reach")
 	env, err := app.LoadEnv(ctx)

@@ -14,11 +14,13 @@ import (
 	"github.com/pthv/reach/internal/app"
 	"github.com/pthv/reach/internal/app/pipeline"
 	"github.com/pthv/reach/internal/deploy"
+	"github.com/pthv/reach/internal/memlimit"
 	"github.com/pthv/reach/internal/sis"
 	"github.com/pthv/reach/internal/sissync"
 )
 
 func main() {
+	memlimit.Set() // GOMEMLIMIT at 85% of the function's memory
 	ctx := context.Background()
 	log := app.Logger("sync")
 	env, err := app.LoadEnv(ctx)

@@ -109,12 +109,12 @@ type measuring struct {
 
 func (m *measuring) Record(rec roster.Record) error {
 	kind := rec.RecordKind()
-	n := len(m.ops[kind])
+	n := len(m.ops.(*memOps).ops[kind])
 	if err := m.Planner.Record(rec); err != nil {
 		return err
 	}
 	m.records++
-	for _, op := range m.ops[kind][n:] {
+	for _, op := range m.ops.(*memOps).ops[kind][n:] {
 		m.largest = max(m.largest, len(op.Data))
 		if len(op.Data) > MemoryPerHostileRecord {
 			return fmt.Errorf("a kept %s record of %d bytes, over the %d a record the bound allows", kind, len(op.Data), MemoryPerHostileRecord)

@@ -325,6 +325,7 @@ func (s *Service) planAndApplyHold(ctx context.Context, d *pthv.District, imp *p
 	if err != nil {
 		return false, rep, s.fail(ctx, imp, "planning", err, true)
 	}
+	defer plan.Close()
 	if hold != "" {
 		plan.Safety.Held = true
 		plan.Safety.Reasons = append([]string{hold}, plan.Safety.Reasons...)
@@ -343,8 +344,8 @@ func (s *Service) planAndApplyHold(ctx context.Context, d *pthv.District, imp *p
 		log.Info("import rejected", "decision", "rejected", "errors", rep.Errors)
 		return false, rep, s.finish(ctx, imp, rep)
 	}
-	if len(plan.Ops) > 0 {
-		if imp.PlanKey, err = s.savePlan(ctx, imp, plan.Ops); err != nil {
+	if plan.Len() > 0 {
+		if err = s.savePlan(ctx, imp, plan); err != nil {
 			return false, rep, s.fail(ctx, imp, "saving the plan", err, true)
 		}
 	}
@@ -357,7 +358,8 @@ func (s *Service) planAndApplyHold(ctx context.Context, d *pthv.District, imp *p
 	if err := s.writeReport(ctx, imp, rep); err != nil { // the report exists while the import applies
 		return false, rep, s.fail(ctx, imp, "writing the report", err, true)
 	}
-	continued, err := s.apply(ctx, imp, plan.Ops)
+	plan.Close() // applied from the saved plan, as a continuation would be
+	continued, err := s.apply(ctx, imp)
 	return continued, rep, err
 }
 
@@ -366,9 +368,10 @@ func holdReason(sf pthv.Safety, imp *pthv.Import, d *pthv.District) string {
 	return fmt.Sprintf("%s; approve it with 'pthv imports approve %s --district %s'", strings.Join(sf.Reasons, "; "), imp.ID, d.ID)
 }
 
-// apply writes ops from the import's cursor, checkpointing after every chunk. When the
-// budget runs out it saves the cursor, queues a continuation and reports true.
-func (s *Service) apply(ctx context.Context, imp *pthv.Import, ops []pthv.Op) (bool, error) {
+// apply writes the saved plan's ops from the import's cursor, a chunk of the plan at a time,
+// checkpointing after every ChunkOps writes. When the budget runs out it saves the cursor,
+// queues a continuation and reports true.
+func (s *Service) apply(ctx context.Context, imp *pthv.Import) (bool, error) {
 	log := s.log().With("districtId", imp.District, "importId", imp.ID)
 	chunk := s.ChunkOps
 	if chunk <= 0 {
@@ -378,7 +381,8 @@ func (s *Service) apply(ctx context.Context, imp *pthv.Import, ops []pthv.Op) (b
 	if err := s.beat(ctx, imp, true); err != nil {
 		return false, s.fail(ctx, imp, "applying", err, true)
 	}
-	if imp.Cursor < len(ops) {
+	plan := &planOps{s: s, imp: imp}
+	if imp.Cursor < imp.Ops {
 		// From the first write until the new snapshot is in place, the roster is read from the
 		// table; this also clears a new district's known-empty mark (pthv.EmptySnapshot), so a
 		// first import stopped mid-apply is read back from the table.
@@ -389,23 +393,28 @@ func (s *Service) apply(ctx context.Context, imp *pthv.Import, ops []pthv.Op) (b
 	t0 := time.Now()
 	// Every invocation applies at least one chunk before it may checkpoint, so an import
 	// always progresses however small the budget.
-	for first := true; imp.Cursor < len(ops); first = false {
+	for first := true; imp.Cursor < imp.Ops; first = false {
 		if !first && s.Budget != nil && s.Budget(ctx) <= 0 {
 			imp.TimingsMS["apply"] += time.Since(t0).Milliseconds()
 			if err := s.beat(ctx, imp, true); err != nil {
 				return false, s.fail(ctx, imp, "applying", err, true)
 			}
-			log.Info("import checkpointed; continuing in a new invocation", "decision", "continue", "cursor", imp.Cursor, "ops", len(ops))
+			log.Info("import checkpointed; continuing in a new invocation", "decision", "continue", "cursor", imp.Cursor, "ops", imp.Ops)
 			return true, s.Queue.Continue(ctx, pthv.Continuation{Kind: pthv.ContinuationKind, District: imp.District, ImportID: imp.ID, Run: imp.Runs + 1})
 		}
-		end := min(imp.Cursor+chunk, len(ops))
-		ws, err := s.Store.Apply(ctx, imp.District, imp.ID, ops[imp.Cursor:end])
+		ops, err := plan.at(ctx, imp.Cursor)
+		if err != nil {
+			imp.TimingsMS["apply"] += time.Since(t0).Milliseconds()
+			return false, s.fail(ctx, imp, "reading the plan", err, true)
+		}
+		ops = ops[:min(chunk, len(ops))]
+		ws, err := s.Store.Apply(ctx, imp.District, imp.ID, ops)
 		imp.Writes.Add(ws)
 		if err != nil {
 			imp.TimingsMS["apply"] += time.Since(t0).Milliseconds()
 			return false, s.fail(ctx, imp, "applying", fmt.Errorf("apply: %w", err), true)
 		}
-		imp.Cursor = end
+		imp.Cursor += len(ops)
 		if err := s.beat(ctx, imp, true); err != nil {
 			return false, s.fail(ctx, imp, "applying", err, true)
 		}

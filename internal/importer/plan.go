@@ -13,8 +13,9 @@
 //
 // Files: service.go (Service, HandleDrop: which drop goes where), roster.go (a roster drop:
 // drain, plan, apply with checkpoints, Continue, Approve), planner.go and plan.go (the diff
-// against the current roster), snapshot.go (the roster state kept in S3), report.go (plans
-// and reports in the reports bucket), csvimport.go, trainings.go, consent.go, visits.go (the
+// against the current roster), spill.go (planned ops kept in memory or spilled to gzipped
+// temp files), plans.go (plans saved and applied in chunks), snapshot.go (the roster state
+// kept in S3), report.go (reports in the reports bucket), csvimport.go, trainings.go, consent.go, visits.go (the
 // CSV drops), store.go (the interfaces it consumes).
 package importer
 

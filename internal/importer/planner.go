@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,16 +11,18 @@ import (
 )
 
 // Planner is the reader's Sink: it compares each record with the current roster and keeps
-// only the writes the import needs. Unchanged records cost a hash and a map lookup.
+// only the writes the import needs. Unchanged records cost a hash and a map lookup. The
+// planned writes are kept in memory (NewPlanner) or spilled to gzipped temp files
+// (NewSpillingPlanner), which keeps a large first import's memory to its current roster.
 type Planner struct {
 	cur      pthv.State
-	seen     map[roster.Kind]map[string]bool
+	seen     map[roster.Kind]map[string]bool // ids of the current roster read (or rejected)
 	modes    map[roster.Kind]roster.Mode
-	ops      map[roster.Kind][]planned
-	at       map[roster.Kind]map[string]int // op index by id, to withdraw a rejected row
-	synth    map[string][]int               // OneRoster 1.1: user → indexes of its synthesised role ops
-	counts   map[roster.Kind]*pthv.Counts
+	ops      opSink
+	counts   map[roster.Kind]*pthv.Counts // unchanged and rejected; the rest are counted at the end
 	finished bool
+	plan     Plan
+	err      error
 }
 
 type planned struct {
@@ -37,17 +40,32 @@ const (
 	catDeactivated
 )
 
-// NewPlanner plans against the given current state (which it marks as it reads).
+// NewPlanner plans against the given current state (which it marks as it reads), keeping
+// every planned write in memory (Plan.Ops).
 func NewPlanner(cur pthv.State) *Planner {
+	return newPlanner(cur, newMemOps())
+}
+
+// NewSpillingPlanner plans as NewPlanner does, but writes each planned op to a gzipped temp
+// file under dir ("" = the system default) as it is planned; the plan's ops are read back
+// with Plan.Each, and Plan.Close removes the files. Beside the current roster, it holds only
+// what the safety hold reads.
+func NewSpillingPlanner(cur pthv.State, dir string) (*Planner, error) {
+	sp, err := newSpillOps(dir)
+	if err != nil {
+		return nil, err
+	}
+	return newPlanner(cur, sp), nil
+}
+
+func newPlanner(cur pthv.State, ops opSink) *Planner {
 	if cur == nil {
 		cur = pthv.State{}
 	}
 	p := &Planner{cur: cur, seen: map[roster.Kind]map[string]bool{}, modes: map[roster.Kind]roster.Mode{},
-		ops: map[roster.Kind][]planned{}, at: map[roster.Kind]map[string]int{}, synth: map[string][]int{},
-		counts: map[roster.Kind]*pthv.Counts{}}
+		ops: ops, counts: map[roster.Kind]*pthv.Counts{}}
 	for _, k := range roster.Kinds {
 		p.seen[k] = map[string]bool{}
-		p.at[k] = map[string]int{}
 		p.counts[k] = &pthv.Counts{}
 	}
 	return p
@@ -65,8 +83,10 @@ func (p *Planner) Record(rec roster.Record) error {
 	if _, ok := p.counts[kind]; !ok {
 		return fmt.Errorf("record of unknown kind %q", kind)
 	}
-	p.seen[kind][id] = true
 	cur, exists := p.cur[kind][id]
+	if exists {
+		p.seen[kind][id] = true // only the current roster's ids matter: what is missing is deactivated
+	}
 	role, user, school := "", "", ""
 	switch r := rec.(type) {
 	case *roster.Role:
@@ -80,7 +100,7 @@ func (p *Planner) Record(rec roster.Record) error {
 	}
 	if rec.RecordStatus() == roster.StatusToBeDeleted {
 		if exists && cur.Active {
-			p.add(kind, planned{Op: pthv.Op{Op: pthv.OpDeactivate, Kind: kind, ID: id, Role: cur.Role, User: cur.User}, cat: catDeactivated})
+			return p.add(planned{Op: pthv.Op{Op: pthv.OpDeactivate, Kind: kind, ID: id, Role: cur.Role, User: cur.User}, cat: catDeactivated})
 		}
 		return nil
 	}
@@ -98,79 +118,107 @@ func (p *Planner) Record(rec roster.Record) error {
 	case exists:
 		cat = catChanged
 	}
-	i := p.add(kind, planned{Op: pthv.Op{Op: pthv.OpPut, Kind: kind, ID: id, Hash: hash, Data: data, Role: role, User: user, School: school}, cat: cat})
-	if kind == roster.KindRole && strings.Contains(id, "#") {
-		p.synth[user] = append(p.synth[user], i)
+	return p.add(planned{Op: pthv.Op{Op: pthv.OpPut, Kind: kind, ID: id, Hash: hash, Data: data, Role: role, User: user, School: school}, cat: cat})
+}
+
+func (p *Planner) add(op planned) error {
+	if err := p.ops.add(op); err != nil {
+		p.err = cmp.Or(p.err, err)
+		return err
 	}
 	return nil
 }
 
-func (p *Planner) add(kind roster.Kind, op planned) int {
-	p.ops[kind] = append(p.ops[kind], op)
-	i := len(p.ops[kind]) - 1
-	p.at[kind][op.ID] = i
-	p.count(kind, op.cat, 1)
-	return i
+// synthesised reports whether a role op is one OneRoster 1.1's reader made from a user row
+// (its id has a "#"): it is withdrawn with its user.
+func synthesised(op *pthv.Op) bool {
+	return op.Kind == roster.KindRole && op.Op == pthv.OpPut && strings.Contains(op.ID, "#")
 }
 
-func (p *Planner) count(kind roster.Kind, cat category, d int) {
-	c := p.counts[kind]
-	switch cat {
+func (c *category) count(n *pthv.Counts) {
+	switch *c {
 	case catAdded:
-		c.Added += d
+		n.Added++
 	case catChanged:
-		c.Changed += d
+		n.Changed++
 	case catRevived:
-		c.Revived += d
+		n.Revived++
 	case catDeactivated:
-		c.Deactivated += d
+		n.Deactivated++
 	}
 }
 
 // Reject implements the reader's Sink: the row is not imported and the current record, if
-// any, stays as it is (it is not "missing" from a bulk file).
+// any, stays as it is (it is not "missing" from a bulk file). A row rejected after it was
+// read (a reference the reader resolved later) withdraws its op, and a user's synthesised
+// roles with it.
 func (p *Planner) Reject(kind roster.Kind, id string) error {
 	if _, ok := p.counts[kind]; !ok {
 		return fmt.Errorf("reject of unknown kind %q", kind)
 	}
-	p.seen[kind][id] = true
+	if _, ok := p.cur[kind][id]; ok {
+		p.seen[kind][id] = true
+	}
 	p.counts[kind].Rejected++
-	p.withdraw(kind, id)
+	p.ops.withdraw(kind, id)
 	if kind == roster.KindUser {
-		for _, i := range p.synth[id] {
-			op := &p.ops[roster.KindRole][i]
-			p.seen[roster.KindRole][op.ID] = true
-			p.withdraw(roster.KindRole, op.ID)
-		}
-		delete(p.synth, id)
+		p.ops.withdrawSynth(id)
 	}
 	return nil
 }
 
-func (p *Planner) withdraw(kind roster.Kind, id string) {
-	i, ok := p.at[kind][id]
-	if !ok {
-		return
-	}
-	op := &p.ops[kind][i]
-	if op.cat != catNone {
-		p.count(kind, op.cat, -1)
-		op.cat = catNone
-	}
-	delete(p.at[kind], id)
-}
-
 // Plan is the outcome of planning one import.
 type Plan struct {
+	// Ops are the planned writes of an in-memory planner (NewPlanner); nil from a spilling
+	// planner, whose ops Each reads back.
 	Ops    []pthv.Op
 	Counts map[roster.Kind]pthv.Counts
 	Safety pthv.Safety
+	n      int
+	src    opSink
 }
+
+// Len is the number of planned writes.
+func (p Plan) Len() int { return p.n }
+
+// Each calls fn with every planned write in order (kind by kind, in read order, each kind's
+// missing records last).
+func (p Plan) Each(fn func(*pthv.Op) error) error {
+	if p.src == nil {
+		for i := range p.Ops {
+			if err := fn(&p.Ops[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, k := range roster.Kinds {
+		if err := p.src.each(k, func(op *planned) error { return fn(&op.Op) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close removes a spilling planner's temp files (the plan's ops cannot be read after).
+func (p Plan) Close() error {
+	if p.src == nil {
+		return nil
+	}
+	return p.src.close()
+}
+
+// Close removes a spilling planner's temp files (as Plan.Close does).
+func (p *Planner) Close() error { return p.ops.close() }
 
 // Finish is FinishWith with threshold as the students' share and the other kinds' defaults.
 func (p *Planner) Finish(threshold float64) Plan {
 	return p.FinishWith(map[string]float64{HoldStudents: threshold})
 }
+
+// Err is the first error of a spilling planner's temp files; a plan made despite one is
+// incomplete.
+func (p *Planner) Err() error { return p.err }
 
 // FinishWith completes the plan: records missing from a bulk file are deactivated, and the
 // share of each kind of HoldKinds that would be deactivated is compared with its share
@@ -193,24 +241,33 @@ func (p *Planner) FinishWith(shares map[string]float64) Plan {
 			slices.Sort(missing)
 			for _, id := range missing {
 				c := p.cur[k][id]
-				p.add(k, planned{Op: pthv.Op{Op: pthv.OpDeactivate, Kind: k, ID: id, Role: c.Role, User: c.User}, cat: catDeactivated})
+				if p.add(planned{Op: pthv.Op{Op: pthv.OpDeactivate, Kind: k, ID: id, Role: c.Role, User: c.User}, cat: catDeactivated}) != nil {
+					break
+				}
 			}
 		}
-	}
-	plan := Plan{Counts: map[roster.Kind]pthv.Counts{}}
-	for _, k := range roster.Kinds {
-		for _, op := range p.ops[k] {
-			if op.cat != catNone {
-				plan.Ops = append(plan.Ops, op.Op)
+		p.plan = Plan{Counts: map[roster.Kind]pthv.Counts{}, src: p.ops}
+		_, inMemory := p.ops.(*memOps)
+		for _, k := range roster.Kinds {
+			n := *p.counts[k]
+			err := p.ops.each(k, func(op *planned) error {
+				op.cat.count(&n)
+				p.plan.n++
+				if inMemory {
+					p.plan.Ops = append(p.plan.Ops, op.Op)
+				}
+				return nil
+			})
+			if err != nil {
+				p.err = cmp.Or(p.err, err)
 			}
+			p.plan.Counts[k] = n
 		}
-		plan.Counts[k] = *p.counts[k]
+		if inMemory {
+			p.plan.src = nil
+		}
 	}
-	plan.Safety = p.safety(plan.Ops, withDefaultShares(shares))
+	plan := p.plan
+	plan.Safety = p.safety(plan, withDefaultShares(shares))
 	return plan
-}
-
-func (p *Planner) turnedOff(roleID string) bool {
-	i, ok := p.at[roster.KindRole][roleID]
-	return ok && p.ops[roster.KindRole][i].Op.Op == pthv.OpDeactivate && p.ops[roster.KindRole][i].cat != catNone
 }

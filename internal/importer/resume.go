@@ -220,14 +220,10 @@ func (s *Service) resume(ctx context.Context, d *pthv.District, imp *pthv.Import
 		}
 		return s.planAndApply(ctx, d, imp)
 	}
-	ops, err := s.loadPlan(ctx, imp)
-	if err != nil {
-		return false, s.fail(ctx, imp, "reading the plan", err, true)
-	}
 	if imp.TimingsMS == nil {
 		imp.TimingsMS = map[string]int64{}
 	}
-	return s.apply(ctx, imp, ops)
+	return s.apply(ctx, imp)
 }
 
 // Sweep finds the districts with work no run is doing — an import whose heartbeat is older

@@ -46,7 +46,8 @@ func (s *Service) unclaimed(ctx context.Context, d *pthv.District) ([]pthv.Objec
 }
 
 // plan downloads the drop, reads it against the district's current roster and returns the
-// validation report and the plan. The run heartbeats after each stage.
+// validation report and the plan, whose ops are spilled to temp files (Plan.Close removes
+// them). The run heartbeats after each stage.
 func (s *Service) plan(ctx context.Context, d *pthv.District, imp *pthv.Import) (*orcsv.Report, Plan, error) {
 	t0 := time.Now()
 	f, err := os.CreateTemp(s.TempDir, "drop-*.zip")
@@ -75,29 +76,40 @@ func (s *Service) plan(ctx context.Context, d *pthv.District, imp *pthv.Import) 
 		return nil, Plan{}, err
 	}
 	t2 := time.Now()
-	planner := NewPlanner(state)
+	planner, err := NewSpillingPlanner(state, s.TempDir)
+	if err != nil {
+		return nil, Plan{}, err
+	}
 	pkg := orcsv.OpenZip(f, st.Size(), imp.Source.Key, s.Limits)
 	rep, err := orcsv.Read(ctx, pkg, planner, orcsv.Options{Limits: s.Limits, Resolver: state})
 	if err != nil {
+		planner.Close()
 		return nil, Plan{}, err
 	}
 	shares := holdShares(d)
 	plan := planner.FinishWith(shares)
+	if err := planner.Err(); err != nil {
+		plan.Close()
+		return nil, Plan{}, err
+	}
 	planner.checkFiles(&plan.Safety, fileChecks(rep), shares)
 	t3 := time.Now()
 	imp.TimingsMS["download"] = t1.Sub(t0).Milliseconds()
 	imp.TimingsMS["loadRoster"] = t2.Sub(t1).Milliseconds()
 	imp.TimingsMS["readAndPlan"] = t3.Sub(t2).Milliseconds()
 	imp.Validation = summarize(rep)
-	imp.Counts, imp.Safety, imp.Ops = plan.Counts, plan.Safety, len(plan.Ops)
-	if !rep.Fatal() && (len(plan.Ops) > 0 || from != "snapshot") {
-		// The state this import leaves, for the next import to read in one request.
-		b, err := encodeState(after(state, plan.Ops))
+	imp.Counts, imp.Safety, imp.Ops = plan.Counts, plan.Safety, plan.Len()
+	if !rep.Fatal() && (plan.Len() > 0 || from != "snapshot") {
+		// The state this import leaves, for the next import to read in one request (it
+		// consumes the state read: nothing reads it after).
+		b, err := snapshotAfter(state, plan)
 		if err != nil {
+			plan.Close()
 			return nil, Plan{}, err
 		}
 		imp.StateKey = stateKey(d.ID, imp.ID)
 		if err := s.Blobs.Put(ctx, s.ReportsBucket, imp.StateKey, "application/gzip", b); err != nil {
+			plan.Close()
 			return nil, Plan{}, err
 		}
 	}

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -90,8 +91,9 @@ func holdShares(d *pthv.District) map[string]float64 {
 }
 
 // safety counts, for every kind of HoldKinds, what the plan would deactivate of what is
-// active now, and holds the import when a share is above its threshold.
-func (p *Planner) safety(ops []pthv.Op, shares map[string]float64) pthv.Safety {
+// active now, and holds the import when a share is above its threshold. It reads the plan's
+// ops once, keeping only what it counts.
+func (p *Planner) safety(plan Plan, shares map[string]float64) pthv.Safety {
 	roles, users := p.cur[roster.KindRole], p.cur[roster.KindUser]
 	// Who is active in each person kind now, through which roles.
 	active := map[string]map[string]bool{}
@@ -109,18 +111,22 @@ func (p *Planner) safety(ops []pthv.Op, shares map[string]float64) pthv.Safety {
 		active[k][c.User] = true
 	}
 	userOff := map[string]bool{}
+	roleOff := map[string]bool{} // role records the plan turns off
 	kept := map[string]map[string]bool{}
 	for _, k := range HoldKinds {
 		kept[k] = map[string]bool{}
 	}
 	off := map[roster.Kind]int{}
-	for _, op := range ops {
+	err := plan.Each(func(op *pthv.Op) error {
 		switch {
 		case op.Op == pthv.OpDeactivate && op.Kind == roster.KindUser:
 			userOff[op.ID] = true
 		case op.Op == pthv.OpDeactivate:
+			if op.Kind == roster.KindRole {
+				roleOff[op.ID] = true
+			}
 			if op.Kind == roster.KindOrg && !isSchool(p.cur[roster.KindOrg][op.ID]) {
-				continue
+				return nil
 			}
 			off[op.Kind]++
 		case op.Kind == roster.KindRole:
@@ -128,6 +134,10 @@ func (p *Planner) safety(ops []pthv.Op, shares map[string]float64) pthv.Safety {
 				kept[k][op.User] = true
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		p.err = cmp.Or(p.err, err)
 	}
 	// A person keeps a kind while one of their roles of it is neither turned off nor rewritten.
 	still := map[string]map[string]bool{}
@@ -135,7 +145,7 @@ func (p *Planner) safety(ops []pthv.Op, shares map[string]float64) pthv.Safety {
 		still[k] = map[string]bool{}
 	}
 	for id, c := range roles {
-		if k := holdKindOfRole(c.Role); c.Active && k != "" && !p.turnedOff(id) {
+		if k := holdKindOfRole(c.Role); c.Active && k != "" && !roleOff[id] {
 			still[k][c.User] = true
 		}
 	}

@@ -28,6 +28,9 @@ type Service struct {
 	Budget func(ctx context.Context) time.Duration
 	// ChunkOps is how many writes are applied between checkpoints (default 5000).
 	ChunkOps int
+	// PlanChunkOps is how many ops one saved chunk of a plan holds (default
+	// DefaultPlanChunkOps): an apply holds one chunk in memory.
+	PlanChunkOps int
 	// LockLease is how long a run's heartbeat and the district lock last without renewal
 	// (default DefaultLease). A run renews both at every stage and every checkpoint; an import
 	// whose heartbeat is older is taken over by whoever sees it next.

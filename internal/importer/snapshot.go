@@ -52,37 +52,38 @@ func (s *Service) loadState(ctx context.Context, d *pthv.District) (pthv.State, 
 	return st, "table", err
 }
 
-// after returns the state once ops are applied to st (which it changes).
-func after(st pthv.State, ops []pthv.Op) pthv.State {
-	for _, op := range ops {
-		m := st[op.Kind]
-		if m == nil {
-			m = map[string]pthv.Current{}
-			st[op.Kind] = m
-		}
-		switch op.Op {
-		case pthv.OpPut:
-			m[op.ID] = pthv.Current{Hash: op.Hash, Active: true, Role: op.Role, User: op.User}
-		case pthv.OpDeactivate:
-			c := m[op.ID]
-			c.Active = false
-			m[op.ID] = c
-		}
-	}
-	return st
-}
-
-func encodeState(st pthv.State) ([]byte, error) {
+// snapshotAfter returns the snapshot of the roster once plan is applied to st: each planned
+// write's record as the plan leaves it, then the records the plan does not touch. It reads
+// the plan's ops once and consumes st (every record with an op is taken out of it).
+func snapshotAfter(st pthv.State, plan Plan) ([]byte, error) {
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	w := bufio.NewWriter(zw)
+	err := plan.Each(func(op *pthv.Op) error {
+		m := st[op.Kind]
+		c := m[op.ID]
+		delete(m, op.ID)
+		switch op.Op {
+		case pthv.OpPut:
+			c = pthv.Current{Hash: op.Hash, Active: true, Role: op.Role, User: op.User}
+		case pthv.OpDeactivate:
+			c.Active = false
+		}
+		return writeStateLine(w, op.Kind, op.ID, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return finishState(&buf, zw, w, st)
+}
+
+// finishState writes st's records and closes the snapshot.
+func finishState(buf *bytes.Buffer, zw *gzip.Writer, w *bufio.Writer, st pthv.State) ([]byte, error) {
 	for _, k := range roster.Kinds {
 		for id, c := range st[k] {
-			a := "0"
-			if c.Active {
-				a = "1"
+			if err := writeStateLine(w, k, id, c); err != nil {
+				return nil, err
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", k, id, c.Hash, a, c.Role, c.User)
 		}
 	}
 	if err := w.Flush(); err != nil {
@@ -92,6 +93,15 @@ func encodeState(st pthv.State) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+func writeStateLine(w *bufio.Writer, k roster.Kind, id string, c pthv.Current) error {
+	a := "0"
+	if c.Active {
+		a = "1"
+	}
+	_, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", k, id, c.Hash, a, c.Role, c.User)
+	return err
 }
 
 func decodeState(b []byte) (pthv.State, error) {

@@ -78,11 +78,15 @@ type Import struct {
 	TimingsMS     map[string]int64 `json:"timingsMs"`
 	Ops           int              `json:"ops"`
 	Cursor        int              `json:"cursor"` // ops applied so far
-	PlanKey       string           `json:"planKey,omitempty"`
-	StateKey      string           `json:"stateKey,omitempty"`
-	StateFrom     string           `json:"stateFrom,omitempty"` // where the roster was read: snapshot, table or empty (pthv.EmptySnapshot)
-	ReportKey     string           `json:"reportKey,omitempty"`
-	Runs          int              `json:"runs"` // invocations that worked on it
+	// PlanKey is where the plan is saved: a prefix ending in "/" under which it is saved in
+	// chunks of PlanChunkOps ops, or (imports planned by earlier versions, PlanChunkOps 0)
+	// one object holding the whole plan.
+	PlanKey      string `json:"planKey,omitempty"`
+	PlanChunkOps int    `json:"planChunkOps,omitempty"`
+	StateKey     string `json:"stateKey,omitempty"`
+	StateFrom    string `json:"stateFrom,omitempty"` // where the roster was read: snapshot, table or empty (pthv.EmptySnapshot)
+	ReportKey    string `json:"reportKey,omitempty"`
+	Runs         int    `json:"runs"` // invocations that worked on it
 	// Heartbeat is when the run working on the import last showed it is alive (at every
 	// stage and every checkpoint); a run whose heartbeat is older than the lease is taken
 	// over. Zero while no run works on it (after a transient failure).
