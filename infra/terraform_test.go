@@ -382,6 +382,39 @@ func TestLocalStackMatchesTerraform(t *testing.T) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// TestLocalIngestConcurrencyIsTerraforms: the local stack runs as many ingest invocations at
+// once (deploy.IngestMaxConcurrency, StackOptions.IngestConcurrency's default) as the SQS
+// event source mapping's maximum_concurrency in AWS by default, in the root module and the
+// functions module alike.
+func TestLocalIngestConcurrencyIsTerraforms(t *testing.T) {
+	n := 0
+	for _, b := range loadTerraform(t) {
+		if b.Type != "variable" || b.key() != "ingest_max_concurrency" {
+			continue
+		}
+		n++
+		v, ok := b.value("default", &hcl.EvalContext{})
+		if !ok || v.Type() != cty.Number || v.AsBigFloat().String() != itoa(deploy.IngestMaxConcurrency) {
+			t.Errorf("%s: ingest_max_concurrency defaults to %s; the local stack runs %d (deploy.IngestMaxConcurrency)", b.Dir, b.text("default"), deploy.IngestMaxConcurrency)
+		}
+	}
+	if n < 2 {
+		t.Errorf("ingest_max_concurrency declared in %d modules; want the root and the functions module", n)
+	}
+	esm := 0
+	for _, r := range resources(loadTerraform(t), "aws_lambda_event_source_mapping") {
+		for _, sc := range r.nested("scaling_config") {
+			esm++
+			if sc.text("maximum_concurrency") != "var.ingest_max_concurrency" {
+				t.Errorf("%s: maximum_concurrency = %s; want var.ingest_max_concurrency", r.key(), sc.text("maximum_concurrency"))
+			}
+		}
+	}
+	if esm == 0 {
+		t.Error("no event source mapping with a scaling_config")
+	}
+}
+
 // TestStorageIsProtected: every bucket has a public access block with all four settings
 // and a TLS-only policy; every table has point-in-time recovery and a KMS key.
 func TestStorageIsProtected(t *testing.T) {

@@ -9,7 +9,9 @@ package integration
 //
 // Bounded: PTHV_LOAD_DISTRICTS (default 40) districts of PTHV_LOAD_STUDENTS (default 2,000)
 // students, a deadline of PTHV_LOAD_TIMEOUT (default 90m) after which it fails and stops;
-// every request goes to moto and the Lambda host on the loopback interface.
+// every request goes to moto and the Lambda host on the loopback interface. The ingest
+// function runs PTHV_LOAD_CONCURRENCY invocations at once (default: Terraform's
+// ingest_max_concurrency, deploy.IngestMaxConcurrency), as the event source mapping would.
 
 import (
 	"archive/zip"
@@ -37,6 +39,7 @@ import (
 
 	orcsv "github.com/pthv/reach/connectors/oneroster/csv"
 	"github.com/pthv/reach/internal/blob"
+	"github.com/pthv/reach/internal/deploy"
 	"github.com/pthv/reach/internal/devstack"
 	"github.com/pthv/reach/internal/importer"
 	"github.com/pthv/reach/internal/pthv"
@@ -73,6 +76,7 @@ type loadDrop struct {
 // LoadResult is what make load writes to load.json (and make bench's summary reads).
 type LoadResult struct {
 	Districts         int     `json:"districts"`
+	Concurrency       int     `json:"ingestConcurrency"`
 	Students          int     `json:"studentsPerDistrict"`
 	Drops             int     `json:"drops"`
 	DuplicateEvents   int     `json:"duplicateEvents"`
@@ -94,6 +98,8 @@ type LoadResult struct {
 	RecordsCompared   int     `json:"recordsCompared"`
 	Mismatches        int     `json:"mismatches"`
 	WallSeconds       float64 `json:"wallSeconds"`
+	MotoCPUSeconds    float64 `json:"motoCpuSeconds"`   // the stand-in's CPU time during the run
+	IngestCPUSeconds  float64 `json:"ingestCpuSeconds"` // the ingest processes' CPU time (those alive at the end)
 	GeneratedAt       string  `json:"generatedAt"`
 	HoldShareDefault  float64 `json:"holdShareDefault"`
 	StrictHoldShare   float64 `json:"strictHoldShare"`
@@ -111,8 +117,9 @@ func TestLoadManyDistricts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	logs := &syncBuffer{}
+	conc := loadEnvInt("PTHV_LOAD_CONCURRENCY", deploy.IngestMaxConcurrency)
 	st, err := devstack.StartStack(ctx, devstack.StackOptions{Prefix: "pthv-load-" + strconv.FormatInt(time.Now().UnixNano()%1e6, 36),
-		Endpoint: moto.URL, Functions: functions, Logs: logs})
+		Endpoint: moto.URL, Functions: functions, Logs: logs, IngestConcurrency: conc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,6 +204,7 @@ func TestLoadManyDistricts(t *testing.T) {
 		}
 		return loadDrop{wave: wave, at: time.Now(), obj: pthv.Object{Bucket: st.Names.DropsBucket, Key: key, VersionID: aws.ToString(out.VersionId)}}
 	}
+	motoCPU0 := cpuSeconds(moto.PID())
 	start := time.Now()
 	// Wave 1: every district within a few seconds.
 	spread := 3 * time.Second
@@ -275,11 +283,16 @@ func TestLoadManyDistricts(t *testing.T) {
 		}
 	}
 	wall := time.Since(start)
+	motoCPU := cpuSeconds(moto.PID()) - motoCPU0
+	ingestCPU := 0.0
+	for _, pid := range st.Host.PIDs(st.Names.Function("ingest")) {
+		ingestCPU += cpuSeconds(pid)
+	}
 	stopSampling()
 	sampler.Wait()
 
-	res := LoadResult{Districts: nd, Students: ns, WallSeconds: wall.Seconds(), GeneratedAt: time.Now().UTC().Format(time.RFC3339),
-		HoldShareDefault: pthv.DefaultHoldShare, StrictHoldShare: strictShare, SecondWaveRemoved: remove, MaxQueueDepth: maxDepth}
+	res := LoadResult{Districts: nd, Students: ns, Concurrency: conc, WallSeconds: wall.Seconds(), GeneratedAt: time.Now().UTC().Format(time.RFC3339),
+		MotoCPUSeconds: motoCPU, IngestCPUSeconds: ingestCPU, HoldShareDefault: pthv.DefaultHoldShare, StrictHoldShare: strictShare, SecondWaveRemoved: remove, MaxQueueDepth: maxDepth}
 	var lastDrop, firstDrop time.Time
 	var dropToRep []float64
 	for _, d := range ds {
@@ -390,6 +403,23 @@ func TestLoadManyDistricts(t *testing.T) {
 	if err := os.WriteFile(path, append(out, '\n'), 0o644); err != nil {
 		t.Error(err)
 	}
+}
+
+// cpuSeconds is a process's user + system CPU time so far (0 when it cannot be read), from
+// /proc/PID/stat in clock ticks of 1/100 s (Linux's USER_HZ).
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if pid <= 0 || err != nil {
+		return 0
+	}
+	// The fields after the command name (which may hold spaces) start at its closing ')'.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
 }
 
 // genExport generates a district export; remove leaves out that share of students, and

@@ -192,6 +192,9 @@ func loadRows(path string) ([]Row, error) {
 	}
 	n := func(k string) float64 { v, _ := l[k].(float64); return v }
 	src := fmt.Sprintf("make load (%v districts × %v students, %v)", l["districts"], l["studentsPerDistrict"], l["generatedAt"])
+	if c, ok := l["ingestConcurrency"]; ok {
+		src = fmt.Sprintf("make load (%v districts × %v students, %v ingest invocations at once, %v)", l["districts"], l["studentsPerDistrict"], c, l["generatedAt"])
+	}
 	yes := func(b bool) *bool { return &b }
 	f := func(x float64) *float64 { return &x }
 	offered := n("offeredDropsPerMinute")

@@ -109,6 +109,11 @@ type Function struct {
 	MemoryMB            int
 }
 
+// IngestMaxConcurrency is how many ingest invocations the SQS event source mapping runs at
+// once by default: Terraform's ingest_max_concurrency (infra/variables.tf and the functions
+// module; a test holds them together), which the local stack plays too.
+const IngestMaxConcurrency = 2
+
 // Functions are the deployment's functions, one per folder under functions/ (the local
 // Lambda host runs them, so they are not part of Spec, which moto provisions).
 var Functions = []Function{

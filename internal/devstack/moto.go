@@ -71,6 +71,15 @@ func StartMoto(ctx context.Context, logw io.Writer) (*Moto, error) {
 }
 
 // Stop ends the server and its children.
+// PID is moto_server's process id (0 when it is not running), for a load test that reports
+// the stand-in's CPU time.
+func (m *Moto) PID() int {
+	if m == nil || m.cmd == nil || m.cmd.Process == nil {
+		return 0
+	}
+	return m.cmd.Process.Pid
+}
+
 func (m *Moto) Stop() error {
 	if m == nil || m.cmd == nil || m.cmd.Process == nil {
 		return nil

@@ -42,6 +42,10 @@ type StackOptions struct {
 	// Principals are IAM callers the local API Gateway accepts besides the default national
 	// staff principal (access key "test", secret "test").
 	Principals map[string]IAMPrincipal
+	// IngestConcurrency is how many ingest invocations run at once, as the SQS event source
+	// mapping's maximum concurrency allows in AWS: that many execution environments and
+	// pollers. 0 means deploy.IngestMaxConcurrency (Terraform's default).
+	IngestConcurrency int
 }
 
 // LocalAccount is the account id of local IAM principals.
@@ -135,6 +139,9 @@ func StartStack(ctx context.Context, opts StackOptions) (*Stack, error) {
 				fc.Instances = f.ReservedConcurrency // the host's environments play reserved concurrency
 			}
 		}
+		if n == "ingest" {
+			fc.Instances = ingestConcurrency(opts)
+		}
 		fns = append(fns, fc)
 	}
 	if len(fns) == 0 {
@@ -166,16 +173,28 @@ func StartStack(ctx context.Context, opts StackOptions) (*Stack, error) {
 		st.API = gw
 	}
 	if _, ok := opts.Functions["ingest"]; ok {
-		p := &Poller{SQS: sqs.NewFromConfig(cfg), QueueURL: prov.QueueURLs[st.Names.IngestQueue],
-			QueueARN: prov.QueueARNs[st.Names.IngestQueue], Function: st.Names.Function("ingest"), Invoke: host.Invoke,
-			Logf: func(format string, args ...any) { fmt.Fprintf(logs, "[poller] "+format+"\n", args...) }}
-		st.wg.Add(1)
-		go func() {
-			defer st.wg.Done()
-			_ = p.Run(runCtx)
-		}()
+		// The event source mapping: as many pollers as invocations may run at once, each
+		// receiving a batch, invoking the function with it and deleting what it handled.
+		client := sqs.NewFromConfig(cfg)
+		for range ingestConcurrency(opts) {
+			p := &Poller{SQS: client, QueueURL: prov.QueueURLs[st.Names.IngestQueue],
+				QueueARN: prov.QueueARNs[st.Names.IngestQueue], Function: st.Names.Function("ingest"), Invoke: host.Invoke,
+				Logf: func(format string, args ...any) { fmt.Fprintf(logs, "[poller] "+format+"\n", args...) }}
+			st.wg.Add(1)
+			go func() {
+				defer st.wg.Done()
+				_ = p.Run(runCtx)
+			}()
+		}
 	}
 	return st, nil
+}
+
+func ingestConcurrency(opts StackOptions) int {
+	if opts.IngestConcurrency > 0 {
+		return opts.IngestConcurrency
+	}
+	return deploy.IngestMaxConcurrency
 }
 
 // Env returns the environment a process needs to use the stack: the SDK's standard

@@ -14,8 +14,9 @@
 //	info   returns the invocation context (request id, ARN, deadline), pid and Lambda variables
 //	probe  makes invalid Runtime API calls and returns the status codes it got
 //	sqs    handles an events.SQSEvent (also chosen when the payload has "Records" and no
-//	       action): exits with status 3 if a body contains "crash", and reports a batch item
-//	       failure for every message whose body contains "fail"
+//	       action): exits with status 3 if a body contains "crash", reports a batch item
+//	       failure for every message whose body contains "fail", and GETs the URL of a body
+//	       "get URL" (a test's rendezvous), failing that message unless 200 OK
 //
 // With TESTFN_INIT_ERROR set, it reports that value as an init error and exits instead;
 // with TESTFN_EXIT_AT_INIT set, it exits with status 4 before asking for work. With
@@ -112,7 +113,15 @@ func handle(ctx context.Context, payload json.RawMessage) (any, error) {
 			if strings.Contains(m.Body, "crash") {
 				os.Exit(3)
 			}
-			if strings.Contains(m.Body, "fail") {
+			failed := strings.Contains(m.Body, "fail")
+			if url, ok := strings.CutPrefix(m.Body, "get "); ok {
+				r, err := http.Get(url)
+				failed = err != nil || r.StatusCode != http.StatusOK
+				if err == nil {
+					r.Body.Close()
+				}
+			}
+			if failed {
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 			}
 		}
