@@ -315,3 +315,24 @@ func schoolsOf(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// TestServiceSideUsageErrorsExit2: a request the service finds malformed is a usage error
+// (exit 2) with the service's own message, through the local API Gateway front and the real
+// api bootstrap; a well-formed request for what the service does not have (404) exits 1.
+func TestServiceSideUsageErrorsExit2(t *testing.T) {
+	withStack(t)
+	for _, c := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"reach", "--year", "2025-2026", "--state", "california"}, 2, `reach API: 400 state must be a two-letter code like CA, not "california"`},
+		{[]string{"reach", "--year", "2025-2026", "--district", "Bad District!"}, 2, "reach API: 400 the district id must be"},
+		{[]string{"reach", "--year", "2031-2032"}, 1, "reach API: 404 no reach figures for 2031-2032"},
+	} {
+		code, out, errOut := runCLI(t, c.args...)
+		if code != c.code || !strings.Contains(errOut, c.msg) {
+			t.Errorf("pthv %s: exit %d, %q %q; want exit %d and %q", strings.Join(c.args, " "), code, out, errOut, c.code, c.msg)
+		}
+	}
+}
