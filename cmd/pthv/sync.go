@@ -60,6 +60,7 @@ func cmdSyncAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&c.Concurrency, "concurrency", 0, "requests in flight, 1 to 5 (default 1)")
 	fs.IntVar(&c.RatePerMinute, "rate", 0, "requests a minute at most (default 100)")
 	fs.IntVar(&c.FullEveryDays, "full-every-days", 0, "a full pull at least this often (default 7)")
+	fs.BoolVar(&c.Events, "events", false, "clever: nightly runs apply Clever's events since the last applied pull (the district turns the Events API on); the weekly full pull remains the truth")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -80,6 +81,9 @@ func cmdSyncAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	} else {
 		if *tokenFile != "" {
 			return usageErr("--token-file is for --provider clever; OneRoster takes --client-id and --client-secret-file")
+		}
+		if c.Events {
+			return usageErr("--events is for --provider clever: OneRoster has no event log (its nightly runs are dateLastModified deltas)")
 		}
 		if c.District == "" || c.Provider == "" || c.BaseURL == "" || c.ClientID == "" || *secretFile == "" {
 			return usageErr("--district, --provider, --base-url, --client-id and --client-secret-file are required")
@@ -141,6 +145,9 @@ func cmdSyncAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if old, err := st.Connection(ctx, c.District, c.ID); err == nil {
 		verb = "changed"
 		c.Created, c.Approved, c.Watermark, c.LastFull, c.LastApplied, c.LastRun = old.Created, old.Approved, old.Watermark, old.LastFull, old.LastApplied, old.LastRun
+		if c.Events {
+			c.Snapshot = old.Snapshot
+		}
 	} else if !errors.Is(err, pthv.ErrNotFound) {
 		return err
 	} else {
@@ -154,6 +161,9 @@ func cmdSyncAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	fmt.Fprintf(stdout, "connection %s/%s %s: %s at %s (%s), every %s in %s\n", c.District, c.ID, verb, c.Provider, c.BaseURL, c.Auth, c.Schedule, c.TimeZone)
+	if c.Events {
+		fmt.Fprintf(stdout, "events on: nightly runs apply Clever's events to the last applied pull; a full pull every %d days\n", c.FullEveryDays)
+	}
 	if c.Provider == sis.ProviderClever {
 		fmt.Fprintf(stdout, "district-app token stored in Secrets Manager as %s\n", c.SecretID)
 	} else {

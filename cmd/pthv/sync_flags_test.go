@@ -35,7 +35,9 @@ func TestSyncAddCleverFlags(t *testing.T) {
 		{"an empty token file", []string{"--district", "d1", "--provider", "clever", "--token-file", empty}, "--token-file is empty"},
 		{"a token file for OneRoster", []string{"--district", "d1", "--provider", "oneroster-1.2", "--token-file", token, "--base-url", "https://x", "--client-id", "c"}, "--token-file is for --provider clever"},
 		{"OneRoster still needs its client id", []string{"--district", "d1", "--provider", "oneroster-1.2", "--base-url", "https://x", "--client-secret-file", token}, "--client-id and --client-secret-file are required"},
+		{"events for OneRoster", []string{"--district", "d1", "--provider", "oneroster-1.2", "--base-url", "https://x", "--client-id", "c", "--client-secret-file", token, "--events"}, "--events is for --provider clever"},
 		{"valid clever flags", []string{"--district", "d1", "--provider", "clever", "--token-file", token}, ""},
+		{"valid clever flags with events", []string{"--district", "d1", "--provider", "clever", "--token-file", token, "--events"}, ""},
 		{"valid clever flags with a base URL", []string{"--district", "d1", "--provider", "clever", "--token-file", token, "--base-url", "http://127.0.0.1:1/v3.0", "--page-size", "10000"}, ""},
 	}
 	for _, tc := range cases {

@@ -21,8 +21,10 @@ type CollectionResult struct {
 	// A collection that is not complete is unknown, never empty: nothing may be
 	// deactivated because it is missing from it.
 	Complete bool `json:"complete"`
-	// Reason says why the collection is not complete.
+	// Reason says why the collection is not complete; Status is the HTTP status that
+	// stopped it (0 when none did).
 	Reason string `json:"reason,omitempty"`
+	Status int    `json:"status,omitempty"`
 	Pages  int    `json:"pages"`
 	// Records counts the records received, duplicates included.
 	Records int `json:"records"`
@@ -142,6 +144,7 @@ func (c *Client) PullCollection(ctx context.Context, col Collection, cur Cursor,
 				res.Reason = err.Error()
 				return res, cur, err
 			case errors.As(err, &he):
+				res.Status = he.Status
 				return fail("page %d: %s", page, he.Error())
 			}
 			return fail("page %d: %s", page, err.Error())

@@ -108,6 +108,20 @@ func (s *Source) Pull(ctx context.Context, c sis.Collection, _ sis.Query, from s
 			return fmt.Errorf("clever: the checkpoint of %s cannot be read: %w", col, err)
 		}
 	}
+	res, err := s.pullFrame(ctx, col, cur, page)
+	if err != nil {
+		return err
+	}
+	if !res.Complete {
+		return &sis.CollectionError{Collection: c.Name, Page: res.Pages + 1, Status: res.Status, Message: res.Reason}
+	}
+	return nil
+}
+
+// pullFrame pulls one collection from cur with PullCollection, passing each page to page as
+// the frame's page, with the requests and bytes it took.
+func (s *Source) pullFrame(ctx context.Context, col Collection, cur Cursor, page func(*sis.Page) error) (CollectionResult, error) {
+	c := sis.Collection{Name: string(col)}
 	file := "clever-" + c.Name
 	var reqs int
 	var nbytes int64
@@ -125,13 +139,7 @@ func (s *Source) Pull(ctx context.Context, c sis.Collection, _ sis.Query, from s
 		return page(p)
 	})
 	res, _, err := s.client.PullCollection(ctx, col, cur, st)
-	if err != nil {
-		return err
-	}
-	if !res.Complete {
-		return &sis.CollectionError{Collection: c.Name, Page: res.Pages + 1, Message: res.Reason}
-	}
-	return nil
+	return res, err
 }
 
 type stageFunc func(ctx context.Context, c Collection, page int, body []byte, next Cursor) error

@@ -63,6 +63,11 @@ type Connection struct {
 	// LastApplied is when the last applied run started.
 	LastApplied time.Time `json:"lastApplied,omitzero"`
 	LastRun     string    `json:"lastRun,omitempty"`
+	// Events turns on events runs (clever only): nightly runs apply the source's events
+	// since the Snapshot's event id to its staged pages; FullEveryDays still pulls in full.
+	Events bool `json:"events,omitempty"`
+	// Snapshot is the last applied complete pull with events on (kept by the runs).
+	Snapshot *Snapshot `json:"snapshot,omitempty"`
 }
 
 var idRE = regexp.MustCompile(`^[0-9A-Za-z._-]{1,64}$`)
@@ -145,6 +150,9 @@ func (c *Connection) Validate() error {
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
 		return fmt.Errorf("base URL must be an absolute http(s) URL without a query")
 	}
+	if c.Events && c.Provider != ProviderClever {
+		return fmt.Errorf("events are for --provider clever (OneRoster has no event log; its nightly runs are dateLastModified deltas)")
+	}
 	if c.Provider == ProviderClever {
 		if c.Auth != "bearer" {
 			return fmt.Errorf("a clever connection authenticates with its district-app bearer token (auth bearer)")
@@ -195,7 +203,7 @@ type Run struct {
 	Connection   string           `json:"connectionId"`
 	ID           string           `json:"runId"`
 	Trigger      string           `json:"trigger"` // schedule, cli
-	Mode         string           `json:"mode"`    // full or delta
+	Mode         string           `json:"mode"`    // full, delta or events
 	ModeReason   string           `json:"modeReason"`
 	Since        time.Time        `json:"since,omitzero"`
 	Status       string           `json:"status"`
@@ -207,11 +215,18 @@ type Run struct {
 	Bytes        int64            `json:"bytes"`
 	// WaitMS is time spent waiting on the server; ConvertMS writing the package; ImportMS the
 	// import pipeline.
-	WaitMS      int64            `json:"waitMs"`
-	PullMS      int64            `json:"pullMs"`
-	ConvertMS   int64            `json:"convertMs"`
-	ImportMS    int64            `json:"importMs"`
-	Watermark   time.Time        `json:"watermark,omitzero"`
+	WaitMS    int64     `json:"waitMs"`
+	PullMS    int64     `json:"pullMs"`
+	ConvertMS int64     `json:"convertMs"`
+	ImportMS  int64     `json:"importMs"`
+	Watermark time.Time `json:"watermark,omitzero"`
+	// EventID is, for a full run with events on, the newest event id read before the pull
+	// (EventsAt when; zero when it could not be read), and for an events run the last event
+	// applied; Snapshot is the run an events run started from, Events what it applied.
+	EventID     string           `json:"eventId,omitempty"`
+	EventsAt    time.Time        `json:"eventsAt,omitzero"`
+	Snapshot    string           `json:"snapshot,omitempty"`
+	Events      *EventsApplied   `json:"events,omitempty"`
 	PackageKey  string           `json:"packageKey,omitempty"`
 	ImportID    string           `json:"importId,omitempty"`
 	ImportState string           `json:"importStatus,omitempty"`

@@ -128,8 +128,19 @@ func (s *Service) Handle(ctx context.Context, req Request) (*sis.Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	ev, evented := src.(sis.Evented)
+	evented = evented && conn.Events
 	if _, ok := src.(sis.Assembler); ok && run.Mode != "full" {
-		run.Mode, run.ModeReason, run.Since = "full", "the source has no deltas: every run is a full pull", time.Time{}
+		if evented {
+			s.eventsMode(conn, run)
+		} else {
+			run.Mode, run.ModeReason, run.Since = "full", "the source has no deltas: every run is a full pull", time.Time{}
+		}
+	}
+	if evented && run.Mode == "full" {
+		if err := s.readLatestEvent(ctx, ev, run); err != nil {
+			return nil, err
+		}
 	}
 	for _, c := range src.Collections() {
 		run.Collections = append(run.Collections, &sis.CollectionRun{Name: c.Name, Files: c.Files, People: c.People, Proof: sis.Proof{Collection: c.Name, Total: -1}})
@@ -229,6 +240,7 @@ func (s *Service) advance(conn *sis.Connection, r *sis.Run) {
 	if r.Watermark.After(conn.Watermark) {
 		conn.Watermark = r.Watermark
 	}
+	snapshotOf(conn, r)
 	if r.Started.After(conn.LastApplied) {
 		conn.LastApplied = r.Started
 	}
@@ -245,6 +257,24 @@ func (s *Service) work(ctx context.Context, conn *sis.Connection, run *sis.Run) 
 		src, err := s.source(ctx, conn)
 		if err != nil {
 			return s.fail(ctx, run, err.Error())
+		}
+		if run.Mode == "events" {
+			ev, ok := src.(sis.Evented)
+			reason := "the source reads no events"
+			if ok {
+				reason, err = s.eventsRun(ctx, conn, ev, run)
+				if err != nil {
+					log.Warn("sync run failed while reading events", "decision", "failed", "error", err.Error())
+					return s.fail(ctx, run, err.Error())
+				}
+			}
+			if reason != "" && ok {
+				if err := s.fallBackToFull(ctx, ev, run, reason); err != nil {
+					return s.fail(ctx, run, err.Error())
+				}
+			} else if reason != "" {
+				run.Mode, run.ModeReason = "full", reason+": a full pull runs instead"
+			}
 		}
 		stopped, err := s.pull(ctx, src, run)
 		if err != nil {

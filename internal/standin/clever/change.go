@@ -73,6 +73,7 @@ func (s *Server) change() {
 			s.event("sections.updated", sec, now)
 		}
 	}
+	s.unlink(gone.id) // its contacts' relationships (the sections were evented above)
 	s.event("users.deleted", gone, now)
 	// Renamed.
 	ren := studs[len(studs)/2]
@@ -86,6 +87,10 @@ func (s *Server) change() {
 	s.last = Changed{Added: id, Removed: gone.id, Renamed: ren.id}
 }
 
+// EventsKept is how long the stand-in keeps events, as Clever does: a starting_after id
+// older than that answers 404.
+const EventsKept = 30 * 24 * time.Hour
+
 // event appends an event whose object is r as it is now.
 func (s *Server) event(typ string, r *record, now string) {
 	s.seq++
@@ -93,8 +98,29 @@ func (s *Server) event(typ string, r *record, now string) {
 		"data": map[string]any{"object": json.RawMessage(r.body)}}}
 	e.obj["id"] = e.id
 	e.encode()
+	e.at = s.now()
 	s.events = append(s.events, e)
 }
+
+// pruneEvents forgets the events older than EventsKept.
+func (s *Server) pruneEvents() {
+	cut := s.now().Add(-EventsKept)
+	s.events = slices.DeleteFunc(s.events, func(r *record) bool { return r.at.Before(cut) })
+}
+
+// EventIDs returns the ids of the events kept, oldest first.
+func (s *Server) EventIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pruneEvents()
+	out := make([]string, len(s.events))
+	for i, e := range s.events {
+		out[i] = e.id
+	}
+	return out
+}
+
+func (s *Server) stamp() string { return s.now().UTC().Format("2006-01-02T15:04:05.000Z") }
 
 // SetClock replaces the server's clock (for tests of the rate-limit window).
 func (s *Server) SetClock(now func() time.Time) {
@@ -114,8 +140,10 @@ func (s *Server) Remove(role string) {
 	s.data.count()
 }
 
-// Edit changes one record's object with fn and re-encodes it, for tests that need a
-// malformed or unusual record. col is districts, schools, terms, courses, sections or users.
+// Edit changes one record's object with fn and re-encodes it (an edit in the district, or a
+// malformed or unusual record for a test), and logs a {col}.updated event with the new
+// object. col is districts, schools, terms, courses, sections or users. A user whose roles
+// fn changes is listed under its new roles.
 func (s *Server) Edit(col, id string, fn func(obj map[string]any)) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -123,7 +151,19 @@ func (s *Server) Edit(col, id string, fn func(obj map[string]any)) bool {
 		if r.id == id {
 			r.obj = r.object()
 			fn(r.obj)
+			if col == "users" {
+				if rs, ok := r.obj["roles"].(map[string]any); ok {
+					r.roles = r.roles[:0]
+					for _, role := range []string{"student", "teacher", "staff", "contact"} {
+						if rs[role] != nil {
+							r.roles = append(r.roles, role)
+						}
+					}
+				}
+			}
 			r.encode()
+			s.event(col+".updated", r, s.stamp())
+			s.data.count()
 			return true
 		}
 	}
@@ -157,12 +197,60 @@ func (s *Server) Object(col, id string) []byte {
 }
 
 // Delete removes one record from a collection (a user from the district, as when a student
-// moves away), leaving references to it in place.
+// moves away) and, for a user, what hangs off it: its place in sections (students[],
+// teachers[], teacher) and in contacts' student_relationships. It logs one event, the
+// {col}.deleted of the record: a consumer of the log must remove what hangs off the record
+// itself (the harder case; a source may also log the sections it changed).
 func (s *Server) Delete(col, id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := len(s.data.cols[col])
-	s.data.cols[col] = slices.DeleteFunc(s.data.cols[col], func(r *record) bool { return r.id == id })
+	var gone *record
+	s.data.cols[col] = slices.DeleteFunc(s.data.cols[col], func(r *record) bool {
+		if r.id == id {
+			gone = r
+		}
+		return r.id == id
+	})
+	if gone == nil {
+		return false
+	}
+	delete(s.data.byID, id)
+	if col == "users" {
+		s.unlink(id)
+	}
+	s.event(col+".deleted", gone, s.stamp())
 	s.data.count()
-	return len(s.data.cols[col]) < n
+	return true
+}
+
+// unlink removes user id from every section (students[], teachers[], teacher) and every
+// contact's student_relationships, without logging events.
+func (s *Server) unlink(id string) {
+	quoted := []byte(`"` + id + `"`)
+	for _, c := range []string{"sections", "users"} {
+		for _, r := range s.data.cols[c] {
+			if !bytes.Contains(r.body, quoted) {
+				continue
+			}
+			r.obj = r.object()
+			if c == "sections" {
+				for _, k := range []string{"students", "teachers"} {
+					list, _ := r.obj[k].([]any)
+					r.obj[k] = slices.DeleteFunc(list, func(v any) bool { return v == id })
+				}
+				if r.obj["teacher"] == id {
+					r.obj["teacher"] = nil
+				}
+			} else if rs, _ := r.obj["roles"].(map[string]any); rs != nil && rs["contact"] != nil {
+				ct, _ := rs["contact"].(map[string]any)
+				if rels, ok := ct["student_relationships"].([]any); ok {
+					ct["student_relationships"] = slices.DeleteFunc(rels, func(v any) bool {
+						m, _ := v.(map[string]any)
+						return m["student"] == id
+					})
+				}
+			}
+			r.encode()
+		}
+	}
 }

@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pthv/reach/internal/rostergen"
 )
@@ -50,6 +51,7 @@ type record struct {
 	roles []string // for users: student, teacher, staff, contact
 	obj   map[string]any
 	body  []byte
+	at    time.Time // for events: when it was logged
 }
 
 // encode sets the served JSON from obj and drops obj, so that a large district is held

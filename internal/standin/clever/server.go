@@ -187,7 +187,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case "events":
+		s.pruneEvents()
 		list = s.events
+		if q.Get("ending_before") == "last" {
+			// The newest events (Clever: /events?ending_before=last&limit=1 is the newest).
+			writeEvents(w, list[max(0, len(list)-limit):])
+			return
+		}
+		if after := q.Get("starting_after"); after != "" && !slices.ContainsFunc(list, func(r *record) bool { return r.id == after }) {
+			writeJSON(w, http.StatusNotFound, apiError{"event " + after + " not found: events are kept " + fmt.Sprint(EventsKept)})
+			return
+		}
 	default:
 		writeJSON(w, http.StatusNotFound, apiError{"not found"})
 		return
@@ -267,6 +277,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.changed = true
 		s.change()
 	}
+}
+
+// writeEvents serves events as one page without a next link.
+func writeEvents(w http.ResponseWriter, list []*record) {
+	data := make([]map[string]json.RawMessage, len(list))
+	for i, r := range list {
+		data[i] = map[string]json.RawMessage{"data": r.body}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": data, "links": []any{}})
 }
 
 func pageSize(limit int, f Faults) int {
