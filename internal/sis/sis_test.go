@@ -48,3 +48,17 @@ func TestProof(t *testing.T) {
 		})
 	}
 }
+
+func TestEventsAreForClever(t *testing.T) {
+	c := &Connection{District: "d1", Provider: ProviderOneRoster12, BaseURL: "https://sis.example/v1p2", TokenURL: "https://sis.example/token",
+		ClientID: "c", SecretID: "s", Events: true}
+	c.Defaults()
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "events are for --provider clever") {
+		t.Fatalf("a OneRoster connection with events: %v", err)
+	}
+	c = &Connection{District: "d1", Provider: ProviderClever, SecretID: "s", Events: true}
+	c.Defaults()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("a clever connection with events: %v", err)
+	}
+}

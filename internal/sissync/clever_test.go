@@ -28,33 +28,10 @@ const cleverToken = "clever-district-token-77"
 // message and deactivates nothing. No demographic value (the stand-in's sentinel) reaches a
 // table item, a staged object or a log line, and neither does the token.
 func TestCleverSync(t *testing.T) {
-	f := setup(t, "1.2")
+	f, srv, data := cleverFixture(t, "d1", 25, false)
 	ctx := context.Background()
 	var logs bytes.Buffer
 	f.svc.Log = slog.New(slog.NewJSONHandler(&logs, nil))
-	data, err := clever.Generate(rostergen.Options{Students: 25, Seed: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := clever.NewServer(data, cleverToken)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	conn := &sis.Connection{District: "d1", ID: "clever", Provider: sis.ProviderClever, BaseURL: hs.URL + srv.Prefix, PageSize: 10}
-	conn.Defaults()
-	conn.SecretID = f.names.SyncSecret("d1", conn.ID)
-	if err := conn.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	sm := f.svc.Secrets.(interface {
-		Put(ctx context.Context, id, value, desc string) error
-	})
-	if err := sm.Put(ctx, conn.SecretID, cleverToken, "test"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.st.PutConnection(ctx, conn); err != nil {
-		t.Fatal(err)
-	}
-	f.conn = conn
 
 	first := f.run(false)
 	if first.Status != sis.RunHeld || !strings.Contains(first.Reason, "first run") || first.Mode != "full" {
@@ -135,6 +112,43 @@ func TestCleverSync(t *testing.T) {
 	if strings.Contains(logs.String(), clever.Sentinel) || strings.Contains(logs.String(), cleverToken) {
 		t.Fatal("a demographic value or the token reached the log")
 	}
+}
+
+// cleverFixture is setup's frame with a clever connection of district (registered) to a
+// fresh Clever stand-in over HTTP, events on or off.
+func cleverFixture(t *testing.T, district string, students int, events bool) (*fixture, *clever.Server, *clever.Data) {
+	t.Helper()
+	f := setup(t, "1.2")
+	ctx := context.Background()
+	data, err := clever.Generate(rostergen.Options{Students: students, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := clever.NewServer(data, cleverToken)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	if district != "d1" {
+		if err := f.st.PutDistrict(ctx, pthv.District{ID: district, Name: "District " + district, State: "CA"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn := &sis.Connection{District: district, ID: "clever", Provider: sis.ProviderClever, BaseURL: hs.URL + srv.Prefix, PageSize: 10, Events: events}
+	conn.Defaults()
+	conn.SecretID = f.names.SyncSecret(district, conn.ID)
+	if err := conn.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	sm := f.svc.Secrets.(interface {
+		Put(ctx context.Context, id, value, desc string) error
+	})
+	if err := sm.Put(ctx, conn.SecretID, cleverToken, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.PutConnection(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	f.conn = conn
+	return f, srv, data
 }
 
 // listKeys lists the reports bucket's keys under prefix.

@@ -57,8 +57,15 @@ func (s *Service) readLatestEvent(ctx context.Context, ev sis.Evented, run *sis.
 	return nil
 }
 
-// errTooManyEvents stops an events pull past sis.MaxEvents.
-var errTooManyEvents = fmt.Errorf("more than %d events", sis.MaxEvents)
+// errTooManyEvents stops an events pull past the cap.
+var errTooManyEvents = errors.New("too many events")
+
+func (s *Service) maxEvents() int {
+	if s.MaxEvents > 0 {
+		return s.MaxEvents
+	}
+	return sis.MaxEvents
+}
 
 // eventsRun pulls and applies the events of an events run. It returns the reason to fall
 // back to a full pull ("" when the run's pages are staged and it can be imported), or an
@@ -97,7 +104,7 @@ func (s *Service) eventsRun(ctx context.Context, conn *sis.Connection, ev sis.Ev
 		run.Retries += p.Retries
 		run.Bytes += p.Bytes
 		run.WaitMS += p.WaitMS
-		if n > sis.MaxEvents {
+		if n > s.maxEvents() {
 			return errTooManyEvents
 		}
 		pages++
@@ -109,7 +116,7 @@ func (s *Service) eventsRun(ctx context.Context, conn *sis.Connection, ev sis.Ev
 	case errors.Is(err, sis.ErrEventsGone):
 		return "the source no longer keeps event id " + conn.Snapshot.EventID + " (404)", nil
 	case errors.Is(err, errTooManyEvents):
-		return fmt.Sprintf("more than %d events since the snapshot", sis.MaxEvents), nil
+		return fmt.Sprintf("more than %d events since the snapshot", s.maxEvents()), nil
 	case errors.As(err, &ce):
 		return "the events pull did not complete (" + ce.Error() + ")", nil
 	case err != nil:

@@ -55,6 +55,8 @@ type Service struct {
 	Budget func(ctx context.Context) time.Duration
 	Now    func() time.Time
 	Log    *slog.Logger
+	// MaxEvents caps the events an events run applies (sis.MaxEvents when 0).
+	MaxEvents int
 }
 
 func (s *Service) now() time.Time {
