@@ -29,9 +29,10 @@ import (
 // host against moto (DynamoDB, S3, SQS, Secrets Manager) and the OneRoster stand-in over
 // HTTP: a scheduled first run delivered twice (one run, held), its approval, an unchanged
 // second run that writes nothing, and a run with a scope gap that is held. Each run
-// outlasts its invocation (IMPORT_MAX_RUN) and continues in the next.
+// outlasts its invocation and continues in the next: the budget (IMPORT_MAX_RUN) is always
+// spent, so every invocation pulls one page, or applies one chunk, and checkpoints.
 func TestNightlySyncOnTheLocalStack(t *testing.T) {
-	e := newEnv(t, map[string]string{"IMPORT_MAX_RUN": "400ms", "IMPORT_CHUNK_OPS": "50"})
+	e := newEnv(t, map[string]string{"IMPORT_MAX_RUN": "1ms", "IMPORT_CHUNK_OPS": "50"})
 	ctx := context.Background()
 	const secret = "it-secret-Zq81"
 	d, err := oneroster.Generate(rostergen.Options{Students: 60, Seed: 5}, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))

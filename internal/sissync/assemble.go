@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -105,10 +106,7 @@ func (s *Service) importRun(ctx context.Context, conn *sis.Connection, run *sis.
 			log.Warn("sync run failed: users incomplete", "decision", "failed")
 			run.Status, run.Reason, run.Finished = sis.RunFailed, cr.Name+" is incomplete ("+cr.Verdict+"); nothing was imported", s.now()
 		}
-		if err := s.Store.PutRun(ctx, run); err != nil {
-			return nil, err
-		}
-		return run, s.writeRunReport(ctx, run)
+		return s.settle(ctx, run)
 	}
 	t0 := time.Now()
 	key := RunPrefix(run.District, run.Connection, run.ID) + "package.zip"
@@ -182,15 +180,47 @@ func (s *Service) importRun(ctx context.Context, conn *sis.Connection, run *sis.
 		run.Status, run.Reason = sis.RunFailed, "the import was "+string(imp.Status)+": "+imp.Reason
 	}
 	log.Info("sync run handed to the import pipeline", "decision", run.Status, "importId", imp.ID, "requests", run.Requests, "retries", run.Retries)
-	if len(run.Findings) > 200 {
-		full := run.Findings
-		run.Findings = full[:200]
-		defer func() { run.Findings = full }()
-	}
-	if err := s.Store.PutRun(ctx, run); err != nil {
+	return s.settle(ctx, run)
+}
+
+// recordFindings is how many findings the run record keeps (DynamoDB items are capped at
+// 400 KB); the run report keeps every one.
+const recordFindings = 200
+
+// settle writes the run's report, then its record. The report comes first: whoever sees the
+// record final (pthv sync run --wait, a test) finds the report in place.
+func (s *Service) settle(ctx context.Context, run *sis.Run) (*sis.Run, error) {
+	if err := s.writeRunReport(ctx, run); err != nil {
 		return nil, err
 	}
-	return run, s.writeRunReport(ctx, run)
+	rec := run
+	if len(run.Findings) > recordFindings {
+		short := *run
+		short.Findings = run.Findings[:recordFindings]
+		rec = &short
+	}
+	if err := s.Store.PutRun(ctx, rec); err != nil {
+		return nil, err
+	}
+	return run, nil
+}
+
+// resettle records what became of a run after it ended (its held import was approved and
+// applied, an apply the ingest function continued finished): the report, which keeps every
+// finding, takes the record's new status, then the record is written.
+func (s *Service) resettle(ctx context.Context, r *sis.Run) error {
+	full := r
+	if b, err := s.Blobs.Get(ctx, s.ReportsBucket, RunPrefix(r.District, r.Connection, r.ID)+"run.json"); err == nil {
+		var rep sis.Run
+		if json.Unmarshal(b, &rep) == nil && rep.ID == r.ID {
+			rep.Status, rep.Reason, rep.ImportState, rep.Finished = r.Status, r.Reason, r.ImportState, r.Finished
+			full = &rep
+		}
+	} else if !errors.Is(err, pthv.ErrNotFound) {
+		return err
+	}
+	_, err := s.settle(ctx, full)
+	return err
 }
 
 // writeRunReport writes the run with every finding next to its pages.

@@ -222,13 +222,13 @@ func (s *Service) reconcile(ctx context.Context, conn *sis.Connection) error {
 		r.ImportState = string(imp.Status)
 		switch imp.Status {
 		case pthv.StatusApplied:
-			r.Status = sis.RunApplied
+			r.Status, r.Reason = sis.RunApplied, imp.Reason
 			s.advance(conn, r)
 		case pthv.StatusSuperseded, pthv.StatusFailed, pthv.StatusRejected:
 			r.Status = sis.RunFailed
 			r.Reason = "its import was " + string(imp.Status)
 		}
-		if err := s.Store.PutRun(ctx, r); err != nil {
+		if err := s.resettle(ctx, r); err != nil {
 			return err
 		}
 	}
@@ -311,10 +311,7 @@ func layoutOf(provider string) string {
 
 func (s *Service) fail(ctx context.Context, run *sis.Run, reason string) (*sis.Run, error) {
 	run.Status, run.Reason, run.Finished = sis.RunFailed, reason, s.now()
-	if err := s.Store.PutRun(ctx, run); err != nil {
-		return nil, err
-	}
-	return run, s.writeRunReport(ctx, run)
+	return s.settle(ctx, run)
 }
 
 // pull pulls every collection not done, at most conn's concurrency at a time. It reports
