@@ -132,6 +132,7 @@ func writeMarkdown(w io.Writer, r Result, src string) {
 	row(fmt.Sprintf("Lambda concurrency for a %.0f-hour window", in.WindowHours), func(s float64) string { return fmt.Sprintf("%.0f", r.Concurrency[s]) })
 	row("$ DynamoDB a night", func(s float64) string { return fmt.Sprintf("%.2f", r.NightDollars[s].DynamoDB) })
 	row("$ Lambda a night", func(s float64) string { return fmt.Sprintf("%.2f", r.NightDollars[s].Lambda) })
+	row("$ Secrets Manager a night", func(s float64) string { return fmt.Sprintf("%.2f", r.NightDollars[s].Secrets) })
 	row("$ S3, SQS, Scheduler a night", func(s float64) string {
 		return fmt.Sprintf("%.2f", r.NightDollars[s].S3+r.NightDollars[s].Other)
 	})
@@ -149,6 +150,12 @@ func writeMarkdown(w io.Writer, r Result, src string) {
 		num(r.PeakConcurrencyIfSimultaneous), num(in.AccountLambda))
 	p("A full load of a 2,500-student school's index partition at %.0f WCU/s: %.0f s.\n", in.PartitionWCU, r.PartitionSecs)
 	p("Prices: %s list prices as of %s (re-check before use).\n", in.Prices.Region, in.Prices.AsOf)
+	if len(in.Sources) > 0 {
+		p("\nSources:\n\n")
+		for _, s := range in.Sources {
+			p("- %s: %s, <%s> (%s).\n", s.Figures, s.Title, s.URL, s.Date)
+		}
+	}
 }
 
 func keepText(days float64) string {

@@ -48,6 +48,17 @@ type Inputs struct {
 
 	// List prices (us-east-1), with the date they were taken.
 	Prices Prices `json:"prices"`
+	// Sources say where the population and the prices come from.
+	Sources []Source `json:"sources"`
+}
+
+// Source is where an input comes from: the figures it gives, the page's title and
+// address, and its date (of the figures or of the stored copy read).
+type Source struct {
+	Figures string `json:"figures"`
+	Title   string `json:"title"`
+	URL     string `json:"url"`
+	Date    string `json:"date"`
 }
 
 // SizeClass is a group of districts of about the same size.
@@ -71,6 +82,8 @@ type Prices struct {
 	S3GetK      float64 `json:"s3_get_per_thousand"`
 	SQSPerM     float64 `json:"sqs_per_million_requests"`
 	SchedulerM  float64 `json:"scheduler_per_million_invocations"`
+	SecretMonth float64 `json:"secrets_manager_per_secret_month"`
+	SecretCallK float64 `json:"secrets_manager_per_10k_calls"`
 }
 
 // ClassResult is one size class's nightly figures.
@@ -110,7 +123,7 @@ type Result struct {
 
 // Cost is a night's bill by service.
 type Cost struct {
-	DynamoDB, Lambda, S3, Other, Total float64
+	DynamoDB, Lambda, S3, Secrets, Other, Total float64
 }
 
 // wcuPerItem is the write units of one item write: 1 per KB, rounded up.
@@ -197,8 +210,12 @@ func Compute(in Inputs) Result {
 		c.Lambda = r.GBSeconds[share]*p.LambdaGBs + imports/1e6*p.LambdaReqM
 		puts := imports * 3 // report, plan, snapshot
 		c.S3 = puts/1000*p.S3PutK + imports*2/1000*p.S3GetK + r.S3GBMonthAvg*p.S3GBMo/30
+		// SQS: a notification's send, receive and delete, and a continuation; the schedule's
+		// invocation. Secrets Manager: one SIS secret a district (a month's price over 30
+		// nights), read once a sync.
 		c.Other = imports*4/1e6*p.SQSPerM + imports/1e6*p.SchedulerM
-		c.Total = c.DynamoDB + c.Lambda + c.S3 + c.Other
+		c.Secrets = in.Districts*p.SecretMonth/30 + imports/1e4*p.SecretCallK
+		c.Total = c.DynamoDB + c.Lambda + c.S3 + c.Secrets + c.Other
 		r.NightDollars[share] = c
 	}
 	// The school index: one partition per school; a full load of a large school (2,500

@@ -25,7 +25,7 @@ func known() Inputs {
 		WindowHours: 1, LambdaMemoryMB: 1769 * 2, Workers: 8, BatchLatencyMS: 20, SISLatencyMS: 300, Collections: 7,
 		OneRosterPage: 1000, OneRosterPerMin: 100, CleverPage: 10000, CleverPerMin: 1200, CSVDropShare: 0.5,
 		NoncurrentDays: 365, ReportDays: 730, AccountLambda: 1000, PartitionWCU: 1000, ChangedShares: []float64{0, 0.1},
-		Prices: Prices{WriteUnitsM: 1, ReadUnitsM: 0.5, LambdaGBs: 0.00001, S3GBMo: 0.03},
+		Prices: Prices{WriteUnitsM: 1, ReadUnitsM: 0.5, LambdaGBs: 0.00001, S3GBMo: 0.03, SecretMonth: 0.3, SecretCallK: 0.05},
 	}
 }
 
@@ -58,6 +58,8 @@ func TestTheModelsArithmetic(t *testing.T) {
 	cost := r.NightDollars[0.1]
 	near(t, "DynamoDB $ a night", cost.DynamoDB, r.WriteUnits[0.1]/1e6*1+100/1e6*0.5)
 	near(t, "Lambda $ a night", cost.Lambda, r.GBSeconds[0.1]*0.00001)
+	// One SIS secret a district: a month's price over 30 nights, and one read a sync.
+	near(t, "Secrets Manager $ a night", cost.Secrets, 10*0.3/30+10/1e4*0.05)
 	near(t, "partition seconds", r.PartitionSecs, 2500*10*0.5*1/1000.0)
 }
 
@@ -73,7 +75,7 @@ func TestTheTableIsPrinted(t *testing.T) {
 	if code := run([]string{"--inputs", t.TempDir() + "/none.json"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	for _, want := range []string{"13000 districts", "| DynamoDB write units |", "$ a year", "us-east-1"} {
+	for _, want := range []string{"13318 districts", "| DynamoDB write units |", "$ a year", "us-east-1"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the table has no %q:\n%s", want, out.String())
 		}
@@ -92,7 +94,41 @@ func TestOnlyMeasuredFiguresComeFromTheBenchmarksFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.PipelineCPUUsPerRecord != 50 || in.Students != 49_000_000 || in.Districts != 13_000 {
+	if in.PipelineCPUUsPerRecord != 50 || in.Students != 49_090_000 || in.Districts != 13_318 {
 		t.Errorf("measured %v, students %v, districts %v", in.PipelineCPUUsPerRecord, in.Students, in.Districts)
+	}
+}
+
+// TestTheDefaultPopulationAndPricesHaveSources: the defaults name where their population and
+// prices come from (title, address, date), the size classes add up to the population, and
+// every price is set.
+func TestTheDefaultPopulationAndPricesHaveSources(t *testing.T) {
+	in, _, err := load(t.TempDir() + "/none.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Sources) < 9 {
+		t.Errorf("%d sources; want the NCES tables and one for each price", len(in.Sources))
+	}
+	for _, s := range in.Sources {
+		if s.Figures == "" || s.Title == "" || !strings.HasPrefix(s.URL, "https://") || s.Date == "" {
+			t.Errorf("source %+v: want figures, a title, an https address and a date", s)
+		}
+	}
+	var districts, students float64
+	for _, c := range in.Classes {
+		districts += c.Districts
+		students += c.Districts * c.Students
+	}
+	if districts != in.Districts || math.Abs(students-in.Students) > 0.001*in.Students {
+		t.Errorf("size classes: %v districts, %v students; want %v and %v", districts, students, in.Districts, in.Students)
+	}
+	p := in.Prices
+	for name, v := range map[string]float64{"write units": p.WriteUnitsM, "read units": p.ReadUnitsM, "DynamoDB storage": p.DynamoGBMo,
+		"Lambda GB-s": p.LambdaGBs, "Lambda requests": p.LambdaReqM, "S3 storage": p.S3GBMo, "S3 PUT": p.S3PutK, "S3 GET": p.S3GetK,
+		"SQS": p.SQSPerM, "Scheduler": p.SchedulerM, "secret": p.SecretMonth, "secret calls": p.SecretCallK} {
+		if v <= 0 {
+			t.Errorf("no price for %s", name)
+		}
 	}
 }
