@@ -1,11 +1,15 @@
 package clever
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -64,15 +68,30 @@ type countingTransport struct {
 	bytes    int64
 }
 
+// RoundTrip counts the request, and the response's bytes as they are read (a large page is
+// sent chunked, without a Content-Length).
 func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(r)
 	t.mu.Lock()
 	t.requests++
-	if resp != nil && resp.ContentLength > 0 {
-		t.bytes += resp.ContentLength
-	}
 	t.mu.Unlock()
+	if resp != nil && resp.Body != nil {
+		resp.Body = &countingBody{ReadCloser: resp.Body, t: t}
+	}
 	return resp, err
+}
+
+type countingBody struct {
+	io.ReadCloser
+	t *countingTransport
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.t.mu.Lock()
+	b.t.bytes += int64(n)
+	b.t.mu.Unlock()
+	return n, err
 }
 
 func (t *countingTransport) take(reqs *int, b *int64) (int, int64) {
@@ -201,8 +220,10 @@ func (sp stagedPages) Get(ctx context.Context, c Collection, n int) ([]byte, err
 }
 
 // Assemble implements sis.Assembler: Map over the staged pages, each kind written as its
-// OneRoster 1.2 CSV file. A kind Map announced as bulk but in which it rejected records is
-// written as delta, so that a rejected record is kept, never deactivated.
+// OneRoster 1.2 CSV file as soon as it is mapped (the kind in progress waits in a temp file,
+// so that the package never holds more than one kind's records outside the writer). A kind
+// Map announced as bulk but in which it rejected records is written as delta, so that a
+// rejected record is kept, never deactivated.
 func (s *Source) Assemble(ctx context.Context, staged []sis.Staged, w sis.FileWriter) ([]sis.Finding, error) {
 	pull := &PullResult{}
 	sp := stagedPages{}
@@ -211,29 +232,14 @@ func (s *Source) Assemble(ctx context.Context, staged []sis.Staged, w sis.FileWr
 		pull.Collections = append(pull.Collections, CollectionResult{Collection: Collection(st.Collection), Complete: st.Complete,
 			Reason: st.Reason, Pages: st.Pages, Records: st.Received})
 	}
-	sink := &kindSink{modes: map[roster.Kind]roster.Mode{}, recs: map[roster.Kind][]roster.Record{}, rejected: map[roster.Kind]int{}}
+	sink := &kindSink{w: w, stamp: s.now().UTC().Format("2006-01-02T15:04:05.000Z")}
+	defer sink.discard()
 	rep, err := Map(ctx, sp, pull, sink, s.mapOpt)
+	if err == nil {
+		err = sink.finish()
+	}
 	if err != nil {
 		return nil, err
-	}
-	stamp := s.now().UTC().Format("2006-01-02T15:04:05.000Z")
-	for _, k := range roster.Kinds {
-		mode, ok := sink.modes[k]
-		if !ok || mode == roster.ModeAbsent {
-			continue
-		}
-		if mode == roster.ModeBulk && sink.rejected[k] > 0 {
-			mode = roster.ModeDelta
-		}
-		file := fileOf[k]
-		if err := w.File(file, string(mode)); err != nil {
-			return nil, err
-		}
-		for _, rec := range sink.recs[k] {
-			if err := w.Row(cells(file, rec, mode, stamp)); err != nil {
-				return nil, err
-			}
-		}
 	}
 	var out []sis.Finding
 	for _, f := range rep.Findings {
@@ -243,19 +249,98 @@ func (s *Source) Assemble(ctx context.Context, staged []sis.Staged, w sis.FileWr
 	return out, nil
 }
 
-// kindSink keeps Map's records per kind.
+// kindSink writes Map's records kind by kind: the kind in progress goes to a temp file as
+// delta lines (status and stamp), and when the next kind starts it is copied to w with its
+// final mode (a bulk line leaves status and dateLastModified blank).
 type kindSink struct {
-	modes    map[roster.Kind]roster.Mode
-	recs     map[roster.Kind][]roster.Record
-	rejected map[roster.Kind]int
+	w     sis.FileWriter
+	stamp string
+
+	kind     roster.Kind
+	mode     roster.Mode
+	rejected int
+	tmp      *os.File
+	buf      *bufio.Writer
+	cw       *csv.Writer
 }
 
-func (k *kindSink) File(kind roster.Kind, mode roster.Mode) error { k.modes[kind] = mode; return nil }
-func (k *kindSink) Record(rec roster.Record) error {
-	k.recs[rec.RecordKind()] = append(k.recs[rec.RecordKind()], rec)
+func (k *kindSink) File(kind roster.Kind, mode roster.Mode) error {
+	if err := k.finish(); err != nil {
+		return err
+	}
+	k.kind, k.mode, k.rejected = kind, mode, 0
+	if mode == roster.ModeAbsent {
+		return nil
+	}
+	f, err := os.CreateTemp("", "clever-"+string(kind)+"-*.csv")
+	if err != nil {
+		return fmt.Errorf("clever: assembling %s: %w", kind, err)
+	}
+	k.tmp, k.buf = f, bufio.NewWriterSize(f, 1<<20)
+	k.cw = csv.NewWriter(k.buf)
 	return nil
 }
-func (k *kindSink) Reject(kind roster.Kind, _ string) error { k.rejected[kind]++; return nil }
+
+func (k *kindSink) Record(rec roster.Record) error {
+	if k.cw == nil || rec.RecordKind() != k.kind {
+		return fmt.Errorf("clever: a %s record outside its kind", rec.RecordKind())
+	}
+	return k.cw.Write(cells(fileOf[k.kind], rec, roster.ModeDelta, k.stamp))
+}
+
+func (k *kindSink) Reject(roster.Kind, string) error { k.rejected++; return nil }
+
+// finish copies the kind in progress to the package and removes its temp file.
+func (k *kindSink) finish() error {
+	if k.tmp == nil {
+		return nil
+	}
+	defer k.discard()
+	k.cw.Flush()
+	if err := k.cw.Error(); err != nil {
+		return err
+	}
+	if err := k.buf.Flush(); err != nil {
+		return err
+	}
+	mode := k.mode
+	if mode == roster.ModeBulk && k.rejected > 0 {
+		mode = roster.ModeDelta
+	}
+	file := fileOf[k.kind]
+	if err := k.w.File(file, string(mode)); err != nil {
+		return err
+	}
+	if _, err := k.tmp.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	r := csv.NewReader(bufio.NewReaderSize(k.tmp, 1<<20))
+	r.ReuseRecord = true
+	for {
+		line, err := r.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("clever: reading back %s: %w", file, err)
+		}
+		if mode == roster.ModeBulk && line[1] == string(roster.StatusActive) {
+			line[1], line[2] = "", ""
+		}
+		if err := k.w.Row(line); err != nil {
+			return err
+		}
+	}
+}
+
+// discard removes the temp file of the kind in progress, if any.
+func (k *kindSink) discard() {
+	if k.tmp != nil {
+		k.tmp.Close()
+		os.Remove(k.tmp.Name())
+		k.tmp, k.buf, k.cw = nil, nil, nil
+	}
+}
 
 var fileOf = map[roster.Kind]string{roster.KindOrg: "orgs.csv", roster.KindAcademicSession: "academicSessions.csv",
 	roster.KindCourse: "courses.csv", roster.KindClass: "classes.csv", roster.KindUser: "users.csv",

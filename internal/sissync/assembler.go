@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"sort"
 
 	"github.com/pthv/reach/internal/sis"
 )
@@ -15,37 +14,53 @@ import (
 // is empty is held.
 func people(cr *sis.CollectionRun) bool { return cr.People || cr.Name == "users" }
 
-// fileBuffers collects an assembled package's files (sis.FileWriter).
-type fileBuffers struct {
+// zipFiles writes an assembled package's files straight into the zip as they come
+// (sis.FileWriter): only the compressed package is held, and the manifest, whose modes are
+// known only once every file is written, goes in last.
+type zipFiles struct {
 	layout string
+	zw     *zip.Writer
 	modes  map[string]string
-	bufs   map[string]*bytes.Buffer
-	order  []string
 	cur    *csv.Writer
 }
 
-func (f *fileBuffers) File(name, mode string) error {
-	if _, dup := f.bufs[name]; dup {
+func (f *zipFiles) File(name, mode string) error {
+	if _, dup := f.modes[name]; dup {
 		return fmt.Errorf("assembled package: %s written twice", name)
 	}
 	if sis.Columns(f.layout, name) == nil {
 		return fmt.Errorf("assembled package: %s is not a file of OneRoster %s", name, f.layout)
 	}
-	if f.cur != nil {
-		f.cur.Flush()
+	if err := f.flush(); err != nil {
+		return err
 	}
-	b := &bytes.Buffer{}
-	f.bufs[name], f.modes[name] = b, mode
-	f.order = append(f.order, name)
-	f.cur = csv.NewWriter(b)
+	f.modes[name] = mode
+	if mode == "absent" {
+		return nil
+	}
+	w, err := f.zw.Create(name)
+	if err != nil {
+		return err
+	}
+	f.cur = csv.NewWriter(w)
 	return f.cur.Write(sis.Columns(f.layout, name))
 }
 
-func (f *fileBuffers) Row(cells []string) error {
+func (f *zipFiles) Row(cells []string) error {
 	if f.cur == nil {
-		return fmt.Errorf("assembled package: a row before any file")
+		return fmt.Errorf("assembled package: a row outside a file")
 	}
 	return f.cur.Write(clean(cells))
+}
+
+func (f *zipFiles) flush() error {
+	if f.cur == nil {
+		return nil
+	}
+	f.cur.Flush()
+	err := f.cur.Error()
+	f.cur = nil
+	return err
 }
 
 // assemblePackage writes the package of a source that assembles its own files from the
@@ -57,20 +72,16 @@ func (s *Service) assemblePackage(ctx context.Context, a sis.Assembler, run *sis
 		staged = append(staged, sis.Staged{Collection: name, Complete: cr.Complete, Reason: cr.Verdict, Pages: cr.Proof.Pages, Received: cr.Proof.Received,
 			Page: func(ctx context.Context, n int) (*sis.Page, error) { return s.loadPage(ctx, run, name, n) }})
 	}
-	fb := &fileBuffers{layout: layout, modes: map[string]string{}, bufs: map[string]*bytes.Buffer{}}
-	findings, err := a.Assemble(ctx, staged, fb)
+	var buf bytes.Buffer
+	zf := &zipFiles{layout: layout, zw: zip.NewWriter(&buf), modes: map[string]string{}}
+	findings, err := a.Assemble(ctx, staged, zf)
 	if err != nil {
 		return nil, nil, err
 	}
-	if fb.cur != nil {
-		fb.cur.Flush()
-		if err := fb.cur.Error(); err != nil {
-			return nil, nil, err
-		}
+	if err := zf.flush(); err != nil {
+		return nil, nil, err
 	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	mf, err := zw.Create("manifest.csv")
+	mf, err := zf.zw.Create("manifest.csv")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -80,28 +91,17 @@ func (s *Service) assemblePackage(ctx context.Context, a sis.Assembler, run *sis
 	_ = m.Write([]string{"oneroster.version", layout})
 	for _, name := range catalogOf(layout) {
 		v := "absent"
-		if mode, ok := fb.modes[name+".csv"]; ok {
+		if mode, ok := zf.modes[name+".csv"]; ok {
 			v = mode
 		}
 		_ = m.Write([]string{"file." + name, v})
 	}
 	_ = m.Write([]string{"source.systemName", "PTHV Reach SIS sync " + run.ID})
 	m.Flush()
-	names := append([]string(nil), fb.order...)
-	sort.Strings(names)
-	for _, name := range names {
-		if fb.modes[name] == "absent" {
-			continue
-		}
-		w, err := zw.Create(name)
-		if err != nil {
-			return nil, nil, err
-		}
-		if _, err := w.Write(fb.bufs[name].Bytes()); err != nil {
-			return nil, nil, err
-		}
+	if err := m.Error(); err != nil {
+		return nil, nil, err
 	}
-	if err := zw.Close(); err != nil {
+	if err := zf.zw.Close(); err != nil {
 		return nil, nil, err
 	}
 	return buf.Bytes(), findings, nil

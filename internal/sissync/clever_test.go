@@ -41,6 +41,10 @@ func TestCleverSync(t *testing.T) {
 		if !c.Complete {
 			t.Errorf("%s: %s", c.Name, c.Verdict)
 		}
+		// Pages are sent chunked (no Content-Length): the bytes are counted as read.
+		if c.Proof.Bytes == 0 || c.Proof.Requests == 0 {
+			t.Errorf("%s: %d bytes in %d requests counted", c.Name, c.Proof.Bytes, c.Proof.Requests)
+		}
 	}
 	if got := first.Counts["user"].Added; got == 0 || got < data.Students {
 		t.Errorf("held diff adds %d users; the stand-in serves %d students", got, data.Students)
