@@ -16,6 +16,7 @@ package integration
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -77,6 +78,7 @@ type loadDrop struct {
 type LoadResult struct {
 	Districts         int     `json:"districts"`
 	Concurrency       int     `json:"ingestConcurrency"`
+	PartitionQuery    bool    `json:"motoPartitionQuery"` // moto ran with devstack.EnvMotoPartitionQuery
 	Students          int     `json:"studentsPerDistrict"`
 	Drops             int     `json:"drops"`
 	DuplicateEvents   int     `json:"duplicateEvents"`
@@ -204,7 +206,7 @@ func TestLoadManyDistricts(t *testing.T) {
 		}
 		return loadDrop{wave: wave, at: time.Now(), obj: pthv.Object{Bucket: st.Names.DropsBucket, Key: key, VersionID: aws.ToString(out.VersionId)}}
 	}
-	motoCPU0 := cpuSeconds(moto.PID())
+	motoCPU0 := groupCPUSeconds(moto.PID())
 	start := time.Now()
 	// Wave 1: every district within a few seconds.
 	spread := 3 * time.Second
@@ -283,7 +285,7 @@ func TestLoadManyDistricts(t *testing.T) {
 		}
 	}
 	wall := time.Since(start)
-	motoCPU := cpuSeconds(moto.PID()) - motoCPU0
+	motoCPU := groupCPUSeconds(moto.PID()) - motoCPU0
 	ingestCPU := 0.0
 	for _, pid := range st.Host.PIDs(st.Names.Function("ingest")) {
 		ingestCPU += cpuSeconds(pid)
@@ -291,7 +293,7 @@ func TestLoadManyDistricts(t *testing.T) {
 	stopSampling()
 	sampler.Wait()
 
-	res := LoadResult{Districts: nd, Students: ns, Concurrency: conc, WallSeconds: wall.Seconds(), GeneratedAt: time.Now().UTC().Format(time.RFC3339),
+	res := LoadResult{Districts: nd, Students: ns, Concurrency: conc, PartitionQuery: os.Getenv(devstack.EnvMotoPartitionQuery) != "", WallSeconds: wall.Seconds(), GeneratedAt: time.Now().UTC().Format(time.RFC3339),
 		MotoCPUSeconds: motoCPU, IngestCPUSeconds: ingestCPU, HoldShareDefault: pthv.DefaultHoldShare, StrictHoldShare: strictShare, SecondWaveRemoved: remove, MaxQueueDepth: maxDepth}
 	var lastDrop, firstDrop time.Time
 	var dropToRep []float64
@@ -363,7 +365,11 @@ func TestLoadManyDistricts(t *testing.T) {
 	res.DropsPerMinute = float64(res.Drops) / wall.Minutes()
 
 	// Every district's roster equals its last applied export, record by record.
-	got := scanRosters(ctx, t, ddb, st.Names.Table)
+	var ids []string
+	for _, d := range ds {
+		ids = append(ids, d.id)
+	}
+	got := scanRosters(ctx, t, ddb, st.Names.Table, ids)
 	for _, d := range ds {
 		last := d.exports[1]
 		if d.strict {
@@ -405,21 +411,46 @@ func TestLoadManyDistricts(t *testing.T) {
 	}
 }
 
-// cpuSeconds is a process's user + system CPU time so far (0 when it cannot be read), from
-// /proc/PID/stat in clock ticks of 1/100 s (Linux's USER_HZ).
-func cpuSeconds(pid int) float64 {
+// procStat reads a process's group id and its user + system CPU time so far, from
+// /proc/PID/stat (times in clock ticks of 1/100 s, Linux's USER_HZ); ok is false when the
+// process is gone.
+func procStat(pid int) (pgrp int, cpu float64, ok bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if pid <= 0 || err != nil {
-		return 0
+		return 0, 0, false
 	}
 	// The fields after the command name (which may hold spaces) start at its closing ')'.
 	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
 	if len(f) < 13 {
-		return 0
+		return 0, 0, false
 	}
+	pgrp, _ = strconv.Atoi(f[2])
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100
+	return pgrp, (ut + st) / 100, true
+}
+
+// cpuSeconds is a process's CPU time so far (0 when it cannot be read).
+func cpuSeconds(pid int) float64 {
+	_, cpu, _ := procStat(pid)
+	return cpu
+}
+
+// groupCPUSeconds is the CPU time so far of the live processes of process group pgid
+// (moto_server runs under a shell that leads its group).
+func groupCPUSeconds(pgid int) float64 {
+	ents, _ := os.ReadDir("/proc")
+	total := 0.0
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if g, cpu, ok := procStat(pid); ok && g == pgid && pgid > 0 {
+			total += cpu
+		}
+	}
+	return total
 }
 
 // genExport generates a district export; remove leaves out that share of students, and
@@ -523,9 +554,15 @@ type rosterItem struct {
 	active bool
 }
 
-// scanRosters reads every roster item of the table in one Scan: district → kind → id.
-func scanRosters(ctx context.Context, t *testing.T, db *dynamodb.Client, table string) map[string]map[roster.Kind]map[string]rosterItem {
+// scanRosters reads every roster item of the districts: district → kind → id. moto answers a
+// Scan page by sorting the whole table, and a Query the same way unless it runs with
+// devstack.EnvMotoPartitionQuery: then each district's partitions are queried, else the
+// table is read in one Scan.
+func scanRosters(ctx context.Context, t *testing.T, db *dynamodb.Client, table string, districts []string) map[string]map[roster.Kind]map[string]rosterItem {
 	t.Helper()
+	if os.Getenv(devstack.EnvMotoPartitionQuery) != "" {
+		return queryRosters(ctx, t, db, table, districts)
+	}
 	codes := map[string]roster.Kind{}
 	for _, k := range roster.Kinds {
 		pk := store.RecordPK("x", k, 0) // R#x#{code}#00
@@ -561,6 +598,70 @@ func scanRosters(ctx context.Context, t *testing.T, db *dynamodb.Client, table s
 			}
 			out[d][k][it["sk"].(*types.AttributeValueMemberS).Value] = ri
 		}
+	}
+	return out
+}
+
+// queryRosters reads every roster partition of the districts with Queries, 8 at a time.
+func queryRosters(ctx context.Context, t *testing.T, db *dynamodb.Client, table string, districts []string) map[string]map[roster.Kind]map[string]rosterItem {
+	t.Helper()
+	type part struct {
+		district string
+		kind     roster.Kind
+		pk       string
+	}
+	var parts []part
+	out := map[string]map[roster.Kind]map[string]rosterItem{}
+	for _, d := range districts {
+		out[d] = map[roster.Kind]map[string]rosterItem{}
+		for _, k := range roster.Kinds {
+			out[d][k] = map[string]rosterItem{}
+			for sh := range store.Shards {
+				parts = append(parts, part{d, k, store.RecordPK(d, k, sh)})
+			}
+		}
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var firstErr error
+	next := make(chan part)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range next {
+				pg := dynamodb.NewQueryPaginator(db, &dynamodb.QueryInput{TableName: &table, KeyConditionExpression: aws.String("pk = :p"),
+					ProjectionExpression: aws.String("sk, h, a"), ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberS{Value: p.pk}}})
+				for pg.HasMorePages() {
+					page, err := pg.NextPage(ctx)
+					mu.Lock()
+					if err != nil {
+						firstErr = cmp.Or(firstErr, err)
+						mu.Unlock()
+						break
+					}
+					for _, it := range page.Items {
+						var ri rosterItem
+						if h, ok := it["h"].(*types.AttributeValueMemberS); ok {
+							ri.hash = h.Value
+						}
+						if a, ok := it["a"].(*types.AttributeValueMemberBOOL); ok {
+							ri.active = a.Value
+						}
+						out[p.district][p.kind][it["sk"].(*types.AttributeValueMemberS).Value] = ri
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, p := range parts {
+		next <- p
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		t.Fatal(firstErr)
 	}
 	return out
 }

@@ -5,6 +5,7 @@ package devstack
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -25,10 +27,20 @@ const Region = "us-east-1"
 
 // Moto is a running moto_server.
 type Moto struct {
-	URL   string
-	cmd   *exec.Cmd
-	stdin io.Closer
+	URL      string
+	cmd      *exec.Cmd
+	stdin    io.Closer
+	patchDir string // the sitecustomize of EnvMotoPartitionQuery, removed by Stop
 }
+
+// EnvMotoPartitionQuery, when set, starts moto_server with motopatch/sitecustomize.py, which
+// makes a DynamoDB Query on a table's own key read only its partition. moto 5 sorts the whole
+// table for every Query whatever the key, so with many districts in one table (make load) the
+// stand-in, not the service, is what a load measures. The answers are the same.
+const EnvMotoPartitionQuery = "PTHV_MOTO_PARTITION_QUERY"
+
+//go:embed motopatch/sitecustomize.py
+var motoPatch []byte
 
 // ErrMotoMissing is returned when moto_server is not installed.
 var ErrMotoMissing = errors.New(`moto_server is not installed: run 'make deps-local' or 'pip install "moto[server]"'`)
@@ -49,6 +61,21 @@ func StartMoto(ctx context.Context, logw io.Writer) (*Moto, error) {
 	// closes and the shell terminates the whole group, so no moto_server is left behind
 	// (a Pdeathsig would not reach it through version-manager shims that fork).
 	cmd := exec.CommandContext(ctx, "sh", "-c", `"$0" "$@" & read _; kill -TERM 0`, bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	var patchDir string
+	if os.Getenv(EnvMotoPartitionQuery) != "" {
+		if patchDir, err = os.MkdirTemp("", "pthv-motopatch-"); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(patchDir, "sitecustomize.py"), motoPatch, 0o644); err != nil {
+			os.RemoveAll(patchDir)
+			return nil, err
+		}
+		path := patchDir
+		if old := os.Getenv("PYTHONPATH"); old != "" {
+			path += string(os.PathListSeparator) + old
+		}
+		cmd.Env = append(os.Environ(), "PYTHONPATH="+path)
+	}
 	if logw == nil {
 		logw = io.Discard
 	}
@@ -60,9 +87,10 @@ func StartMoto(ctx context.Context, logw io.Writer) (*Moto, error) {
 		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
+		os.RemoveAll(patchDir)
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
-	m := &Moto{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, stdin: stdin}
+	m := &Moto{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, stdin: stdin, patchDir: patchDir}
 	if err := WaitHTTP(ctx, m.URL+"/moto-api/", 30*time.Second); err != nil {
 		m.Stop()
 		return nil, fmt.Errorf("moto_server did not start: %w", err)
@@ -70,9 +98,8 @@ func StartMoto(ctx context.Context, logw io.Writer) (*Moto, error) {
 	return m, nil
 }
 
-// Stop ends the server and its children.
-// PID is moto_server's process id (0 when it is not running), for a load test that reports
-// the stand-in's CPU time.
+// PID is the id of moto_server's process group (its shell's process id; 0 when it is not
+// running), for a load test that reports the stand-in's CPU time.
 func (m *Moto) PID() int {
 	if m == nil || m.cmd == nil || m.cmd.Process == nil {
 		return 0
@@ -80,9 +107,13 @@ func (m *Moto) PID() int {
 	return m.cmd.Process.Pid
 }
 
+// Stop ends the server and its children.
 func (m *Moto) Stop() error {
 	if m == nil || m.cmd == nil || m.cmd.Process == nil {
 		return nil
+	}
+	if m.patchDir != "" {
+		defer os.RemoveAll(m.patchDir)
 	}
 	_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGTERM)
 	done := make(chan error, 1)
