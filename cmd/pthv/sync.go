@@ -56,6 +56,7 @@ func cmdSyncAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&c.SignatureMethod, "signature-method", "", "OAuth 1.0a: HMAC-SHA256 (default) or HMAC-SHA1")
 	fs.StringVar(&c.Schedule, "schedule", "", "EventBridge Scheduler expression (default 'cron(30 2 * * ? *)')")
 	fs.StringVar(&c.TimeZone, "tz", "", "the schedule's time zone (default America/Los_Angeles)")
+	noSchedule := fs.Bool("no-schedule", false, "create no EventBridge schedule (and delete the one an earlier 'sync add' created): runs start with 'pthv sync run'")
 	fs.IntVar(&c.PageSize, "page-size", 0, "records asked for per page (default 1000)")
 	fs.IntVar(&c.Concurrency, "concurrency", 0, "requests in flight, 1 to 5 (default 1)")
 	fs.IntVar(&c.RatePerMinute, "rate", 0, "requests a minute at most (default 100)")
@@ -172,12 +173,7 @@ func cmdSyncAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if c.Approved != c.SettingsHash() {
 		fmt.Fprintln(stdout, "its next run is held for approval with its full diff ('pthv imports approve')")
 	}
-	if c.Provider == sis.ProviderClever {
-		fmt.Fprintf(stdout, "in AWS, add it to Terraform's sis_connections: \"%s/%s\" = { provider = \"clever\", schedule = %q, timezone = %q }\n", c.District, c.ID, c.Schedule, c.TimeZone)
-	} else {
-		fmt.Fprintf(stdout, "in AWS, add it to Terraform's sis_connections: \"%s/%s\" = { schedule = %q, timezone = %q }\n", c.District, c.ID, c.Schedule, c.TimeZone)
-	}
-	return nil
+	return addSchedule(ctx, schedulesOf(env), c, *noSchedule, stdout, stderr)
 }
 
 // prefix is the deployment's resource prefix, read from the table name Terraform sets.
@@ -279,6 +275,7 @@ func cmdSyncShow(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	} {
 		fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
 	}
+	showSchedules(ctx, schedulesOf(env), c, tw, stderr)
 	return tw.Flush()
 }
 
@@ -303,6 +300,9 @@ func cmdSyncRemove(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if errors.Is(err, pthv.ErrNotFound) {
 		return &exitError{code: 1, msg: fmt.Sprintf("no connection %s/%s", district, name)}
 	} else if err != nil {
+		return err
+	}
+	if err := removeSchedule(ctx, schedulesOf(env), district, name, stdout); err != nil {
 		return err
 	}
 	if err := pipeline.Secrets(env).Delete(ctx, c.SecretID); err != nil {

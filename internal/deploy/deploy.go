@@ -170,6 +170,12 @@ func (n Names) SyncSecret(district, connection string) string {
 	return n.Prefix + "/sis/" + district + "/" + connection
 }
 
+// SyncSchedulerRole is the role EventBridge Scheduler assumes to invoke the sync function,
+// and SyncSchedulerDLQ the queue a schedule's undeliverable runs go to (infra/modules/sis);
+// the schedules 'pthv sync add' creates use both.
+func (n Names) SyncSchedulerRole() string { return n.Prefix + "-sync-scheduler" }
+func (n Names) SyncSchedulerDLQ() string  { return n.Prefix + "-sync-scheduler-dlq" }
+
 // Function is the deployed name of the function built from functions/{base}.
 func (n Names) Function(base string) string { return n.Prefix + "-" + base }
 
