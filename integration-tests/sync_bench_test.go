@@ -7,11 +7,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"runtime/metrics"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -43,6 +46,7 @@ func syncChild() int {
 	imp := &importer.Service{Store: st, Blobs: blob.New(cfg), Queue: noQueue{}, DropsBucket: names.DropsBucket, ReportsBucket: names.ReportsBucket}
 	svc := &sissync.Service{Store: st, Secrets: &secrets.Manager{Client: secretsmanager.NewFromConfig(cfg)}, Blobs: blob.New(cfg),
 		Importer: imp, Continuer: noQueue{}, Sources: pipeline.Sources(), ReportsBucket: names.ReportsBucket}
+	heap := sampleHeap()
 	r, err := svc.Handle(ctx, sissync.Request{District: "d1", Connection: "sis", Trigger: "bench"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -53,8 +57,38 @@ func syncChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	_ = json.NewEncoder(os.Stdout).Encode(childRun{Run: r, VmHWMBytes: hwm})
+	_ = json.NewEncoder(os.Stdout).Encode(childRun{Run: r, VmHWMBytes: hwm, PeakHeapBytes: heap()})
 	return 0
+}
+
+// sampleHeap samples the heap's live and unswept objects every 20 ms; the returned function
+// stops sampling and gives the peak.
+func sampleHeap() func() int64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	var peak atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			if v := int64(s[0].Value.Uint64()); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int64 {
+		close(stop)
+		<-done
+		return peak.Load()
+	}
 }
 
 // childRun is what the benchmark's child prints.
@@ -63,6 +97,8 @@ type childRun struct {
 	// VmHWMBytes is the child's own peak RSS. (A child's rusage peak starts at its parent's,
 	// and the parent holds the stand-in's district, so getrusage cannot tell.)
 	VmHWMBytes int64 `json:"vmHWMBytes"`
+	// PeakHeapBytes is the most heap its objects took, sampled every 20 ms.
+	PeakHeapBytes int64 `json:"peakHeapBytes"`
 }
 
 // vmHWM reads this process's peak RSS from /proc/self/status.
@@ -112,7 +148,6 @@ func BenchmarkSync(b *testing.B) {
 	if v := os.Getenv("PTHV_BENCH_SYNC_STUDENTS"); v != "" {
 		students, _ = strconv.Atoi(v)
 	}
-	ctx := context.Background()
 	d, err := oneroster.Generate(rostergen.Options{Students: students, Seed: 1}, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		b.Fatal(err)
@@ -121,75 +156,119 @@ func BenchmarkSync(b *testing.B) {
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	for i := 0; i < b.N; i++ {
-		prefix := fmt.Sprintf("pthv-sb-%d-%d", time.Now().UnixNano()%1e6, i)
-		names := deploy.NamesFor(prefix)
-		cfg := devstack.AWSConfig(moto.URL)
-		spec := deploy.Resources(names)
-		spec.Queues, spec.Notifications = nil, nil
-		if _, err := devstack.Provision(ctx, cfg, spec); err != nil {
-			b.Fatal(err)
-		}
-		st := &store.Store{DB: dynamodb.NewFromConfig(cfg), Table: names.Table}
-		if err := st.PutDistrict(ctx, pthv.District{ID: "d1", Name: "Bench", State: "CA"}); err != nil {
-			b.Fatal(err)
-		}
+		prefix, cfg, names, st := benchDistrict(b, "sb", i)
 		conn := &sis.Connection{District: "d1", Provider: sis.ProviderOneRoster12, BaseURL: hs.URL + srv.BasePath(),
 			TokenURL: hs.URL + srv.TokenPath(), ClientID: "bench", PageSize: 1000, RatePerMinute: 1 << 20, SecretID: names.SyncSecret("d1", "sis")}
-		conn.Defaults()
-		if err := (&secrets.Manager{Client: secretsmanager.NewFromConfig(cfg)}).Put(ctx, conn.SecretID, "bench-secret", "bench"); err != nil {
-			b.Fatal(err)
-		}
-		if err := st.PutConnection(ctx, conn); err != nil {
-			b.Fatal(err)
-		}
-		run := func(label string) *sis.Run {
-			cmd := exec.Command(os.Args[0], "-test.run", "^$")
-			cmd.Env = append(os.Environ(), "PTHV_SYNC_BENCH_CHILD=1", "PTHV_SYNC_BENCH_ENDPOINT="+moto.URL, "PTHV_SYNC_BENCH_PREFIX="+prefix,
-				"AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(syncMemoryMB()))
-			cmd.Stderr = os.Stderr
-			t0 := time.Now()
-			out, err := cmd.Output()
-			if err != nil {
-				b.Fatalf("%s: %v", label, err)
-			}
-			wall := time.Since(t0)
-			var cr childRun
-			if err := json.Unmarshal(out, &cr); err != nil || cr.Run == nil {
-				b.Fatalf("%s: %v", label, err)
-			}
-			r, rss := *cr.Run, cr.VmHWMBytes
-			total := float64(r.PullMS + r.ConvertMS + r.ImportMS)
-			b.ReportMetric(wall.Seconds(), label+"-s")
-			b.ReportMetric(float64(r.Requests), label+"-requests")
-			b.ReportMetric(float64(r.Bytes)/1e6, label+"-MB")
-			b.ReportMetric(float64(rss)/(1<<20), label+"-peak-RSS-MiB")
-			if mb := syncMemoryMB(); rss > int64(mb)<<20 {
-				b.Errorf("%s: peak RSS %.1f MiB, over the sync function's %d MB", label, float64(rss)/(1<<20), mb)
-			}
-			b.ReportMetric(float64(r.WaitMS)/total, label+"-wait-share")
-			b.ReportMetric(float64(r.PullMS-r.WaitMS)/total, label+"-decode-stage-share")
-			b.ReportMetric(float64(r.ConvertMS)/total, label+"-convert-share")
-			b.ReportMetric(float64(r.ImportMS)/total, label+"-import-share")
-			return &r
-		}
+		benchConnection(b, cfg, st, conn, "bench-secret")
+		run := func(label string) *sis.Run { return childSync(b, prefix, label) }
 		first := run("first")
 		if first.Status != sis.RunHeld {
 			b.Fatalf("first run %s (%s)", first.Status, first.Reason)
 		}
 		// Apply the held import (the ingest function's job; not timed here).
-		imp := &importer.Service{Store: st, Blobs: blob.New(cfg), Queue: noQueue{}, DropsBucket: names.DropsBucket, ReportsBucket: names.ReportsBucket}
-		if err := st.TransitionImport(ctx, "d1", first.ImportID, pthv.StatusHeld, pthv.StatusApproved); err != nil {
-			b.Fatal(err)
-		}
-		held, _ := st.GetImport(ctx, "d1", first.ImportID)
-		if err := imp.Continue(ctx, pthv.Continuation{Kind: pthv.ContinuationKind, District: "d1", ImportID: first.ImportID, Run: held.Runs + 1}); err != nil {
-			b.Fatal(err)
-		}
+		applyHeld(b, cfg, names, st, first.ImportID)
 		again := run("rerun")
 		if again.Status != sis.RunApplied {
 			b.Fatalf("re-run %s (%s)", again.Status, again.Reason)
 		}
-		done, _ := st.GetImport(ctx, "d1", again.ImportID)
+		done, _ := st.GetImport(context.Background(), "d1", again.ImportID)
 		b.ReportMetric(float64(done.Writes.Items+done.Writes.Updates), "rerun-writes")
 	}
+}
+
+// benchDistrict provisions a fresh table and buckets on moto (no queues) and registers
+// district d1; it returns the resource prefix, for the child runs.
+func benchDistrict(b *testing.B, tag string, i int) (string, aws.Config, deploy.Names, *store.Store) {
+	b.Helper()
+	ctx := context.Background()
+	prefix := fmt.Sprintf("pthv-%s-%d-%d", tag, time.Now().UnixNano()%1e6, i)
+	names := deploy.NamesFor(prefix)
+	cfg := devstack.AWSConfig(moto.URL)
+	spec := deploy.Resources(names)
+	spec.Queues, spec.Notifications = nil, nil
+	if _, err := devstack.Provision(ctx, cfg, spec); err != nil {
+		b.Fatal(err)
+	}
+	st := &store.Store{DB: dynamodb.NewFromConfig(cfg), Table: names.Table}
+	if err := st.PutDistrict(ctx, pthv.District{ID: "d1", Name: "Bench", State: "CA"}); err != nil {
+		b.Fatal(err)
+	}
+	return prefix, cfg, names, st
+}
+
+// benchConnection stores conn (with its defaults) and its secret.
+func benchConnection(b *testing.B, cfg aws.Config, st *store.Store, conn *sis.Connection, secret string) {
+	b.Helper()
+	ctx := context.Background()
+	conn.Defaults()
+	if err := (&secrets.Manager{Client: secretsmanager.NewFromConfig(cfg)}).Put(ctx, conn.SecretID, secret, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	if err := st.PutConnection(ctx, conn); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// childSync runs one sync run of connection d1/sis as a child process with the sync
+// function's memory (memlimit: GOMEMLIMIT 85% of it) and reports, under label: wall, pull,
+// assemble (convert) and plan (import) seconds, requests, MB received, the child's own peak
+// RSS (VmHWM) and peak heap, and the shares of the run spent waiting on the server, decoding
+// and staging pages, converting and importing. A peak RSS over the function's memory fails
+// the benchmark.
+func childSync(b *testing.B, prefix, label string) *sis.Run {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run", "^$")
+	cmd.Env = append(os.Environ(), "PTHV_SYNC_BENCH_CHILD=1", "PTHV_SYNC_BENCH_ENDPOINT="+moto.URL, "PTHV_SYNC_BENCH_PREFIX="+prefix,
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(syncMemoryMB()), "GOMEMLIMIT=")
+	cmd.Stderr = os.Stderr
+	t0 := time.Now()
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("%s: %v", label, err)
+	}
+	wall := time.Since(t0)
+	var cr childRun
+	if err := json.Unmarshal(out, &cr); err != nil || cr.Run == nil {
+		b.Fatalf("%s: %v", label, err)
+	}
+	r, rss := *cr.Run, cr.VmHWMBytes
+	total := float64(r.PullMS + r.ConvertMS + r.ImportMS)
+	b.ReportMetric(wall.Seconds(), label+"-s")
+	b.ReportMetric(float64(r.PullMS)/1e3, label+"-pull-s")
+	b.ReportMetric(float64(r.ConvertMS)/1e3, label+"-assemble-s")
+	b.ReportMetric(float64(r.ImportMS)/1e3, label+"-plan-s")
+	b.ReportMetric(float64(r.Requests), label+"-requests")
+	b.ReportMetric(float64(r.Bytes)/1e6, label+"-MB")
+	b.ReportMetric(float64(rss)/(1<<20), label+"-peak-RSS-MiB")
+	b.ReportMetric(float64(cr.PeakHeapBytes)/(1<<20), label+"-peak-heap-MiB")
+	if mb := syncMemoryMB(); rss > int64(mb)<<20 {
+		b.Errorf("%s: peak RSS %.1f MiB, over the sync function's %d MB", label, float64(rss)/(1<<20), mb)
+	}
+	b.ReportMetric(float64(r.WaitMS)/total, label+"-wait-share")
+	b.ReportMetric(float64(r.PullMS-r.WaitMS)/total, label+"-decode-stage-share")
+	b.ReportMetric(float64(r.ConvertMS)/total, label+"-convert-share")
+	b.ReportMetric(float64(r.ImportMS)/total, label+"-import-share")
+	return &r
+}
+
+// applyHeld approves and applies a held import in this process (the ingest function's job)
+// and returns how long the apply took and what it wrote.
+func applyHeld(b *testing.B, cfg aws.Config, names deploy.Names, st *store.Store, importID string) (time.Duration, int) {
+	b.Helper()
+	ctx := context.Background()
+	imp := &importer.Service{Store: st, Blobs: blob.New(cfg), Queue: noQueue{}, DropsBucket: names.DropsBucket, ReportsBucket: names.ReportsBucket}
+	if err := st.TransitionImport(ctx, "d1", importID, pthv.StatusHeld, pthv.StatusApproved); err != nil {
+		b.Fatal(err)
+	}
+	held, _ := st.GetImport(ctx, "d1", importID)
+	t0 := time.Now()
+	if err := imp.Continue(ctx, pthv.Continuation{Kind: pthv.ContinuationKind, District: "d1", ImportID: importID, Run: held.Runs + 1}); err != nil {
+		b.Fatal(err)
+	}
+	took := time.Since(t0)
+	done, err := st.GetImport(ctx, "d1", importID)
+	if err != nil || done.Status != pthv.StatusApplied {
+		b.Fatalf("the held import was not applied: %v %+v", err, done)
+	}
+	return took, done.Writes.Items + done.Writes.Updates
 }

@@ -60,20 +60,24 @@ func NewSource(opt Options, cols []Collection, mapOpt MapOptions) (*Source, erro
 	return &Source{client: cl, cols: cols, mapOpt: mapOpt, now: now, count: ct}, nil
 }
 
-// countingTransport counts requests and response bytes.
+// countingTransport counts requests, response bytes and the time spent waiting on the
+// server (for the answer and while reading its body).
 type countingTransport struct {
 	next     http.RoundTripper
 	mu       sync.Mutex
 	requests int
 	bytes    int64
+	wait     time.Duration
 }
 
 // RoundTrip counts the request, and the response's bytes as they are read (a large page is
 // sent chunked, without a Content-Length).
 func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t0 := time.Now()
 	resp, err := t.next.RoundTrip(r)
 	t.mu.Lock()
 	t.requests++
+	t.wait += time.Since(t0)
 	t.mu.Unlock()
 	if resp != nil && resp.Body != nil {
 		resp.Body = &countingBody{ReadCloser: resp.Body, t: t}
@@ -87,19 +91,29 @@ type countingBody struct {
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
+	t0 := time.Now()
 	n, err := b.ReadCloser.Read(p)
 	b.t.mu.Lock()
 	b.t.bytes += int64(n)
+	b.t.wait += time.Since(t0)
 	b.t.mu.Unlock()
 	return n, err
 }
 
-func (t *countingTransport) take(reqs *int, b *int64) (int, int64) {
+// counts is what the transport counted up to a point.
+type counts struct {
+	requests int
+	bytes    int64
+	wait     time.Duration
+}
+
+// take returns what was counted since since, and moves since to now.
+func (t *countingTransport) take(since *counts) counts {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	dr, db := t.requests-*reqs, t.bytes-*b
-	*reqs, *b = t.requests, t.bytes
-	return dr, db
+	d := counts{t.requests - since.requests, t.bytes - since.bytes, t.wait - since.wait}
+	*since = counts{t.requests, t.bytes, t.wait}
+	return d
 }
 
 // Layout implements sis.Source: the assembled package is OneRoster 1.2.
@@ -142,18 +156,17 @@ func (s *Source) Pull(ctx context.Context, c sis.Collection, _ sis.Query, from s
 func (s *Source) pullFrame(ctx context.Context, col Collection, cur Cursor, page func(*sis.Page) error) (CollectionResult, error) {
 	c := sis.Collection{Name: string(col)}
 	file := "clever-" + c.Name
-	var reqs int
-	var nbytes int64
-	s.count.take(&reqs, &nbytes)
+	var since counts
+	s.count.take(&since)
 	st := stageFunc(func(ctx context.Context, _ Collection, n int, body []byte, next Cursor) error {
 		p, err := framePage(c.Name, file, n, body, next)
 		if err != nil {
 			return err
 		}
-		r, b := s.count.take(&reqs, &nbytes)
-		p.Requests, p.Bytes = r, b
-		if r > 1 {
-			p.Retries = r - 1
+		d := s.count.take(&since)
+		p.Requests, p.Bytes, p.WaitMS = d.requests, d.bytes, d.wait.Milliseconds()
+		if d.requests > 1 {
+			p.Retries = d.requests - 1
 		}
 		return page(p)
 	})
