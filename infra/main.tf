@@ -25,6 +25,8 @@ module "storage" {
   environment          = var.environment
   noncurrent_drop_days = var.noncurrent_drop_days
   report_days          = var.report_days
+  plan_days            = var.plan_days
+  state_days           = var.state_days
 
   # The dashboard's distribution reads public/ (origin access control) and decrypts it.
   reports_policy_documents = [module.dashboard.bucket_policy_json]
@@ -117,7 +119,9 @@ module "monitoring" {
     scheduler_dlq  = module.schedule.dlq_name
     async_failures = module.functions.async_failures_queue_name
   }
-  ingest_log_group_name = module.functions.log_group_names["ingest"]
+  ingest_log_group_name          = module.functions.log_group_names["ingest"]
+  ingest_queue_name              = module.queue.queue_name
+  ingest_queue_age_alarm_seconds = var.ingest_queue_age_alarm_seconds
 }
 
 # The dashboard: CloudFront in front of public/ of the reports bucket, which the reach function

@@ -618,6 +618,7 @@ func TestTerraformValidates(t *testing.T) {
 			if err := tf.Test(ctx, &log); err != nil {
 				t.Fatalf("terraform test: %v\n%s", err, log.String())
 			}
+			t.Logf("terraform test:\n%s", log.String())
 		}
 	}
 }

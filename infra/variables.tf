@@ -70,6 +70,39 @@ variable "report_days" {
   }
 }
 
+variable "plan_days" {
+  description = "Days an import's plan (plans/ in the reports bucket) is kept: the approval window of a held import. At least 30."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.plan_days >= 30 && floor(var.plan_days) == var.plan_days
+    error_message = "plan_days must be a whole number of days, at least 30: a held import must stay approvable for a month."
+  }
+}
+
+variable "state_days" {
+  description = "Days a roster snapshot (state/ in the reports bucket) is kept; without one the importer reads the table."
+  type        = number
+  default     = 35
+
+  validation {
+    condition     = var.state_days > 0 && floor(var.state_days) == var.state_days
+    error_message = "state_days must be a whole number of days greater than 0."
+  }
+}
+
+variable "ingest_queue_age_alarm_seconds" {
+  description = "Age in seconds of the oldest message on the ingest queue above which an alarm fires (drops or continuations not taken up). At least 960, the queue's visibility timeout: a message redelivered once after a run died is that old and healthy."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.ingest_queue_age_alarm_seconds >= 960 && floor(var.ingest_queue_age_alarm_seconds) == var.ingest_queue_age_alarm_seconds
+    error_message = "ingest_queue_age_alarm_seconds must be a whole number of seconds, at least 960 (the ingest queue's visibility timeout): under it the alarm fires on healthy redeliveries."
+  }
+}
+
 variable "log_retention_days" {
   description = "Days the functions' logs and the API's access logs are kept in CloudWatch Logs."
   type        = number

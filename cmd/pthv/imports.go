@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/pthv/reach/internal/app"
+	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/importer"
 	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/queue"
@@ -170,7 +171,9 @@ func cmdImportsApprove(ctx context.Context, args []string, stdout, stderr io.Wri
 	if env.QueueURL == "" {
 		return usageErr("INGEST_QUEUE_URL is not set: approval asks the ingest function to apply the import through its queue")
 	}
-	svc := &importer.Service{Store: env.Store(), Queue: &queue.SQS{Client: sqs.NewFromConfig(env.AWS), QueueURL: env.QueueURL}}
+	// Blobs and the reports bucket: approval first checks that the held import's plan has not expired.
+	svc := &importer.Service{Store: env.Store(), Blobs: blob.New(env.AWS), ReportsBucket: env.Names.ReportsBucket,
+		Queue: &queue.SQS{Client: sqs.NewFromConfig(env.AWS), QueueURL: env.QueueURL}}
 	switch err := svc.Approve(ctx, district, id); {
 	case errors.Is(err, pthv.ErrNotFound):
 		return &exitError{code: 1, msg: fmt.Sprintf("no import %s for district %s", id, district)}

@@ -237,8 +237,8 @@ run "dev_has_no_subscription_without_email" {
   }
 
   assert {
-    condition     = length(module.monitoring.alarm_names) == 13
-    error_message = "5 functions' errors + 4 throttles (not reach, which runs one at a time) + 3 queues + held imports = 13 alarms"
+    condition     = length(module.monitoring.alarm_names) == 14
+    error_message = "5 functions' errors + 4 throttles (not reach, which runs one at a time) + 3 queues + held imports + the ingest queue's oldest message = 14 alarms"
   }
 
   assert {
@@ -285,4 +285,84 @@ run "rejects_a_district_id_outside_the_drop_key_pattern" {
   }
 
   expect_failures = [var.districts]
+}
+
+run "the_ingest_queue_alarms_on_its_oldest_message" {
+  command = plan
+
+  assert {
+    condition = module.monitoring.ingest_queue_age_alarm == {
+      name      = "pthv-reach-ingest-oldest-message-age"
+      queue     = "pthv-reach-ingest"
+      metric    = "ApproximateAgeOfOldestMessage"
+      threshold = 3600
+    }
+    error_message = "the ingest queue's oldest message alarms after an hour by default"
+  }
+}
+
+run "the_ingest_queue_age_alarm_takes_its_threshold" {
+  command = plan
+
+  variables {
+    ingest_queue_age_alarm_seconds = 960
+  }
+
+  assert {
+    condition     = module.monitoring.ingest_queue_age_alarm.threshold == 960
+    error_message = "ingest_queue_age_alarm_seconds sets the alarm's threshold"
+  }
+}
+
+run "rejects_an_ingest_queue_age_alarm_under_the_visibility_timeout" {
+  command = plan
+
+  variables {
+    ingest_queue_age_alarm_seconds = 959
+  }
+
+  expect_failures = [var.ingest_queue_age_alarm_seconds]
+}
+
+run "plans_and_snapshots_expire" {
+  command = plan
+
+  assert {
+    condition     = module.storage.reports_expiry_days == { "reports/" = 730, "plans/" = 90, "state/" = 35 }
+    error_message = "reports/ after report_days (730), plans/ after plan_days (90: the approval window), state/ after state_days (35); public/ and published/ never"
+  }
+}
+
+run "plan_and_state_days_are_taken" {
+  command = plan
+
+  variables {
+    plan_days  = 30
+    state_days = 7
+  }
+
+  assert {
+    condition     = module.storage.reports_expiry_days["plans/"] == 30 && module.storage.reports_expiry_days["state/"] == 7
+    error_message = "plan_days and state_days set the expiry of plans/ and state/"
+  }
+}
+
+run "rejects_a_plan_window_under_30_days" {
+  command = plan
+
+  variables {
+    plan_days = 29
+  }
+
+  expect_failures = [var.plan_days]
+}
+
+run "rejects_a_state_days_of_0" {
+  command = plan
+
+  variables {
+    state_days = 0
+  }
+
+  expect_failures = [var.state_days]
 }

@@ -131,7 +131,24 @@ func summarize(rep *orcsv.Report) pthv.ValidationSummary {
 
 // Approve marks a held import approved; the ingest function applies it on the continuation
 // message this sends. It fails with pthv.ErrConflict unless the import is held.
+//
+// A held import whose plan is gone — plans/ expire after the deployment's plan_days, the
+// approval window (infra, README "Safety") — is refused with a conflict and stays held:
+// approving it could only fail when the apply reads the plan. Drop the export again instead.
 func (s *Service) Approve(ctx context.Context, district, importID string) error {
+	held, err := s.Store.GetImport(ctx, district, importID)
+	if err != nil {
+		return err
+	}
+	if held.Status == pthv.StatusHeld && held.PlanKey != "" {
+		if err := s.planExists(ctx, held); errors.Is(err, pthv.ErrNotFound) {
+			s.log().Info("held import's plan expired; not approved", "districtId", district, "importId", importID, "decision", "plan_expired")
+			return pthv.Errorf(pthv.CodeConflict, "import %s was held %d days ago and its plan has expired (plans are kept for the approval window, plan_days); it stays held: drop the export again to plan it anew",
+				importID, int(s.now().Sub(held.Finished).Hours()/24))
+		} else if err != nil {
+			return fmt.Errorf("read the plan of import %s: %w", importID, err)
+		}
+	}
 	if err := s.Store.TransitionImport(ctx, district, importID, pthv.StatusHeld, pthv.StatusApproved); err != nil {
 		return err
 	}
@@ -141,4 +158,29 @@ func (s *Service) Approve(ctx context.Context, district, importID string) error 
 	}
 	s.log().Info("held import approved", "districtId", district, "importId", importID, "decision", "approved")
 	return s.Queue.Continue(ctx, pthv.Continuation{Kind: pthv.ContinuationKind, District: district, ImportID: importID, Run: imp.Runs + 1})
+}
+
+// planExists reports whether the held import's plan is still in the reports bucket: its
+// first and last chunks (all of a plan's chunks are written together, so they expire
+// together), or the whole-plan object of an earlier version. It asks with a HEAD where the
+// blob store has one (Stat), else with a read.
+func (s *Service) planExists(ctx context.Context, imp *pthv.Import) error {
+	keys := []string{imp.PlanKey}
+	if size := imp.PlanChunkOps; size > 0 {
+		keys = []string{planChunkKey(imp.PlanKey, 0), planChunkKey(imp.PlanKey, max(imp.Ops-1, 0)/size)}
+	}
+	for _, key := range keys {
+		var err error
+		if st, ok := s.Blobs.(interface {
+			Stat(ctx context.Context, obj pthv.Object) (pthv.Object, error)
+		}); ok {
+			_, err = st.Stat(ctx, pthv.Object{Bucket: s.ReportsBucket, Key: key})
+		} else {
+			_, err = s.Blobs.Get(ctx, s.ReportsBucket, key)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

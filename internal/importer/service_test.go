@@ -611,3 +611,59 @@ func TestADrainListsTheDistrictsImportsOncePerImport(t *testing.T) {
 		}
 	}
 }
+
+// TestAHeldImportWhosePlanExpiredIsNotApproved: plans/ expire after plan_days (the approval
+// window). Approving a held import whose plan is gone is refused with a conflict that says so;
+// the import stays held, nothing is queued, nothing is written.
+func TestAHeldImportWhosePlanExpiredIsNotApproved(t *testing.T) {
+	r := newRig(t)
+	if first := r.drop("drops/d1/rosters/a.zip", genZip(t, rostergen.Options{Students: 300, Seed: 8})); first.Status != pthv.StatusApplied {
+		t.Fatalf("first import: %s", first.Status)
+	}
+	held := r.drop("drops/d1/rosters/b.zip", genZip(t, rostergen.Options{Students: 300, Seed: 8, Remove: 0.3}))
+	if held.Status != pthv.StatusHeld || held.PlanKey == "" {
+		t.Fatalf("want a held import with a plan: %s %q", held.Status, held.PlanKey)
+	}
+	r.blobs.mu.Lock()
+	for k := range r.blobs.objects {
+		if strings.HasPrefix(k, "reports/"+held.PlanKey) {
+			delete(r.blobs.objects, k) // the lifecycle rule expired it
+		}
+	}
+	r.blobs.mu.Unlock()
+	r.store.ResetCounts()
+	err := r.svc.Approve(context.Background(), "d1", held.ID)
+	if !errors.Is(err, pthv.ErrConflict) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("Approve: %v; want a conflict saying the plan expired", err)
+	}
+	after, _ := r.store.GetImport(context.Background(), "d1", held.ID)
+	if after.Status != pthv.StatusHeld {
+		t.Errorf("the import is %s; it must stay held", after.Status)
+	}
+	if n := len(r.queue.msgs); n != 0 || writes(r.store) != 0 {
+		t.Errorf("%d messages queued, %d writes", n, writes(r.store))
+	}
+}
+
+// TestAnExpiredSnapshotIsReadFromTheTable: state/ expires after state_days. A district whose
+// snapshot is gone is read from the table, and the import plans exactly what it would have
+// (nothing, for the same export), then leaves a new snapshot.
+func TestAnExpiredSnapshotIsReadFromTheTable(t *testing.T) {
+	r := newRig(t)
+	full := genZip(t, rostergen.Options{Students: 80, Seed: 9})
+	r.drop("drops/d1/rosters/a.zip", full)
+	d, _ := r.store.District(context.Background(), "d1")
+	if d.Snapshot == "" || d.Snapshot == pthv.EmptySnapshot {
+		t.Fatalf("no snapshot after the first import: %q", d.Snapshot)
+	}
+	r.blobs.mu.Lock()
+	delete(r.blobs.objects, "reports/"+d.Snapshot) // the lifecycle rule expired it
+	r.blobs.mu.Unlock()
+	again := r.drop("drops/d1/rosters/a.zip", full)
+	if again.Status != pthv.StatusApplied || again.StateFrom != "table" || again.Ops != 0 || r.store.Calls("LoadState") != 1 {
+		t.Fatalf("after the snapshot expired: %s from %q, %d ops, %d loads", again.Status, again.StateFrom, again.Ops, r.store.Calls("LoadState"))
+	}
+	if d, _ := r.store.District(context.Background(), "d1"); d.Snapshot != again.StateKey {
+		t.Errorf("the table read leaves no new snapshot: %q", d.Snapshot)
+	}
+}

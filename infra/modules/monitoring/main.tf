@@ -125,6 +125,29 @@ resource "aws_cloudwatch_metric_alarm" "queue_not_empty" {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The ingest queue's oldest message: drops and continuations are taken up within the visibility
+# timeout (960 s) even when a run dies; older than var.ingest_queue_age_alarm_seconds means the
+# ingest function is not consuming (throttled, failing before it deletes, or its event source
+# mapping is off) and imports wait.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_cloudwatch_metric_alarm" "ingest_queue_age" {
+  alarm_name          = "${var.ingest_queue_name}-oldest-message-age"
+  alarm_description   = "The oldest message on ${var.ingest_queue_name} is older than ${var.ingest_queue_age_alarm_seconds} s: the ingest function is not taking up drops. Check its errors and throttles and its SQS event source mapping."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = var.ingest_queue_name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.ingest_queue_age_alarm_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# ---------------------------------------------------------------------------------------------
 # Imports held for approval: the ingest function logs one JSON line per decision; a held import
 # (too many students would be deactivated) waits for `pthv imports approve`.
 # ---------------------------------------------------------------------------------------------

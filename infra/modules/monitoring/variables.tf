@@ -39,6 +39,22 @@ variable "ingest_log_group_name" {
   type        = string
 }
 
+variable "ingest_queue_name" {
+  description = "Name of the ingest queue, whose oldest message's age is alarmed on."
+  type        = string
+}
+
+variable "ingest_queue_age_alarm_seconds" {
+  description = "Age in seconds of the ingest queue's oldest message above which the alarm fires; at least 960, the queue's visibility timeout."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.ingest_queue_age_alarm_seconds >= 960
+    error_message = "ingest_queue_age_alarm_seconds must be at least 960 (the ingest queue's visibility timeout)."
+  }
+}
+
 variable "serialized_functions" {
   description = "Functions (base names) that run one at a time by design; they get no throttles alarm."
   type        = list(string)

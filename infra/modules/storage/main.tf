@@ -249,8 +249,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "drops" {
   depends_on = [aws_s3_bucket_versioning.drops]
 }
 
-# Reports: import reports and cohort CSVs under "reports/" expire after var.report_days. The
-# reach views under "public/" and "published/" are never expired (the API serves them).
+# Reports: import reports and cohort CSVs under "reports/" expire after var.report_days, plans
+# under "plans/" after var.plan_days and roster snapshots under "state/" after var.state_days.
+# The reach views under "public/" and "published/" are never expired (the API serves them).
 resource "aws_s3_bucket_lifecycle_configuration" "reports" {
   bucket = aws_s3_bucket.reports.id
 
@@ -264,6 +265,36 @@ resource "aws_s3_bucket_lifecycle_configuration" "reports" {
 
     expiration {
       days = var.report_days
+    }
+  }
+
+  # Plans of imports: kept for the approval window of a held import (internal/importer Approve
+  # refuses one whose plan is gone, and it stays held).
+  rule {
+    id     = "expire-plans"
+    status = "Enabled"
+
+    filter {
+      prefix = "plans/"
+    }
+
+    expiration {
+      days = var.plan_days
+    }
+  }
+
+  # Roster snapshots: only the last applied import's is read, and without it the importer
+  # reads the table (internal/importer loadState).
+  rule {
+    id     = "expire-state"
+    status = "Enabled"
+
+    filter {
+      prefix = "state/"
+    }
+
+    expiration {
+      days = var.state_days
     }
   }
 

@@ -42,3 +42,11 @@ output "reports_bucket_regional_domain_name" {
   description = "Regional domain name of the reports bucket (the dashboard's origin)."
   value       = aws_s3_bucket.reports.bucket_regional_domain_name
 }
+
+output "reports_expiry_days" {
+  description = "Days after which objects expire in the reports bucket, by prefix (reports/, plans/, state/); public/ and published/ never expire."
+  value = {
+    for r in aws_s3_bucket_lifecycle_configuration.reports.rule : r.filter[0].prefix => r.expiration[0].days
+    if length(r.expiration) > 0
+  }
+}

@@ -45,6 +45,28 @@ variable "report_days" {
   }
 }
 
+variable "plan_days" {
+  description = "Days a planned import's writes (plans/ in the reports bucket) are kept: the approval window of a held import. Approving a held import whose plan has expired is refused and it stays held."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.plan_days >= 30 && floor(var.plan_days) == var.plan_days
+    error_message = "plan_days must be a whole number of days, at least 30: a held import must stay approvable for a month."
+  }
+}
+
+variable "state_days" {
+  description = "Days a roster snapshot (state/ in the reports bucket) is kept. The importer reads the district's roster from the table when its snapshot is gone, so any length is safe; a snapshot older than the last import is never read."
+  type        = number
+  default     = 35
+
+  validation {
+    condition     = var.state_days > 0 && floor(var.state_days) == var.state_days
+    error_message = "state_days must be a whole number of days greater than 0."
+  }
+}
+
 variable "reports_policy_documents" {
   description = "IAM policy documents (JSON) whose statements the reports bucket's policy includes besides its own (the dashboard module's bucket_policy_json)."
   type        = list(string)
