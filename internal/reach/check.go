@@ -121,11 +121,6 @@ const nTotals = 12
 
 var totalNames = [nTotals]string{"districts", "sites", "visits", "visitsFirst", "visitsSecond", "familiesVisited", "studentsReached", "students", "educatorsTrained", "educatorsTrainedCumulative", "educatorsVisiting", "schoolsAtThreshold"}
 
-// additive returns the totals that add up from states to national.
-func (t Totals) additive() [nTotals]int {
-	return [nTotals]int{t.Districts, t.Sites, t.Visits, t.VisitsFirst, t.VisitsSecond, t.FamiliesVisited, t.StudentsReached, t.Students, t.EducatorsTrained, t.EducatorsTrainedCumulative, t.EducatorsVisiting, t.SchoolsAtThreshold}
-}
-
 // additive returns the totals that add up from states to national, and which are
 // published.
 func (t TotalsRow) additive() (vs [nTotals]int, known [nTotals]bool) {
