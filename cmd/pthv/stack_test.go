@@ -68,6 +68,11 @@ func TestTheCLIDrivesRosterDrops(t *testing.T) {
 	if code, _, _ := runCLI(t, "districts", "add", "--id", "x", "--name", "X", "--state", "California"); code != 2 {
 		t.Error("a bad state code must be a usage error")
 	}
+	// The same registration again is no conflict (it is also what an SDK retry of an add
+	// that succeeded finds); another one is refused below.
+	if code, out, errOut := runCLI(t, "districts", "add", "--id", "cli-usd", "--name", "CLI Unified", "--state", "or"); code != 0 || !strings.Contains(out, "registered") {
+		t.Fatalf("the same registration again (exit %d): %s %s", code, out, errOut)
+	}
 	// A second add never overwrites: update changes what it is given, nothing else.
 	if code, _, errOut := runCLI(t, "districts", "add", "--id", "cli-usd", "--name", "Other", "--state", "CA"); code != 1 || !strings.Contains(errOut, "registered already") {
 		t.Fatalf("a second add (exit %d): %s", code, errOut)

@@ -158,7 +158,13 @@ func cmdSyncAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := pipeline.Secrets(env).Put(ctx, c.SecretID, secret, "PTHV Reach SIS client secret of "+c.District+"/"+c.ID); err != nil {
 		return err
 	}
-	if err := st.PutConnection(ctx, c); err != nil {
+	put := st.PutConnection
+	if verb == "added" {
+		put = st.CreateConnection // never over a connection another 'sync add' stored meanwhile
+	}
+	if err := put(ctx, c); errors.Is(err, pthv.ErrConflict) {
+		return &exitError{code: 1, msg: fmt.Sprintf("connection %s/%s was added by someone else meanwhile: its settings were not changed, but its secret %s now holds the one given here; check it with 'pthv sync show' and run 'pthv sync add' again to change it", c.District, c.ID, c.SecretID)}
+	} else if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "connection %s/%s %s: %s at %s (%s), every %s in %s\n", c.District, c.ID, verb, c.Provider, c.BaseURL, c.Auth, c.Schedule, c.TimeZone)
@@ -220,16 +226,17 @@ func cmdSyncList(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "district\tconnection\tprovider\tbase URL\tschedule\ttime zone\tlast run\twatermark")
+	return printConnections(stdout, conns)
+}
+
+// printConnections is sync list's table (the CLI's one family: upper-case headers, times
+// as stamp writes them).
+func printConnections(w io.Writer, conns []*sis.Connection) error {
+	tb := newTable(w, "district", "connection", "provider", "base URL", "schedule", "time zone", "last run", "watermark")
 	for _, c := range conns {
-		wm := "-"
-		if !c.Watermark.IsZero() {
-			wm = c.Watermark.Format(time.RFC3339)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.District, c.ID, c.Provider, c.BaseURL, c.Schedule, c.TimeZone, orDash(c.LastRun), wm)
+		tb.row(c.District, c.ID, c.Provider, c.BaseURL, c.Schedule, c.TimeZone, orDash(c.LastRun), stamp(c.Watermark))
 	}
-	return tw.Flush()
+	return tb.flush()
 }
 
 func orDash(s string) string {
@@ -328,12 +335,16 @@ func cmdSyncRuns(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "run\tstatus\tmode\tstarted\trequests\tretries\tbytes\timport")
+	return printRuns(stdout, runs)
+}
+
+// printRuns is sync runs' table.
+func printRuns(w io.Writer, runs []*sis.Run) error {
+	tb := newTable(w, "run", "status", "mode", "started", "requests", "retries", "bytes", "import")
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", r.ID, r.Status, r.Mode, r.Started.Format("2006-01-02 15:04:05Z"), r.Requests, r.Retries, r.Bytes, orDash(r.ImportID))
+		tb.row(r.ID, r.Status, r.Mode, stamp(r.Started), r.Requests, r.Retries, r.Bytes, orDash(r.ImportID))
 	}
-	return tw.Flush()
+	return tb.flush()
 }
 
 func cmdSyncRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -407,8 +418,7 @@ func printRun(w io.Writer, r *sis.Run) {
 	if !r.Since.IsZero() {
 		fmt.Fprintf(w, "changes since %s\n", r.Since.Format(time.RFC3339))
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "collection\tpages\trecords\tduplicates\ttotal\trequests\tretries\tverdict")
+	tb := newTable(w, "collection", "pages", "records", "duplicates", "total", "requests", "retries", "verdict")
 	for _, c := range r.Collections {
 		total := "-"
 		if c.Proof.Total >= 0 {
@@ -418,23 +428,22 @@ func printRun(w io.Writer, r *sis.Run) {
 		if verdict == "" {
 			_, verdict = c.Proof.Complete()
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%d\t%d\t%s\n", c.Name, c.Proof.Pages, c.Proof.Unique, c.Proof.Duplicates, total, c.Proof.Requests, c.Proof.Retries, verdict)
+		tb.row(c.Name, c.Proof.Pages, c.Proof.Unique, c.Proof.Duplicates, total, c.Proof.Requests, c.Proof.Retries, verdict)
 	}
-	tw.Flush()
-	fmt.Fprintf(w, "requests %d, retries %d, %d bytes; waiting on the server %.1fs, converting %.1fs, importing %.1fs\n",
-		r.Requests, r.Retries, r.Bytes, float64(r.WaitMS)/1000, float64(r.ConvertMS)/1000, float64(r.ImportMS)/1000)
+	tb.flush()
+	fmt.Fprintf(w, "%s, %s, %s; waiting on the server %.1fs, converting %.1fs, importing %.1fs\n",
+		plural(int(r.Requests), "request"), plural(int(r.Retries), "retry"), plural(int(r.Bytes), "byte"), float64(r.WaitMS)/1000, float64(r.ConvertMS)/1000, float64(r.ImportMS)/1000)
 	if r.ImportID != "" {
 		fmt.Fprintf(w, "import %s: %s\n", r.ImportID, r.ImportState)
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "kind\tadded\tchanged\trevived\tunchanged\tdeactivated\trejected")
+		tb := newTable(w, "kind", "added", "changed", "revived", "unchanged", "deactivated", "rejected")
 		for _, k := range slices.Sorted(maps.Keys(r.Counts)) {
 			c := r.Counts[k]
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\n", k, c.Added, c.Changed, c.Revived, c.Unchanged, c.Deactivated, c.Rejected)
+			tb.row(k, c.Added, c.Changed, c.Revived, c.Unchanged, c.Deactivated, c.Rejected)
 		}
-		tw.Flush()
+		tb.flush()
 	}
 	if r.Errors+r.Warnings > 0 {
-		fmt.Fprintf(w, "validation: %d errors, %d warnings\n", r.Errors, r.Warnings)
+		fmt.Fprintf(w, "validation: %s, %s\n", plural(r.Errors, "error"), plural(r.Warnings, "warning"))
 		for i, f := range r.Findings {
 			if i == 10 {
 				fmt.Fprintf(w, "  … %d more in the run report\n", len(r.Findings)-10)

@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pthv/reach/internal/deploy"
+	"github.com/pthv/reach/internal/sis"
 )
 
 // TestSyncAddCleverFlags checks 'pthv sync add --provider clever' flag validation, which runs
@@ -61,5 +63,27 @@ func TestSyncAddCleverFlags(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, errOut, tc.want)
 			}
 		})
+	}
+}
+
+// TestSyncOutputIsOneFamily: sync list, sync runs and a run's report print as every other
+// command does (cli.go): upper-case table headers, times as stamp writes them, and counts
+// through plural ("1 error", never "1 errors").
+func TestSyncOutputIsOneFamily(t *testing.T) {
+	at := time.Date(2026, 9, 1, 14, 3, 7, 0, time.UTC)
+	var b strings.Builder
+	printConnections(&b, []*sis.Connection{{District: "d", ID: "sis", Provider: sis.ProviderOneRoster12, Watermark: at}})
+	printRuns(&b, []*sis.Run{{ID: "run-1", Status: "applied", Mode: "full", Started: at, Requests: 1}})
+	printRun(&b, &sis.Run{ID: "run-1", Status: "held", Mode: "full", Requests: 1, Retries: 1, Errors: 1, Warnings: 2,
+		Collections: []*sis.CollectionRun{{Name: "users"}}, ImportID: "imp-1", Counts: map[string]sis.Count{"users": {Added: 1}}})
+	out := b.String()
+	for _, want := range []string{"DISTRICT  CONNECTION", "RUN    STATUS", "COLLECTION  PAGES", "KIND   ADDED", "2026-09-01 14:03:07Z",
+		"validation: 1 error, 2 warnings", "1 request, 1 retry, 0 bytes"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "T14:03:07Z") || strings.Contains(out, "1 errors") {
+		t.Errorf("a time or a count written another way:\n%s", out)
 	}
 }

@@ -1,6 +1,7 @@
 package pthv
 
 import (
+	"maps"
 	"regexp"
 	"time"
 )
@@ -51,3 +52,17 @@ var districtIDRE = regexp.MustCompile(`^` + DistrictIDPattern + `$`)
 
 // ValidDistrictID reports whether id follows DistrictIDPattern and is at most 64 characters.
 func ValidDistrictID(id string) bool { return len(id) <= 64 && districtIDRE.MatchString(id) }
+
+// SameRegistration reports whether asked registers d as it is: the same id, name, state and
+// hold shares (a share of 0 or less being the default). A registration asked again as it is
+// on file is not a conflict: it is also what a retried write that succeeded finds.
+func (d District) SameRegistration(asked District) bool {
+	share := func(s float64) float64 {
+		if s <= 0 {
+			return DefaultHoldShare
+		}
+		return s
+	}
+	return d.ID == asked.ID && d.Name == asked.Name && d.State == asked.State && share(d.HoldShare) == share(asked.HoldShare) &&
+		maps.Equal(d.Shares, asked.Shares)
+}

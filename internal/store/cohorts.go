@@ -226,6 +226,12 @@ func (s *Store) PutCohort(ctx context.Context, rec *cohort.Record, members []coh
 		in.ConditionExpression = aws.String("attribute_not_exists(pk)")
 	}
 	if _, err := s.DB.PutItem(ctx, in); isConditionFailed(err) {
+		// The SDK retries a put whose response was lost or garbled; a retry of a put that
+		// succeeded meets its own write, which carries this write's members set (named with
+		// a random token): that is no conflict.
+		if on, gerr := s.GetCohort(ctx, rec.District, rec.ID); gerr == nil && on.Revision == rec.Revision && on.MembersSet == rec.MembersSet {
+			return nil
+		}
 		return fmt.Errorf("cohort %s revision %d: %w", rec.ID, rec.Revision, pthv.ErrConflict)
 	} else if err != nil {
 		return fmt.Errorf("store cohort: %w", err)

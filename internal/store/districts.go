@@ -139,8 +139,11 @@ func (s *Store) Unlock(ctx context.Context, district, owner string) error {
 }
 
 // CreateDistrict registers a new district, known empty (pthv.EmptySnapshot): a conditional
-// put, so an id that is registered already fails with pthv.ErrConflict and the existing
-// district is left as it is.
+// put, so an id that is registered already with other settings fails with pthv.ErrConflict
+// and the existing district is left as it is. The same registration again (name, state and
+// hold share as on file) succeeds and changes nothing: it is also what the SDK sees when it
+// retries a put that succeeded (a response lost or garbled on the way back), whose retry
+// meets its own write.
 func (s *Store) CreateDistrict(ctx context.Context, d pthv.District) error {
 	d.Snapshot, d.Dirty = pthv.EmptySnapshot, false
 	if d.Created.IsZero() {
@@ -155,6 +158,9 @@ func (s *Store) CreateDistrict(ctx context.Context, d pthv.District) error {
 	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.Table, Item: item,
 		ConditionExpression: aws.String("attribute_not_exists(pk)")})
 	if isConditionFailed(err) {
+		if old, gerr := s.District(ctx, d.ID); gerr == nil && old.SameRegistration(d) {
+			return nil
+		}
 		return fmt.Errorf("district %s is registered already: %w", d.ID, pthv.ErrConflict)
 	}
 	if err != nil {

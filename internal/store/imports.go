@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,7 +16,9 @@ import (
 	"github.com/pthv/reach/internal/pthv"
 )
 
-// ClaimObject implements importer.Claims.
+// ClaimObject implements importer.Claims: a conditional put, so an object claimed by another
+// import fails with pthv.ErrConflict. A claim by the same import again succeeds: it is also
+// what the SDK's retry of a claim that succeeded (its response lost) finds.
 func (s *Store) ClaimObject(ctx context.Context, obj pthv.Object, importID string) error {
 	pk, sk := objectKey(obj)
 	item := key(pk, sk)
@@ -22,6 +27,9 @@ func (s *Store) ClaimObject(ctx context.Context, obj pthv.Object, importID strin
 	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.Table, Item: item,
 		ConditionExpression: aws.String("attribute_not_exists(pk)")})
 	if isConditionFailed(err) {
+		if owner, gerr := s.ObjectClaim(ctx, obj); gerr == nil && owner == importID {
+			return nil
+		}
 		return fmt.Errorf("object %s: %w", obj.Identity(), pthv.ErrConflict)
 	}
 	if err != nil {
@@ -77,14 +85,25 @@ func (s *Store) PutImport(ctx context.Context, imp *pthv.Import) error {
 	return nil
 }
 
-// ClaimRun implements importer.Claims with a conditional increment of the run count.
+// ClaimRun implements importer.Claims with a conditional increment of the run count. The
+// claim carries a random token of its own, so that a retry by the SDK of a claim that
+// succeeded (its response lost or garbled) is told from another invocation's claim: the
+// retry finds the next run count with its own token, which is no conflict.
 func (s *Store) ClaimRun(ctx context.Context, district, id string, runs int) error {
-	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.Table, Key: key("I#"+district, id),
-		UpdateExpression:          aws.String("SET #r = :next"),
+	var b [8]byte
+	rand.Read(b[:])
+	token := hex.EncodeToString(b[:])
+	k := key("I#"+district, id)
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.Table, Key: k,
+		UpdateExpression:          aws.String("SET #r = :next, #c = :token"),
 		ConditionExpression:       aws.String("#r = :runs"),
-		ExpressionAttributeNames:  map[string]string{"#r": "runs"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":runs": num(int64(runs)), ":next": num(int64(runs + 1))}})
+		ExpressionAttributeNames:  map[string]string{"#r": "runs", "#c": "claim"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":runs": num(int64(runs)), ":next": num(int64(runs + 1)), ":token": str(token)}})
 	if isConditionFailed(err) {
+		out, gerr := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: k, ConsistentRead: aws.Bool(true)})
+		if gerr == nil && out.Item != nil && getS(out.Item, "claim") == token && getN(out.Item, "runs") == strconv.Itoa(runs+1) {
+			return nil
+		}
 		return fmt.Errorf("run %d of import %s: %w", runs+1, id, pthv.ErrConflict)
 	}
 	return err

@@ -23,14 +23,45 @@ import (
 
 // PutConnection implements sissync.Store.
 func (s *Store) PutConnection(ctx context.Context, c *sis.Connection) error {
-	b, err := json.Marshal(c)
+	item, _, err := connectionItem(c)
 	if err != nil {
 		return err
 	}
-	item := key("SISCONN", c.District+"#"+c.ID)
-	item["j"] = str(string(b))
 	if _, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.Table, Item: item}); err != nil {
 		return fmt.Errorf("put connection: %w", err)
+	}
+	return nil
+}
+
+func connectionItem(c *sis.Connection) (map[string]types.AttributeValue, string, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, "", err
+	}
+	item := key("SISCONN", c.District+"#"+c.ID)
+	item["j"] = str(string(b))
+	return item, string(b), nil
+}
+
+// CreateConnection stores a new connection: a conditional put, so a connection another
+// writer stored meanwhile fails with pthv.ErrConflict and is left as it is. The record on
+// file equal to c is no conflict: it is what the SDK's retry of a put that succeeded (its
+// response lost) finds.
+func (s *Store) CreateConnection(ctx context.Context, c *sis.Connection) error {
+	item, j, err := connectionItem(c)
+	if err != nil {
+		return err
+	}
+	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	if isConditionFailed(err) {
+		out, gerr := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key("SISCONN", c.District+"#"+c.ID), ConsistentRead: aws.Bool(true)})
+		if gerr == nil && out.Item != nil && getS(out.Item, "j") == j {
+			return nil
+		}
+		return fmt.Errorf("connection %s of district %s exists: %w", c.ID, c.District, pthv.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("create connection: %w", err)
 	}
 	return nil
 }

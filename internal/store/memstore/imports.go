@@ -82,11 +82,15 @@ func (s *Store) GetRecord(_ context.Context, district string, kind roster.Kind, 
 	return json.RawMessage(r.data), r.Active, nil
 }
 
-// ClaimObject records that importID handles obj; pthv.ErrConflict when it is claimed.
+// ClaimObject records that importID handles obj; pthv.ErrConflict when another import
+// claimed it (the same import's claim again succeeds).
 func (s *Store) ClaimObject(_ context.Context, obj pthv.Object, importID string) error {
 	s.enter("ClaimObject")
 	defer s.mu.Unlock()
-	if _, ok := s.claims[obj.Identity()]; ok {
+	if owner, ok := s.claims[obj.Identity()]; ok {
+		if owner == importID {
+			return nil
+		}
 		return fmt.Errorf("object %s: %w", obj.Identity(), pthv.ErrConflict)
 	}
 	s.claims[obj.Identity()] = importID

@@ -160,11 +160,15 @@ func (s *Store) PutDistrict(_ context.Context, d pthv.District) error {
 }
 
 // CreateDistrict registers a new district; pthv.ErrConflict when the id is registered
-// already, and the existing district is left as it is.
+// already with other settings, and the existing district is left as it is. The same
+// registration again succeeds and changes nothing.
 func (s *Store) CreateDistrict(_ context.Context, d pthv.District) error {
 	s.enter("CreateDistrict")
 	defer s.mu.Unlock()
-	if _, ok := s.districts[d.ID]; ok {
+	if old, ok := s.districts[d.ID]; ok {
+		if old.SameRegistration(d) {
+			return nil
+		}
 		return fmt.Errorf("district %s is registered already: %w", d.ID, pthv.ErrConflict)
 	}
 	d.Snapshot, d.Dirty = pthv.EmptySnapshot, false

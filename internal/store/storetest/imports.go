@@ -59,6 +59,9 @@ func testCreateDistrict(t *testing.T, s Store, _ *clock) {
 		t.Errorf("a created district: snapshot %q dirty %v; want it known empty (%q)", d.Snapshot, d.Dirty, pthv.EmptySnapshot)
 	}
 	wantCode(t, "a second registration of the id", s.CreateDistrict(ctx, pthv.District{ID: id, Name: "Other", State: "OR", HoldShare: 0.3}), pthv.ErrConflict)
+	// The same registration again (also what a retried write that succeeded finds) is no
+	// conflict, and changes nothing.
+	must(t, s.CreateDistrict(ctx, pthv.District{ID: id, Name: "One", State: "CA"}))
 	got, err := s.District(ctx, id)
 	must(t, err)
 	if diff := cmp.Diff(d, got); diff != "" {
@@ -89,6 +92,7 @@ func testObjectClaims(t *testing.T, s Store, _ *clock) {
 	wantCode(t, "an unclaimed object", err, pthv.ErrNotFound)
 	must(t, s.ClaimObject(ctx, obj, "imp-1"))
 	wantCode(t, "a second claim", s.ClaimObject(ctx, obj, "imp-2"), pthv.ErrConflict)
+	must(t, s.ClaimObject(ctx, obj, "imp-1")) // the same claim again: no conflict
 	if id, err := s.ObjectClaim(ctx, obj); err != nil || id != "imp-1" {
 		t.Errorf("claim: %q, %v; want the first claimant imp-1", id, err)
 	}
