@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/pthv/reach/internal/reachsvc"
 )
 
 func TestReachDashboardRefusesBadFlags(t *testing.T) {
@@ -67,5 +69,18 @@ func TestReachDashboardSignsEveryPublishedYear(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "district d1, 2025-2026, 2026-2027") {
 		t.Errorf("stderr %q", stderr)
+	}
+}
+
+// TestRecomputeSaysWhatItDid: the summary of pthv reach recompute names the years and says
+// plainly when no published view changed, with counts written through plural.
+func TestRecomputeSaysWhatItDid(t *testing.T) {
+	var b strings.Builder
+	printRecompute(&b, reachsvc.Result{DistrictYears: 1, Years: []string{"2026-2027"}, ItemsRead: 12, ItemsWritten: 1})
+	printRecompute(&b, reachsvc.Result{DistrictYears: 3, Years: []string{"2025-2026", "2026-2027"}, ItemsRead: 1, Published: []string{"2026-2027"}})
+	want := "recomputed 1 district-year (2026-2027): 12 items read, 1 aggregate item written; published: nothing: no published figure changed\n" +
+		"recomputed 3 district-years (2025-2026, 2026-2027): 1 item read, 0 aggregate items written; published: 2026-2027\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }

@@ -290,7 +290,21 @@ func cmdReachRecompute(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err := json.Unmarshal(out.Payload, &res); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "recomputed %d district-years (%v): %d items read, %d aggregate items written; published: %v\n",
-		res.DistrictYears, res.Years, res.ItemsRead, res.ItemsWritten, res.Published)
+	printRecompute(stdout, res)
 	return nil
+}
+
+// printRecompute says what a recomputation did: the years it rolled up, and which of them
+// had a published view that changed (only those are written again).
+func printRecompute(w io.Writer, res reachsvc.Result) {
+	years := "no year"
+	if len(res.Years) > 0 {
+		years = strings.Join(res.Years, ", ")
+	}
+	published := "nothing: no published figure changed"
+	if len(res.Published) > 0 {
+		published = strings.Join(res.Published, ", ")
+	}
+	fmt.Fprintf(w, "recomputed %s (%s): %s read, %s written; published: %s\n",
+		plural(res.DistrictYears, "district-year"), years, plural(res.ItemsRead, "item"), plural(res.ItemsWritten, "aggregate item"), published)
 }
