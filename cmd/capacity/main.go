@@ -138,8 +138,8 @@ func writeMarkdown(w io.Writer, r Result, src string) {
 	})
 	row("$ a night", func(s float64) string { return fmt.Sprintf("%.2f", r.NightDollars[s].Total) })
 	row("$ a year", func(s float64) string { return num(365 * r.NightDollars[s].Total) })
-	p("\nS3 after one year (at 1%% changed a night, reports kept %.0f days, plans and snapshots %s): %.0f GB; %.0f GB-months on average over the year.\n",
-		in.ReportDays, keepText(in.PlanStateExpires), r.S3GBYear, r.S3GBMonthAvg)
+	p("\nS3 after one year (at 1%% changed a night, reports kept %.0f days, plans %s, snapshots %s): %.0f GB; %.0f GB-months on average over the year.\n",
+		in.ReportDays, keepText(in.PlanExpires), keepText(in.StateExpires), r.S3GBYear, r.S3GBMonthAvg)
 	p("With plans/ and state/ expired after 30 days it would be %.0f GB.\n", r.S3GBYear30)
 	p("The largest district (%s students) read in full: %.1f h at the OneRoster limit, %.2f h at Clever's.\n",
 		num(in.Largest), r.LargestHours["oneroster"], r.LargestHours["clever"])

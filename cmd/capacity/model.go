@@ -41,7 +41,8 @@ type Inputs struct {
 	CSVDropShare     float64   `json:"csv_drop_share"`       // share of districts that send a nightly CSV drop instead of an SIS sync
 	NoncurrentDays   float64   `json:"noncurrent_drop_days"` // infra: drops' noncurrent versions expire after
 	ReportDays       float64   `json:"report_days"`          // infra: reports/ expire after
-	PlanStateExpires float64   `json:"plan_state_days"`      // infra: plans/ and state/ expire after (0: never)
+	PlanExpires      float64   `json:"plan_days"`            // infra: plans/ expire after (0: never)
+	StateExpires     float64   `json:"state_days"`           // infra: state/ (snapshots) expire after (0: never)
 	AccountLambda    float64   `json:"account_lambda_concurrency"`
 	PartitionWCU     float64   `json:"partition_wcu_per_second"`
 	ChangedShares    []float64 `json:"changed_shares"`
@@ -193,15 +194,14 @@ func Compute(in Inputs) Result {
 	mid := 0.01 // the year's storage is modelled at 1% changed a night
 	dailyPlan := r.Records * mid * in.PlanBytesPerOp
 	dailySnap := r.Records * in.SnapshotBytesPerRecord
-	planDays := keepDays(in.PlanStateExpires)
-	r.S3GBYear = (dailyRep*keepDays(in.ReportDays) + dailyDrop*keepDays(in.NoncurrentDays) + (dailyPlan+dailySnap)*planDays) / 1e9
+	r.S3GBYear = (dailyRep*keepDays(in.ReportDays) + dailyDrop*keepDays(in.NoncurrentDays) + dailyPlan*keepDays(in.PlanExpires) + dailySnap*keepDays(in.StateExpires)) / 1e9
 	// Average over the year: linear growth until each prefix's expiry, flat after it.
 	avg := func(daily, days float64) float64 {
 		d := keepDays(days)
 		return daily * (d*d/2 + d*(365-d)) / 365
 	}
 	r.S3GBYear30 = (dailyRep*keepDays(in.ReportDays) + dailyDrop*keepDays(in.NoncurrentDays) + (dailyPlan+dailySnap)*30) / 1e9
-	r.S3GBMonthAvg = (avg(dailyRep, in.ReportDays) + avg(dailyDrop, in.NoncurrentDays) + avg(dailyPlan+dailySnap, in.PlanStateExpires)) / 1e9
+	r.S3GBMonthAvg = (avg(dailyRep, in.ReportDays) + avg(dailyDrop, in.NoncurrentDays) + avg(dailyPlan, in.PlanExpires) + avg(dailySnap, in.StateExpires)) / 1e9
 
 	p := in.Prices
 	for _, share := range in.ChangedShares {

@@ -63,6 +63,16 @@ func TestTheModelsArithmetic(t *testing.T) {
 	near(t, "partition seconds", r.PartitionSecs, 2500*10*0.5*1/1000.0)
 }
 
+func TestPlansAndSnapshotsExpireApart(t *testing.T) {
+	in := known()
+	in.PlanExpires, in.StateExpires = 90, 35
+	r := Compute(in)
+	rep, drop, plan, snap := 10*1000.0, 100_000*0.5*20, 100_000*0.01*40, 100_000*10.0
+	near(t, "S3 GB after a year", r.S3GBYear, (rep*365+drop*365+plan*90+snap*35)/1e9)
+	near(t, "S3 GB-months on average", r.S3GBMonthAvg,
+		(rep*365/2+drop*365/2+plan*(90*90/2+90*(365-90))/365+snap*(35.0*35/2+35*(365-35))/365)/1e9)
+}
+
 func TestAnItemOverOneKilobyteCostsMoreWriteUnits(t *testing.T) {
 	in := known()
 	in.ItemBytes = 1500
