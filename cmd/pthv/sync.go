@@ -279,11 +279,27 @@ func cmdSyncShow(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		{"full pull", fmt.Sprintf("every %d days; deltas overlap %d minutes", c.FullEveryDays, c.OverlapMinutes)},
 		{"settings approved", fmt.Sprint(c.Approved != "" && c.Approved == c.SettingsHash())},
 		{"watermark", tsOrDash(c.Watermark)}, {"last full pull", tsOrDash(c.LastFull)}, {"last run", orDash(c.LastRun)},
+		{"events", eventsOf(c)},
 	} {
 		fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
 	}
 	showSchedules(ctx, schedulesOf(env), c, tw, stderr)
 	return tw.Flush()
+}
+
+// eventsOf says whether a connection applies events, and from which snapshot.
+func eventsOf(c *sis.Connection) string {
+	switch {
+	case !c.Events:
+		return "off"
+	case c.Snapshot == nil:
+		return "on; no snapshot yet (the next applied complete full pull is one)"
+	}
+	id := c.Snapshot.EventID
+	if id == "" {
+		id = "none (the log was empty)"
+	}
+	return fmt.Sprintf("on; snapshot run %s, event id %s read %s", c.Snapshot.Run, id, stamp(c.Snapshot.ReadAt))
 }
 
 func tsOrDash(t time.Time) string {
@@ -415,6 +431,9 @@ func cmdSyncRun(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // printRun prints a run's pull per collection and its import.
 func printRun(w io.Writer, r *sis.Run) {
 	fmt.Fprintf(w, "run %s: %s (%s pull: %s)\n", r.ID, r.Status, r.Mode, r.ModeReason)
+	if r.Events != nil {
+		fmt.Fprintf(w, "events: %d applied to snapshot %s (last %s; %d of types the roster does not use)\n", r.Events.Events, r.Snapshot, orDash(r.Events.Last), r.Events.Ignored)
+	}
 	if !r.Since.IsZero() {
 		fmt.Fprintf(w, "changes since %s\n", r.Since.Format(time.RFC3339))
 	}

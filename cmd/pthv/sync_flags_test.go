@@ -87,3 +87,22 @@ func TestSyncOutputIsOneFamily(t *testing.T) {
 		t.Errorf("a time or a count written another way:\n%s", out)
 	}
 }
+
+// TestSyncShowSaysEvents: 'pthv sync show' says whether a connection applies events, and
+// from which snapshot.
+func TestSyncShowSaysEvents(t *testing.T) {
+	at := time.Date(2026, 12, 1, 2, 30, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		c    sis.Connection
+		want string
+	}{
+		{sis.Connection{}, "off"},
+		{sis.Connection{Events: true}, "no snapshot yet"},
+		{sis.Connection{Events: true, Snapshot: &sis.Snapshot{Run: "run-1", EventID: "e9", ReadAt: at}}, "snapshot run run-1, event id e9 read 2026-12-01 02:30:00Z"},
+		{sis.Connection{Events: true, Snapshot: &sis.Snapshot{Run: "run-1", ReadAt: at}}, "event id none (the log was empty)"},
+	} {
+		if got := eventsOf(&tc.c); !strings.Contains(got, tc.want) {
+			t.Errorf("%+v: %q, want %q", tc.c, got, tc.want)
+		}
+	}
+}
