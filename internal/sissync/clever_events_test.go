@@ -3,6 +3,7 @@ package sissync_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,8 +45,11 @@ func (f *fixture) connection() *sis.Connection {
 // read more than 30 days ago, the weekly full pull is due, and no snapshot.
 func TestCleverEvents(t *testing.T) {
 	ctx := context.Background()
-	now := time.Date(2026, 12, 1, 10, 30, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
+	// The clock is read by the stand-in's handlers too: behind a lock.
+	var mu sync.Mutex
+	at := time.Date(2026, 12, 1, 10, 30, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return at }
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); at = at.Add(d) }
 	ev, evSrv, data := cleverFixture(t, "d1", 25, true)
 	twin, twinSrv, _ := cleverFixture(t, "d1", 25, false)
 	for _, f := range []*fixture{ev, twin} {
@@ -53,7 +57,7 @@ func TestCleverEvents(t *testing.T) {
 	}
 	evSrv.SetClock(clock)
 	twinSrv.SetClock(clock)
-	night := func() { now = now.Add(24 * time.Hour) }
+	night := func() { advance(24 * time.Hour) }
 
 	first := ev.run(false)
 	if first.Mode != "full" || first.Status != sis.RunHeld || first.EventsAt.IsZero() || first.EventID != "" {
@@ -143,7 +147,7 @@ func TestCleverEvents(t *testing.T) {
 		if ev.connection().Snapshot.EventID == "" {
 			t.Fatal("the snapshot has no event id to lose")
 		}
-		evSrv.SetClock(func() time.Time { return now.Add(31 * 24 * time.Hour) }) // its events age out
+		evSrv.SetClock(func() time.Time { return clock().Add(31 * 24 * time.Hour) }) // its events age out
 	}, func() { evSrv.SetClock(clock) })
 	fallback("the snapshot's pages cannot be read", "the snapshot's pages cannot be read", func(t *testing.T) {
 		key := sissync.RunPrefix("d1", "clever", ev.connection().Snapshot.Run) + "pages/students/000001.json.gz"
@@ -154,12 +158,12 @@ func TestCleverEvents(t *testing.T) {
 	}, none)
 	fallback("the id was read more than 30 days ago", "read more than 30 days ago", func(t *testing.T) {
 		c := ev.connection()
-		c.Snapshot.ReadAt = now.Add(-31 * 24 * time.Hour)
+		c.Snapshot.ReadAt = clock().Add(-31 * 24 * time.Hour)
 		if err := ev.st.PutConnection(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}, none)
-	fallback("the weekly full pull is due", "the last full pull is 7 or more days old", func(*testing.T) { now = now.Add(6 * 24 * time.Hour) }, none)
+	fallback("the weekly full pull is due", "the last full pull is 7 or more days old", func(*testing.T) { advance(6 * 24 * time.Hour) }, none)
 
 	t.Run("after a fallback the nights are events runs again", func(t *testing.T) {
 		night()
