@@ -28,24 +28,24 @@ type Inputs struct {
 	Largest   float64     `json:"largest_district_students"`
 
 	// How a sync runs.
-	WindowHours      float64   `json:"window_hours"`
-	LambdaMemoryMB   float64   `json:"lambda_memory_mb"`
-	Workers          float64   `json:"write_workers"`
-	BatchLatencyMS   float64   `json:"batch_write_latency_ms"` // assumed BatchWriteItem latency on AWS (not measurable here)
-	SISLatencyMS     float64   `json:"sis_page_latency_ms"`    // assumed latency of one SIS page
-	Collections      float64   `json:"sis_collections"`        // collections read per sync (orgs, sessions, courses, classes, users, enrollments…)
-	OneRosterPage    float64   `json:"oneroster_page_limit"`
-	OneRosterPerMin  float64   `json:"oneroster_requests_per_minute"`
-	CleverPage       float64   `json:"clever_page_limit"`
-	CleverPerMin     float64   `json:"clever_requests_per_minute"`
-	CSVDropShare     float64   `json:"csv_drop_share"`       // share of districts that send a nightly CSV drop instead of an SIS sync
-	NoncurrentDays   float64   `json:"noncurrent_drop_days"` // infra: drops' noncurrent versions expire after
-	ReportDays       float64   `json:"report_days"`          // infra: reports/ expire after
-	PlanExpires      float64   `json:"plan_days"`            // infra: plans/ expire after (0: never)
-	StateExpires     float64   `json:"state_days"`           // infra: state/ (snapshots) expire after (0: never)
-	AccountLambda    float64   `json:"account_lambda_concurrency"`
-	PartitionWCU     float64   `json:"partition_wcu_per_second"`
-	ChangedShares    []float64 `json:"changed_shares"`
+	WindowHours     float64   `json:"window_hours"`
+	LambdaMemoryMB  float64   `json:"lambda_memory_mb"`
+	Workers         float64   `json:"write_workers"`
+	BatchLatencyMS  float64   `json:"batch_write_latency_ms"` // assumed BatchWriteItem latency on AWS (not measurable here)
+	SISLatencyMS    float64   `json:"sis_page_latency_ms"`    // assumed latency of one SIS page
+	Collections     float64   `json:"sis_collections"`        // collections read per sync (orgs, sessions, courses, classes, users, enrollments…)
+	OneRosterPage   float64   `json:"oneroster_page_limit"`
+	OneRosterPerMin float64   `json:"oneroster_requests_per_minute"`
+	CleverPage      float64   `json:"clever_page_limit"`
+	CleverPerMin    float64   `json:"clever_requests_per_minute"`
+	CSVDropShare    float64   `json:"csv_drop_share"`       // share of districts that send a nightly CSV drop instead of an SIS sync
+	NoncurrentDays  float64   `json:"noncurrent_drop_days"` // infra: drops' noncurrent versions expire after
+	ReportDays      float64   `json:"report_days"`          // infra: reports/ expire after
+	PlanExpires     float64   `json:"plan_days"`            // infra: plans/ expire after (0: never)
+	StateExpires    float64   `json:"state_days"`           // infra: state/ (snapshots) expire after (0: never)
+	AccountLambda   float64   `json:"account_lambda_concurrency"`
+	PartitionWCU    float64   `json:"partition_wcu_per_second"`
+	ChangedShares   []float64 `json:"changed_shares"`
 
 	// List prices (us-east-1), with the date they were taken.
 	Prices Prices `json:"prices"`
