@@ -278,7 +278,7 @@ func cmdSyncShow(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		{"rate cap", fmt.Sprintf("%d requests/minute", c.RatePerMinute)},
 		{"full pull", fmt.Sprintf("every %d days; deltas overlap %d minutes", c.FullEveryDays, c.OverlapMinutes)},
 		{"settings approved", fmt.Sprint(c.Approved != "" && c.Approved == c.SettingsHash())},
-		{"watermark", tsOrDash(c.Watermark)}, {"last full pull", tsOrDash(c.LastFull)}, {"last run", orDash(c.LastRun)},
+		{"watermark", stamp(c.Watermark)}, {"last full pull", stamp(c.LastFull)}, {"last run", orDash(c.LastRun)},
 		{"events", eventsOf(c)},
 	} {
 		fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
@@ -300,13 +300,6 @@ func eventsOf(c *sis.Connection) string {
 		id = "none (the log was empty)"
 	}
 	return fmt.Sprintf("on; snapshot run %s, event id %s read %s", c.Snapshot.Run, id, stamp(c.Snapshot.ReadAt))
-}
-
-func tsOrDash(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.Format(time.RFC3339)
 }
 
 func cmdSyncRemove(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -435,7 +428,7 @@ func printRun(w io.Writer, r *sis.Run) {
 		fmt.Fprintf(w, "events: %d applied to snapshot %s (last %s; %d of types the roster does not use)\n", r.Events.Events, r.Snapshot, orDash(r.Events.Last), r.Events.Ignored)
 	}
 	if !r.Since.IsZero() {
-		fmt.Fprintf(w, "changes since %s\n", r.Since.Format(time.RFC3339))
+		fmt.Fprintf(w, "changes since %s\n", stamp(r.Since))
 	}
 	tb := newTable(w, "collection", "pages", "records", "duplicates", "total", "requests", "retries", "verdict")
 	for _, c := range r.Collections {

@@ -74,11 +74,11 @@ func TestSyncOutputIsOneFamily(t *testing.T) {
 	var b strings.Builder
 	printConnections(&b, []*sis.Connection{{District: "d", ID: "sis", Provider: sis.ProviderOneRoster12, Watermark: at}})
 	printRuns(&b, []*sis.Run{{ID: "run-1", Status: "applied", Mode: "full", Started: at, Requests: 1}})
-	printRun(&b, &sis.Run{ID: "run-1", Status: "held", Mode: "full", Requests: 1, Retries: 1, Errors: 1, Warnings: 2,
+	printRun(&b, &sis.Run{ID: "run-1", Status: "held", Mode: "full", Requests: 1, Since: at, Retries: 1, Errors: 1, Warnings: 2,
 		Collections: []*sis.CollectionRun{{Name: "users"}}, ImportID: "imp-1", Counts: map[string]sis.Count{"users": {Added: 1}}})
 	out := b.String()
 	for _, want := range []string{"DISTRICT  CONNECTION", "RUN    STATUS", "COLLECTION  PAGES", "KIND   ADDED", "2026-09-01 14:03:07Z",
-		"validation: 1 error, 2 warnings", "1 request, 1 retry, 0 bytes"} {
+		"validation: 1 error, 2 warnings", "changes since 2026-09-01 14:03:07Z", "1 request, 1 retry, 0 bytes"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in:\n%s", want, out)
 		}
