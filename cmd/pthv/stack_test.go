@@ -4,11 +4,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,8 +65,14 @@ func TestTheCLIDrivesRosterDrops(t *testing.T) {
 		t.Fatalf("upload for an unregistered district (exit %d): %s %s", code, out, errOut)
 	}
 
-	if code, _, errOut := runCLI(t, "districts", "add", "--id", "cli-usd", "--name", "CLI Unified", "--state", "or"); code != 0 {
-		t.Fatalf("districts add: %s", errOut)
+	// The registration's answer is lost on the way back (under load moto once sent one the
+	// SDK could not check): the SDK retries the conditional put, which meets its own write.
+	// That is a registration, not "registered already".
+	lost, back := loseAnAnswer(t, "DynamoDB_20120810.PutItem")
+	code, _, errOut = runCLI(t, "districts", "add", "--id", "cli-usd", "--name", "CLI Unified", "--state", "or")
+	back()
+	if code != 0 || lost() != 1 {
+		t.Fatalf("districts add whose answer was lost (%d answers lost): exit %d, %s", lost(), code, errOut)
 	}
 	if code, out, _ := runCLI(t, "districts", "list"); code != 0 || !strings.Contains(out, "cli-usd") || !strings.Contains(out, "OR") {
 		t.Fatalf("districts list: %s", out)
@@ -340,4 +352,44 @@ func TestServiceSideUsageErrorsExit2(t *testing.T) {
 			t.Errorf("pthv %s: exit %d, %q %q; want exit %d and %q", strings.Join(c.args, " "), code, out, errOut, c.code, c.msg)
 		}
 	}
+}
+
+// loseAnAnswer points the CLI's AWS endpoint at a proxy in front of the stack's, which sends
+// the next request with the X-Amz-Target target on and answers it with a 500 (the SDK
+// retries a 500) instead of the real answer. It returns how many answers it lost, and back,
+// which points the CLI at the stack's endpoint again.
+func loseAnAnswer(t *testing.T, target string) (lost func() int, back func()) {
+	t.Helper()
+	endpoint := os.Getenv("AWS_ENDPOINT_URL")
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		t.Fatalf("AWS_ENDPOINT_URL %q", os.Getenv("AWS_ENDPOINT_URL"))
+	}
+	var mu sync.Mutex
+	n := 0
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if n > 0 || resp.Request.Header.Get("X-Amz-Target") != target || resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		n++
+		resp.Body.Close()
+		body := `{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"the answer was lost (injected by the test)"}`
+		resp.StatusCode, resp.Status = http.StatusInternalServerError, "500 Internal Server Error"
+		resp.Header = http.Header{"Content-Type": {"application/x-amz-json-1.0"}}
+		resp.Body, resp.ContentLength = io.NopCloser(strings.NewReader(body)), int64(len(body))
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
+	return func() int {
+			mu.Lock()
+			defer mu.Unlock()
+			return n
+		}, func() {
+			os.Setenv("AWS_ENDPOINT_URL", endpoint)
+		}
 }
