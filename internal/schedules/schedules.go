@@ -208,6 +208,14 @@ func (s *Schedules) Put(ctx context.Context, c *sis.Connection, exists bool) err
 		_, err = s.Client.CreateSchedule(ctx, &scheduler.CreateScheduleInput{Name: aws.String(name), Description: desc,
 			ScheduleExpression: aws.String(c.Schedule), ScheduleExpressionTimezone: aws.String(c.TimeZone),
 			FlexibleTimeWindow: window, Target: target, State: types.ScheduleStateEnabled})
+		var conflict *types.ConflictException
+		if errors.As(err, &conflict) {
+			// The SDK retries a create whose answer was lost; the retry meets the schedule the
+			// create made. A schedule on file as asked is that, not a conflict.
+			if sc, gerr := s.Get(ctx, name); gerr == nil && sc != nil && len(Disagreements(sc, c, t)) == 0 && sc.RoleARN == t.RoleARN && sc.DLQARN == t.DLQARN {
+				return nil
+			}
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("write schedule %s: %w", name, err)

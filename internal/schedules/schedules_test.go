@@ -1,12 +1,18 @@
 package schedules
 
 import (
+	"context"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler/types"
+
 	"github.com/pthv/reach/internal/deploy"
+	"github.com/pthv/reach/internal/sis"
 )
 
 func TestSyncScheduleNames(t *testing.T) {
@@ -66,5 +72,52 @@ func TestTheNamesAreTerraforms(t *testing.T) {
 		if !strings.Contains(tf, want) {
 			t.Errorf("infra/modules/sis/main.tf has no %s", want)
 		}
+	}
+}
+
+// lostAnswer is a Client whose CreateSchedule creates the schedule and then answers as the
+// SDK's retry of it would: ConflictException (the first answer was lost).
+type lostAnswer struct {
+	made map[string]*scheduler.CreateScheduleInput
+}
+
+func (l *lostAnswer) CreateSchedule(_ context.Context, in *scheduler.CreateScheduleInput, _ ...func(*scheduler.Options)) (*scheduler.CreateScheduleOutput, error) {
+	if _, ok := l.made[*in.Name]; !ok {
+		l.made[*in.Name] = in
+	}
+	return nil, &types.ConflictException{Message: aws.String("schedule " + *in.Name + " already exists")}
+}
+
+func (l *lostAnswer) UpdateSchedule(context.Context, *scheduler.UpdateScheduleInput, ...func(*scheduler.Options)) (*scheduler.UpdateScheduleOutput, error) {
+	return &scheduler.UpdateScheduleOutput{}, nil
+}
+
+func (l *lostAnswer) GetSchedule(_ context.Context, in *scheduler.GetScheduleInput, _ ...func(*scheduler.Options)) (*scheduler.GetScheduleOutput, error) {
+	m, ok := l.made[*in.Name]
+	if !ok {
+		return nil, &types.ResourceNotFoundException{Message: aws.String("no schedule")}
+	}
+	return &scheduler.GetScheduleOutput{Name: m.Name, ScheduleExpression: m.ScheduleExpression, ScheduleExpressionTimezone: m.ScheduleExpressionTimezone,
+		State: m.State, Target: m.Target}, nil
+}
+
+func (l *lostAnswer) DeleteSchedule(context.Context, *scheduler.DeleteScheduleInput, ...func(*scheduler.Options)) (*scheduler.DeleteScheduleOutput, error) {
+	return &scheduler.DeleteScheduleOutput{}, nil
+}
+
+// TestACreateWhoseAnswerWasLostIsNoConflict: sync add's schedule create that succeeded, but
+// whose answer the SDK retried into a ConflictException, is success when the schedule on
+// file is the one asked; a schedule of other settings under the name is still a conflict.
+func TestACreateWhoseAnswerWasLostIsNoConflict(t *testing.T) {
+	client := &lostAnswer{made: map[string]*scheduler.CreateScheduleInput{}}
+	s := &Schedules{Client: client, Prefix: "pthv-reach", Target: Target{FunctionARN: "arn:aws:lambda:us-west-2:1:function:f", RoleARN: "arn:aws:iam::1:role/r", DLQARN: "arn:aws:sqs:us-west-2:1:q"}}
+	c := &sis.Connection{District: "demo-usd", ID: "sis", Schedule: "cron(30 2 * * ? *)", TimeZone: "America/Los_Angeles"}
+	if err := s.Put(context.Background(), c, false); err != nil {
+		t.Fatalf("a create whose answer was lost: %v", err)
+	}
+	other := *c
+	other.Schedule = "cron(0 4 * * ? *)"
+	if err := s.Put(context.Background(), &other, false); err == nil {
+		t.Error("a create over a schedule of other settings succeeded")
 	}
 }
