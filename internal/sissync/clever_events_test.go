@@ -173,6 +173,16 @@ func TestCleverEvents(t *testing.T) {
 		}
 	})
 
+	t.Run("a revoked token fails an events run with the message, and nothing is imported", func(t *testing.T) {
+		evSrv.SetFaults(clever.Faults{Revoked: true})
+		defer evSrv.SetFaults(clever.Faults{})
+		night()
+		r := ev.run(false)
+		if r.Mode != "events" || r.Status != sis.RunFailed || !strings.Contains(r.Reason, "revoked or the district unshared the app") || r.ImportID != "" {
+			t.Fatalf("%s %s (%s), import %q", r.Mode, r.Status, r.Reason, r.ImportID)
+		}
+	})
+
 	t.Run("turning events on without a snapshot runs a full pull", func(t *testing.T) {
 		night()
 		if r := twin.run(false); r.Status != sis.RunApplied || r.Mode != "full" {

@@ -42,19 +42,15 @@ func (s *Service) eventsMode(conn *sis.Connection, run *sis.Run) {
 }
 
 // readLatestEvent notes the source's newest event id on a full run, so that the run can
-// become a snapshot. It returns an error only when the run must stop (a revoked token).
-func (s *Service) readLatestEvent(ctx context.Context, ev sis.Evented, run *sis.Run) error {
+// become a snapshot. A failure only says so in ModeReason: the pull that follows meets the
+// same cause (a revoked token fails the run there, with its record and alarm).
+func (s *Service) readLatestEvent(ctx context.Context, ev sis.Evented, run *sis.Run) {
 	id, err := ev.LatestEvent(ctx)
-	var ce *sis.CollectionError
-	switch {
-	case err == nil:
-		run.EventID, run.EventsAt = id, s.now()
-	case errors.Is(err, sis.ErrEventsGone) || errors.As(err, &ce):
+	if err != nil {
 		run.ModeReason += "; the newest event id could not be read (" + err.Error() + "), so this run cannot be an events snapshot"
-	default:
-		return err
+		return
 	}
-	return nil
+	run.EventID, run.EventsAt = id, s.now()
 }
 
 // errTooManyEvents stops an events pull past the cap.
@@ -167,7 +163,7 @@ func (s *Service) eventsRun(ctx context.Context, conn *sis.Connection, ev sis.Ev
 const eventsCollection = "events"
 
 // fallBackToFull turns an events run into a full pull in the same run.
-func (s *Service) fallBackToFull(ctx context.Context, ev sis.Evented, run *sis.Run, reason string) error {
+func (s *Service) fallBackToFull(ctx context.Context, ev sis.Evented, run *sis.Run, reason string) {
 	s.log().Warn("events cannot be used: a full pull runs instead", "districtId", run.District, "connectionId", run.Connection,
 		"runId", run.ID, "reason", reason, "decision", "full")
 	run.Mode, run.ModeReason, run.Snapshot, run.Events = "full", reason+": a full pull runs instead", "", nil
@@ -175,7 +171,7 @@ func (s *Service) fallBackToFull(ctx context.Context, ev sis.Evented, run *sis.R
 	for _, cr := range run.Collections {
 		*cr = sis.CollectionRun{Name: cr.Name, Files: cr.Files, People: cr.People, Proof: sis.Proof{Collection: cr.Name, Total: -1}}
 	}
-	return s.readLatestEvent(ctx, ev, run)
+	s.readLatestEvent(ctx, ev, run)
 }
 
 // snapshotOf records an applied run as the connection's snapshot when it can be one: events

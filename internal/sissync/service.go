@@ -140,9 +140,7 @@ func (s *Service) Handle(ctx context.Context, req Request) (*sis.Run, error) {
 		}
 	}
 	if evented && run.Mode == "full" {
-		if err := s.readLatestEvent(ctx, ev, run); err != nil {
-			return nil, err
-		}
+		s.readLatestEvent(ctx, ev, run)
 	}
 	for _, c := range src.Collections() {
 		run.Collections = append(run.Collections, &sis.CollectionRun{Name: c.Name, Files: c.Files, People: c.People, Proof: sis.Proof{Collection: c.Name, Total: -1}})
@@ -271,9 +269,7 @@ func (s *Service) work(ctx context.Context, conn *sis.Connection, run *sis.Run) 
 				}
 			}
 			if reason != "" && ok {
-				if err := s.fallBackToFull(ctx, ev, run, reason); err != nil {
-					return s.fail(ctx, run, err.Error())
-				}
+				s.fallBackToFull(ctx, ev, run, reason)
 			} else if reason != "" {
 				run.Mode, run.ModeReason = "full", reason+": a full pull runs instead"
 			}
