@@ -2,11 +2,8 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -90,18 +87,15 @@ func (s *Store) PutImport(ctx context.Context, imp *pthv.Import) error {
 // succeeded (its response lost or garbled) is told from another invocation's claim: the
 // retry finds the next run count with its own token, which is no conflict.
 func (s *Store) ClaimRun(ctx context.Context, district, id string, runs int) error {
-	var b [8]byte
-	rand.Read(b[:])
-	token := hex.EncodeToString(b[:])
+	token := writeToken()
 	k := key("I#"+district, id)
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.Table, Key: k,
-		UpdateExpression:          aws.String("SET #r = :next, #c = :token"),
+		UpdateExpression:          aws.String("SET #r = :next, #w = :token"),
 		ConditionExpression:       aws.String("#r = :runs"),
-		ExpressionAttributeNames:  map[string]string{"#r": "runs", "#c": "claim"},
+		ExpressionAttributeNames:  map[string]string{"#r": "runs", "#w": tokenAttr},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":runs": num(int64(runs)), ":next": num(int64(runs + 1)), ":token": str(token)}})
 	if isConditionFailed(err) {
-		out, gerr := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: k, ConsistentRead: aws.Bool(true)})
-		if gerr == nil && out.Item != nil && getS(out.Item, "claim") == token && getN(out.Item, "runs") == strconv.Itoa(runs+1) {
+		if s.ownWrite(ctx, k, token) {
 			return nil
 		}
 		return fmt.Errorf("run %d of import %s: %w", runs+1, id, pthv.ErrConflict)
@@ -164,11 +158,16 @@ func (s *Store) TransitionImport(ctx context.Context, district, id string, from,
 	}
 	imp.Status = to
 	b, _ := json.Marshal(imp)
+	token := writeToken()
 	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.Table, Key: key("I#"+district, id),
-		UpdateExpression:          aws.String("SET st = :to, j = :j"),
+		UpdateExpression:          aws.String("SET st = :to, j = :j, #w = :token"),
 		ConditionExpression:       aws.String("st = :from"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":to": str(string(to)), ":from": str(string(from)), ":j": str(string(b))}})
+		ExpressionAttributeNames:  map[string]string{"#w": tokenAttr},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":to": str(string(to)), ":from": str(string(from)), ":j": str(string(b)), ":token": str(token)}})
 	if isConditionFailed(err) {
+		if s.ownWrite(ctx, key("I#"+district, id), token) {
+			return nil // the SDK's retry met this transition
+		}
 		return fmt.Errorf("import %s changed meanwhile: %w", id, pthv.ErrConflict)
 	}
 	return err

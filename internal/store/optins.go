@@ -40,13 +40,17 @@ func (s *Store) SetOptIns(ctx context.Context, district string, opts []pthv.OptI
 		it := key("OPT#"+district+"#"+o.SchoolYear, o.Educator)
 		dt := decisionTime(o.At)
 		it["in"] = &types.AttributeValueMemberBOOL{Value: o.In}
-		it["src"], it["at"], it["dt"] = str(o.Source), str(now), str(dt)
+		token := writeToken()
+		it["src"], it["at"], it["dt"], it[tokenAttr] = str(o.Source), str(now), str(dt), str(token)
 		_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.Table, Item: it,
 			ConditionExpression:       aws.String("attribute_not_exists(pk) OR dt < :dt OR (attribute_not_exists(dt) AND #at < :dt)"),
 			ExpressionAttributeNames:  map[string]string{"#at": "at"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":dt": str(dt)}})
-		if isConditionFailed(err) {
+		if isConditionFailed(err) && !s.ownWrite(ctx, key("OPT#"+district+"#"+o.SchoolYear, o.Educator), token) {
 			continue // a decision as new or newer is on record: it stands
+		}
+		if isConditionFailed(err) {
+			err = nil // the SDK's retry met this write, which is on file
 		}
 		if err != nil {
 			return ws, fmt.Errorf("record opt-in: %w", err)

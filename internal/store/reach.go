@@ -65,16 +65,19 @@ func (s *Store) SchoolStudents(ctx context.Context, district, school string) (in
 }
 
 // PutAggregate writes the aggregate item name of a year unless it holds the same content
-// already; it reports whether it wrote.
+// already; it reports whether it wrote. A retry by the SDK of a write that succeeded (its
+// answer lost) meets the same content, and is reported written: the caller publishes what
+// changed on a write, so a lost answer must not hide the change.
 func (s *Store) PutAggregate(ctx context.Context, year, name string, data []byte) (bool, error) {
 	h := pthv.Hash(data)
 	it := key(aggPK(year), name)
-	it["h"], it["j"], it["ua"] = str(h), str(string(data)), str(s.now().Format(time.RFC3339))
+	token := writeToken()
+	it["h"], it["j"], it["ua"], it[tokenAttr] = str(h), str(string(data)), str(s.now().Format(time.RFC3339)), str(token)
 	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.Table, Item: it,
 		ConditionExpression:       aws.String("attribute_not_exists(pk) OR h <> :h"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":h": str(h)}})
 	if isConditionFailed(err) {
-		return false, nil
+		return s.ownWrite(ctx, key(aggPK(year), name), token), nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("store aggregate %s of %s: %w", name, year, err)

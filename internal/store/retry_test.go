@@ -74,12 +74,15 @@ func retryingStore(t *testing.T) (*Store, *garbled) {
 func TestARetriedWriteThatSucceededIsNoConflict(t *testing.T) {
 	s, g := retryingStore(t)
 	ctx := context.Background()
-	once := func(what string, ops ...string) {
+	once := func(what string) {
 		t.Helper()
-		if g.garbled != 1 {
-			t.Fatalf("%s: %d responses garbled, want 1 (the SDK's retry is what is tested)", what, g.garbled)
-		}
+		g.mu.Lock()
+		n := g.garbled
 		g.garbled = 0
+		g.mu.Unlock()
+		if n != 1 {
+			t.Fatalf("%s: %d responses garbled, want 1 (the SDK's retry is what is tested)", what, n)
+		}
 	}
 
 	t.Run("districts", func(t *testing.T) {
@@ -149,6 +152,46 @@ func TestARetriedWriteThatSucceededIsNoConflict(t *testing.T) {
 		}
 		if on, err := s.Connection(ctx, c.District, c.ID); err != nil || on.ClientID != "client" {
 			t.Errorf("on file: %+v %v", on, err)
+		}
+	})
+
+	t.Run("aggregates", func(t *testing.T) {
+		g.arm("PutItem")
+		wrote, err := s.PutAggregate(ctx, "2026-2027", "NATIONAL", []byte(`{"visits":12}`))
+		if err != nil || !wrote {
+			t.Fatalf("an aggregate whose answer was lost: wrote %v, %v; want written (the caller publishes what it wrote)", wrote, err)
+		}
+		once("PutAggregate")
+		if wrote, err := s.PutAggregate(ctx, "2026-2027", "NATIONAL", []byte(`{"visits":12}`)); err != nil || wrote {
+			t.Errorf("the same aggregate again: wrote %v, %v; want unchanged", wrote, err)
+		}
+	})
+
+	t.Run("opt-ins", func(t *testing.T) {
+		at := time.Date(2026, 8, 20, 0, 0, 0, 0, time.UTC)
+		g.arm("PutItem")
+		ws, err := s.SetOptIns(ctx, "retry-usd", []pthv.OptIn{{Educator: "tch-1", SchoolYear: "2026-2027", In: true, At: at, Source: "test"}})
+		if err != nil || ws.Items != 1 {
+			t.Fatalf("an opt-in whose answer was lost: %d written, %v; want 1", ws.Items, err)
+		}
+		once("SetOptIns")
+		if ws, err := s.SetOptIns(ctx, "retry-usd", []pthv.OptIn{{Educator: "tch-1", SchoolYear: "2026-2027", In: false, At: at.Add(-time.Hour), Source: "test"}}); err != nil || ws.Items != 0 {
+			t.Errorf("an older decision: %d written, %v; want none", ws.Items, err)
+		}
+	})
+
+	t.Run("import transitions", func(t *testing.T) {
+		imp := &pthv.Import{ID: "imp-t", District: "retry-usd", Kind: pthv.ImportRoster, Status: pthv.StatusHeld}
+		if err := s.PutImport(ctx, imp); err != nil {
+			t.Fatal(err)
+		}
+		g.arm("UpdateItem")
+		if err := s.TransitionImport(ctx, imp.District, imp.ID, pthv.StatusHeld, pthv.StatusApproved); err != nil {
+			t.Fatalf("an approval whose answer was lost: %v", err)
+		}
+		once("TransitionImport")
+		if err := s.TransitionImport(ctx, imp.District, imp.ID, pthv.StatusHeld, pthv.StatusApproved); !errors.Is(err, pthv.ErrConflict) {
+			t.Errorf("a second approval: %v, want a conflict", err)
 		}
 	})
 
