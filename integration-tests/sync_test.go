@@ -170,7 +170,7 @@ func TestNightlySyncOnTheLocalStack(t *testing.T) {
 		t.Errorf("%d enrollments deactivated by an incomplete pull", c.Deactivated)
 	}
 	// The run report is next to the staged pages.
-	if _, err := e.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &names.ReportsBucket, Key: aws.String(sissync.RunPrefix("d1", "sis", fault.ID) + "run.json")}); err != nil {
+	if _, err := e.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &names.ReportsBucket, Key: aws.String(sissync.RunKey("d1", "sis", fault.ID, "run.json"))}); err != nil {
 		t.Errorf("no run report: %v", err)
 	}
 	// The fault is gone the next night: a small delta applies within the sync function, which

@@ -93,7 +93,7 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	key := "drops/" + *district + "/" + *kind + "/" + objName
+	key := pthv.Key("drops", *district, *kind, objName) // a name that is not a plain segment is encoded
 	f, err := os.Open(uploadPath)
 	if err != nil {
 		return err

@@ -300,12 +300,13 @@ func (h *Handler) district(ctx context.Context, id, year string, own bool) (any,
 		}
 	}
 	if own {
-		items, err := h.Store.Aggregates(ctx, year, "D#"+id)
+		item := pthv.ItemKey("D", id)
+		items, err := h.Store.Aggregates(ctx, year, item)
 		if err != nil {
 			return nil, err
 		}
 		var m reach.DistrictMetrics
-		if b, ok := items["D#"+id]; ok && json.Unmarshal(b, &m) == nil {
+		if b, ok := items[item]; ok && json.Unmarshal(b, &m) == nil {
 			out.HoursPerEducator = m.HoursPerEducator
 		}
 	}

@@ -47,6 +47,9 @@ func notFound(err error) bool {
 
 // ListDrops implements importer.Blobs: every object version under prefix, without delete markers.
 func (b *S3) ListDrops(ctx context.Context, bucket, prefix string) ([]pthv.Object, error) {
+	if err := pthv.CheckPrefix(prefix); err != nil {
+		return nil, refused(err)
+	}
 	var out []pthv.Object
 	p := s3.NewListObjectVersionsPaginator(b.Client, &s3.ListObjectVersionsInput{Bucket: &bucket, Prefix: &prefix})
 	for p.HasMorePages() {
@@ -104,6 +107,9 @@ func (b *S3) Download(ctx context.Context, obj pthv.Object, w io.Writer) error {
 
 // Put implements importer.Blobs.
 func (b *S3) Put(ctx context.Context, bucket, key, contentType string, body []byte) error {
+	if err := pthv.CheckKey(key); err != nil {
+		return refused(err)
+	}
 	_, err := b.Client.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(body),
 		ContentType: &contentType, ContentLength: aws.Int64(int64(len(body)))})
 	if err != nil {
@@ -114,6 +120,9 @@ func (b *S3) Put(ctx context.Context, bucket, key, contentType string, body []by
 
 // Get implements importer.Blobs.
 func (b *S3) Get(ctx context.Context, bucket, key string) ([]byte, error) {
+	if err := pthv.CheckKey(key); err != nil {
+		return nil, refused(err)
+	}
 	out, err := b.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
 	if notFound(err) {
 		return nil, fmt.Errorf("%s: %w", key, pthv.ErrNotFound)
@@ -123,6 +132,13 @@ func (b *S3) Get(ctx context.Context, bucket, key string) ([]byte, error) {
 	}
 	defer out.Body.Close()
 	return io.ReadAll(out.Body)
+}
+
+// refused is the error for a key the service would not build (pthv.Key): Put, Get and
+// ListDrops send no request for one. Objects named by S3 (a drop's key, read by Stat and
+// Download) are not the service's to check.
+func refused(err error) error {
+	return &pthv.Error{Code: pthv.CodeInvalid, Message: "a key the service would not build: " + err.Error(), Err: err}
 }
 
 // uploaded is an object's upload time to the second: S3's resolution (HeadObject's

@@ -478,7 +478,6 @@ func requestError(err error) error {
 // district's prefix. Every segment from data is checked or encoded (pthv.KeySegment): a
 // school sourcedId may hold '/' and '.'.
 func cohortKeys(rec *cohort.Record) (population, csv string) {
-	seg := pthv.KeySegment
-	dir := fmt.Sprintf("reports/%s/cohorts/%s/%s/%s", seg(rec.District), seg(rec.School), seg(rec.Year), seg(rec.ID))
-	return dir + ".population.json", dir + ".csv"
+	return pthv.Key("reports", rec.District, "cohorts", rec.School, rec.Year, rec.ID+".population.json"),
+		pthv.Key("reports", rec.District, "cohorts", rec.School, rec.Year, rec.ID+".csv")
 }

@@ -90,7 +90,7 @@ func (r Record) Subject() string {
 }
 
 // key identifies a record in a file: one answer per subject and school year.
-func (r Record) key() string { return r.Subject() + "#" + r.SchoolYear }
+func (r Record) key() string { return pthv.JoinItem(r.Subject(), r.SchoolYear) }
 
 // subject names the record's subject in a message.
 func (r Record) subject() string {

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/pthv/reach/internal/pthv"
 )
 
 // Objects is what Local needs of S3.
@@ -143,11 +145,11 @@ func (l *Local) authorize(r *http.Request, key string) (int, string) {
 	national := l.RolePrefix + "-national"
 	district := l.RolePrefix + "-district-"
 	switch {
-	case p.Role == national && strings.HasPrefix(key, "published/reach/"):
+	case p.Role == national && strings.HasPrefix(key, pthv.KeyPrefix("published", "reach")):
 		return 0, ""
 	case strings.HasPrefix(p.Role, district):
 		id := strings.TrimPrefix(p.Role, district)
-		if id != "" && strings.HasPrefix(key, "published/reach/districts/"+id+"/") {
+		if id != "" && strings.HasPrefix(key, pthv.KeyPrefix("published", "reach", "districts", id)) {
 			return 0, ""
 		}
 	}

@@ -54,7 +54,7 @@ func (s *Service) sameSecond(ctx context.Context, d *pthv.District, imp *pthv.Im
 		}
 		if other.Source.Key == imp.Source.Key {
 			if order == nil {
-				objs, err := s.Blobs.ListDrops(ctx, s.DropsBucket, "drops/"+d.ID+"/rosters/")
+				objs, err := s.Blobs.ListDrops(ctx, s.DropsBucket, rosterDrops(d.ID))
 				if err != nil {
 					return "", "", err
 				}

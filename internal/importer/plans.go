@@ -28,7 +28,7 @@ func (s *Service) planChunkOps() int {
 }
 
 func planPrefix(district, importID string) string {
-	return "plans/" + pthv.KeySegment(district) + "/" + pthv.KeySegment(importID) + "/"
+	return pthv.KeyPrefix("plans", district, importID)
 }
 
 func planChunkKey(prefix string, n int) string {

@@ -11,7 +11,7 @@ import (
 
 // ReportKey is where an import's report is written in the reports bucket.
 func ReportKey(district, importID string) string {
-	return "reports/" + pthv.KeySegment(district) + "/imports/" + pthv.KeySegment(importID) + ".json"
+	return pthv.Key("reports", district, "imports", importID+".json")
 }
 
 // finish writes the final report and the import record.

@@ -13,15 +13,19 @@ import (
 	"github.com/pthv/reach/internal/pthv"
 )
 
+// rosterDrops is the prefix of a district's roster drops.
+func rosterDrops(district string) string { return pthv.KeyPrefix("drops", district, "rosters") }
+
 // unclaimed lists the district's roster drops no import has claimed, oldest upload first.
 func (s *Service) unclaimed(ctx context.Context, d *pthv.District) ([]pthv.Object, error) {
-	objs, err := s.Blobs.ListDrops(ctx, s.DropsBucket, "drops/"+d.ID+"/rosters/")
+	prefix := rosterDrops(d.ID)
+	objs, err := s.Blobs.ListDrops(ctx, s.DropsBucket, prefix)
 	if err != nil {
 		return nil, err
 	}
 	var out []pthv.Object
 	for _, o := range objs {
-		if strings.Contains(strings.TrimPrefix(o.Key, "drops/"+d.ID+"/rosters/"), "/") {
+		if strings.Contains(strings.TrimPrefix(o.Key, prefix), "/") {
 			continue
 		}
 		if _, err := s.Store.ObjectClaim(ctx, o); errors.Is(err, pthv.ErrNotFound) {

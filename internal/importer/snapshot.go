@@ -21,7 +21,7 @@ import (
 // the district is marked dirty by an apply in flight.
 
 func stateKey(district, importID string) string {
-	return "state/" + pthv.KeySegment(district) + "/" + pthv.KeySegment(importID) + ".tsv.gz"
+	return pthv.Key("state", district, importID+".tsv.gz")
 }
 
 // loadState reads the district's roster from its snapshot when one is trustworthy, and from

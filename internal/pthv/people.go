@@ -40,10 +40,10 @@ type ConsentEntry struct {
 }
 
 // FamilySubject is the key a family's consent answers are stored under.
-func FamilySubject(familyID string) string { return "F#" + familyID }
+func FamilySubject(familyID string) string { return ItemKey("F", familyID) }
 
 // StudentSubject is the key answers about a student's family are stored under.
-func StudentSubject(studentID string) string { return "S#" + studentID }
+func StudentSubject(studentID string) string { return ItemKey("S", studentID) }
 
 // SchoolFamilies is a school's families as cohorts see them: family id → students, and
 // student → family id.

@@ -45,8 +45,8 @@ type Blobs interface {
 }
 
 // Keys of the published views in the reports bucket.
-func PublicKey(year string) string    { return "public/reach/" + pthv.KeySegment(year) + ".json" }
-func PublishedKey(year string) string { return "published/reach/" + pthv.KeySegment(year) + ".json" }
+func PublicKey(year string) string    { return pthv.Key("public", "reach", year+".json") }
+func PublishedKey(year string) string { return pthv.Key("published", "reach", year+".json") }
 
 // The aggregate item names.
 const (
@@ -55,8 +55,8 @@ const (
 	published  = "PUBLISHED"
 )
 
-func districtItem(id string) string { return "D#" + id }
-func stateItem(code string) string  { return "ST#" + code }
+func districtItem(id string) string { return pthv.ItemKey("D", id) }
+func stateItem(code string) string  { return pthv.ItemKey("ST", code) }
 
 // Service recomputes reach metrics.
 type Service struct {
@@ -281,7 +281,7 @@ func noFigures(m reach.DistrictMetrics) bool {
 // rollup recomputes a year's state and national totals from its district aggregates,
 // checks and publishes the suppressed view when it changed, and emits the year's metrics.
 func (s *Service) rollup(ctx context.Context, year string, res *Result) error {
-	items, err := s.Store.Aggregates(ctx, year, "D#")
+	items, err := s.Store.Aggregates(ctx, year, pthv.ItemPrefix("D"))
 	if err != nil {
 		return err
 	}

@@ -132,7 +132,7 @@ func TestFullRecomputationGivesTheKnownAnswers(t *testing.T) {
 		stored := aggs(t, st, year)
 		for _, want := range truth.Districts {
 			var got reach.DistrictMetrics
-			json.Unmarshal(stored["D#"+want.District], &got)
+			json.Unmarshal(stored[pthv.ItemKey("D", want.District)], &got)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("seed %d district %s (-want +got):\n%s", seed, want.District, diff)
 			}
@@ -144,7 +144,7 @@ func TestFullRecomputationGivesTheKnownAnswers(t *testing.T) {
 		}
 		for code, want := range truth.ByState {
 			var got reach.Totals
-			json.Unmarshal(stored["ST#"+code], &got)
+			json.Unmarshal(stored[pthv.ItemKey("ST", code)], &got)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("seed %d state %s (-want +got):\n%s", seed, code, diff)
 			}

@@ -28,7 +28,7 @@ const (
 // PublishedDistrictKey is a district's own part of the suppressed view of a year, which the
 // district's role may read (the staff dashboard, through a presigned link).
 func PublishedDistrictKey(district, year string) string {
-	return "published/reach/districts/" + district + "/" + year + ".json"
+	return pthv.Key("published", "reach", "districts", district, year+".json")
 }
 
 // SiteFile is a file of the dashboard, written under public/ of the reports bucket next to
@@ -152,6 +152,7 @@ func (s *Service) publishSite(ctx context.Context) ([]string, error) {
 		if manifest[f.Path] == h {
 			continue
 		}
+		// pthv:own-key (the dashboard's own file paths, fixed in the code)
 		if err := s.Blobs.Put(ctx, s.ReportsBucket, "public/"+f.Path, f.ContentType, f.Body); err != nil {
 			return wrote, err
 		}

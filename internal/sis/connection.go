@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/pthv/reach/internal/pthv"
 )
 
 // Providers a connection may name.
@@ -70,8 +71,6 @@ type Connection struct {
 	Snapshot *Snapshot `json:"snapshot,omitempty"`
 }
 
-var idRE = regexp.MustCompile(`^[0-9A-Za-z._-]{1,64}$`)
-
 // Defaults fills in the defaults.
 func (c *Connection) Defaults() {
 	if c.ID == "" {
@@ -125,10 +124,10 @@ func (c *Connection) Defaults() {
 // Validate reports the first problem with the connection's settings.
 func (c *Connection) Validate() error {
 	switch {
-	case !idRE.MatchString(c.District):
-		return fmt.Errorf("district id must be 1-64 characters of A-Z a-z 0-9 . _ -")
-	case !idRE.MatchString(c.ID):
-		return fmt.Errorf("connection id must be 1-64 characters of A-Z a-z 0-9 . _ -")
+	case !pthv.ValidDistrictID(c.District):
+		return fmt.Errorf("district id must be %s", pthv.DistrictIDRule)
+	case !pthv.ValidDistrictID(c.ID): // a segment of S3 keys, DynamoDB keys and schedule names, as a district id is
+		return fmt.Errorf("connection id must be %s", pthv.DistrictIDRule)
 	case c.Provider != ProviderOneRoster11 && c.Provider != ProviderOneRoster12 && c.Provider != ProviderClever:
 		return fmt.Errorf("provider must be oneroster-1.1, oneroster-1.2 or clever")
 	case c.ClientID == "" && c.Provider != ProviderClever:

@@ -62,3 +62,21 @@ func TestEventsAreForClever(t *testing.T) {
 		t.Fatalf("a clever connection with events: %v", err)
 	}
 }
+
+// TestConnectionIDsFollowTheDistrictIDRule: a connection id is a segment of S3 keys
+// (reports/{district}/sync/{connection}/…), DynamoDB keys and schedule names, so it follows the
+// district-id rule: no dot segment, no leading '-', no '#'.
+func TestConnectionIDsFollowTheDistrictIDRule(t *testing.T) {
+	for _, id := range []string{"..", ".", "...", "-rf", "a#b", "a/b", "sis.", "a..b"} {
+		c := &Connection{District: "d1", ID: id, Provider: ProviderClever, SecretID: "s"}
+		c.Defaults()
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "connection id") {
+			t.Errorf("connection id %q: %v", id, err)
+		}
+	}
+	c := &Connection{District: "d1", ID: "clever.main-2", Provider: ProviderClever, SecretID: "s"}
+	c.Defaults()
+	if err := c.Validate(); err != nil {
+		t.Errorf("a valid connection id is refused: %v", err)
+	}
+}

@@ -25,13 +25,15 @@ type Importer interface {
 	GetImport(ctx context.Context, district, id string) (*pthv.Import, error)
 }
 
-// RunPrefix is where a run's staged pages, package and report live in the reports bucket.
-func RunPrefix(district, connection, run string) string {
-	return "reports/" + district + "/sync/" + connection + "/" + run + "/"
+// RunKey is where a run's staged pages, package and report live in the reports bucket: the key
+// of a run's object: its report (run.json), package (package.zip), or a
+// staged page (pages, collection, number).
+func RunKey(district, connection, run string, name ...string) string {
+	return pthv.Key(append([]string{"reports", district, "sync", connection, run}, name...)...)
 }
 
 func (s *Service) pageKey(run *sis.Run, coll string, n int) string {
-	return fmt.Sprintf("%spages/%s/%06d.json.gz", RunPrefix(run.District, run.Connection, run.ID), coll, n)
+	return RunKey(run.District, run.Connection, run.ID, "pages", coll, fmt.Sprintf("%06d.json.gz", n))
 }
 
 func (s *Service) stagePage(ctx context.Context, run *sis.Run, p *sis.Page) error {
@@ -109,7 +111,7 @@ func (s *Service) importRun(ctx context.Context, conn *sis.Connection, run *sis.
 		return s.settle(ctx, run)
 	}
 	t0 := time.Now()
-	key := RunPrefix(run.District, run.Connection, run.ID) + "package.zip"
+	key := RunKey(run.District, run.Connection, run.ID, "package.zip")
 	var assembled []sis.Finding
 	if run.PackageKey == "" {
 		var body []byte
@@ -210,7 +212,7 @@ func (s *Service) settle(ctx context.Context, run *sis.Run) (*sis.Run, error) {
 // finding, takes the record's new status, then the record is written.
 func (s *Service) resettle(ctx context.Context, r *sis.Run) error {
 	full := r
-	if b, err := s.Blobs.Get(ctx, s.ReportsBucket, RunPrefix(r.District, r.Connection, r.ID)+"run.json"); err == nil {
+	if b, err := s.Blobs.Get(ctx, s.ReportsBucket, RunKey(r.District, r.Connection, r.ID, "run.json")); err == nil {
 		var rep sis.Run
 		if json.Unmarshal(b, &rep) == nil && rep.ID == r.ID {
 			rep.Status, rep.Reason, rep.ImportState, rep.Finished = r.Status, r.Reason, r.ImportState, r.Finished
@@ -229,7 +231,7 @@ func (s *Service) writeRunReport(ctx context.Context, run *sis.Run) error {
 	if err != nil {
 		return err
 	}
-	return s.Blobs.Put(ctx, s.ReportsBucket, RunPrefix(run.District, run.Connection, run.ID)+"run.json", "application/json", b)
+	return s.Blobs.Put(ctx, s.ReportsBucket, RunKey(run.District, run.Connection, run.ID, "run.json"), "application/json", b)
 }
 
 // writePackage writes the staged pages as a OneRoster CSV package: a manifest saying bulk or

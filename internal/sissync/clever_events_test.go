@@ -150,7 +150,7 @@ func TestCleverEvents(t *testing.T) {
 		evSrv.SetClock(func() time.Time { return clock().Add(31 * 24 * time.Hour) }) // its events age out
 	}, func() { evSrv.SetClock(clock) })
 	fallback("the snapshot's pages cannot be read", "the snapshot's pages cannot be read", func(t *testing.T) {
-		key := sissync.RunPrefix("d1", "clever", ev.connection().Snapshot.Run) + "pages/students/000001.json.gz"
+		key := sissync.RunKey("d1", "clever", ev.connection().Snapshot.Run, "pages", "students", "000001.json.gz")
 		cl := ev.svc.Blobs.(*blob.S3).Client
 		if _, err := cl.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(ev.names.ReportsBucket), Key: aws.String(key)}); err != nil {
 			t.Fatal(err)

@@ -30,7 +30,7 @@ func (r *reportFirst) PutRun(ctx context.Context, run *sis.Run) error {
 	if run.Status != sis.RunPulling && run.Status != sis.RunImporting {
 		r.mu.Lock()
 		r.final++
-		b, err := r.blobs.Get(ctx, r.bucket, sissync.RunPrefix(run.District, run.Connection, run.ID)+"run.json")
+		b, err := r.blobs.Get(ctx, r.bucket, sissync.RunKey(run.District, run.Connection, run.ID, "run.json"))
 		var rep sis.Run
 		switch {
 		case err != nil:

@@ -24,7 +24,7 @@ import (
 const SchoolAttr = deploy.SchoolIndexKey
 
 // SchoolKey is the school index's partition key of a school.
-func SchoolKey(district, school string) string { return district + "#" + school }
+func SchoolKey(district, school string) string { return pthv.JoinItem(district, school) }
 
 // maxBatchGet is DynamoDB's BatchGetItem limit.
 const maxBatchGet = 100
@@ -39,7 +39,7 @@ func (s *Store) SchoolRoster(ctx context.Context, district, school string) (*pth
 		ProjectionExpression:      aws.String("pk, j"),
 		ExpressionAttributeNames:  map[string]string{"#s": SchoolAttr},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":s": str(SchoolKey(district, school)), ":t": &types.AttributeValueMemberBOOL{Value: true}}})
-	prefix := "R#" + district + "#"
+	prefix := pthv.ItemPrefix("R", district)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -144,7 +144,7 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 	return items, nil
 }
 
-func consentPK(district, year string) string { return "C#" + district + "#" + year }
+func consentPK(district, year string) string { return pthv.ItemKey("C", district, year) }
 
 // Consent implements cohortsvc.Store.
 func (s *Store) Consent(ctx context.Context, district, year string) (map[string]pthv.ConsentEntry, error) {
@@ -182,9 +182,9 @@ func (s *Store) SetConsent(ctx context.Context, district string, entries []pthv.
 	return err
 }
 
-func cohortPK(district string) string { return "COH#" + district }
+func cohortPK(district string) string { return pthv.ItemKey("COH", district) }
 func membersPK(district, id, set string) string {
-	return "COHM#" + district + "#" + id + "#" + set
+	return pthv.ItemKey("COHM", district, id, set)
 }
 
 // PutCohort implements cohortsvc.Store. Each revision's members go to a partition of their

@@ -110,7 +110,7 @@ func (s *Store) SetSnapshot(ctx context.Context, id, key string, dirty bool) err
 // Lock implements importer.Locks with a conditional put: free, expired, or already ours.
 func (s *Store) Lock(ctx context.Context, district, owner string, lease time.Duration) error {
 	now := s.now()
-	item := key("LOCK#"+district, "LOCK")
+	item := key(pthv.ItemKey("LOCK", district), "LOCK")
 	item["owner"] = str(owner)
 	item["until"] = num(now.Add(lease).UnixMilli())
 	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.Table, Item: item,
@@ -128,7 +128,7 @@ func (s *Store) Lock(ctx context.Context, district, owner string, lease time.Dur
 
 // Unlock implements importer.Locks.
 func (s *Store) Unlock(ctx context.Context, district, owner string) error {
-	_, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.Table, Key: key("LOCK#"+district, "LOCK"),
+	_, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.Table, Key: key(pthv.ItemKey("LOCK", district), "LOCK"),
 		ConditionExpression:       aws.String("#o = :owner"),
 		ExpressionAttributeNames:  map[string]string{"#o": "owner"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":owner": str(owner)}})

@@ -53,7 +53,7 @@ func objectKey(obj pthv.Object) (string, string) {
 	if v == "" || v == "null" {
 		v = "etag:" + obj.ETag
 	}
-	return "O#" + obj.Bucket + "/" + obj.Key, v
+	return "O#" + obj.Bucket + "/" + obj.Key, v //pthv:own-key (S3's own name of the object, verbatim: its claim)
 }
 
 // PutImport implements importer.Imports. The record is kept as JSON plus the status, so that
@@ -63,7 +63,7 @@ func (s *Store) PutImport(ctx context.Context, imp *pthv.Import) error {
 	if err != nil {
 		return err
 	}
-	item := key("I#"+imp.District, imp.ID)
+	item := key(pthv.ItemKey("I", imp.District), imp.ID)
 	item["j"] = str(string(b))
 	item["st"] = str(string(imp.Status))
 	item["runs"] = num(int64(imp.Runs))
@@ -88,7 +88,7 @@ func (s *Store) PutImport(ctx context.Context, imp *pthv.Import) error {
 // retry finds the next run count with its own token, which is no conflict.
 func (s *Store) ClaimRun(ctx context.Context, district, id string, runs int) error {
 	token := writeToken()
-	k := key("I#"+district, id)
+	k := key(pthv.ItemKey("I", district), id)
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.Table, Key: k,
 		UpdateExpression:          aws.String("SET #r = :next, #w = :token"),
 		ConditionExpression:       aws.String("#r = :runs"),
@@ -105,7 +105,7 @@ func (s *Store) ClaimRun(ctx context.Context, district, id string, runs int) err
 
 // GetImport implements importer.Imports.
 func (s *Store) GetImport(ctx context.Context, district, id string) (*pthv.Import, error) {
-	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key("I#"+district, id), ConsistentRead: aws.Bool(true)})
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key(pthv.ItemKey("I", district), id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("get import %s: %w", id, err)
 	}
@@ -131,7 +131,7 @@ func (s *Store) ListImports(ctx context.Context, district string, limit int) ([]
 	}
 	out, err := s.DB.Query(ctx, &dynamodb.QueryInput{TableName: &s.Table,
 		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("I#" + district)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pthv.ItemKey("I", district))},
 		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(int32(limit))})
 	if err != nil {
 		return nil, fmt.Errorf("list imports: %w", err)
@@ -159,13 +159,13 @@ func (s *Store) TransitionImport(ctx context.Context, district, id string, from,
 	imp.Status = to
 	b, _ := json.Marshal(imp)
 	token := writeToken()
-	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.Table, Key: key("I#"+district, id),
+	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.Table, Key: key(pthv.ItemKey("I", district), id),
 		UpdateExpression:          aws.String("SET st = :to, j = :j, #w = :token"),
 		ConditionExpression:       aws.String("st = :from"),
 		ExpressionAttributeNames:  map[string]string{"#w": tokenAttr},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":to": str(string(to)), ":from": str(string(from)), ":j": str(string(b)), ":token": str(token)}})
 	if isConditionFailed(err) {
-		if s.ownWrite(ctx, key("I#"+district, id), token) {
+		if s.ownWrite(ctx, key(pthv.ItemKey("I", district), id), token) {
 			return nil // the SDK's retry met this transition
 		}
 		return fmt.Errorf("import %s changed meanwhile: %w", id, pthv.ErrConflict)

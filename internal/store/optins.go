@@ -18,6 +18,8 @@ import (
 // recording time stands in for it.
 
 // decisionTime formats a decision time so that strings compare as times do.
+func optInPK(district, year string) string { return pthv.ItemKey("OPT", district, year) }
+
 func decisionTime(t time.Time) string {
 	return t.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05Z")
 }
@@ -37,7 +39,7 @@ func (s *Store) SetOptIns(ctx context.Context, district string, opts []pthv.OptI
 	}
 	var ws pthv.WriteStats
 	for _, o := range last {
-		it := key("OPT#"+district+"#"+o.SchoolYear, o.Educator)
+		it := key(optInPK(district, o.SchoolYear), o.Educator)
 		dt := decisionTime(o.At)
 		it["in"] = &types.AttributeValueMemberBOOL{Value: o.In}
 		token := writeToken()
@@ -46,7 +48,7 @@ func (s *Store) SetOptIns(ctx context.Context, district string, opts []pthv.OptI
 			ConditionExpression:       aws.String("attribute_not_exists(pk) OR dt < :dt OR (attribute_not_exists(dt) AND #at < :dt)"),
 			ExpressionAttributeNames:  map[string]string{"#at": "at"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":dt": str(dt)}})
-		if isConditionFailed(err) && !s.ownWrite(ctx, key("OPT#"+district+"#"+o.SchoolYear, o.Educator), token) {
+		if isConditionFailed(err) && !s.ownWrite(ctx, key(optInPK(district, o.SchoolYear), o.Educator), token) {
 			continue // a decision as new or newer is on record: it stands
 		}
 		if isConditionFailed(err) {
@@ -65,7 +67,7 @@ func (s *Store) OptInDecisions(ctx context.Context, district, year string) (map[
 	out := map[string]pthv.OptIn{}
 	p := dynamodb.NewQueryPaginator(s.DB, &dynamodb.QueryInput{TableName: &s.Table,
 		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("OPT#" + district + "#" + year)}})
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(optInPK(district, year))}})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {

@@ -17,7 +17,7 @@ import (
 // Aggregates are items of their own, one per district, state and the nation per school year
 // (pk AGG#{year}, sk D#{district} | ST#{state} | NATIONAL), recomputed from records and
 // written only when their content changes: never a counter that imports update.
-func aggPK(year string) string { return "AGG#" + year }
+func aggPK(year string) string { return pthv.ItemKey("AGG", year) }
 
 // VisitsOf returns the district's visits dated in a school year, and how many items the
 // Query read (the district's visits of every year: the year is a filter).

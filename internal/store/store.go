@@ -49,6 +49,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pthv/reach/internal/pthv"
 	"github.com/pthv/reach/internal/roster"
 )
 
@@ -112,7 +113,7 @@ func Shard(id string) int {
 
 // RecordPK is the partition key of a roster record.
 func RecordPK(district string, kind roster.Kind, shard int) string {
-	return fmt.Sprintf("R#%s#%s#%02d", district, kindCode[kind], shard)
+	return pthv.ItemKey("R", district, kindCode[kind], fmt.Sprintf("%02d", shard))
 }
 
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

@@ -38,7 +38,7 @@ func connectionItem(c *sis.Connection) (map[string]types.AttributeValue, string,
 	if err != nil {
 		return nil, "", err
 	}
-	item := key("SISCONN", c.District+"#"+c.ID)
+	item := key("SISCONN", pthv.JoinItem(c.District, c.ID))
 	item["j"] = str(string(b))
 	return item, string(b), nil
 }
@@ -54,7 +54,7 @@ func (s *Store) CreateConnection(ctx context.Context, c *sis.Connection) error {
 	}
 	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
 	if isConditionFailed(err) {
-		out, gerr := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key("SISCONN", c.District+"#"+c.ID), ConsistentRead: aws.Bool(true)})
+		out, gerr := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key("SISCONN", pthv.JoinItem(c.District, c.ID)), ConsistentRead: aws.Bool(true)})
 		if gerr == nil && out.Item != nil && getS(out.Item, "j") == j {
 			return nil
 		}
@@ -68,7 +68,7 @@ func (s *Store) CreateConnection(ctx context.Context, c *sis.Connection) error {
 
 // Connection implements sissync.Store.
 func (s *Store) Connection(ctx context.Context, district, id string) (*sis.Connection, error) {
-	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key("SISCONN", district+"#"+id), ConsistentRead: aws.Bool(true)})
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key("SISCONN", pthv.JoinItem(district, id)), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("get connection: %w", err)
 	}
@@ -88,7 +88,7 @@ func (s *Store) Connections(ctx context.Context, district string) ([]*sis.Connec
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("SISCONN")}}
 	if district != "" {
 		in.KeyConditionExpression = aws.String("pk = :pk AND begins_with(sk, :d)")
-		in.ExpressionAttributeValues[":d"] = str(district + "#")
+		in.ExpressionAttributeValues[":d"] = str(pthv.JoinPrefix(district))
 	}
 	var out []*sis.Connection
 	p := dynamodb.NewQueryPaginator(s.DB, in)
@@ -110,7 +110,7 @@ func (s *Store) Connections(ctx context.Context, district string) ([]*sis.Connec
 
 // DeleteConnection implements sissync.Store. The connection's runs stay on record.
 func (s *Store) DeleteConnection(ctx context.Context, district, id string) error {
-	_, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.Table, Key: key("SISCONN", district+"#"+id)})
+	_, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.Table, Key: key("SISCONN", pthv.JoinItem(district, id))})
 	return err
 }
 
@@ -120,7 +120,7 @@ func (s *Store) PutRun(ctx context.Context, r *sis.Run) error {
 	if err != nil {
 		return err
 	}
-	item := key("SYNC#"+r.District+"#"+r.Connection, r.ID)
+	item := key(pthv.ItemKey("SYNC", r.District, r.Connection), r.ID)
 	item["j"] = str(string(b))
 	item["st"] = str(r.Status)
 	if _, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.Table, Item: item}); err != nil {
@@ -131,7 +131,7 @@ func (s *Store) PutRun(ctx context.Context, r *sis.Run) error {
 
 // Run implements sissync.Store.
 func (s *Store) Run(ctx context.Context, district, connection, id string) (*sis.Run, error) {
-	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key("SYNC#"+district+"#"+connection, id), ConsistentRead: aws.Bool(true)})
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key(pthv.ItemKey("SYNC", district, connection), id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("get run: %w", err)
 	}
@@ -151,7 +151,7 @@ func (s *Store) Runs(ctx context.Context, district, connection string, limit int
 		limit = 20
 	}
 	out, err := s.DB.Query(ctx, &dynamodb.QueryInput{TableName: &s.Table, KeyConditionExpression: aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("SYNC#" + district + "#" + connection)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pthv.ItemKey("SYNC", district, connection))},
 		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(int32(limit))})
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)

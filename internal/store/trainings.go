@@ -18,7 +18,7 @@ func (s *Store) LoadTrainings(ctx context.Context, district string) (map[string]
 	p := dynamodb.NewQueryPaginator(s.DB, &dynamodb.QueryInput{TableName: &s.Table,
 		KeyConditionExpression:    aws.String("pk = :pk"),
 		ProjectionExpression:      aws.String("sk, h"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("T#" + district)}})
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pthv.ItemKey("T", district))}})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -36,7 +36,7 @@ func (s *Store) PutTrainings(ctx context.Context, district, importID string, rec
 	now := s.now().Format(time.RFC3339)
 	items := make([]map[string]types.AttributeValue, 0, len(recs))
 	for _, r := range recs {
-		it := key("T#"+district, r.Key)
+		it := key(pthv.ItemKey("T", district), r.Key)
 		it["h"], it["e"], it["yr"], it["j"], it["iid"], it["ua"] = str(r.Hash), str(r.Educator), str(r.SchoolYear), str(string(r.Data)), str(importID), str(now)
 		items = append(items, it)
 	}

@@ -14,7 +14,7 @@ import (
 // visitPK is the partition of a district's visits: a district logs hundreds a year, so one
 // partition per district is far below a partition's limits, and a visit keeps its item when a
 // corrected date moves it to another school year.
-func visitPK(district string) string { return "V#" + district }
+func visitPK(district string) string { return pthv.ItemKey("V", district) }
 
 // LoadVisits implements importer.Visits.
 func (s *Store) LoadVisits(ctx context.Context, district string) (map[string]pthv.VisitCurrent, error) {

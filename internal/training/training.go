@@ -53,7 +53,7 @@ type Record struct {
 }
 
 // Key identifies a record: the same educator, date and type is the same training.
-func (r Record) Key() string { return r.Educator + "#" + r.Date + "#" + r.Type }
+func (r Record) Key() string { return pthv.JoinItem(r.Educator, r.Date, r.Type) }
 
 // Finding is a problem with the file or a row: its fields are csvrows.Fields (Severity,
 // Code, File, Line, Column, Message).

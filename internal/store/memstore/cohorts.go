@@ -233,7 +233,7 @@ func (s *Store) EditMembers(district, id string, edit func([]cohort.MemberItem))
 	if err != nil {
 		return err
 	}
-	key := district + "#" + id + "#" + rec.MembersSet
+	key := pthv.JoinItem(district, id, rec.MembersSet)
 	var ms []cohort.MemberItem
 	if err := json.Unmarshal(s.members[key], &ms); err != nil {
 		return err

@@ -87,7 +87,7 @@ func testLocks(t *testing.T, s Store, c *clock) {
 }
 
 func testObjectClaims(t *testing.T, s Store, _ *clock) {
-	obj := pthv.Object{Bucket: "drops", Key: "drops/" + uniq("d") + "/rosters/a.zip", VersionID: "v1", ETag: "e1"}
+	obj := pthv.Object{Bucket: "drops", Key: pthv.Key("drops", uniq("d"), "rosters", "a.zip"), VersionID: "v1", ETag: "e1"}
 	_, err := s.ObjectClaim(ctx, obj)
 	wantCode(t, "an unclaimed object", err, pthv.ErrNotFound)
 	must(t, s.ClaimObject(ctx, obj, "imp-1"))
@@ -110,7 +110,7 @@ func testObjectClaims(t *testing.T, s Store, _ *clock) {
 // fullImport is an import record with every field set.
 func fullImport(district, id string, at time.Time) *pthv.Import {
 	return &pthv.Import{ID: id, District: district, Kind: pthv.ImportVisits, Status: pthv.StatusHeld, Reason: "held",
-		Source: pthv.Object{Bucket: "drops", Key: "drops/" + district + "/visits/a.csv", VersionID: "v1", ETag: "e", Size: 10, UploadedAt: at},
+		Source: pthv.Object{Bucket: "drops", Key: pthv.Key("drops", district, "visits", "a.csv"), VersionID: "v1", ETag: "e", Size: 10, UploadedAt: at},
 		Counts: map[roster.Kind]pthv.Counts{roster.KindUser: {Added: 1, Changed: 2, Revived: 3, Unchanged: 4, Deactivated: 5, Rejected: 6}},
 		Safety: pthv.Safety{ActiveStudents: 10, DeactivatedStudents: 2, Share: 0.2, Threshold: 0.1, Held: true},
 		Validation: pthv.ValidationSummary{Version: "1.1", Errors: 1, Warnings: 2,
