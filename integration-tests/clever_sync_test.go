@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/devstack"
 	"github.com/pthv/reach/internal/importer"
 	"github.com/pthv/reach/internal/pthv"
@@ -55,7 +56,7 @@ func TestCleverSyncOnTheLocalStack(t *testing.T) {
 	if first.Counts["user"].Added < data.Students || first.Counts["enrollment"].Added == 0 {
 		t.Errorf("held diff: %+v (the stand-in serves %d students)", first.Counts, data.Students)
 	}
-	svc := &importer.Service{Store: e.store, Queue: &queue.SQS{Client: e.sqs, QueueURL: e.stack.Provisioned.QueueURLs[names.IngestQueue]}}
+	svc := &importer.Service{Store: e.store, Blobs: &blob.S3{Client: e.s3}, ReportsBucket: e.stack.Names.ReportsBucket, Queue: &queue.SQS{Client: e.sqs, QueueURL: e.stack.Provisioned.QueueURLs[names.IngestQueue]}}
 	if err := svc.Approve(ctx, "d1", first.ImportID); err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func TestCleverEventsOnTheLocalStack(t *testing.T) {
 	if first.Status != sis.RunHeld || first.Mode != "full" || first.EventsAt.IsZero() {
 		t.Fatalf("first run %s %s (%s), event id read at %v", first.Status, first.Mode, first.ModeReason, first.EventsAt)
 	}
-	svc := &importer.Service{Store: e.store, Queue: &queue.SQS{Client: e.sqs, QueueURL: e.stack.Provisioned.QueueURLs[e.stack.Names.IngestQueue]}}
+	svc := &importer.Service{Store: e.store, Blobs: &blob.S3{Client: e.s3}, ReportsBucket: e.stack.Names.ReportsBucket, Queue: &queue.SQS{Client: e.sqs, QueueURL: e.stack.Provisioned.QueueURLs[e.stack.Names.IngestQueue]}}
 	if err := svc.Approve(ctx, "d1", first.ImportID); err != nil {
 		t.Fatal(err)
 	}

@@ -282,7 +282,7 @@ func TestRosterDropsEndToEnd(t *testing.T) {
 	})
 
 	t.Run("approval applies the held import: deactivated, not deleted", func(t *testing.T) {
-		svc := &importer.Service{Store: e.store, Queue: &queue.SQS{Client: e.sqs, QueueURL: e.stack.Provisioned.QueueURLs[e.stack.Names.IngestQueue]}}
+		svc := &importer.Service{Store: e.store, Blobs: &blob.S3{Client: e.s3}, ReportsBucket: e.stack.Names.ReportsBucket, Queue: &queue.SQS{Client: e.sqs, QueueURL: e.stack.Provisioned.QueueURLs[e.stack.Names.IngestQueue]}}
 		if err := svc.Approve(context.Background(), "d1", held.ID); err != nil {
 			t.Fatal(err)
 		}

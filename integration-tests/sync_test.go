@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/pthv/reach/internal/blob"
 	"github.com/pthv/reach/internal/devstack"
 	"github.com/pthv/reach/internal/importer"
 	"github.com/pthv/reach/internal/pthv"
@@ -97,7 +98,7 @@ func TestNightlySyncOnTheLocalStack(t *testing.T) {
 		t.Errorf("users' first page asked %d times", st.FirstPages["users"])
 	}
 
-	svc := &importer.Service{Store: e.store, Queue: &queue.SQS{Client: e.sqs, QueueURL: e.stack.Provisioned.QueueURLs[names.IngestQueue]}}
+	svc := &importer.Service{Store: e.store, Blobs: &blob.S3{Client: e.s3}, ReportsBucket: e.stack.Names.ReportsBucket, Queue: &queue.SQS{Client: e.sqs, QueueURL: e.stack.Provisioned.QueueURLs[names.IngestQueue]}}
 	if err := svc.Approve(ctx, "d1", first.ImportID); err != nil {
 		t.Fatal(err)
 	}
