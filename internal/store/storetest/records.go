@@ -345,7 +345,7 @@ func testAggregates(t *testing.T, s Store, _ *clock) {
 			t.Errorf("write %d (%s %s): wrote %v, want %v", i, c.name, c.data, wrote, c.wrote)
 		}
 	}
-	got, err := s.Aggregates(ctx, year, "D#")
+	got, err := s.Aggregates(ctx, year, pthv.ItemPrefix("D"))
 	must(t, err)
 	if len(got) != 1 || string(got["D#d1"]) != `{"v":2}` {
 		t.Errorf("aggregates D#: %q", got)
