@@ -18,6 +18,7 @@ import (
 	"github.com/pthv/reach/internal/roster"
 	"github.com/pthv/reach/internal/rostergen"
 	"github.com/pthv/reach/internal/store/memstore"
+	"github.com/pthv/reach/internal/training"
 	"github.com/pthv/reach/schemas"
 )
 
@@ -665,5 +666,33 @@ func TestAnExpiredSnapshotIsReadFromTheTable(t *testing.T) {
 	}
 	if d, _ := r.store.District(context.Background(), "d1"); d.Snapshot != again.StateKey {
 		t.Errorf("the table read leaves no new snapshot: %q", d.Snapshot)
+	}
+}
+
+// TestATrainingDropOverItsLimitIsRejectedWhole: a training file over 32 MiB is rejected as a
+// whole (training.too_large), nothing of it is written, and the import holds no more of it
+// than the limit and a byte (capped).
+func TestATrainingDropOverItsLimitIsRejectedWhole(t *testing.T) {
+	r := newRig(t)
+	r.drop("drops/d1/rosters/a.zip", genZip(t, rostergen.Options{Students: 20, Seed: 3}))
+	row := "tch-000001,2025-08-20,introductory,6,PTHV National,\n"
+	var big strings.Builder
+	big.WriteString("educatorSourcedId,date,trainingType,hours,trainerOrganization,optIn\n")
+	for big.Len() <= training.MaxBytes+4<<20 {
+		big.WriteString(row)
+	}
+	r.store.ResetCounts()
+	imp := r.drop("drops/d1/trainings/big.csv", []byte(big.String()))
+	if imp.Status != pthv.StatusRejected || writes(r.store) != 0 {
+		t.Fatalf("a %d-byte training file: %s (%s), %d writes", big.Len(), imp.Status, imp.Reason, writes(r.store))
+	}
+	b, _ := r.blobs.Get(context.Background(), "reports", ReportKey("d1", imp.ID))
+	if !strings.Contains(string(b), `"training.too_large"`) {
+		t.Errorf("the report names no training.too_large:\n%.500s", b)
+	}
+	var w bytes.Buffer
+	n, _ := capped{&w, maxCSVBytes + 1}.Write([]byte(big.String()))
+	if n != big.Len() || w.Len() != maxCSVBytes+1 {
+		t.Errorf("capped kept %d bytes of %d (reported %d)", w.Len(), big.Len(), n)
 	}
 }
