@@ -212,6 +212,28 @@ func connFlags(name string, stderr io.Writer, args []string, extra func(fsSet in
 	return *d, *c, nil
 }
 
+// openConn is the prologue of the commands on one connection: their flags, the environment
+// and the connection (exit 1 when there is none).
+func openConn(ctx context.Context, name string, stderr io.Writer, args []string, extra func(fsSet interface {
+	BoolVar(*bool, string, bool, string)
+})) (*app.Env, *sis.Connection, error) {
+	district, conn, err := connFlags(name, stderr, args, extra)
+	if err != nil {
+		return nil, nil, err
+	}
+	env, err := app.LoadEnv(ctx)
+	if err != nil {
+		return nil, nil, usageErr("%v", err)
+	}
+	c, err := env.Store().Connection(ctx, district, conn)
+	if errors.Is(err, pthv.ErrNotFound) {
+		return nil, nil, &exitError{code: 1, msg: fmt.Sprintf("no connection %s/%s: 'pthv sync add' first", district, conn)}
+	} else if err != nil {
+		return nil, nil, err
+	}
+	return env, c, nil
+}
+
 func cmdSyncList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sync list", stderr)
 	d := fs.String("district", "", "only this district's connections")
@@ -247,18 +269,8 @@ func orDash(s string) string {
 }
 
 func cmdSyncShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	district, name, err := connFlags("sync show", stderr, args, nil)
+	env, c, err := openConn(ctx, "sync show", stderr, args, nil)
 	if err != nil {
-		return err
-	}
-	env, err := app.LoadEnv(ctx)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	c, err := env.Store().Connection(ctx, district, name)
-	if errors.Is(err, pthv.ErrNotFound) {
-		return &exitError{code: 1, msg: fmt.Sprintf("no connection %s/%s", district, name)}
-	} else if err != nil {
 		return err
 	}
 	var scopes string
@@ -303,21 +315,11 @@ func eventsOf(c *sis.Connection) string {
 }
 
 func cmdSyncRemove(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	district, name, err := connFlags("sync remove", stderr, args, nil)
+	env, c, err := openConn(ctx, "sync remove", stderr, args, nil)
 	if err != nil {
 		return err
 	}
-	env, err := app.LoadEnv(ctx)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	st := env.Store()
-	c, err := st.Connection(ctx, district, name)
-	if errors.Is(err, pthv.ErrNotFound) {
-		return &exitError{code: 1, msg: fmt.Sprintf("no connection %s/%s", district, name)}
-	} else if err != nil {
-		return err
-	}
+	st, district, name := env.Store(), c.District, c.ID
 	if err := removeSchedule(ctx, schedulesOf(env), district, name, stdout); err != nil {
 		return err
 	}
@@ -340,7 +342,7 @@ func cmdSyncRuns(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	runs, err := env.Store().Runs(ctx, district, name, 30)
+	runs, err := env.Store().Runs(ctx, district, name, 30) // a removed connection's runs stay on record
 	if err != nil {
 		return err
 	}
@@ -358,7 +360,7 @@ func printRuns(w io.Writer, runs []*sis.Run) error {
 
 func cmdSyncRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var wait, full bool
-	district, name, err := connFlags("sync run", stderr, args, func(fs interface {
+	env, c, err := openConn(ctx, "sync run", stderr, args, func(fs interface {
 		BoolVar(*bool, string, bool, string)
 	}) {
 		fs.BoolVar(&wait, "wait", false, "wait for the run and its import; print the per-collection pull and the import summary")
@@ -367,16 +369,7 @@ func cmdSyncRun(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	env, err := app.LoadEnv(ctx)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	st := env.Store()
-	if _, err := st.Connection(ctx, district, name); errors.Is(err, pthv.ErrNotFound) {
-		return &exitError{code: 1, msg: fmt.Sprintf("no connection %s/%s: 'pthv sync add' first", district, name)}
-	} else if err != nil {
-		return err
-	}
+	st, district, name := env.Store(), c.District, c.ID
 	fn := os.Getenv(deploy.EnvSyncFunction)
 	if fn == "" {
 		fn = deploy.NamesFor(prefix(env)).Function("sync")
