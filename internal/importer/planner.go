@@ -16,7 +16,6 @@ import (
 // (NewSpillingPlanner), which keeps a large first import's memory to its current roster.
 type Planner struct {
 	cur      pthv.State
-	seen     map[roster.Kind]map[string]bool // ids of the current roster read (or rejected)
 	modes    map[roster.Kind]roster.Mode
 	ops      opSink
 	counts   map[roster.Kind]*pthv.Counts // unchanged and rejected; the rest are counted at the end
@@ -40,7 +39,8 @@ const (
 	catDeactivated
 )
 
-// NewPlanner plans against the given current state (which it marks as it reads), keeping
+// NewPlanner plans against the given current state (which it marks as it reads, in
+// pthv.Current.Seen, until FinishWith), keeping
 // every planned write in memory (Plan.Ops).
 func NewPlanner(cur pthv.State) *Planner {
 	return newPlanner(cur, newMemOps())
@@ -62,10 +62,8 @@ func newPlanner(cur pthv.State, ops opSink) *Planner {
 	if cur == nil {
 		cur = pthv.State{}
 	}
-	p := &Planner{cur: cur, seen: map[roster.Kind]map[string]bool{}, modes: map[roster.Kind]roster.Mode{},
-		ops: ops, counts: map[roster.Kind]*pthv.Counts{}}
+	p := &Planner{cur: cur, modes: map[roster.Kind]roster.Mode{}, ops: ops, counts: map[roster.Kind]*pthv.Counts{}}
 	for _, k := range roster.Kinds {
-		p.seen[k] = map[string]bool{}
 		p.counts[k] = &pthv.Counts{}
 	}
 	return p
@@ -84,8 +82,10 @@ func (p *Planner) Record(rec roster.Record) error {
 		return fmt.Errorf("record of unknown kind %q", kind)
 	}
 	cur, exists := p.cur[kind][id]
-	if exists {
-		p.seen[kind][id] = true // only the current roster's ids matter: what is missing is deactivated
+	if exists && !cur.Seen {
+		// Marked in the state itself: a set of the ids read would take as much memory again.
+		cur.Seen = true
+		p.cur[kind][id] = cur
 	}
 	role, user, school := "", "", ""
 	switch r := rec.(type) {
@@ -156,8 +156,9 @@ func (p *Planner) Reject(kind roster.Kind, id string) error {
 	if _, ok := p.counts[kind]; !ok {
 		return fmt.Errorf("reject of unknown kind %q", kind)
 	}
-	if _, ok := p.cur[kind][id]; ok {
-		p.seen[kind][id] = true
+	if c, ok := p.cur[kind][id]; ok && !c.Seen {
+		c.Seen = true
+		p.cur[kind][id] = c
 	}
 	p.counts[kind].Rejected++
 	p.ops.withdraw(kind, id)
@@ -234,7 +235,7 @@ func (p *Planner) FinishWith(shares map[string]float64) Plan {
 			// Deterministic order: the store's order is not; sort the missing ids.
 			var missing []string
 			for id, c := range p.cur[k] {
-				if c.Active && !p.seen[k][id] {
+				if c.Active && !c.Seen {
 					missing = append(missing, id)
 				}
 			}
@@ -243,6 +244,15 @@ func (p *Planner) FinishWith(shares map[string]float64) Plan {
 				c := p.cur[k][id]
 				if p.add(planned{Op: pthv.Op{Op: pthv.OpDeactivate, Kind: k, ID: id, Role: c.Role, User: c.User}, cat: catDeactivated}) != nil {
 					break
+				}
+			}
+		}
+		// The marks are taken back: the state is the caller's, as it was given.
+		for _, m := range p.cur {
+			for id, c := range m {
+				if c.Seen {
+					c.Seen = false
+					m[id] = c
 				}
 			}
 		}

@@ -39,8 +39,12 @@ type Op struct {
 type Current struct {
 	Hash   string
 	Active bool
-	Role   string // role value, for role records
-	User   string // user sourcedId, for role records
+	// Seen is the importer's mark on its own copy of the state: the import being planned
+	// read (or rejected) the record, so a bulk file does not deactivate it. It is never
+	// stored, and costs no memory (it shares Active's word).
+	Seen bool
+	Role string // role value, for role records
+	User string // user sourcedId, for role records
 }
 
 // State is a district's current roster as the planner needs it: per kind, sourcedId →
