@@ -86,6 +86,7 @@ func BenchmarkCleverSync(b *testing.B) {
 			b.Fatalf("first run %s (%s)", first.Status, first.Reason)
 		}
 		took, writes := applyHeld(b, cfg, names, st, first.ImportID)
+		b.Logf("apply: %d writes in %.1f s", writes, took.Seconds())
 		b.ReportMetric(took.Seconds(), "apply-s")
 		b.ReportMetric(float64(writes), "apply-writes")
 		again := childSync(b, prefix, "rerun")

@@ -10,7 +10,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,6 +47,7 @@ func syncChild() int {
 	svc := &sissync.Service{Store: st, Secrets: &secrets.Manager{Client: secretsmanager.NewFromConfig(cfg)}, Blobs: blob.New(cfg),
 		Importer: imp, Continuer: noQueue{}, Sources: pipeline.Sources(), ReportsBucket: names.ReportsBucket}
 	heap := sampleHeap()
+	t0 := time.Now()
 	r, err := svc.Handle(ctx, sissync.Request{District: "d1", Connection: "sis", Trigger: "bench"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -57,15 +58,23 @@ func syncChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	_ = json.NewEncoder(os.Stdout).Encode(childRun{Run: r, VmHWMBytes: hwm, PeakHeapBytes: heap()})
+	// The import starts after the pull and the package (and a few small requests between).
+	pulled, planned := heap(t0.Add(time.Duration(r.PullMS+r.ConvertMS) * time.Millisecond))
+	_ = json.NewEncoder(os.Stdout).Encode(childRun{Run: r, VmHWMBytes: hwm, PeakHeapBytes: max(pulled, planned), PeakHeapImportBytes: planned})
 	return 0
 }
 
 // sampleHeap samples the heap's live and unswept objects every 20 ms; the returned function
-// stops sampling and gives the peak.
-func sampleHeap() func() int64 {
+// stops sampling and gives the peak before and after a point in time (the start of the
+// import, to tell the connector's peak from the planner's).
+func sampleHeap() func(split time.Time) (before, after int64) {
 	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	var peak atomic.Int64
+	type sample struct {
+		at time.Time
+		n  int64
+	}
+	var mu sync.Mutex
+	var samples []sample
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -74,9 +83,9 @@ func sampleHeap() func() int64 {
 		defer t.Stop()
 		for {
 			metrics.Read(s)
-			if v := int64(s[0].Value.Uint64()); v > peak.Load() {
-				peak.Store(v)
-			}
+			mu.Lock()
+			samples = append(samples, sample{time.Now(), int64(s[0].Value.Uint64())})
+			mu.Unlock()
 			select {
 			case <-stop:
 				return
@@ -84,10 +93,17 @@ func sampleHeap() func() int64 {
 			}
 		}
 	}()
-	return func() int64 {
+	return func(split time.Time) (before, after int64) {
 		close(stop)
 		<-done
-		return peak.Load()
+		for _, x := range samples {
+			if x.at.Before(split) {
+				before = max(before, x.n)
+			} else {
+				after = max(after, x.n)
+			}
+		}
+		return before, after
 	}
 }
 
@@ -97,8 +113,10 @@ type childRun struct {
 	// VmHWMBytes is the child's own peak RSS. (A child's rusage peak starts at its parent's,
 	// and the parent holds the stand-in's district, so getrusage cannot tell.)
 	VmHWMBytes int64 `json:"vmHWMBytes"`
-	// PeakHeapBytes is the most heap its objects took, sampled every 20 ms.
-	PeakHeapBytes int64 `json:"peakHeapBytes"`
+	// PeakHeapBytes is the most heap its objects took, sampled every 20 ms;
+	// PeakHeapImportBytes the most while the import pipeline ran.
+	PeakHeapBytes       int64 `json:"peakHeapBytes"`
+	PeakHeapImportBytes int64 `json:"peakHeapImportBytes"`
 }
 
 // vmHWM reads this process's peak RSS from /proc/self/status.
@@ -241,6 +259,10 @@ func childSync(b *testing.B, prefix, label string) *sis.Run {
 	b.ReportMetric(float64(r.Bytes)/1e6, label+"-MB")
 	b.ReportMetric(float64(rss)/(1<<20), label+"-peak-RSS-MiB")
 	b.ReportMetric(float64(cr.PeakHeapBytes)/(1<<20), label+"-peak-heap-MiB")
+	b.ReportMetric(float64(cr.PeakHeapImportBytes)/(1<<20), label+"-import-peak-heap-MiB")
+	b.Logf("%s: %s in %.1f s (pull %.1f s, assemble %.1f s, plan %.1f s), %d requests, %.1f MB, peak RSS %.1f MiB, peak heap %.1f MiB (%.1f MiB while importing)",
+		label, r.Status, wall.Seconds(), float64(r.PullMS)/1e3, float64(r.ConvertMS)/1e3, float64(r.ImportMS)/1e3, r.Requests, float64(r.Bytes)/1e6,
+		float64(rss)/(1<<20), float64(cr.PeakHeapBytes)/(1<<20), float64(cr.PeakHeapImportBytes)/(1<<20))
 	if mb := syncMemoryMB(); rss > int64(mb)<<20 {
 		b.Errorf("%s: peak RSS %.1f MiB, over the sync function's %d MB", label, float64(rss)/(1<<20), mb)
 	}
