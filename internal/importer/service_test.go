@@ -675,7 +675,7 @@ func TestAnExpiredSnapshotIsReadFromTheTable(t *testing.T) {
 func TestATrainingDropOverItsLimitIsRejectedWhole(t *testing.T) {
 	r := newRig(t)
 	r.drop("drops/d1/rosters/a.zip", genZip(t, rostergen.Options{Students: 20, Seed: 3}))
-	row := "tch-000001,2025-08-20,introductory,6,PTHV National,\n"
+	row := "tch-000001,2025-08-20,introductory,6," + strings.Repeat("P", training.MaxTrainer) + ",\n"
 	var big strings.Builder
 	big.WriteString("educatorSourcedId,date,trainingType,hours,trainerOrganization,optIn\n")
 	for big.Len() <= training.MaxBytes+4<<20 {
