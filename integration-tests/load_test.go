@@ -669,7 +669,6 @@ func queryRosters(ctx context.Context, t *testing.T, db *dynamodb.Client, table 
 // recordSink collects an export's accepted records as content hashes.
 type recordSink struct {
 	recs map[roster.Kind]map[string]string
-	err  error
 }
 
 func (s *recordSink) File(roster.Kind, roster.Mode) error { return nil }
