@@ -295,4 +295,11 @@ variable "sis_connections" {
     condition     = alltrue([for k in keys(var.sis_connections) : can(regex("^[0-9A-Za-z._-]{1,64}/[0-9A-Za-z._-]{1,64}$", k))])
     error_message = "each key of sis_connections must be \"<districtId>/<connectionId>\"."
   }
+
+  # Terraform names a connection's schedule <prefix>-sync-<districtId>-<connectionId>, so
+  # "demo-usd/sis" and "demo/usd-sis" would be one schedule (the CLI's names carry a hash).
+  validation {
+    condition     = length(distinct([for k in keys(var.sis_connections) : replace(k, "/", "-")])) == length(var.sis_connections)
+    error_message = "two sis_connections keys name the same schedule once '/' becomes '-' (e.g. \"demo-usd/sis\" and \"demo/usd-sis\"): rename a connection."
+  }
 }

@@ -132,6 +132,16 @@ run "rejects_a_malformed_connection_key" {
   expect_failures = [var.sis_connections]
 }
 
+run "rejects_connections_whose_schedules_would_be_one" {
+  command = plan
+
+  variables {
+    sis_connections = { "demo-usd/sis" = {}, "demo/usd-sis" = {} }
+  }
+
+  expect_failures = [var.sis_connections]
+}
+
 run "rejects_an_unknown_provider" {
   command = plan
 
