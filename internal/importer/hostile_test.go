@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"runtime"
@@ -34,42 +33,13 @@ const hostileUnkept = 60 << 10
 // 60 KiB givenName, over its cap, which must reject the row.
 func hostile(t *testing.T, data []byte) []byte {
 	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	zw := zip.NewWriter(&out)
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows, err := csv.NewReader(rc).ReadAll()
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f.Name != "manifest.csv" {
-			for n, row := range rows[1:] {
-				for i, col := range rows[0] {
-					row[i] = hostileValue(f.Name, col, row[i], n)
-				}
+	return editZipFiles(t, data, func(name string) bool { return name != "manifest.csv" }, func(name string, rows [][]string) {
+		for n, row := range rows[1:] {
+			for i, col := range rows[0] {
+				row[i] = hostileValue(name, col, row[i], n)
 			}
 		}
-		w, err := zw.Create(f.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cw := csv.NewWriter(w)
-		if err := cw.WriteAll(rows); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
+	})
 }
 
 func hostileValue(file, col, v string, n int) string {

@@ -25,6 +25,13 @@ import (
 // editZip rewrites one CSV file of a package: edit gets its rows (header first).
 func editZip(t *testing.T, data []byte, file string, edit func(rows [][]string)) []byte {
 	t.Helper()
+	return editZipFiles(t, data, func(name string) bool { return name == file }, func(_ string, rows [][]string) { edit(rows) })
+}
+
+// editZipFiles rewrites the CSV files of a package that match: edit gets each one's name and
+// rows (header first) and changes the rows in place; the other files are copied as they are.
+func editZipFiles(t *testing.T, data []byte, match func(name string) bool, edit func(name string, rows [][]string)) []byte {
+	t.Helper()
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
@@ -41,12 +48,12 @@ func editZip(t *testing.T, data []byte, file string, edit func(rows [][]string))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.Name == file {
+		if match(f.Name) {
 			rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
 			if err != nil {
 				t.Fatal(err)
 			}
-			edit(rows)
+			edit(f.Name, rows)
 			var buf bytes.Buffer
 			cw := csv.NewWriter(&buf)
 			if err := cw.WriteAll(rows); err != nil {
@@ -58,7 +65,9 @@ func editZip(t *testing.T, data []byte, file string, edit func(rows [][]string))
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.Write(b)
+		if _, err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
